@@ -1,0 +1,47 @@
+//! Keys and what they do; the help overlay lists [`KEYS`].
+
+use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Command {
+    /// Select cluster N (1-based, in tab order).
+    Cluster(usize),
+    Fleet,
+    NextTab,
+    PrevTab,
+    CycleSeries,
+    ToggleHelp,
+    CloseHelp,
+    Quit,
+}
+
+/// Every key, as shown in the help overlay and the README.
+pub const KEYS: &[(&str, &str)] = &[
+    ("1-9", "show cluster 1-9"),
+    ("0 / f", "show the fleet (all clusters summed)"),
+    ("Tab / →", "next tab"),
+    ("Shift-Tab / ←", "previous tab"),
+    ("c", "chart: cycle nodes, CPU, memory"),
+    ("?", "open / close this help"),
+    ("Esc", "close help"),
+    ("q / Ctrl-C", "quit"),
+];
+
+pub fn command_for(key: KeyEvent) -> Option<Command> {
+    if key.kind == KeyEventKind::Release {
+        return None;
+    }
+    let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+    Some(match key.code {
+        KeyCode::Char('c') if ctrl => Command::Quit,
+        KeyCode::Char('q') => Command::Quit,
+        KeyCode::Char(d @ '1'..='9') => Command::Cluster(d as usize - '0' as usize),
+        KeyCode::Char('0') | KeyCode::Char('f') => Command::Fleet,
+        KeyCode::Tab | KeyCode::Right => Command::NextTab,
+        KeyCode::BackTab | KeyCode::Left => Command::PrevTab,
+        KeyCode::Char('c') => Command::CycleSeries,
+        KeyCode::Char('?') => Command::ToggleHelp,
+        KeyCode::Esc => Command::CloseHelp,
+        _ => return None,
+    })
+}

@@ -1,0 +1,109 @@
+//! `update(&mut AppState, Action, now) -> Vec<Effect>`: the one place state changes.
+
+use super::keymap::{Command, command_for};
+use super::state::{AppState, Tab};
+use crate::domain::{ClusterForecast, ClusterId, SeriesKind};
+use crate::snapshot::Fleet;
+use crossterm::event::KeyEvent;
+use std::sync::Arc;
+
+#[derive(Debug)]
+pub enum Action {
+    Key(KeyEvent),
+    Command(Command),
+    /// The store published a new fleet.
+    Fleet(Arc<Fleet>),
+    ForecastStarted,
+    /// Forecasts of one cluster are ready.
+    Forecasts(ClusterId, ClusterForecast),
+    ForecastFailed(String),
+    /// The clock ticked (status bar ages and clock).
+    Tick,
+    Resize,
+    /// SIGTERM, SIGINT or the input stream closed.
+    Shutdown,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum Effect {
+    /// Redraw the screen.
+    Render,
+    Quit,
+}
+
+fn step_tab(state: &mut AppState, delta: isize) {
+    let tabs = state.tabs();
+    let cur = tabs.iter().position(|t| *t == state.tab).unwrap_or(0) as isize;
+    let n = tabs.len() as isize;
+    state.tab = tabs[((cur + delta).rem_euclid(n)) as usize];
+}
+
+fn apply(state: &mut AppState, cmd: Command) -> bool {
+    match cmd {
+        Command::Quit => state.quit = true,
+        Command::ToggleHelp => state.help = !state.help,
+        Command::CloseHelp => {
+            if !state.help {
+                return false;
+            }
+            state.help = false;
+        }
+        Command::Cluster(n) => {
+            if n == 0 || n > state.clusters.len() {
+                return false;
+            }
+            state.tab = Tab::Cluster(n - 1);
+        }
+        Command::Fleet => state.tab = Tab::Fleet,
+        Command::NextTab => step_tab(state, 1),
+        Command::PrevTab => step_tab(state, -1),
+        Command::CycleSeries => {
+            let all = SeriesKind::FORECAST;
+            let i = all.iter().position(|k| *k == state.chart).unwrap_or(0);
+            state.chart = all[(i + 1) % all.len()];
+        }
+    }
+    true
+}
+
+pub fn update(state: &mut AppState, action: Action) -> Vec<Effect> {
+    let changed = match action {
+        Action::Key(k) => match command_for(k) {
+            Some(cmd) => apply(state, cmd),
+            None => false,
+        },
+        Action::Command(cmd) => apply(state, cmd),
+        Action::Fleet(f) => {
+            state.fleet = f;
+            true
+        }
+        Action::ForecastStarted => {
+            state.forecasting.running = true;
+            true
+        }
+        Action::Forecasts(id, fc) => {
+            state.forecasting.running = false;
+            state.forecasting.error = None;
+            state.forecasts.insert(id, fc);
+            true
+        }
+        Action::ForecastFailed(msg) => {
+            state.forecasting.running = false;
+            state.forecasting.error = Some(msg);
+            true
+        }
+        Action::Tick | Action::Resize => true,
+        Action::Shutdown => {
+            state.quit = true;
+            true
+        }
+    };
+    let mut effects = Vec::new();
+    if changed {
+        effects.push(Effect::Render);
+    }
+    if state.quit {
+        effects.push(Effect::Quit);
+    }
+    effects
+}

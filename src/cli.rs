@@ -1,0 +1,52 @@
+//! Command line.
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+
+fn parse_speed(s: &str) -> Result<f64, String> {
+    let v: f64 = s.parse().map_err(|_| format!("{s:?} is not a number"))?;
+    if !(v.is_finite() && v > 0.0 && v <= 100_000.0) {
+        return Err(format!(
+            "{s} is out of range: give a speed above 0 and at most 100000"
+        ));
+    }
+    Ok(v)
+}
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "nodecast",
+    version,
+    about = "Forecast and plan the capacity of Kubernetes clusters on AWS (EKS)",
+    long_about = "Forecast and plan the capacity of Kubernetes clusters on AWS (EKS).\n\
+        With no cluster configured, opens a demo fleet that replays real public traces."
+)]
+pub struct Cli {
+    /// Config file (default: $XDG_CONFIG_HOME/nodecast/config.toml)
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// SQLite database (default: $XDG_DATA_HOME/nodecast/nodecast.db, demo.db in demo mode)
+    #[arg(long, global = true, value_name = "PATH")]
+    pub db: Option<PathBuf>,
+    /// Open the demo fleet even when clusters are configured
+    #[arg(long, global = true)]
+    pub demo: bool,
+    /// Demo clock speed: 60 replays an hour a minute
+    #[arg(long, global = true, value_name = "N", value_parser = parse_speed)]
+    pub speed: Option<f64>,
+    /// Theme: dark, light, high-contrast, or a path to a theme .toml
+    #[arg(long, global = true, value_name = "NAME|FILE")]
+    pub theme: Option<String>,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// List the configured clusters (the demo fleet in demo mode)
+    Clusters {
+        /// Print a JSON list of objects
+        #[arg(long)]
+        json: bool,
+    },
+}

@@ -1,0 +1,128 @@
+//! `config.toml`: where it lives, what it holds, and errors that name the
+//! file, line and field.
+
+use anyhow::{Result, anyhow};
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+use toml::Spanned;
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Theme name (dark, light, high-contrast) or path to a theme file.
+    pub theme: Option<Spanned<String>>,
+    #[serde(default)]
+    pub demo: DemoConfig,
+    #[serde(default)]
+    pub cluster: Vec<ClusterConfig>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DemoConfig {
+    /// Demo clock speed (1 = real time).
+    pub speed: Option<Spanned<f64>>,
+}
+
+/// A live cluster (sources arrive with the live-sources issue).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClusterConfig {
+    pub name: Spanned<String>,
+    pub context: Option<String>,
+    pub kubeconfig: Option<PathBuf>,
+    pub region: Option<String>,
+    pub profile: Option<String>,
+    pub cloudwatch: Option<toml::Table>,
+    pub prometheus: Option<toml::Table>,
+}
+
+/// The config file nodecast reads when no `--config` is given.
+pub fn default_path() -> Option<PathBuf> {
+    dirs::config_dir().map(|d| d.join("nodecast").join("config.toml"))
+}
+
+/// 1-based line and column of a byte offset.
+pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let col = before.len() - before.rfind('\n').map(|i| i + 1).unwrap_or(0) + 1;
+    (line, col)
+}
+
+/// An error about `field` at `span` in `file`.
+pub fn field_error(
+    file: &Path,
+    text: &str,
+    span: std::ops::Range<usize>,
+    field: &str,
+    msg: &str,
+) -> anyhow::Error {
+    let (line, col) = line_col(text, span.start);
+    anyhow!(
+        "{}: line {line}, column {col}: field `{field}`: {msg}",
+        file.display()
+    )
+}
+
+/// Parses and checks a config text read from `file`.
+pub fn parse(text: &str, file: &Path) -> Result<Config> {
+    let cfg: Config = toml::from_str(text).map_err(|e| {
+        let msg = e.message().trim().to_string();
+        match e.span() {
+            Some(span) => {
+                let (line, col) = line_col(text, span.start);
+                anyhow!("{}: line {line}, column {col}: {msg}", file.display())
+            }
+            None => anyhow!("{}: {msg}", file.display()),
+        }
+    })?;
+    if let Some(s) = &cfg.demo.speed {
+        if !(s.get_ref().is_finite() && *s.get_ref() > 0.0) {
+            return Err(field_error(
+                file,
+                text,
+                s.span(),
+                "demo.speed",
+                "must be a number above 0",
+            ));
+        }
+    }
+    let mut names = std::collections::HashSet::new();
+    for c in &cfg.cluster {
+        let name = c.name.get_ref();
+        if name.trim().is_empty() {
+            return Err(field_error(
+                file,
+                text,
+                c.name.span(),
+                "cluster.name",
+                "must not be empty",
+            ));
+        }
+        if !names.insert(name.clone()) {
+            return Err(field_error(
+                file,
+                text,
+                c.name.span(),
+                "cluster.name",
+                &format!("{name:?} is used twice"),
+            ));
+        }
+    }
+    Ok(cfg)
+}
+
+/// Reads the config: `explicit` must exist; the default path may be absent.
+pub fn load(explicit: Option<&Path>) -> Result<(Config, Option<PathBuf>)> {
+    let path = match explicit {
+        Some(p) => p.to_path_buf(),
+        None => match default_path() {
+            Some(p) if p.exists() => p,
+            _ => return Ok((Config::default(), None)),
+        },
+    };
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| anyhow!("{}: cannot read the config: {e}", path.display()))?;
+    Ok((parse(&text, &path)?, Some(path)))
+}

@@ -1,0 +1,271 @@
+//! Capacity-domain types shared by sources, store, forecast and UI.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::fmt;
+
+/// Name of a cluster as configured (or of a demo cluster).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct ClusterId(pub String);
+
+impl fmt::Display for ClusterId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CapacityType {
+    OnDemand,
+    Spot,
+}
+
+impl CapacityType {
+    pub fn label(self) -> &'static str {
+        match self {
+            CapacityType::OnDemand => "on-demand",
+            CapacityType::Spot => "spot",
+        }
+    }
+}
+
+/// CPU cores and memory GiB, as allocatable, requests or usage.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Resources {
+    pub cores: f64,
+    pub gib: f64,
+}
+
+impl Resources {
+    pub fn new(cores: f64, gib: f64) -> Self {
+        Resources { cores, gib }
+    }
+    pub fn add(self, o: Resources) -> Resources {
+        Resources::new(self.cores + o.cores, self.gib + o.gib)
+    }
+    pub fn scale(self, k: f64) -> Resources {
+        Resources::new(self.cores * k, self.gib * k)
+    }
+    /// True when `self` fits into `room` in both dimensions.
+    pub fn fits_in(self, room: Resources) -> bool {
+        self.cores <= room.cores + 1e-9 && self.gib <= room.gib + 1e-9
+    }
+}
+
+/// An EC2 instance type as EKS sees it (after kubelet and system reservation).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct InstanceType {
+    pub name: String,
+    pub vcpu: u32,
+    pub memory_gib: f64,
+    pub allocatable: Resources,
+    pub max_pods: u32,
+    pub od_usd_per_hour: Option<f64>,
+}
+
+/// A group of nodes that scales together: EKS managed node group, ASG or Karpenter NodePool.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct NodeGroup {
+    pub name: String,
+    pub instance_type: String,
+    pub capacity_type: CapacityType,
+    pub min: u32,
+    pub max: u32,
+    pub desired: u32,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Node {
+    pub name: String,
+    pub node_group: String,
+    pub instance_type: String,
+    pub capacity_type: CapacityType,
+    pub zone: String,
+    pub ready: bool,
+    pub allocatable: Resources,
+    /// Sum of requests of the pods bound to this node.
+    pub requests: Resources,
+    /// Measured usage; `None` where the cluster serves no metrics.
+    pub usage: Option<Resources>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum OwnerKind {
+    Deployment,
+    StatefulSet,
+    DaemonSet,
+    Job,
+    CronJob,
+    Bare,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum PodPhase {
+    Pending,
+    Running,
+    Succeeded,
+    Failed,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Pod {
+    pub name: String,
+    pub owner: OwnerKind,
+    pub requests: Resources,
+    pub phase: PodPhase,
+    /// Node the pod is bound to; `None` for a pending pod.
+    pub node: Option<String>,
+    /// Why the scheduler could not place it (pending pods only).
+    pub unschedulable: Option<String>,
+}
+
+/// The metric series nodecast keeps history of, per cluster.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SeriesKind {
+    Nodes,
+    CpuRequests,
+    CpuUsage,
+    MemRequests,
+    MemUsage,
+    Pods,
+    PendingPods,
+}
+
+impl SeriesKind {
+    pub const ALL: [SeriesKind; 7] = [
+        SeriesKind::Nodes,
+        SeriesKind::CpuRequests,
+        SeriesKind::CpuUsage,
+        SeriesKind::MemRequests,
+        SeriesKind::MemUsage,
+        SeriesKind::Pods,
+        SeriesKind::PendingPods,
+    ];
+    /// The series that are forecast and charted.
+    pub const FORECAST: [SeriesKind; 3] = [
+        SeriesKind::Nodes,
+        SeriesKind::CpuRequests,
+        SeriesKind::MemRequests,
+    ];
+
+    pub fn key(self) -> &'static str {
+        match self {
+            SeriesKind::Nodes => "nodes",
+            SeriesKind::CpuRequests => "cpu_requests",
+            SeriesKind::CpuUsage => "cpu_usage",
+            SeriesKind::MemRequests => "mem_requests",
+            SeriesKind::MemUsage => "mem_usage",
+            SeriesKind::Pods => "pods",
+            SeriesKind::PendingPods => "pending_pods",
+        }
+    }
+    pub fn from_key(s: &str) -> Option<SeriesKind> {
+        SeriesKind::ALL.into_iter().find(|k| k.key() == s)
+    }
+    pub fn title(self) -> &'static str {
+        match self {
+            SeriesKind::Nodes => "nodes",
+            SeriesKind::CpuRequests => "CPU demand (requested cores)",
+            SeriesKind::CpuUsage => "CPU usage (cores)",
+            SeriesKind::MemRequests => "memory demand (requested GiB)",
+            SeriesKind::MemUsage => "memory usage (GiB)",
+            SeriesKind::Pods => "pods",
+            SeriesKind::PendingPods => "pending pods",
+        }
+    }
+    pub fn unit(self) -> &'static str {
+        match self {
+            SeriesKind::Nodes => "nodes",
+            SeriesKind::CpuRequests | SeriesKind::CpuUsage => "cores",
+            SeriesKind::MemRequests | SeriesKind::MemUsage => "GiB",
+            SeriesKind::Pods | SeriesKind::PendingPods => "pods",
+        }
+    }
+}
+
+/// One measured point.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Sample {
+    pub ts: DateTime<Utc>,
+    pub value: f64,
+}
+
+/// Hourly means, hour `i` starting at `start + i h`; `None` is a missing hour.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct HourlySeries {
+    pub start: Option<DateTime<Utc>>,
+    pub values: Vec<Option<f64>>,
+}
+
+impl HourlySeries {
+    pub fn hours_present(&self) -> usize {
+        self.values.iter().filter(|v| v.is_some()).count()
+    }
+    pub fn end(&self) -> Option<DateTime<Utc>> {
+        self.start
+            .map(|s| s + chrono::Duration::hours(self.values.len() as i64))
+    }
+    /// Pairs of (hour start, value) for the hours present.
+    pub fn points(&self) -> impl Iterator<Item = (DateTime<Utc>, f64)> + '_ {
+        let start = self.start;
+        self.values
+            .iter()
+            .enumerate()
+            .filter_map(move |(i, v)| Some((start? + chrono::Duration::hours(i as i64), (*v)?)))
+    }
+}
+
+/// One forecast hour: the 10th, 50th and 90th percentile.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ForecastPoint {
+    pub ts: DateTime<Utc>,
+    pub p10: f64,
+    pub p50: f64,
+    pub p90: f64,
+}
+
+/// A forecast of one series of one cluster, hour by hour from `issued_at`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Forecast {
+    pub series: SeriesKind,
+    pub issued_at: DateTime<Utc>,
+    /// Model name as shown to the operator.
+    pub model: String,
+    pub points: Vec<ForecastPoint>,
+    /// Hours of history the forecast was built on.
+    pub history_hours: usize,
+    /// Warnings for the operator (short history, ...).
+    pub warnings: Vec<String>,
+}
+
+/// Forecasts of one cluster, by series.
+pub type ClusterForecast = BTreeMap<SeriesKind, Forecast>;
+
+/// A change of a node group's desired size that the operator approves or rejects.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct ScalingAction {
+    pub cluster: ClusterId,
+    pub node_group: String,
+    pub from: u32,
+    pub to: u32,
+    pub at: DateTime<Utc>,
+    pub why: String,
+}
+
+/// Health of one source feeding one cluster.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum SourceHealth {
+    Ok,
+    Error(String),
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SourceStatus {
+    pub name: String,
+    pub health: SourceHealth,
+    /// When the source last delivered data.
+    pub last_data: Option<DateTime<Utc>>,
+}

@@ -1,0 +1,107 @@
+//! Forecasting: pure functions from hourly history to banded forecasts.
+
+pub mod seasonal;
+
+use crate::domain::{Forecast, HourlySeries, SeriesKind};
+use chrono::{DateTime, Utc};
+
+/// Hours ahead that every forecast covers.
+pub const HORIZON_HOURS: usize = 48;
+
+/// Turns a series' hourly history into a forecast of the hours from `origin` on.
+/// Pure: no I/O, no clock reads.
+pub trait Forecaster: Send + Sync {
+    /// Model name as shown on screen.
+    fn name(&self) -> &str;
+    /// Forecast of hours `origin .. origin + hours`, from the history before `origin`.
+    fn forecast(
+        &self,
+        series: SeriesKind,
+        history: &HourlySeries,
+        origin: DateTime<Utc>,
+        hours: usize,
+    ) -> Option<Forecast>;
+}
+
+/// Start of the hour that contains `now`: the first hour not yet complete.
+pub fn origin_for(now: DateTime<Utc>) -> DateTime<Utc> {
+    DateTime::from_timestamp(now.timestamp().div_euclid(3600) * 3600, 0).unwrap_or(now)
+}
+
+/// Warnings about the amount of history, at AWS predictive scaling's thresholds.
+pub fn history_warnings(hours: usize) -> Vec<String> {
+    if hours < 24 {
+        vec![format!(
+            "only {hours} h of history: forecast unreliable (needs 24 h)"
+        )]
+    } else if hours < 14 * 24 {
+        vec![format!(
+            "{:.1} days of history: weekly pattern not learnt (needs 14 days)",
+            hours as f64 / 24.0
+        )]
+    } else {
+        Vec::new()
+    }
+}
+
+/// Sum of hourly series; an hour is present only where every series has it.
+pub fn sum_series(series: &[&HourlySeries]) -> HourlySeries {
+    use std::collections::BTreeMap;
+    let mut acc: BTreeMap<i64, (f64, usize)> = BTreeMap::new();
+    for s in series {
+        for (ts, v) in s.points() {
+            let e = acc.entry(ts.timestamp() / 3600).or_insert((0.0, 0));
+            e.0 += v;
+            e.1 += 1;
+        }
+    }
+    let full: BTreeMap<i64, (f64, u32)> = acc
+        .into_iter()
+        .filter(|(_, (_, n))| *n == series.len())
+        .map(|(h, (v, _))| (h, (v, 1)))
+        .collect();
+    crate::series_csv::hourly_from_sums(&full)
+}
+
+/// Fleet total of forecasts issued at the same hour. Quantiles are added,
+/// which bounds the total's band from outside (exact if demand moves together).
+pub fn sum_forecasts(fs: &[&Forecast]) -> Option<Forecast> {
+    let first = fs.first()?;
+    if fs
+        .iter()
+        .any(|f| f.issued_at != first.issued_at || f.points.len() != first.points.len())
+    {
+        return None;
+    }
+    let points = (0..first.points.len())
+        .map(|i| {
+            let mut p = first.points[i];
+            for f in &fs[1..] {
+                p.p10 += f.points[i].p10;
+                p.p50 += f.points[i].p50;
+                p.p90 += f.points[i].p90;
+            }
+            p
+        })
+        .collect();
+    let mut warnings: Vec<String> = Vec::new();
+    for f in fs {
+        if !f.warnings.is_empty() {
+            warnings.push("some clusters have short history".into());
+            break;
+        }
+    }
+    Some(Forecast {
+        series: first.series,
+        issued_at: first.issued_at,
+        model: first
+            .model
+            .split(" (")
+            .next()
+            .unwrap_or(&first.model)
+            .to_string(),
+        points,
+        history_hours: fs.iter().map(|f| f.history_hours).min().unwrap_or(0),
+        warnings,
+    })
+}

@@ -1,0 +1,19 @@
+//! nodecast: forecast and plan the capacity of Kubernetes clusters on AWS (EKS).
+//!
+//! Data flows one way: sources -> store -> forecast -> app state -> view.
+
+pub mod app;
+pub mod catalog;
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod domain;
+pub mod forecast;
+pub mod logging;
+pub mod runtime;
+pub mod series_csv;
+pub mod setup;
+pub mod snapshot;
+pub mod sources;
+pub mod store;
+pub mod ui;

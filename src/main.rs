@@ -1,0 +1,57 @@
+//! nodecast binary: parse the command line, load the config, start the runtime.
+
+use clap::Parser;
+use nodecast::cli::{Cli, Command};
+use nodecast::forecast::seasonal::SeasonalNaive;
+use nodecast::setup::{self, Setup};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+fn print_clusters(setup: &Setup, json: bool) -> anyhow::Result<()> {
+    if json {
+        println!("{}", serde_json::to_string_pretty(&setup.clusters)?);
+    } else {
+        println!(
+            "{:<14} {:<11} {:<8} DESCRIPTION",
+            "NAME", "REGION", "SOURCE"
+        );
+        for c in &setup.clusters {
+            println!(
+                "{:<14} {:<11} {:<8} {}",
+                c.name, c.region, c.source, c.description
+            );
+        }
+    }
+    Ok(())
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    let setup = setup::resolve(&cli)?;
+    match cli.command {
+        Some(Command::Clusters { json }) => print_clusters(&setup, json),
+        None => {
+            let (_log_guard, log_path) = nodecast::logging::init()?;
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()?;
+            let result = rt.block_on(nodecast::runtime::run_tui(setup, Arc::new(SeasonalNaive)));
+            if let Err(e) = &result {
+                tracing::error!("{e:#}");
+                eprintln!("(log: {})", log_path.display());
+            }
+            rt.shutdown_timeout(std::time::Duration::from_secs(2));
+            result
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("nodecast: error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}

@@ -1,0 +1,264 @@
+//! The running program: source tasks -> store task -> forecast job -> app loop
+//! -> coalesced renders; clean shutdown on q, Ctrl-C and SIGTERM.
+
+use crate::app::{Action, AppState, Effect, update};
+use crate::clock::Clock;
+use crate::domain::{ClusterForecast, ClusterId, SeriesKind};
+use crate::forecast::{Forecaster, HORIZON_HOURS, origin_for};
+use crate::setup::Setup;
+use crate::snapshot::{ClusterView, Fleet};
+use crate::sources::demo::demo_sources;
+use crate::sources::{Source, SourceEvent, SourceEventKind, run_source};
+use crate::store::db::Db;
+use crate::store::{Store, run_store};
+use anyhow::{Context, Result};
+use chrono::{DateTime, Timelike, Utc};
+use crossterm::event::{Event, EventStream};
+use futures::StreamExt;
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::{mpsc, watch};
+
+/// Minimum time between two frames (~60 fps at most).
+pub const FRAME: Duration = Duration::from_millis(16);
+
+/// Forecasts of every forecast series of one cluster from `origin`. Pure.
+pub fn forecast_cluster(
+    f: &dyn Forecaster,
+    view: &ClusterView,
+    origin: DateTime<Utc>,
+) -> ClusterForecast {
+    SeriesKind::FORECAST
+        .into_iter()
+        .filter_map(|k| {
+            let h = view.history.get(&k)?;
+            Some((k, f.forecast(k, h, origin, HORIZON_HOURS)?))
+        })
+        .collect()
+}
+
+/// The demo fleet at `anchor`, built synchronously through the same store
+/// path the runtime uses (for tests and benchmarks).
+pub fn demo_store_at(anchor: DateTime<Utc>, db: Db) -> Result<Store> {
+    let sources = demo_sources(anchor, 1.0)?;
+    let ids: Vec<(ClusterId, String)> = sources
+        .iter()
+        .map(|(s, _)| (s.cluster.clone(), s.region.clone()))
+        .collect();
+    let mut store = Store::new(db, &ids);
+    store.reset_history()?;
+    for (spec, mut src) in sources {
+        let backfill = futures::executor::block_on(src.backfill(anchor))?;
+        let update = futures::executor::block_on(src.poll(anchor))?;
+        for kind in [
+            SourceEventKind::Backfill(backfill),
+            SourceEventKind::Update(update),
+        ] {
+            store.apply(SourceEvent {
+                cluster: spec.cluster.clone(),
+                source: src.name().to_string(),
+                at: anchor,
+                kind,
+            })?;
+        }
+    }
+    Ok(store)
+}
+
+/// Forecast job: on each new fleet, forecasts clusters whose last forecast is
+/// from an earlier hour, off the async threads. A newer fleet supersedes one
+/// that arrived while a job ran (the watch channel keeps only the newest).
+async fn run_forecasts(
+    mut fleet_rx: watch::Receiver<Arc<Fleet>>,
+    forecaster: Arc<dyn Forecaster>,
+    clock: Clock,
+    tx: mpsc::Sender<Action>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let mut done: HashMap<ClusterId, (DateTime<Utc>, usize)> = HashMap::new();
+    loop {
+        tokio::select! {
+            r = fleet_rx.changed() => if r.is_err() { return },
+            _ = shutdown.changed() => return,
+        }
+        let fleet = fleet_rx.borrow_and_update().clone();
+        let origin = origin_for(clock.now());
+        let todo: Vec<(ClusterId, ClusterView)> = fleet
+            .clusters
+            .iter()
+            .filter(|(id, v)| {
+                let hours = v
+                    .history
+                    .get(&SeriesKind::Nodes)
+                    .map(|h| h.hours_present())
+                    .unwrap_or(0);
+                hours > 0 && done.get(id).is_none_or(|(o, h)| *o < origin || *h == 0)
+            })
+            .map(|(id, v)| (id.clone(), v.clone()))
+            .collect();
+        if todo.is_empty() {
+            continue;
+        }
+        if tx.send(Action::ForecastStarted).await.is_err() {
+            return;
+        }
+        let f = forecaster.clone();
+        let job = tokio::task::spawn_blocking(move || {
+            todo.into_iter()
+                .map(|(id, v)| {
+                    let fc = forecast_cluster(f.as_ref(), &v, origin);
+                    (id, fc)
+                })
+                .collect::<Vec<_>>()
+        });
+        match job.await {
+            Ok(results) => {
+                for (id, fc) in results {
+                    done.insert(id.clone(), (origin, fc.len()));
+                    if tx.send(Action::Forecasts(id, fc)).await.is_err() {
+                        return;
+                    }
+                }
+            }
+            Err(e) => {
+                let _ = tx
+                    .send(Action::ForecastFailed(format!("forecast job failed: {e}")))
+                    .await;
+            }
+        }
+    }
+}
+
+/// Restores the terminal when dropped, on every exit path.
+struct TerminalGuard;
+impl Drop for TerminalGuard {
+    fn drop(&mut self) {
+        ratatui::restore();
+    }
+}
+
+pub async fn run_tui(setup: Setup, forecaster: Arc<dyn Forecaster>) -> Result<()> {
+    let anchor = Utc::now().with_nanosecond(0).unwrap_or_else(Utc::now);
+    let clock = Clock::new(anchor, setup.speed);
+    let db = Db::open(&setup.db_path)?;
+    tracing::info!(db = %setup.db_path.display(), mode = ?setup.mode, "starting");
+    let sources = demo_sources(anchor, setup.speed)?;
+    let ids: Vec<(ClusterId, String)> = sources
+        .iter()
+        .map(|(s, _)| (s.cluster.clone(), s.region.clone()))
+        .collect();
+    let mut store = Store::new(db, &ids);
+    store
+        .reset_history()
+        .context("cannot reset the demo history")?;
+
+    let (shutdown_tx, shutdown_rx) = watch::channel(false);
+    let (src_tx, src_rx) = mpsc::channel::<SourceEvent>(1024);
+    let (fleet_tx, mut fleet_rx) = watch::channel(Arc::new(store.fleet().clone()));
+    let (act_tx, mut act_rx) = mpsc::channel::<Action>(64);
+    let mut tasks = Vec::new();
+    for (spec, src) in sources {
+        tasks.push(tokio::spawn(run_source(
+            spec.cluster.clone(),
+            Box::new(src),
+            clock.clone(),
+            src_tx.clone(),
+            shutdown_rx.clone(),
+        )));
+    }
+    drop(src_tx);
+    tasks.push(tokio::spawn(run_store(
+        store,
+        src_rx,
+        fleet_tx,
+        shutdown_rx.clone(),
+    )));
+    tasks.push(tokio::spawn(run_forecasts(
+        fleet_rx.clone(),
+        forecaster.clone(),
+        clock.clone(),
+        act_tx,
+        shutdown_rx.clone(),
+    )));
+
+    let mut state = AppState::new(
+        setup.mode,
+        ids.iter().map(|(id, _)| id.clone()).collect(),
+        setup.speed,
+        forecaster.name(),
+    );
+    let mut terminal = ratatui::try_init().context("cannot open the terminal")?;
+    let _guard = TerminalGuard;
+    let result = app_loop(
+        &mut terminal,
+        &mut state,
+        &setup,
+        &clock,
+        &mut fleet_rx,
+        &mut act_rx,
+    )
+    .await;
+
+    let _ = shutdown_tx.send(true);
+    for t in tasks {
+        let _ = tokio::time::timeout(Duration::from_secs(3), t).await;
+    }
+    tracing::info!("stopped");
+    result
+}
+
+async fn app_loop(
+    terminal: &mut ratatui::DefaultTerminal,
+    state: &mut AppState,
+    setup: &Setup,
+    clock: &Clock,
+    fleet_rx: &mut watch::Receiver<Arc<Fleet>>,
+    act_rx: &mut mpsc::Receiver<Action>,
+) -> Result<()> {
+    let mut events = EventStream::new();
+    let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .context("cannot listen for SIGTERM")?;
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    let (mut dirty, mut last_draw) = (true, Instant::now() - FRAME);
+    let (mut fleet_open, mut act_open) = (true, true);
+    loop {
+        if dirty && last_draw.elapsed() >= FRAME {
+            let now = clock.now();
+            terminal.draw(|f| crate::ui::view(f, state, &setup.theme, now))?;
+            dirty = false;
+            last_draw = Instant::now();
+        }
+        let next_frame = tokio::time::Instant::from_std(last_draw + FRAME);
+        let action = tokio::select! {
+            ev = events.next() => match ev {
+                Some(Ok(Event::Key(k))) => Action::Key(k),
+                Some(Ok(Event::Resize(..))) => Action::Resize,
+                Some(Ok(_)) => continue,
+                Some(Err(e)) => {
+                    tracing::error!("terminal input: {e}");
+                    Action::Shutdown
+                }
+                None => Action::Shutdown,
+            },
+            r = fleet_rx.changed(), if fleet_open => match r {
+                Ok(()) => Action::Fleet(fleet_rx.borrow_and_update().clone()),
+                Err(_) => { fleet_open = false; continue }
+            },
+            a = act_rx.recv(), if act_open => match a {
+                Some(a) => a,
+                None => { act_open = false; continue }
+            },
+            _ = tick.tick() => Action::Tick,
+            _ = sigterm.recv() => Action::Shutdown,
+            _ = tokio::signal::ctrl_c() => Action::Shutdown,
+            _ = tokio::time::sleep_until(next_frame), if dirty => continue,
+        };
+        for effect in update(state, action) {
+            match effect {
+                Effect::Render => dirty = true,
+                Effect::Quit => return Ok(()),
+            }
+        }
+    }
+}

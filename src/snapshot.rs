@@ -1,0 +1,180 @@
+//! What a cluster looks like at one instant, summarized from its nodes and pods
+//! the same way for every source (replay, Kubernetes API).
+
+use crate::domain::{
+    CapacityType, ClusterId, Node, NodeGroup, Pod, PodPhase, Resources, Sample, SeriesKind,
+    SourceStatus,
+};
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// Raw objects a source observed in one cluster at one instant.
+#[derive(Clone, Debug, Default)]
+pub struct ClusterState {
+    pub node_groups: Vec<NodeGroup>,
+    pub nodes: Vec<Node>,
+    pub pods: Vec<Pod>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct NodeGroupSummary {
+    pub name: String,
+    pub instance_type: String,
+    pub capacity_type: CapacityType,
+    pub min: Option<u32>,
+    pub max: Option<u32>,
+    pub desired: Option<u32>,
+    pub nodes: u32,
+    pub ready: u32,
+    pub allocatable: Resources,
+    pub requests: Resources,
+    /// `None` when no node of the group reports usage.
+    pub usage: Option<Resources>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ClusterSnapshot {
+    pub cluster: ClusterId,
+    pub taken_at: DateTime<Utc>,
+    pub node_groups: Vec<NodeGroupSummary>,
+    pub nodes: u32,
+    /// Pods that are not Succeeded or Failed.
+    pub pods: u32,
+    pub pending_pods: u32,
+    pub allocatable: Resources,
+    /// Requests of scheduled and pending pods: the demand.
+    pub requests: Resources,
+    pub usage: Option<Resources>,
+}
+
+impl ClusterSnapshot {
+    /// The history samples this snapshot contributes.
+    pub fn samples(&self) -> Vec<(SeriesKind, Sample)> {
+        let ts = self.taken_at;
+        let mut out = vec![
+            (SeriesKind::Nodes, self.nodes as f64),
+            (SeriesKind::CpuRequests, self.requests.cores),
+            (SeriesKind::MemRequests, self.requests.gib),
+            (SeriesKind::Pods, self.pods as f64),
+            (SeriesKind::PendingPods, self.pending_pods as f64),
+        ];
+        if let Some(u) = self.usage {
+            out.push((SeriesKind::CpuUsage, u.cores));
+            out.push((SeriesKind::MemUsage, u.gib));
+        }
+        out.into_iter()
+            .map(|(k, value)| (k, Sample { ts, value }))
+            .collect()
+    }
+}
+
+/// Summarizes nodes and pods into per-node-group and cluster totals.
+pub fn summarize(cluster: &ClusterId, at: DateTime<Utc>, state: &ClusterState) -> ClusterSnapshot {
+    // Node groups in the order the source lists them, then any only nodes name.
+    let mut groups: Vec<NodeGroupSummary> = Vec::new();
+    for g in &state.node_groups {
+        groups.push(NodeGroupSummary {
+            name: g.name.clone(),
+            instance_type: g.instance_type.clone(),
+            capacity_type: g.capacity_type,
+            min: Some(g.min),
+            max: Some(g.max),
+            desired: Some(g.desired),
+            nodes: 0,
+            ready: 0,
+            allocatable: Resources::default(),
+            requests: Resources::default(),
+            usage: None,
+        });
+    }
+    // Requests per node, from the pods bound to it.
+    let mut node_requests: BTreeMap<&str, Resources> = BTreeMap::new();
+    let (mut pods, mut pending, mut requests) = (0u32, 0u32, Resources::default());
+    for p in &state.pods {
+        if matches!(p.phase, PodPhase::Succeeded | PodPhase::Failed) {
+            continue;
+        }
+        pods += 1;
+        requests = requests.add(p.requests);
+        match (&p.node, p.phase) {
+            (Some(n), _) => {
+                let e = node_requests.entry(n.as_str()).or_default();
+                *e = e.add(p.requests);
+            }
+            (None, _) => pending += 1,
+        }
+    }
+    let (mut allocatable, mut usage, mut any_usage) =
+        (Resources::default(), Resources::default(), false);
+    for n in &state.nodes {
+        let gi = match groups.iter().position(|g| g.name == n.node_group) {
+            Some(i) => i,
+            None => {
+                groups.push(NodeGroupSummary {
+                    name: n.node_group.clone(),
+                    instance_type: n.instance_type.clone(),
+                    capacity_type: n.capacity_type,
+                    min: None,
+                    max: None,
+                    desired: None,
+                    nodes: 0,
+                    ready: 0,
+                    allocatable: Resources::default(),
+                    requests: Resources::default(),
+                    usage: None,
+                });
+                groups.len() - 1
+            }
+        };
+        let g = &mut groups[gi];
+        g.nodes += 1;
+        g.ready += n.ready as u32;
+        g.allocatable = g.allocatable.add(n.allocatable);
+        let req = node_requests
+            .get(n.name.as_str())
+            .copied()
+            .unwrap_or_default();
+        g.requests = g.requests.add(req);
+        allocatable = allocatable.add(n.allocatable);
+        if let Some(u) = n.usage {
+            g.usage = Some(g.usage.unwrap_or_default().add(u));
+            usage = usage.add(u);
+            any_usage = true;
+        }
+    }
+    ClusterSnapshot {
+        cluster: cluster.clone(),
+        taken_at: at,
+        nodes: state.nodes.len() as u32,
+        node_groups: groups,
+        pods,
+        pending_pods: pending,
+        allocatable,
+        requests,
+        usage: any_usage.then_some(usage),
+    }
+}
+
+/// Everything known about one cluster, as published by the store.
+#[derive(Clone, Debug, Default)]
+pub struct ClusterView {
+    pub region: String,
+    pub latest: Option<ClusterSnapshot>,
+    pub history: BTreeMap<SeriesKind, crate::domain::HourlySeries>,
+    pub sources: Vec<SourceStatus>,
+}
+
+/// The fleet as published by the store: one view per cluster, in tab order.
+#[derive(Clone, Debug, Default)]
+pub struct Fleet {
+    pub clusters: Vec<(ClusterId, ClusterView)>,
+    /// Bumped on every publish.
+    pub version: u64,
+}
+
+impl Fleet {
+    pub fn view(&self, id: &ClusterId) -> Option<&ClusterView> {
+        self.clusters.iter().find(|(c, _)| c == id).map(|(_, v)| v)
+    }
+}

@@ -1,0 +1,177 @@
+//! SQLite storage: metric history, forecasts issued and the audit log.
+//! WAL journal with full sync: a committed transaction survives a killed process.
+
+use crate::domain::{Sample, SeriesKind};
+use anyhow::{Context, Result};
+use chrono::{DateTime, Utc};
+use rusqlite::{Connection, OptionalExtension, params};
+use std::path::{Path, PathBuf};
+
+/// Versioned migrations; `PRAGMA user_version` is the number applied.
+const MIGRATIONS: &[&str] = &[
+    // 1: history, forecasts issued, audit log.
+    "CREATE TABLE clusters (
+        id   INTEGER PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE
+     );
+     CREATE TABLE samples (
+        cluster_id INTEGER NOT NULL REFERENCES clusters(id),
+        series     TEXT NOT NULL,
+        ts         INTEGER NOT NULL,
+        value      REAL NOT NULL,
+        PRIMARY KEY (cluster_id, series, ts)
+     ) WITHOUT ROWID;
+     CREATE TABLE forecasts (
+        id         INTEGER PRIMARY KEY,
+        cluster_id INTEGER NOT NULL REFERENCES clusters(id),
+        series     TEXT NOT NULL,
+        model      TEXT NOT NULL,
+        issued_at  INTEGER NOT NULL,
+        target_ts  INTEGER NOT NULL,
+        horizon_h  INTEGER NOT NULL,
+        p10 REAL NOT NULL, p50 REAL NOT NULL, p90 REAL NOT NULL
+     );
+     CREATE INDEX forecasts_by_target ON forecasts(cluster_id, series, target_ts);
+     CREATE TABLE audit (
+        id          INTEGER PRIMARY KEY,
+        at          INTEGER NOT NULL,
+        cluster     TEXT NOT NULL,
+        node_group  TEXT NOT NULL,
+        from_size   INTEGER NOT NULL,
+        to_size     INTEGER NOT NULL,
+        decision    TEXT NOT NULL,
+        outcome     TEXT,
+        action_json TEXT NOT NULL
+     );",
+];
+
+pub struct Db {
+    conn: Connection,
+    path: PathBuf,
+}
+
+impl Db {
+    /// Opens (creating it and its folder if needed) and migrates the database.
+    pub fn open(path: &Path) -> Result<Db> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("cannot create the folder {}", dir.display()))?;
+        }
+        let conn = Connection::open(path)
+            .with_context(|| format!("cannot open the database {}", path.display()))?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        let mut db = Db {
+            conn,
+            path: path.to_path_buf(),
+        };
+        db.migrate()
+            .with_context(|| format!("cannot migrate the database {}", path.display()))?;
+        Ok(db)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn schema_version(&self) -> Result<usize> {
+        let v: i64 = self
+            .conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        Ok(v as usize)
+    }
+
+    fn migrate(&mut self) -> Result<()> {
+        let have = self.schema_version()?;
+        anyhow::ensure!(
+            have <= MIGRATIONS.len(),
+            "schema version {have} is newer than this nodecast knows ({})",
+            MIGRATIONS.len()
+        );
+        for (i, sql) in MIGRATIONS.iter().enumerate().skip(have) {
+            let tx = self.conn.transaction()?;
+            tx.execute_batch(sql)?;
+            tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+            tx.commit()?;
+        }
+        Ok(())
+    }
+
+    fn cluster_id(&self, name: &str) -> Result<i64> {
+        self.conn
+            .execute("INSERT OR IGNORE INTO clusters(name) VALUES (?1)", [name])?;
+        Ok(self
+            .conn
+            .query_row("SELECT id FROM clusters WHERE name = ?1", [name], |r| {
+                r.get(0)
+            })?)
+    }
+
+    /// Stores samples in one transaction; a sample at an existing time replaces it.
+    pub fn insert_samples(
+        &mut self,
+        cluster: &str,
+        samples: &[(SeriesKind, Sample)],
+    ) -> Result<()> {
+        let id = self.cluster_id(cluster)?;
+        let tx = self.conn.transaction()?;
+        {
+            let mut st = tx.prepare_cached(
+                "INSERT OR REPLACE INTO samples(cluster_id, series, ts, value) VALUES (?1, ?2, ?3, ?4)",
+            )?;
+            for (k, s) in samples {
+                st.execute(params![id, k.key(), s.ts.timestamp(), s.value])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Samples of a cluster at or after `since`, oldest first.
+    pub fn load_samples(
+        &self,
+        cluster: &str,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<(SeriesKind, Sample)>> {
+        let id: Option<i64> = self
+            .conn
+            .query_row("SELECT id FROM clusters WHERE name = ?1", [cluster], |r| {
+                r.get(0)
+            })
+            .optional()?;
+        let Some(id) = id else { return Ok(Vec::new()) };
+        let mut st = self.conn.prepare_cached(
+            "SELECT series, ts, value FROM samples WHERE cluster_id = ?1 AND ts >= ?2 ORDER BY ts",
+        )?;
+        let rows = st.query_map(params![id, since.timestamp()], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, i64>(1)?,
+                r.get::<_, f64>(2)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (series, ts, value) = row?;
+            if let (Some(k), Some(ts)) = (
+                SeriesKind::from_key(&series),
+                DateTime::from_timestamp(ts, 0),
+            ) {
+                out.push((k, Sample { ts, value }));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Forgets a cluster's history and forecasts (the demo fleet replays afresh).
+    pub fn reset_cluster(&mut self, cluster: &str) -> Result<()> {
+        let id = self.cluster_id(cluster)?;
+        let tx = self.conn.transaction()?;
+        tx.execute("DELETE FROM samples WHERE cluster_id = ?1", [id])?;
+        tx.execute("DELETE FROM forecasts WHERE cluster_id = ?1", [id])?;
+        tx.commit()?;
+        Ok(())
+    }
+}

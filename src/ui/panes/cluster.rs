@@ -1,0 +1,47 @@
+//! A cluster's tab: overview above, forecast below.
+
+use super::forecast::ForecastPane;
+use super::overview::{OverviewPane, height_for};
+use crate::app::AppState;
+use crate::ui::theme::Theme;
+use chrono::{DateTime, Utc};
+use ratatui::buffer::Buffer;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::widgets::Widget;
+
+pub struct ClusterScreen<'a> {
+    pub state: &'a AppState,
+    pub index: usize,
+    pub theme: &'a Theme,
+    pub now: DateTime<Utc>,
+}
+
+impl Widget for ClusterScreen<'_> {
+    fn render(self, area: Rect, buf: &mut Buffer) {
+        let Some(id) = self.state.clusters.get(self.index) else {
+            return;
+        };
+        let view = self.state.fleet.view(id);
+        let snapshot = view.and_then(|v| v.latest.as_ref());
+        let groups = snapshot.map(|s| s.node_groups.len()).unwrap_or(1);
+        let [top, bottom] =
+            Layout::vertical([Constraint::Length(height_for(groups)), Constraint::Min(8)])
+                .areas(area);
+        OverviewPane {
+            snapshot,
+            region: view.map(|v| v.region.as_str()).unwrap_or(""),
+            theme: self.theme,
+        }
+        .render(top, buf);
+        let series = self.state.chart;
+        ForecastPane {
+            series,
+            history: view.and_then(|v| v.history.get(&series)),
+            forecast: self.state.forecasts.get(id).and_then(|f| f.get(&series)),
+            note: "",
+            theme: self.theme,
+            now: self.now,
+        }
+        .render(bottom, buf);
+    }
+}

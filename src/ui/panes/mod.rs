@@ -1,0 +1,7 @@
+//! Panes: short-lived widgets borrowing what they show.
+
+pub mod cluster;
+pub mod fleet;
+pub mod forecast;
+pub mod help;
+pub mod overview;

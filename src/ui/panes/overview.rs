@@ -1,0 +1,150 @@
+//! Overview pane: node groups with node counts and bars of allocatable vs
+//! requests vs usage, and pending pods (what eks-node-viewer shows).
+
+use crate::domain::Resources;
+use crate::snapshot::{ClusterSnapshot, NodeGroupSummary};
+use crate::ui::theme::Theme;
+use crate::ui::{util_bar, util_pct};
+use ratatui::buffer::Buffer;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Cell, Row, Table, Widget};
+
+pub const BAR_W: usize = 14;
+
+pub struct OverviewPane<'a> {
+    pub snapshot: Option<&'a ClusterSnapshot>,
+    pub region: &'a str,
+    pub theme: &'a Theme,
+}
+
+/// Rows the pane needs for `groups` node groups (borders, header, total, pending line).
+pub fn height_for(groups: usize) -> u16 {
+    groups as u16 + 5
+}
+
+fn bars<'a>(
+    alloc: Resources,
+    req: Resources,
+    usage: Option<Resources>,
+    t: &Theme,
+) -> [Cell<'a>; 2] {
+    let mut cpu = util_bar(alloc.cores, req.cores, usage.map(|u| u.cores), BAR_W, t);
+    cpu.push(util_pct(alloc.cores, req.cores, usage.map(|u| u.cores), t));
+    let mut mem = util_bar(alloc.gib, req.gib, usage.map(|u| u.gib), BAR_W, t);
+    mem.push(util_pct(alloc.gib, req.gib, usage.map(|u| u.gib), t));
+    [Cell::from(Line::from(cpu)), Cell::from(Line::from(mem))]
+}
+
+fn group_row<'a>(g: &NodeGroupSummary, t: &Theme) -> Row<'a> {
+    let bounds = match (g.min, g.max) {
+        (Some(a), Some(b)) => format!("{a}–{b}"),
+        _ => "–".into(),
+    };
+    let at_max = g.max.is_some_and(|m| g.nodes >= m);
+    let nodes_style = if at_max {
+        t.warning()
+    } else {
+        Style::default().fg(t.fg)
+    };
+    let nodes = if g.ready < g.nodes {
+        format!("{} ({} nr)", g.nodes, g.nodes - g.ready)
+    } else {
+        g.nodes.to_string()
+    };
+    let [cpu, mem] = bars(g.allocatable, g.requests, g.usage, t);
+    Row::new(vec![
+        Cell::from(g.name.clone()),
+        Cell::from(g.instance_type.clone()),
+        Cell::from(g.capacity_type.label()),
+        Cell::from(Span::styled(nodes, nodes_style)),
+        Cell::from(bounds),
+        cpu,
+        mem,
+    ])
+}
+
+impl Widget for OverviewPane<'_> {
+    fn render(self, area: Rect, buf: &mut Buffer) {
+        let t = self.theme;
+        let Some(s) = self.snapshot else {
+            Block::default()
+                .borders(Borders::ALL)
+                .border_style(t.dim())
+                .title(Span::styled(
+                    " Overview · waiting for the first snapshot ",
+                    t.title(),
+                ))
+                .render(area, buf);
+            return;
+        };
+        let pending_style = if s.pending_pods > 0 {
+            t.warning()
+        } else {
+            Style::default().fg(t.ok)
+        };
+        let title = Line::from(vec![
+            Span::styled(format!(" {} ", s.cluster), t.title()),
+            Span::styled(
+                format!("· {} · {} nodes · {} pods · ", self.region, s.nodes, s.pods),
+                Style::default().fg(t.fg),
+            ),
+            Span::styled(format!("{} pending ", s.pending_pods), pending_style),
+        ]);
+        let header = Row::new([
+            "NODE GROUP",
+            "INSTANCE",
+            "CAPACITY",
+            "NODES",
+            "MIN–MAX",
+            "CPU",
+            "MEMORY",
+        ])
+        .style(t.dim().add_modifier(Modifier::BOLD));
+        let mut rows: Vec<Row> = s.node_groups.iter().map(|g| group_row(g, t)).collect();
+        let [cpu, mem] = bars(s.allocatable, s.requests, s.usage, t);
+        rows.push(
+            Row::new(vec![
+                Cell::from("total"),
+                Cell::from(""),
+                Cell::from(""),
+                Cell::from(s.nodes.to_string()),
+                Cell::from(""),
+                cpu,
+                mem,
+            ])
+            .style(Style::default().add_modifier(Modifier::BOLD)),
+        );
+        let widths = [
+            Constraint::Length(14),
+            Constraint::Length(12),
+            Constraint::Length(9),
+            Constraint::Length(8),
+            Constraint::Length(8),
+            Constraint::Length(BAR_W as u16 + 18),
+            Constraint::Length(BAR_W as u16 + 18),
+        ];
+        let block = Block::default()
+            .borders(Borders::ALL)
+            .border_style(t.dim())
+            .title(title);
+        let inner = block.inner(area);
+        block.render(area, buf);
+        let [table, last] =
+            Layout::vertical([Constraint::Min(1), Constraint::Length(1)]).areas(inner);
+        Table::new(rows, widths)
+            .header(header)
+            .style(Style::default().fg(t.fg))
+            .render(table, buf);
+        let pending = if s.pending_pods > 0 {
+            format!(
+                "⚠ {} pods pending: demand outruns capacity (node groups at max or nodes starting)",
+                s.pending_pods
+            )
+        } else {
+            "no pending pods".to_string()
+        };
+        Line::from(Span::styled(pending, pending_style)).render(last, buf);
+    }
+}
