@@ -50,6 +50,26 @@ pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
     (line, col)
 }
 
+/// The dotted key assigned on 1-based `line` ("demo.speed"), if the line assigns one.
+pub fn key_at(text: &str, line: usize) -> Option<String> {
+    let lines: Vec<&str> = text.lines().collect();
+    let (key, _) = lines.get(line.checked_sub(1)?)?.split_once('=')?;
+    let key = key.trim().trim_matches('"');
+    if key.is_empty() || key.starts_with('[') {
+        return None;
+    }
+    let table = lines[..line - 1]
+        .iter()
+        .rev()
+        .map(|l| l.trim())
+        .find(|l| l.starts_with('['))
+        .map(|l| l.trim_matches(|c| c == '[' || c == ']').trim().to_string());
+    Some(match table {
+        Some(t) => format!("{t}.{key}"),
+        None => key.to_string(),
+    })
+}
+
 /// An error about `field` at `span` in `file`.
 pub fn field_error(
     file: &Path,
@@ -72,7 +92,13 @@ pub fn parse(text: &str, file: &Path) -> Result<Config> {
         match e.span() {
             Some(span) => {
                 let (line, col) = line_col(text, span.start);
-                anyhow!("{}: line {line}, column {col}: {msg}", file.display())
+                let field = key_at(text, line)
+                    .map(|k| format!("field `{k}`: "))
+                    .unwrap_or_default();
+                anyhow!(
+                    "{}: line {line}, column {col}: {field}{msg}",
+                    file.display()
+                )
             }
             None => anyhow!("{}: {msg}", file.display()),
         }

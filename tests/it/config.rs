@@ -1,0 +1,167 @@
+//! Bad config and bad flags: non-zero exit and a message naming file, line and field.
+
+use nodecast::config;
+use std::path::Path;
+use std::process::Command;
+
+fn err(text: &str) -> String {
+    format!(
+        "{:#}",
+        config::parse(text, Path::new("/etc/nc.toml")).expect_err("must fail")
+    )
+}
+
+#[test]
+fn a_good_config_parses() {
+    let c = config::parse(
+        "theme = \"light\"\n[demo]\nspeed = 60\n[[cluster]]\nname = \"prod\"\ncontext = \"prod-admin\"\nregion = \"us-east-1\"\n[cluster.cloudwatch]\ncluster_name = \"prod\"\n",
+        Path::new("c.toml"),
+    )
+    .expect("parses");
+    assert_eq!(c.cluster.len(), 1);
+    assert_eq!(c.demo.speed.map(|s| *s.get_ref()), Some(60.0));
+}
+
+#[test]
+fn unknown_field_names_file_line_and_field() {
+    let e = err("theme = \"dark\"\n\n[demo]\nsped = 3\n");
+    assert!(
+        e.contains("/etc/nc.toml") && e.contains("line 4") && e.contains("sped"),
+        "{e}"
+    );
+}
+
+#[test]
+fn wrong_type_names_the_line() {
+    let e = err("[demo]\nspeed = \"fast\"\n");
+    assert!(e.contains("line 2") && e.contains("speed"), "{e}");
+}
+
+#[test]
+fn out_of_range_speed_names_the_field() {
+    let e = err("[demo]\nspeed = -2\n");
+    assert!(e.contains("line 2") && e.contains("demo.speed"), "{e}");
+}
+
+#[test]
+fn duplicate_cluster_names_are_refused() {
+    let e = err("[[cluster]]\nname = \"a\"\n[[cluster]]\nname = \"a\"\n");
+    assert!(
+        e.contains("line 4") && e.contains("cluster.name") && e.contains("twice"),
+        "{e}"
+    );
+}
+
+fn nodecast(args: &[&str], home: &Path) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_nodecast"))
+        .args(args)
+        .env("HOME", home)
+        .env_remove("XDG_CONFIG_HOME")
+        .env_remove("XDG_DATA_HOME")
+        .env_remove("XDG_STATE_HOME")
+        .output()
+        .expect("run nodecast")
+}
+
+#[test]
+fn cli_bad_config_file_exits_non_zero_naming_it() {
+    let home = tempfile::tempdir().expect("home");
+    let f = home.path().join("bad.toml");
+    std::fs::write(&f, "[demo]\nspeed = 0\n").expect("write");
+    let out = nodecast(
+        &["--config", f.to_str().expect("utf8"), "clusters"],
+        home.path(),
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let e = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        e.contains("bad.toml") && e.contains("line 2") && e.contains("demo.speed"),
+        "{e}"
+    );
+}
+
+#[test]
+fn cli_missing_config_file_is_an_error() {
+    let home = tempfile::tempdir().expect("home");
+    let out = nodecast(
+        &["--config", "/nonexistent/nc.toml", "clusters"],
+        home.path(),
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/nc.toml"));
+}
+
+#[test]
+fn cli_default_config_in_xdg_dir_is_read() {
+    let home = tempfile::tempdir().expect("home");
+    let dir = home.path().join(".config").join("nodecast");
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    std::fs::write(dir.join("config.toml"), "theme = \"solarized\"\n").expect("write");
+    let out = nodecast(&["clusters"], home.path());
+    assert_eq!(out.status.code(), Some(2));
+    let e = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        e.contains("config.toml") && e.contains("line 1") && e.contains("theme"),
+        "{e}"
+    );
+}
+
+#[test]
+fn cli_bad_flags_exit_non_zero_naming_the_flag() {
+    let home = tempfile::tempdir().expect("home");
+    for (args, needle) in [
+        (vec!["--speed", "0"], "--speed"),
+        (vec!["--speed", "fast"], "--speed"),
+        (vec!["--frobnicate"], "--frobnicate"),
+        (vec!["--theme", "neon", "clusters"], "--theme"),
+    ] {
+        let out = nodecast(&args, home.path());
+        assert_ne!(out.status.code(), Some(0), "{args:?}");
+        let e = String::from_utf8_lossy(&out.stderr);
+        assert!(e.contains(needle), "{args:?}: {e}");
+    }
+}
+
+#[test]
+fn cli_live_clusters_without_live_sources_is_a_clear_error() {
+    let home = tempfile::tempdir().expect("home");
+    let f = home.path().join("live.toml");
+    std::fs::write(&f, "[[cluster]]\nname = \"prod\"\n").expect("write");
+    let out = nodecast(
+        &["--config", f.to_str().expect("utf8"), "clusters"],
+        home.path(),
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let e = String::from_utf8_lossy(&out.stderr);
+    assert!(e.contains("prod") && e.contains("--demo"), "{e}");
+    // --demo opens the demo fleet regardless.
+    let out = nodecast(
+        &[
+            "--config",
+            f.to_str().expect("utf8"),
+            "--demo",
+            "clusters",
+            "--json",
+        ],
+        home.path(),
+    );
+    assert!(out.status.success());
+}
+
+#[test]
+fn cli_clusters_json_lists_the_demo_fleet() {
+    let home = tempfile::tempdir().expect("home");
+    let out = nodecast(&["clusters", "--json"], home.path());
+    assert!(out.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let names: Vec<&str> = v
+        .as_array()
+        .expect("list")
+        .iter()
+        .map(|c| c["name"].as_str().expect("name"))
+        .collect();
+    assert_eq!(names, ["prod-web", "batch-mixed", "events-web", "svc-asg"]);
+    let out = nodecast(&["clusters"], home.path());
+    let t = String::from_utf8_lossy(&out.stdout);
+    assert!(t.contains("NAME") && t.contains("svc-asg"));
+}

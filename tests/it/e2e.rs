@@ -1,0 +1,197 @@
+//! The real binary in a real terminal (tmux). Ignored by plain `cargo test`
+//! because they need tmux; scripts/test.sh runs them, and a missing tmux fails.
+
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+struct Tmux {
+    socket: String,
+}
+
+impl Tmux {
+    /// Starts `cmd` in a detached 160x48 session; its exit status lands in the pane.
+    fn start(name: &str, home: &Path, args: &str) -> Tmux {
+        let socket = format!("nodecast-test-{name}-{}", std::process::id());
+        let bin = env!("CARGO_BIN_EXE_nodecast");
+        let cmd = format!(
+            "env -u XDG_CONFIG_HOME -u XDG_DATA_HOME -u XDG_STATE_HOME -u NO_COLOR HOME={} TERM=xterm-256color {bin} {args}; echo nodecast-exit=$?; sleep 120",
+            home.display()
+        );
+        let st = Command::new("tmux")
+            .args([
+                "-L",
+                &socket,
+                "-f",
+                "/dev/null",
+                "new-session",
+                "-d",
+                "-x",
+                "160",
+                "-y",
+                "48",
+                &cmd,
+            ])
+            .status()
+            .expect("tmux must be installed (scripts/test.sh installs it)");
+        assert!(st.success(), "tmux new-session");
+        Tmux { socket }
+    }
+
+    fn screen(&self) -> String {
+        let out = Command::new("tmux")
+            .args(["-L", &self.socket, "capture-pane", "-p"])
+            .output()
+            .expect("capture-pane");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    fn keys(&self, keys: &str) {
+        let st = Command::new("tmux")
+            .args(["-L", &self.socket, "send-keys", keys])
+            .status()
+            .expect("send-keys");
+        assert!(st.success());
+    }
+
+    fn wait_for(&self, what: &str, ok: impl Fn(&str) -> bool) -> String {
+        let t0 = Instant::now();
+        loop {
+            let s = self.screen();
+            if ok(&s) {
+                return s;
+            }
+            assert!(
+                t0.elapsed() < Duration::from_secs(90),
+                "timed out waiting for {what}; screen:\n{s}"
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+
+    /// PID of nodecast: the child of the pane's shell.
+    fn nodecast_pid(&self) -> u32 {
+        let out = Command::new("tmux")
+            .args(["-L", &self.socket, "display", "-p", "#{pane_pid}"])
+            .output()
+            .expect("display");
+        let sh: u32 = String::from_utf8_lossy(&out.stdout)
+            .trim()
+            .parse()
+            .expect("pane pid");
+        let children =
+            std::fs::read_to_string(format!("/proc/{sh}/task/{sh}/children")).expect("children");
+        children
+            .split_whitespace()
+            .next()
+            .expect("nodecast runs")
+            .parse()
+            .expect("pid")
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = Command::new("tmux")
+            .args(["-L", &self.socket, "kill-server"])
+            .status();
+    }
+}
+
+const CLUSTERS: [&str; 4] = ["prod-web", "batch-mixed", "events-web", "svc-asg"];
+
+#[test]
+#[ignore = "needs tmux; run by scripts/test.sh"]
+fn demo_opens_with_empty_home_keys_switch_clusters_and_q_exits_zero() {
+    let home = tempfile::tempdir().expect("home");
+    let t = Tmux::start("demo", home.path(), "");
+    let s = t.wait_for("the demo fleet", |s| {
+        s.contains("DEMO") && CLUSTERS.iter().all(|c| s.contains(c)) && s.contains("ok")
+    });
+    assert!(s.contains("Fleet"));
+    for (i, name) in CLUSTERS.iter().enumerate() {
+        t.keys(&(i + 1).to_string());
+        t.wait_for(name, |s| {
+            s.lines()
+                .nth(1)
+                .is_some_and(|l| l.contains(name) && l.contains("nodes"))
+        });
+    }
+    t.keys("?");
+    t.wait_for("help", |s| s.contains("Help · keys"));
+    t.keys("q");
+    let s = t.wait_for("exit", |s| s.contains("nodecast-exit="));
+    assert!(s.contains("nodecast-exit=0"), "{s}");
+    assert!(
+        !s.contains("DEMO"),
+        "alternate screen left, terminal restored:\n{s}"
+    );
+    assert!(home.path().join(".local/share/nodecast/demo.db").exists());
+    assert!(
+        home.path()
+            .join(".local/state/nodecast/nodecast.log")
+            .exists()
+    );
+}
+
+#[test]
+#[ignore = "needs tmux; run by scripts/test.sh"]
+fn sigterm_exits_cleanly_and_restores_the_terminal() {
+    let home = tempfile::tempdir().expect("home");
+    let t = Tmux::start("term", home.path(), "--theme light");
+    t.wait_for("the demo fleet", |s| s.contains("DEMO"));
+    let pid = t.nodecast_pid();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid.to_string()])
+            .status()
+            .expect("kill")
+            .success()
+    );
+    let s = t.wait_for("exit", |s| s.contains("nodecast-exit="));
+    assert!(s.contains("nodecast-exit=0"), "{s}");
+    assert!(!s.contains("DEMO"), "terminal restored:\n{s}");
+}
+
+#[test]
+#[ignore = "needs tmux; run by scripts/test.sh"]
+fn history_committed_before_a_kill_9_survives() {
+    let home = tempfile::tempdir().expect("home");
+    let db = home.path().join("crash.db");
+    let t = Tmux::start(
+        "crash",
+        home.path(),
+        &format!("--db {} --speed 600", db.display()),
+    );
+    t.wait_for("the demo fleet", |s| s.contains("DEMO") && s.contains("ok"));
+    std::thread::sleep(Duration::from_secs(2));
+    // Read what is committed so far through a second connection, then kill -9.
+    let count = |p: &Path| -> i64 {
+        let c = rusqlite::Connection::open(p).expect("open");
+        c.query_row("SELECT count(*) FROM samples", [], |r| r.get(0))
+            .expect("count")
+    };
+    let before = count(&db);
+    assert!(before > 1000, "backfill committed ({before} rows)");
+    let pid = t.nodecast_pid();
+    assert!(
+        Command::new("kill")
+            .args(["-KILL", &pid.to_string()])
+            .status()
+            .expect("kill")
+            .success()
+    );
+    t.wait_for("exit", |s| s.contains("nodecast-exit="));
+    let after = count(&db);
+    assert!(
+        after >= before,
+        "{after} rows after the kill, {before} seen committed before"
+    );
+    let c = rusqlite::Connection::open(&db).expect("open");
+    let ok: String = c
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .expect("check");
+    assert_eq!(ok, "ok");
+    // nodecast opens the database again after the crash.
+    nodecast::store::db::Db::open(&db).expect("reopen after crash");
+}

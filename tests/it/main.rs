@@ -1,0 +1,10 @@
+//! The one integration-test binary (the dependency graph links once).
+
+mod config;
+mod e2e;
+mod fixture;
+mod flow;
+mod forecast;
+mod render;
+mod replay;
+mod store;
