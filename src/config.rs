@@ -103,16 +103,16 @@ pub fn parse(text: &str, file: &Path) -> Result<Config> {
             None => anyhow!("{}: {msg}", file.display()),
         }
     })?;
-    if let Some(s) = &cfg.demo.speed {
-        if !(s.get_ref().is_finite() && *s.get_ref() > 0.0) {
-            return Err(field_error(
-                file,
-                text,
-                s.span(),
-                "demo.speed",
-                "must be a number above 0",
-            ));
-        }
+    if let Some(s) = &cfg.demo.speed
+        && !(s.get_ref().is_finite() && *s.get_ref() > 0.0)
+    {
+        return Err(field_error(
+            file,
+            text,
+            s.span(),
+            "demo.speed",
+            "must be a number above 0",
+        ));
     }
     let mut names = std::collections::HashSet::new();
     for c in &cfg.cluster {

@@ -42,7 +42,7 @@ impl Resources {
     pub fn new(cores: f64, gib: f64) -> Self {
         Resources { cores, gib }
     }
-    pub fn add(self, o: Resources) -> Resources {
+    pub fn plus(self, o: Resources) -> Resources {
         Resources::new(self.cores + o.cores, self.gib + o.gib)
     }
     pub fn scale(self, k: f64) -> Resources {

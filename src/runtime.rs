@@ -138,6 +138,20 @@ impl Drop for TerminalGuard {
     }
 }
 
+/// Panics go to the log. A panic on the UI thread restores the terminal and
+/// prints as usual (ratatui's hook); one in a background task only ends that
+/// task, whose source then shows as stale, and never tears down the screen.
+fn install_panic_hook() {
+    let ui_thread = std::thread::current().id();
+    let restore_and_print = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        tracing::error!("panic: {info}");
+        if std::thread::current().id() == ui_thread {
+            restore_and_print(info);
+        }
+    }));
+}
+
 pub async fn run_tui(setup: Setup, forecaster: Arc<dyn Forecaster>) -> Result<()> {
     let anchor = Utc::now().with_nanosecond(0).unwrap_or_else(Utc::now);
     let clock = Clock::new(anchor, setup.speed);
@@ -190,6 +204,7 @@ pub async fn run_tui(setup: Setup, forecaster: Arc<dyn Forecaster>) -> Result<()
     );
     let mut terminal = ratatui::try_init().context("cannot open the terminal")?;
     let _guard = TerminalGuard;
+    install_panic_hook();
     let result = app_loop(
         &mut terminal,
         &mut state,

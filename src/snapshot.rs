@@ -96,11 +96,11 @@ pub fn summarize(cluster: &ClusterId, at: DateTime<Utc>, state: &ClusterState) -
             continue;
         }
         pods += 1;
-        requests = requests.add(p.requests);
+        requests = requests.plus(p.requests);
         match (&p.node, p.phase) {
             (Some(n), _) => {
                 let e = node_requests.entry(n.as_str()).or_default();
-                *e = e.add(p.requests);
+                *e = e.plus(p.requests);
             }
             (None, _) => pending += 1,
         }
@@ -130,16 +130,16 @@ pub fn summarize(cluster: &ClusterId, at: DateTime<Utc>, state: &ClusterState) -
         let g = &mut groups[gi];
         g.nodes += 1;
         g.ready += n.ready as u32;
-        g.allocatable = g.allocatable.add(n.allocatable);
+        g.allocatable = g.allocatable.plus(n.allocatable);
         let req = node_requests
             .get(n.name.as_str())
             .copied()
             .unwrap_or_default();
-        g.requests = g.requests.add(req);
-        allocatable = allocatable.add(n.allocatable);
+        g.requests = g.requests.plus(req);
+        allocatable = allocatable.plus(n.allocatable);
         if let Some(u) = n.usage {
-            g.usage = Some(g.usage.unwrap_or_default().add(u));
-            usage = usage.add(u);
+            g.usage = Some(g.usage.unwrap_or_default().plus(u));
+            usage = usage.plus(u);
             any_usage = true;
         }
     }

@@ -268,8 +268,8 @@ impl ReplayCluster {
             pods += tk.pods + tk.nodes * DAEMONSET_PODS_PER_NODE;
             pending += tk.pods - tk.running;
             req = req
-                .add(tk.pod_requests.scale(tk.pods as f64))
-                .add(DAEMONSET_PER_NODE.scale(tk.nodes as f64));
+                .plus(tk.pod_requests.scale(tk.pods as f64))
+                .plus(DAEMONSET_PER_NODE.scale(tk.nodes as f64));
         }
         let usage = self.usage_of(ticks);
         [
@@ -293,11 +293,11 @@ impl ReplayCluster {
         for tk in ticks {
             let run = tk.pod_requests.scale(tk.running as f64);
             u = u
-                .add(Resources::new(
+                .plus(Resources::new(
                     run.cores * self.spec.usage_ratio,
                     run.gib * 0.85,
                 ))
-                .add(DAEMONSET_PER_NODE.scale(tk.nodes as f64 / 3.0));
+                .plus(DAEMONSET_PER_NODE.scale(tk.nodes as f64 / 3.0));
         }
         u
     }
@@ -350,9 +350,9 @@ impl ReplayCluster {
                 let slot = (p < tk.running).then(|| first_node + (p / fit) as usize);
                 let node = slot.and_then(|s| state.nodes.get_mut(s));
                 let pod_node = node.map(|n| {
-                    n.requests = n.requests.add(tk.pod_requests);
+                    n.requests = n.requests.plus(tk.pod_requests);
                     let u = n.usage.unwrap_or_default();
-                    n.usage = Some(u.add(Resources::new(
+                    n.usage = Some(u.plus(Resources::new(
                         tk.pod_requests.cores * self.spec.usage_ratio,
                         tk.pod_requests.gib * 0.85,
                     )));

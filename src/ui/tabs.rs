@@ -78,7 +78,7 @@ impl StatusBar<'_> {
     fn sources(&self, compact: bool) -> Vec<Span<'static>> {
         let t = self.theme;
         let mut spans = Vec::new();
-        let mut ok = 0;
+        let (mut ok, mut oldest) = (0, 0);
         for id in &self.state.clusters {
             let view = self.state.fleet.view(id);
             let f = freshness(view, self.now, self.state.stale_after_secs);
@@ -93,8 +93,9 @@ impl StatusBar<'_> {
                 }
                 Freshness::Error(m) => (format!("error {m}"), t.failure()),
             };
-            if compact && matches!(f, Freshness::Ok { .. }) {
+            if let (true, Freshness::Ok { age_secs }) = (compact, &f) {
                 ok += 1;
+                oldest = oldest.max(*age_secs);
                 continue;
             }
             spans.push(Span::styled(
@@ -105,7 +106,10 @@ impl StatusBar<'_> {
         if compact && ok > 0 {
             spans.insert(
                 0,
-                Span::styled(format!("● {ok} clusters ok  "), Style::default().fg(t.ok)),
+                Span::styled(
+                    format!("● {ok} clusters ok, data ≤ {} old  ", fmt_age(oldest)),
+                    Style::default().fg(t.ok),
+                ),
             );
         }
         spans

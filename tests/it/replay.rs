@@ -188,7 +188,7 @@ fn pods_pend_when_demand_outruns_the_group_maximum() {
     let tick = c.step(t)[0].clone();
     assert_eq!(tick.nodes, 4, "capped at max");
     assert_eq!(tick.running, 28, "7 pods a node");
-    let state = c.materialize(&[tick.clone()]);
+    let state = c.materialize(std::slice::from_ref(&tick));
     let snap = summarize(&ClusterId("t".into()), t, &state);
     assert_eq!(snap.pending_pods, tick.pods - 28);
     let pending: Vec<_> = state.pods.iter().filter(|p| p.node.is_none()).collect();

@@ -68,9 +68,9 @@ impl FleetScreen<'_> {
                     nodes += s.nodes;
                     pods += s.pods;
                     pending += s.pending_pods;
-                    alloc = alloc.add(s.allocatable);
-                    req = req.add(s.requests);
-                    usage = usage.zip(s.usage).map(|(a, b)| a.add(b));
+                    alloc = alloc.plus(s.allocatable);
+                    req = req.plus(s.requests);
+                    usage = usage.zip(s.usage).map(|(a, b)| a.plus(b));
                     let pstyle = if s.pending_pods > 0 {
                         t.warning()
                     } else {
