@@ -41,8 +41,45 @@ pub struct Cli {
     pub command: Option<Command>,
 }
 
+fn parse_horizon(h: &str) -> Result<usize, String> {
+    match h.trim().parse::<usize>() {
+        Ok(v) if (1..=48).contains(&v) => Ok(v),
+        _ => Err(format!(
+            "horizon {h:?} is not a whole number of hours from 1 to 48"
+        )),
+    }
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Backtest the forecaster on a `timestamp,value` CSV (shared/bench/PROTOCOL.md)
+    Backtest {
+        /// Input series
+        #[arg(long, value_name = "FILE.csv")]
+        input: PathBuf,
+        /// Scored horizons in hours
+        #[arg(long, value_name = "LIST", value_delimiter = ',', value_parser = parse_horizon, default_value = "1,6,12,24,48")]
+        horizons: Vec<usize>,
+        /// Ensemble members to use (default: all)
+        #[arg(long, value_name = "LIST", value_delimiter = ',')]
+        models: Option<Vec<String>>,
+        /// Baselines (baselines-dev.json) to show the best beside each horizon
+        #[arg(long, value_name = "FILE")]
+        baseline: Option<PathBuf>,
+        /// Print one JSON object
+        #[arg(long)]
+        json: bool,
+    },
+    /// One forecast from the end of a `timestamp,value` CSV: hourly p10/p50/p90
+    Forecast {
+        #[arg(long, value_name = "FILE.csv")]
+        input: PathBuf,
+        /// Hours ahead (1-48)
+        #[arg(long, default_value_t = 48, value_parser = clap::value_parser!(u16).range(1..=48))]
+        hours: u16,
+        #[arg(long)]
+        json: bool,
+    },
     /// List the configured clusters (the demo fleet in demo mode)
     Clusters {
         /// Print a JSON list of objects

@@ -2,7 +2,8 @@
 
 use clap::Parser;
 use nodecast::cli::{Cli, Command};
-use nodecast::forecast::seasonal::SeasonalNaive;
+use nodecast::commands;
+use nodecast::forecast::live::EnsembleForecaster;
 use nodecast::setup::{self, Setup};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -26,15 +27,40 @@ fn print_clusters(setup: &Setup, json: bool) -> anyhow::Result<()> {
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {
+    match &cli.command {
+        Some(Command::Backtest {
+            input,
+            horizons,
+            models,
+            baseline,
+            json,
+        }) => {
+            return commands::backtest(
+                input,
+                horizons,
+                models.as_deref(),
+                baseline.as_deref(),
+                *json,
+            );
+        }
+        Some(Command::Forecast { input, hours, json }) => {
+            return commands::forecast(input, *hours as usize, *json);
+        }
+        _ => {}
+    }
     let setup = setup::resolve(&cli)?;
     match cli.command {
         Some(Command::Clusters { json }) => print_clusters(&setup, json),
+        Some(Command::Backtest { .. } | Command::Forecast { .. }) => Ok(()),
         None => {
             let (_log_guard, log_path) = nodecast::logging::init()?;
             let rt = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .build()?;
-            let result = rt.block_on(nodecast::runtime::run_tui(setup, Arc::new(SeasonalNaive)));
+            let result = rt.block_on(nodecast::runtime::run_tui(
+                setup,
+                Arc::new(EnsembleForecaster::default()),
+            ));
             if let Err(e) = &result {
                 tracing::error!("{e:#}");
                 eprintln!("(log: {})", log_path.display());

@@ -1,6 +1,9 @@
 //! Forecasting: pure functions from hourly history to banded forecasts.
 
-pub mod seasonal;
+pub mod backtest;
+pub mod ensemble;
+pub mod live;
+pub mod members;
 
 use crate::domain::{Forecast, HourlySeries, SeriesKind};
 use chrono::{DateTime, Utc};
@@ -21,6 +24,16 @@ pub trait Forecaster: Send + Sync {
         origin: DateTime<Utc>,
         hours: usize,
     ) -> Option<Forecast>;
+}
+
+/// Empirical quantile (linear interpolation) of sorted values.
+pub fn quantile(sorted: &[f64], q: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let pos = q.clamp(0.0, 1.0) * (sorted.len() - 1) as f64;
+    let (lo, hi) = (pos.floor() as usize, pos.ceil() as usize);
+    sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo as f64)
 }
 
 /// Start of the hour that contains `now`: the first hour not yet complete.

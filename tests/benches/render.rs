@@ -3,8 +3,8 @@
 use chrono::{TimeZone, Utc};
 use criterion::{Criterion, criterion_group, criterion_main};
 use nodecast::app::{AppState, Mode, Tab};
+use nodecast::forecast::live::EnsembleForecaster;
 use nodecast::forecast::origin_for;
-use nodecast::forecast::seasonal::SeasonalNaive;
 use nodecast::runtime::{demo_store_at, forecast_cluster};
 use nodecast::store::db::Db;
 use nodecast::ui::theme::Theme;
@@ -29,7 +29,7 @@ fn bench_render(c: &mut Criterion) {
     for (id, v) in &fleet.clusters {
         state.forecasts.insert(
             id.clone(),
-            forecast_cluster(&SeasonalNaive, v, origin_for(now)),
+            forecast_cluster(&EnsembleForecaster::default(), v, origin_for(now)),
         );
     }
     state.fleet = Arc::new(fleet);

@@ -1,5 +1,7 @@
 //! The real binary in a real terminal (tmux). Ignored by plain `cargo test`
 //! because they need tmux; scripts/test.sh runs them, and a missing tmux fails.
+//! After a kill -9 the tty stays raw (no carriage return on newline), so the
+//! exit line is printed with explicit `\r` and wrapped lines are joined (-J).
 
 use std::path::Path;
 use std::process::Command;
@@ -15,7 +17,7 @@ impl Tmux {
         let socket = format!("nodecast-test-{name}-{}", std::process::id());
         let bin = env!("CARGO_BIN_EXE_nodecast");
         let cmd = format!(
-            "env -u XDG_CONFIG_HOME -u XDG_DATA_HOME -u XDG_STATE_HOME -u NO_COLOR HOME={} TERM=xterm-256color {bin} {args}; echo nodecast-exit=$?; sleep 120",
+            "env -u XDG_CONFIG_HOME -u XDG_DATA_HOME -u XDG_STATE_HOME -u NO_COLOR HOME={} TERM=xterm-256color {bin} {args}; printf '\\r\\nnodecast-exit=%s\\r\\n' $?; sleep 120",
             home.display()
         );
         let st = Command::new("tmux")
@@ -40,7 +42,7 @@ impl Tmux {
 
     fn screen(&self) -> String {
         let out = Command::new("tmux")
-            .args(["-L", &self.socket, "capture-pane", "-p"])
+            .args(["-L", &self.socket, "capture-pane", "-p", "-J"])
             .output()
             .expect("capture-pane");
         String::from_utf8_lossy(&out.stdout).into_owned()

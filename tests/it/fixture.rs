@@ -2,8 +2,8 @@
 
 use chrono::{DateTime, TimeZone, Utc};
 use nodecast::app::{AppState, Mode};
+use nodecast::forecast::live::EnsembleForecaster;
 use nodecast::forecast::origin_for;
-use nodecast::forecast::seasonal::SeasonalNaive;
 use nodecast::runtime::{demo_store_at, forecast_cluster};
 use nodecast::store::db::Db;
 use nodecast::ui::theme::Theme;
@@ -24,11 +24,11 @@ pub fn state_at(now: DateTime<Utc>) -> AppState {
     let store = demo_store_at(now, db).expect("demo store");
     let fleet = store.fleet().clone();
     let ids = fleet.clusters.iter().map(|(id, _)| id.clone()).collect();
-    let mut state = AppState::new(Mode::Demo, ids, 1.0, "seasonal naive");
+    let mut state = AppState::new(Mode::Demo, ids, 1.0, "ensemble");
     for (id, view) in &fleet.clusters {
         state.forecasts.insert(
             id.clone(),
-            forecast_cluster(&SeasonalNaive, view, origin_for(now)),
+            forecast_cluster(&EnsembleForecaster::default(), view, origin_for(now)),
         );
     }
     state.fleet = Arc::new(fleet);

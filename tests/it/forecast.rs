@@ -1,9 +1,12 @@
-//! The interim seasonal-naive forecaster and the fleet sums.
+//! Forecast members, the ensemble and its bands, and the backtest protocol.
 
 use chrono::{Duration, TimeZone, Utc};
 use nodecast::domain::{HourlySeries, SeriesKind};
-use nodecast::forecast::seasonal::{SeasonalNaive, quantile};
-use nodecast::forecast::{Forecaster, sum_forecasts, sum_series};
+use nodecast::forecast::backtest::{self, OriginForecast, interpolate, mase_scale, origins, score};
+use nodecast::forecast::ensemble::Ensemble;
+use nodecast::forecast::live::EnsembleForecaster;
+use nodecast::forecast::members::{Member, Mstl, SeasonalNaive, Theta, all_members};
+use nodecast::forecast::{Forecaster, quantile, sum_forecasts, sum_series};
 
 fn series(values: Vec<f64>) -> HourlySeries {
     HourlySeries {
@@ -12,9 +15,8 @@ fn series(values: Vec<f64>) -> HourlySeries {
     }
 }
 
-/// A deterministic pseudo-random number in [-1, 1).
+/// A deterministic pseudo-random number in [-1, 1) (splitmix64).
 fn noise(i: usize) -> f64 {
-    // splitmix64
     let mut z = (i as u64).wrapping_add(0x9E3779B97F4A7C15);
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58476D1CE4E5B9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94D049BB133111EB);
@@ -22,61 +24,186 @@ fn noise(i: usize) -> f64 {
     ((z >> 11) as f64 / (1u64 << 53) as f64) * 2.0 - 1.0
 }
 
-#[test]
-fn weekly_pattern_is_repeated_from_one_week_earlier() {
-    let y: Vec<f64> = (0..21 * 24).map(|h| 100.0 + (h % 168) as f64).collect();
-    let s = series(y.clone());
-    let origin = s.end().expect("end");
-    let f = SeasonalNaive
-        .forecast(SeriesKind::Nodes, &s, origin, 48)
-        .expect("forecast");
-    assert!(f.model.contains("168"));
-    for (h, p) in f.points.iter().enumerate() {
-        assert_eq!(p.ts, origin + Duration::hours(h as i64));
-        assert_eq!(p.p50, y[y.len() + h - 168]);
-        assert!(p.p10 <= p.p50 && p.p50 <= p.p90);
-    }
-    assert!(f.warnings.is_empty(), "21 days is enough history");
+/// Daily and weekly cycles, as cluster demand has.
+fn cycled(h: usize) -> f64 {
+    let day = ((h % 24) as f64 / 24.0 * std::f64::consts::TAU).sin();
+    let weekend = if (h / 24) % 7 >= 5 { -15.0 } else { 0.0 };
+    100.0 + 20.0 * day + weekend
+}
+
+fn mape(y: &[f64], f: &[f64]) -> f64 {
+    y.iter()
+        .zip(f)
+        .map(|(a, b)| (a - b).abs() / a.abs())
+        .sum::<f64>()
+        / y.len() as f64
+        * 100.0
 }
 
 #[test]
-fn short_history_falls_back_to_a_daily_season_and_warns() {
-    let s = series((0..50).map(|h| (h % 24) as f64).collect());
-    let f = SeasonalNaive
-        .forecast(SeriesKind::Nodes, &s, s.end().expect("end"), 48)
-        .expect("f");
-    assert!(f.model.contains("24 h"));
-    assert!(f.warnings.iter().any(|w| w.contains("14 days")));
-    let s = series(vec![5.0; 10]);
-    let f = SeasonalNaive
-        .forecast(SeriesKind::Nodes, &s, s.end().expect("end"), 48)
-        .expect("f");
-    assert!(f.warnings.iter().any(|w| w.contains("24 h")));
-    assert!(
-        f.points.iter().all(|p| p.p90 > p.p50),
-        "a wide band when errors are few"
+fn protocol_origins_match_hand_computation() {
+    // n = 187: o_min = max(min(168, 93), 187-720, ceil(112.2)) = 113.
+    assert_eq!(origins(187), vec![115, 121, 127, 133, 139]);
+    // n = 720: o_min = 432, origins 432..=672 step 6: 41 of them.
+    let o = origins(720);
+    assert_eq!((o.len(), o[0], *o.last().expect("last")), (41, 432, 672));
+    // n = 2089: o_min = max(168, 1369, 1254) = 1369 -> 113 origins.
+    assert_eq!(origins(2089).len(), 113);
+}
+
+#[test]
+fn interpolation_fills_gaps_linearly_and_ends_flat() {
+    assert_eq!(
+        interpolate(&[None, Some(1.0), None, Some(3.0), None]),
+        vec![1.0, 1.0, 2.0, 3.0, 3.0]
     );
 }
 
 #[test]
-fn band_covers_about_80_percent_of_noisy_targets() {
-    // Daily pattern plus noise; score the band on held-out days.
-    let y: Vec<f64> = (0..60 * 24)
-        .map(|h| 50.0 + 10.0 * ((h % 24) as f64 / 4.0).sin() + 5.0 * noise(h))
+fn scores_match_hand_computation() {
+    // 30 hours; one origin at 24; forecasts 10 % high everywhere, band [y-1, y+1] misses hour 24.
+    let mut y: Vec<Option<f64>> = (0..72).map(|t| Some(10.0 + (t % 24) as f64)).collect();
+    y[24 + 5] = None; // horizon 6 missing: not scored
+    let f = OriginForecast {
+        p50: (0..48)
+            .map(|h| 1.1 * (10.0 + ((24 + h) % 24) as f64))
+            .collect(),
+        p10: (0..48)
+            .map(|h| 10.0 + ((24 + h) % 24) as f64 - 1.0)
+            .collect(),
+        p90: (0..48)
+            .map(|h| {
+                if h == 0 {
+                    0.0
+                } else {
+                    10.0 + ((24 + h) % 24) as f64 + 1.0
+                }
+            })
+            .collect(),
+    };
+    let s = score(&y, &[24], &[f], true);
+    let h1 = &s["1"];
+    assert!((h1.mape.expect("mape") - 10.0).abs() < 1e-9);
+    assert!((h1.smape.expect("smape") - 200.0 * 0.1 / 2.1).abs() < 1e-9);
+    assert_eq!(h1.coverage80, Some(0.0));
+    assert_eq!(s["6"].n, 0);
+    assert_eq!(s["12"].coverage80, Some(1.0));
+    // MASE scale: y repeats daily before hour 24, so |y[t]-y[t-24]| has no pairs: no scale.
+    assert_eq!(mase_scale(&y, 24), None);
+    let y2: Vec<Option<f64>> = (0..50).map(|t| Some(t as f64)).collect();
+    assert_eq!(mase_scale(&y2, 30), Some(24.0));
+}
+
+#[test]
+fn seasonal_member_repeats_the_day_and_fails_shuffled_data() {
+    let y: Vec<f64> = (0..14 * 24).map(|h| 50.0 + (h % 24) as f64).collect();
+    let m = SeasonalNaive {
+        season: 24,
+        name: "s",
+    };
+    let f = m.point(&y, 0, 48).expect("forecast");
+    let truth: Vec<f64> = (14 * 24..14 * 24 + 48)
+        .map(|h| 50.0 + (h % 24) as f64)
         .collect();
-    let (mut inside, mut total) = (0, 0);
-    for o in (30 * 24..58 * 24).step_by(24) {
-        let s = series(y[..o].to_vec());
-        let f = SeasonalNaive
-            .forecast(SeriesKind::CpuRequests, &s, s.end().expect("end"), 48)
-            .expect("f");
-        for (h, p) in f.points.iter().enumerate() {
-            total += 1;
-            inside += (p.p10 <= y[o + h] && y[o + h] <= p.p90) as usize;
-        }
+    assert_eq!(f, truth);
+    // Shuffled: the same values with no daily order; the forecast is no longer exact.
+    let shuffled: Vec<f64> = (0..14 * 24).map(|h| 50.0 + 24.0 * noise(h).abs()).collect();
+    let f = m.point(&shuffled[..13 * 24], 0, 24).expect("forecast");
+    assert!(mape(&shuffled[13 * 24..], &f) > 5.0);
+}
+
+#[test]
+fn mstl_and_theta_learn_daily_and_weekly_cycles_but_not_noise() {
+    let y: Vec<f64> = (0..28 * 24).map(cycled).collect();
+    let truth: Vec<f64> = (28 * 24..28 * 24 + 48).map(cycled).collect();
+    let m = Mstl.point(&y, 0, 48).expect("mstl");
+    assert!(mape(&truth, &m) < 2.0, "mstl {}", mape(&truth, &m));
+    // Day 23 is a weekday after weekdays (the weekly dip is not Theta's to know).
+    let t = Theta.point(&y[..23 * 24], 0, 24).expect("theta");
+    let tt: Vec<f64> = (23 * 24..24 * 24).map(cycled).collect();
+    assert!(mape(&tt, &t) < 5.0, "theta on a weekday {}", mape(&tt, &t));
+    // Pure noise around 100: no model can do much better than the noise level.
+    let z: Vec<f64> = (0..28 * 24).map(|h| 100.0 + 30.0 * noise(h)).collect();
+    let zt: Vec<f64> = (28 * 24..28 * 24 + 48)
+        .map(|h| 100.0 + 30.0 * noise(h))
+        .collect();
+    let m = Mstl.point(&z, 0, 48).expect("mstl");
+    assert!(mape(&zt, &m) > 8.0, "noise is not learnt");
+}
+
+#[test]
+fn ensemble_band_covers_about_80_percent_on_noisy_cycles() {
+    let y: Vec<f64> = (0..40 * 24)
+        .map(|h| cycled(h) * (1.0 + 0.05 * noise(h)))
+        .collect();
+    let s = series(y);
+    let r = backtest::run(
+        "synthetic",
+        &s,
+        &Ensemble::new(all_members()),
+        &[1, 6, 12, 24, 48],
+    )
+    .expect("run");
+    let (mut inside, mut n) = (0.0, 0);
+    for h in ["1", "6", "12", "24", "48"] {
+        let e = &r.models["ensemble"][h];
+        inside += e.coverage80.expect("coverage") * e.n as f64;
+        n += e.n;
+        // The ensemble is close to the best member at every horizon.
+        let best = r
+            .models
+            .iter()
+            .filter(|(m, _)| *m != "ensemble")
+            .filter_map(|(_, s)| s[h].mape)
+            .fold(f64::MAX, f64::min);
+        assert!(
+            e.mape.expect("mape") <= 1.3 * best,
+            "h{h}: {:?} vs best member {best}",
+            e.mape
+        );
     }
-    let cov = inside as f64 / total as f64;
-    assert!((0.7..=0.9).contains(&cov), "coverage {cov}");
+    let cov = inside / n as f64;
+    assert!((0.7..=0.95).contains(&cov), "pooled coverage {cov}");
+}
+
+#[test]
+fn live_forecaster_warns_on_short_history_and_names_its_members() {
+    let f = EnsembleForecaster::default();
+    let s = series((0..30).map(|h| 10.0 + (h % 24) as f64).collect());
+    let fc = f
+        .forecast(SeriesKind::Nodes, &s, s.end().expect("end"), 48)
+        .expect("forecast");
+    assert_eq!(fc.points.len(), 48);
+    assert!(fc.warnings.iter().any(|w| w.contains("14 days")));
+    assert!(
+        fc.model.contains("no validation window yet"),
+        "{}",
+        fc.model
+    );
+    let week = series((0..8 * 24).map(|h| 10.0 + (h % 24) as f64).collect());
+    let fw = f
+        .forecast(SeriesKind::Nodes, &week, week.end().expect("end"), 48)
+        .expect("f");
+    assert!(fw.model.starts_with("ensemble: 1 h "), "{}", fw.model);
+    for p in &fc.points {
+        assert!(p.p10 <= p.p50 && p.p50 <= p.p90);
+    }
+    let s = series(vec![5.0; 10]);
+    let fc = f
+        .forecast(SeriesKind::Nodes, &s, s.end().expect("end"), 48)
+        .expect("forecast");
+    assert!(fc.warnings.iter().any(|w| w.contains("24 h")));
+    assert!(
+        fc.points.iter().all(|p| p.p90 > p.p50),
+        "a wide band with no validation"
+    );
+    // History after the origin is not used.
+    let mut long = series((0..100).map(|h| h as f64).collect());
+    let o = long.start.expect("start") + Duration::hours(50);
+    let a = f.forecast(SeriesKind::Nodes, &long, o, 48).expect("a");
+    long.values[60] = Some(1e6);
+    let b = f.forecast(SeriesKind::Nodes, &long, o, 48).expect("b");
+    assert_eq!(a.points, b.points);
 }
 
 #[test]
@@ -92,13 +219,12 @@ fn fleet_sums_keep_only_hours_every_cluster_has() {
     b.values[1] = None;
     let s = sum_series(&[&a, &b]);
     assert_eq!(s.values, vec![Some(11.0), None, Some(33.0)]);
-    let o = a.end().expect("end");
-    let fa = SeasonalNaive
-        .forecast(SeriesKind::Nodes, &a, o, 4)
-        .expect("fa");
-    let fb = SeasonalNaive
-        .forecast(SeriesKind::Nodes, &series(vec![10.0, 20.0, 30.0]), o, 4)
-        .expect("fb");
+    let f = EnsembleForecaster::default();
+    let long_a = series((0..60).map(|h| (h % 24) as f64 + 1.0).collect());
+    let long_b = series((0..60).map(|h| (h % 24) as f64 + 10.0).collect());
+    let o = long_a.end().expect("end");
+    let fa = f.forecast(SeriesKind::Nodes, &long_a, o, 4).expect("fa");
+    let fb = f.forecast(SeriesKind::Nodes, &long_b, o, 4).expect("fb");
     let t = sum_forecasts(&[&fa, &fb]).expect("sum");
     for i in 0..4 {
         assert_eq!(t.points[i].p50, fa.points[i].p50 + fb.points[i].p50);

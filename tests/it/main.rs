@@ -1,5 +1,6 @@
 //! The one integration-test binary (the dependency graph links once).
 
+mod backtest_cli;
 mod config;
 mod e2e;
 mod fixture;

@@ -169,7 +169,7 @@ impl Widget for FleetScreen<'_> {
             series,
             history: history.as_ref(),
             forecast: forecast.as_ref(),
-            note: " · fleet total, cluster bands added",
+            note: ", bands added",
             theme: self.theme,
             now: self.now,
         }

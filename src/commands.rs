@@ -1,0 +1,169 @@
+//! The `backtest` and `forecast` commands.
+
+use crate::forecast::backtest::{self, BacktestReport, H};
+use crate::forecast::ensemble::{Ensemble, MemberCache};
+use crate::forecast::members::all_members;
+use crate::series_csv::{parse_series, resample_hourly};
+use anyhow::{Context, Result, anyhow, bail};
+use chrono::Duration;
+use std::path::Path;
+
+/// The ensemble over the named members (all when `None`); unknown names are errors.
+pub fn ensemble_of(names: Option<&[String]>) -> Result<Ensemble> {
+    let all = all_members();
+    let known: Vec<&str> = all.iter().map(|m| m.name()).collect::<Vec<_>>();
+    let Some(names) = names else {
+        return Ok(Ensemble::new(all));
+    };
+    for n in names {
+        if n != "ensemble" && !known.contains(&n.as_str()) {
+            bail!("--models: unknown model {n:?}; known: {}", known.join(", "));
+        }
+    }
+    let members = all
+        .into_iter()
+        .filter(|m| names.iter().any(|n| n == m.name()))
+        .collect::<Vec<_>>();
+    if members.is_empty() {
+        bail!("--models: name at least one member ({})", known.join(", "));
+    }
+    Ok(Ensemble::new(members))
+}
+
+fn read_hourly(input: &Path) -> Result<crate::domain::HourlySeries> {
+    let text = std::fs::read_to_string(input)
+        .with_context(|| format!("cannot read {}", input.display()))?;
+    let samples = parse_series(&text, &input.display().to_string())?;
+    Ok(resample_hourly(&samples))
+}
+
+pub fn backtest(
+    input: &Path,
+    horizons: &[usize],
+    models: Option<&[String]>,
+    baseline: Option<&Path>,
+    json: bool,
+) -> Result<()> {
+    let ensemble = ensemble_of(models)?;
+    let hourly = read_hourly(input)?;
+    let name = input
+        .file_name()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let report = backtest::run(&name, &hourly, &ensemble, horizons)?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+        return Ok(());
+    }
+    let best = match baseline {
+        Some(p) => Some(best_baselines(p, &name)?),
+        None => None,
+    };
+    print_table(&report, horizons, best.as_ref());
+    Ok(())
+}
+
+fn best_baselines(path: &Path, series: &str) -> Result<serde_json::Value> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let v: serde_json::Value = serde_json::from_str(&text)
+        .map_err(|e| anyhow!("{}: line {}: {e}", path.display(), e.line()))?;
+    v.as_array()
+        .and_then(|a| a.iter().find(|r| r["series"] == series))
+        .map(|r| r["best_mape"].clone())
+        .ok_or_else(|| anyhow!("{}: no entry for series {series:?}", path.display()))
+}
+
+fn print_table(r: &BacktestReport, horizons: &[usize], best: Option<&serde_json::Value>) {
+    println!(
+        "{}: {} hours, {} origins from hour {}, {:.1} s",
+        r.series, r.hours, r.origins, r.first_origin, r.seconds
+    );
+    for h in horizons {
+        let key = h.to_string();
+        print!("\nhorizon {h} h");
+        if let Some(b) = best.and_then(|b| b.get(&key)) {
+            print!(
+                "   best baseline: {} MAPE {:.2}",
+                b["model"].as_str().unwrap_or("?"),
+                b["mape"].as_f64().unwrap_or(f64::NAN)
+            );
+        }
+        println!(
+            "\n  {:<12} {:>8} {:>8} {:>7} {:>10} {:>5}",
+            "model", "MAPE", "sMAPE", "MASE", "cover80", "n"
+        );
+        for (m, scores) in &r.models {
+            if let Some(s) = scores.get(&key) {
+                let f = |v: Option<f64>| v.map(|x| format!("{x:.3}")).unwrap_or_else(|| "–".into());
+                println!(
+                    "  {:<12} {:>8} {:>8} {:>7} {:>10} {:>5}",
+                    m,
+                    f(s.mape),
+                    f(s.smape),
+                    f(s.mase),
+                    f(s.coverage80),
+                    s.n
+                );
+            }
+        }
+    }
+}
+
+pub fn forecast(input: &Path, hours: usize, json: bool) -> Result<()> {
+    let hourly = read_hourly(input)?;
+    if hourly.hours_present() < 24 {
+        bail!(
+            "{}: {} hours of data; a forecast needs at least 24",
+            input.display(),
+            hourly.hours_present()
+        );
+    }
+    let y = backtest::interpolate(&hourly.values);
+    let observed: Vec<bool> = hourly.values.iter().map(|v| v.is_some()).collect();
+    let start = hourly
+        .start
+        .ok_or_else(|| anyhow!("{}: no data", input.display()))?;
+    let ens = ensemble_of(None)?;
+    let n = y.len();
+    let f = ens
+        .forecast(
+            &y,
+            &observed,
+            start.timestamp() / 3600,
+            n,
+            &mut MemberCache::default(),
+        )
+        .ok_or_else(|| anyhow!("{}: no model could forecast", input.display()))?;
+    let origin = start + Duration::hours(n as i64);
+    let rows: Vec<serde_json::Value> = (0..hours.min(H))
+        .map(|i| {
+            serde_json::json!({
+                "timestamp": (origin + Duration::hours(i as i64)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                "horizon": i + 1,
+                "p10": f.combined.p10[i],
+                "p50": f.combined.p50[i],
+                "p90": f.combined.p90[i],
+            })
+        })
+        .collect();
+    if json {
+        println!("{}", serde_json::to_string_pretty(&rows)?);
+    } else {
+        println!(
+            "{:<22} {:>4} {:>12} {:>12} {:>12}",
+            "hour", "h", "p10", "p50", "p90"
+        );
+        for r in rows {
+            println!(
+                "{:<22} {:>4} {:>12.3} {:>12.3} {:>12.3}",
+                r["timestamp"].as_str().unwrap_or(""),
+                r["horizon"],
+                r["p10"].as_f64().unwrap_or(f64::NAN),
+                r["p50"].as_f64().unwrap_or(f64::NAN),
+                r["p90"].as_f64().unwrap_or(f64::NAN)
+            );
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,199 @@
+//! The hourly backtest protocol of PROTOCOL.md: origins, scoring, JSON report.
+//! Pure: series in, scores out.
+
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+pub const H: usize = 48;
+pub const STEP: usize = 6;
+pub const SCORED: [usize; 5] = [1, 6, 12, 24, 48];
+
+/// Origins `n-48, n-54, ...` down to the last `>= o_min`, ascending.
+pub fn origins(n: usize) -> Vec<usize> {
+    let o_min = (168.min(n / 2))
+        .max(n.saturating_sub(720))
+        .max((0.6 * n as f64).ceil() as usize);
+    let mut out = Vec::new();
+    let mut o = n as i64 - H as i64;
+    while o >= o_min as i64 {
+        out.push(o as usize);
+        o -= STEP as i64;
+    }
+    out.reverse();
+    out
+}
+
+/// Linear interpolation of missing hours (ends carry the nearest value).
+pub fn interpolate(y: &[Option<f64>]) -> Vec<f64> {
+    let known: Vec<(usize, f64)> = y
+        .iter()
+        .enumerate()
+        .filter_map(|(i, v)| v.map(|v| (i, v)))
+        .collect();
+    if known.is_empty() {
+        return vec![0.0; y.len()];
+    }
+    let mut out = vec![0.0; y.len()];
+    let mut k = 0;
+    for (i, slot) in out.iter_mut().enumerate() {
+        while k + 1 < known.len() && known[k + 1].0 <= i {
+            k += 1;
+        }
+        let (i0, v0) = known[k];
+        *slot = if i <= i0 || k + 1 >= known.len() {
+            v0
+        } else {
+            let (i1, v1) = known[k + 1];
+            v0 + (v1 - v0) * (i - i0) as f64 / (i1 - i0) as f64
+        };
+    }
+    // Before the first known hour: the first value.
+    let (f0, v0) = known[0];
+    for slot in out.iter_mut().take(f0) {
+        *slot = v0;
+    }
+    out
+}
+
+/// One model's forecast at one origin: p10, p50, p90 for each of the 48 hours.
+#[derive(Clone, Debug, Default)]
+pub struct OriginForecast {
+    pub p50: Vec<f64>,
+    pub p10: Vec<f64>,
+    pub p90: Vec<f64>,
+}
+
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct HorizonScore {
+    pub mape: Option<f64>,
+    pub smape: Option<f64>,
+    pub mase: Option<f64>,
+    pub coverage80: Option<f64>,
+    pub n: usize,
+}
+
+fn mean(v: &[f64]) -> Option<f64> {
+    (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64)
+}
+
+/// MASE scale: mean |y[t] - y[t-24]| over hours before the first origin.
+pub fn mase_scale(y: &[Option<f64>], first_origin: usize) -> Option<f64> {
+    let d: Vec<f64> = (24..first_origin.min(y.len()))
+        .filter_map(|t| Some((y[t]? - y[t - 24]?).abs()))
+        .collect();
+    mean(&d).filter(|s| *s > 0.0)
+}
+
+/// Scores forecasts made at `origins` (same order) against `y` at the scored horizons.
+pub fn score(
+    y: &[Option<f64>],
+    origins: &[usize],
+    forecasts: &[OriginForecast],
+    with_band: bool,
+) -> BTreeMap<String, HorizonScore> {
+    let scale = origins.first().and_then(|o| mase_scale(y, *o));
+    let mut out = BTreeMap::new();
+    for h in 1..=H {
+        let (mut ape, mut sape, mut ae, mut cov) = (vec![], vec![], vec![], vec![]);
+        for (o, f) in origins.iter().zip(forecasts) {
+            let Some(a) = y.get(o + h - 1).copied().flatten() else {
+                continue;
+            };
+            let p = f.p50[h - 1];
+            ae.push((a - p).abs());
+            if a != 0.0 {
+                ape.push((a - p).abs() / a.abs() * 100.0);
+            }
+            if a.abs() + p.abs() > 0.0 {
+                sape.push(200.0 * (a - p).abs() / (a.abs() + p.abs()));
+            }
+            if with_band {
+                cov.push((f.p10[h - 1] <= a && a <= f.p90[h - 1]) as u8 as f64);
+            }
+        }
+        out.insert(
+            h.to_string(),
+            HorizonScore {
+                mape: mean(&ape),
+                smape: mean(&sape),
+                mase: mean(&ae).zip(scale).map(|(m, s)| m / s),
+                coverage80: mean(&cov),
+                n: ae.len(),
+            },
+        );
+    }
+    out
+}
+
+/// `nodecast backtest --json`: the keys of baselines-dev.json.
+#[derive(Clone, Debug, Serialize)]
+pub struct BacktestReport {
+    pub series: String,
+    pub hours: usize,
+    pub origins: usize,
+    pub first_origin: usize,
+    pub seconds: f64,
+    pub models: BTreeMap<String, BTreeMap<String, HorizonScore>>,
+}
+
+use super::ensemble::{Ensemble, MemberCache};
+use crate::domain::HourlySeries;
+use anyhow::{Result, bail};
+
+/// Runs the protocol over an hourly series with the given ensemble. Scores
+/// the ensemble and every member; `horizons` picks the scored horizons.
+pub fn run(
+    series_name: &str,
+    hourly: &HourlySeries,
+    ensemble: &Ensemble,
+    horizons: &[usize],
+) -> Result<BacktestReport> {
+    let t0 = std::time::Instant::now();
+    let n = hourly.values.len();
+    if hourly.hours_present() < 48 || n < 2 * H {
+        bail!(
+            "{series_name}: {} hours of data; the backtest needs at least 96 hours (48 to train, 48 to score)",
+            hourly.hours_present()
+        );
+    }
+    let y = interpolate(&hourly.values);
+    let observed: Vec<bool> = hourly.values.iter().map(|v| v.is_some()).collect();
+    let start_hour = hourly.start.map(|s| s.timestamp() / 3600).unwrap_or(0);
+    let os = origins(n);
+    let mut cache = MemberCache::default();
+    let mut ens = Vec::new();
+    let mut per_member: Vec<Vec<OriginForecast>> = vec![Vec::new(); ensemble.members.len()];
+    for &o in &os {
+        let Some(f) = ensemble.forecast(&y, &observed, start_hour, o, &mut cache) else {
+            bail!("{series_name}: no model could forecast at origin {o}");
+        };
+        for (j, m) in f.members.into_iter().enumerate() {
+            // A member that cannot forecast (too little history) carries the ensemble's forecast.
+            per_member[j].push(m.unwrap_or_else(|| f.combined.clone()));
+        }
+        ens.push(f.combined);
+    }
+    let keep = |mut s: BTreeMap<String, HorizonScore>| {
+        s.retain(|h, _| horizons.iter().any(|x| x.to_string() == *h));
+        s
+    };
+    let mut models = BTreeMap::new();
+    models.insert(
+        "ensemble".to_string(),
+        keep(score(&hourly.values, &os, &ens, true)),
+    );
+    for (j, m) in ensemble.members.iter().enumerate() {
+        models.insert(
+            m.name().to_string(),
+            keep(score(&hourly.values, &os, &per_member[j], true)),
+        );
+    }
+    Ok(BacktestReport {
+        series: series_name.to_string(),
+        hours: n,
+        origins: os.len(),
+        first_origin: os.first().copied().unwrap_or(0),
+        seconds: (t0.elapsed().as_secs_f64() * 10.0).round() / 10.0,
+        models,
+    })
+}

@@ -1,0 +1,89 @@
+//! The ensemble as the dashboard's [`Forecaster`]: history before the origin
+//! in, banded forecast out, with the members serving each horizon named.
+
+use super::backtest::interpolate;
+use super::ensemble::{Ensemble, EnsembleForecast, MemberCache};
+use super::members::all_members;
+use super::{Forecaster, history_warnings};
+use crate::domain::{Forecast, ForecastPoint, HourlySeries, SeriesKind};
+use chrono::{DateTime, Duration, Utc};
+
+pub struct EnsembleForecaster {
+    ensemble: Ensemble,
+}
+
+impl Default for EnsembleForecaster {
+    fn default() -> Self {
+        EnsembleForecaster {
+            ensemble: Ensemble::new(all_members()),
+        }
+    }
+}
+
+/// "theta+ets" : the members with weight at a horizon (1-based), heaviest first.
+pub fn serving(f: &EnsembleForecast, names: &[&str], h: usize) -> String {
+    let w = &f.weights[h - 1];
+    let mut idx: Vec<usize> = (0..w.len()).filter(|j| w[*j] > 0.0).collect();
+    idx.sort_by(|a, b| w[*b].total_cmp(&w[*a]));
+    idx.iter().map(|j| names[*j]).collect::<Vec<_>>().join("+")
+}
+
+impl Forecaster for EnsembleForecaster {
+    fn name(&self) -> &str {
+        "ensemble"
+    }
+
+    fn forecast(
+        &self,
+        series: SeriesKind,
+        history: &HourlySeries,
+        origin: DateTime<Utc>,
+        hours: usize,
+    ) -> Option<Forecast> {
+        let start = history.start?;
+        let n = ((origin - start).num_hours().max(0) as usize).min(history.values.len());
+        let values = &history.values[..n];
+        let history_hours = values.iter().filter(|v| v.is_some()).count();
+        if history_hours == 0 {
+            return None;
+        }
+        let y = interpolate(values);
+        let observed: Vec<bool> = values.iter().map(|v| v.is_some()).collect();
+        let f = self.ensemble.forecast(
+            &y,
+            &observed,
+            start.timestamp() / 3600,
+            n,
+            &mut MemberCache::default(),
+        )?;
+        let names: Vec<&str> = self.ensemble.members.iter().map(|m| m.name()).collect();
+        let model = if f.validation_origins == 0 {
+            format!(
+                "ensemble of {} members, equal weights (no validation window yet)",
+                names.len()
+            )
+        } else {
+            format!(
+                "ensemble: 1 h {} · 48 h {}",
+                serving(&f, &names, 1),
+                serving(&f, &names, 48)
+            )
+        };
+        let points = (0..hours.min(f.combined.p50.len()))
+            .map(|i| ForecastPoint {
+                ts: origin + Duration::hours(i as i64),
+                p10: f.combined.p10[i],
+                p50: f.combined.p50[i],
+                p90: f.combined.p90[i],
+            })
+            .collect();
+        Some(Forecast {
+            series,
+            issued_at: origin,
+            model,
+            points,
+            history_hours,
+            warnings: history_warnings(history_hours),
+        })
+    }
+}

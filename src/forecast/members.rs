@@ -1,0 +1,261 @@
+//! Ensemble members: each turns the hours before an origin into point
+//! forecasts of the next hours. Pure and deterministic.
+
+use augurs_core::{Fit, Predict};
+use augurs_ets::AutoETS;
+use augurs_ets::trend::AutoETSTrendModel;
+use augurs_mstl::MSTLModel;
+
+/// A point forecaster over a gap-free hourly history.
+pub trait Member: Send + Sync {
+    fn name(&self) -> &'static str;
+    /// Forecast of `h` hours after `y` (`y[0]` is the unix hour `start_hour`).
+    fn point(&self, y: &[f64], start_hour: i64, h: usize) -> Option<Vec<f64>>;
+}
+
+/// The value one season earlier (repeated for horizons past a season).
+pub struct SeasonalNaive {
+    pub season: usize,
+    pub name: &'static str,
+}
+
+impl Member for SeasonalNaive {
+    fn name(&self) -> &'static str {
+        self.name
+    }
+    fn point(&self, y: &[f64], _: i64, h: usize) -> Option<Vec<f64>> {
+        let (n, s) = (y.len(), self.season);
+        if n < s {
+            return None;
+        }
+        Some((0..h).map(|i| y[n - s + i % s]).collect())
+    }
+}
+
+/// The last value (what a reactive autoscaler assumes).
+pub struct Naive;
+
+impl Member for Naive {
+    fn name(&self) -> &'static str {
+        "naive"
+    }
+    fn point(&self, y: &[f64], _: i64, h: usize) -> Option<Vec<f64>> {
+        y.last().map(|v| vec![*v; h])
+    }
+}
+
+/// AutoETS (augurs) on the raw series: level and trend only, no season.
+pub struct EtsLevel;
+
+impl Member for EtsLevel {
+    fn name(&self) -> &'static str {
+        "ets_level"
+    }
+    fn point(&self, y: &[f64], _: i64, h: usize) -> Option<Vec<f64>> {
+        let tail = &y[y.len().saturating_sub(672)..];
+        if tail.len() < 24 {
+            return None;
+        }
+        let fitted = AutoETS::non_seasonal().fit(tail).ok()?;
+        finite(fitted.predict(h, None).ok()?.point)
+    }
+}
+
+/// MSTL (daily and, with two weeks of data, weekly seasons) with an AutoETS
+/// trend, from Grafana's augurs.
+pub struct Mstl;
+
+impl Member for Mstl {
+    fn name(&self) -> &'static str {
+        "mstl"
+    }
+    fn point(&self, y: &[f64], _: i64, h: usize) -> Option<Vec<f64>> {
+        let periods = if y.len() >= 336 {
+            vec![24, 168]
+        } else if y.len() >= 48 {
+            vec![24]
+        } else {
+            return None;
+        };
+        let trend = AutoETSTrendModel::from(AutoETS::non_seasonal());
+        let fitted = MSTLModel::new(periods, trend).fit(y).ok()?;
+        let f = fitted.predict(h, None).ok()?;
+        finite(f.point)
+    }
+}
+
+/// AutoETS (augurs; error, trend and damping chosen by AICc) on the series
+/// with its daily season taken out by classical decomposition, then put back.
+/// augurs' ETS has no seasonal component of its own.
+pub struct Ets;
+
+impl Member for Ets {
+    fn name(&self) -> &'static str {
+        "ets"
+    }
+    fn point(&self, y: &[f64], _: i64, h: usize) -> Option<Vec<f64>> {
+        // The last four weeks at most: the recent level matters more than the distant past.
+        let off = y.len().saturating_sub(672);
+        let tail = &y[off..];
+        if tail.len() < 48 {
+            return None;
+        }
+        let (de, season) = deseasonalize(tail);
+        let fitted = AutoETS::non_seasonal().fit(&de).ok()?;
+        let f = fitted.predict(h, None).ok()?.point;
+        finite(season.reseasonalize(&f, tail.len()))
+    }
+}
+
+/// A daily season removed from a series.
+pub struct DailySeason {
+    idx: [f64; 24],
+    multiplicative: bool,
+}
+
+impl DailySeason {
+    /// Puts the season back on values that start at index `from`.
+    pub fn reseasonalize(&self, v: &[f64], from: usize) -> Vec<f64> {
+        v.iter()
+            .enumerate()
+            .map(|(i, x)| {
+                let s = self.idx[(from + i) % 24];
+                if self.multiplicative { x * s } else { x + s }
+            })
+            .collect()
+    }
+}
+
+/// The series without its daily season (multiplicative when all values are positive).
+pub fn deseasonalize(y: &[f64]) -> (Vec<f64>, DailySeason) {
+    let multiplicative = y.iter().all(|v| *v > 0.0);
+    let idx = daily_indices(y, multiplicative);
+    let de = y
+        .iter()
+        .enumerate()
+        .map(|(t, v)| {
+            if multiplicative {
+                v / idx[t % 24]
+            } else {
+                v - idx[t % 24]
+            }
+        })
+        .collect();
+    (
+        de,
+        DailySeason {
+            idx,
+            multiplicative,
+        },
+    )
+}
+
+/// The Theta method: deseasonalize (daily, classical decomposition), simple
+/// exponential smoothing plus half the linear trend, reseasonalize.
+pub struct Theta;
+
+/// Daily seasonal indices by classical decomposition over the last weeks.
+fn daily_indices(y: &[f64], multiplicative: bool) -> [f64; 24] {
+    let n = y.len();
+    let start = n.saturating_sub(24 * 28);
+    let mut sums = [0.0; 24];
+    let mut counts = [0usize; 24];
+    for t in (start + 12)..n.saturating_sub(12) {
+        // Centered 2x24 moving average.
+        let w = &y[t - 12..=t + 12];
+        let ma = (w[1..24].iter().sum::<f64>() + 0.5 * (w[0] + w[24])) / 24.0;
+        let r = if multiplicative {
+            if ma > 0.0 { y[t] / ma } else { 1.0 }
+        } else {
+            y[t] - ma
+        };
+        sums[t % 24] += r;
+        counts[t % 24] += 1;
+    }
+    let mut idx = [if multiplicative { 1.0 } else { 0.0 }; 24];
+    for j in 0..24 {
+        if counts[j] > 0 {
+            idx[j] = sums[j] / counts[j] as f64;
+        }
+    }
+    // Normalize: indices average to 1 (or 0).
+    let m = idx.iter().sum::<f64>() / 24.0;
+    for v in &mut idx {
+        if multiplicative {
+            *v /= m.max(1e-12);
+        } else {
+            *v -= m;
+        }
+    }
+    idx
+}
+
+fn ses(y: &[f64], alpha: f64) -> (f64, f64) {
+    let mut level = y[0];
+    let mut sse = 0.0;
+    for &v in &y[1..] {
+        let e = v - level;
+        sse += e * e;
+        level += alpha * e;
+    }
+    (level, sse)
+}
+
+impl Member for Theta {
+    fn name(&self) -> &'static str {
+        "theta"
+    }
+    fn point(&self, y: &[f64], _: i64, h: usize) -> Option<Vec<f64>> {
+        let n = y.len();
+        if n < 48 {
+            return None;
+        }
+        let (de, season) = deseasonalize(y);
+        // Slope of the least-squares line through the deseasonalized data.
+        let tm = (n as f64 - 1.0) / 2.0;
+        let ym = de.iter().sum::<f64>() / n as f64;
+        let (mut sxy, mut sxx) = (0.0, 0.0);
+        for (t, v) in de.iter().enumerate() {
+            sxy += (t as f64 - tm) * (v - ym);
+            sxx += (t as f64 - tm).powi(2);
+        }
+        let slope = sxy / sxx;
+        let (mut best, mut best_sse) = (0.5, f64::MAX);
+        for k in 1..100 {
+            let a = k as f64 / 100.0;
+            let (_, sse) = ses(&de, a);
+            if sse < best_sse {
+                (best, best_sse) = (a, sse);
+            }
+        }
+        let (level, _) = ses(&de, best);
+        let drift = 0.5 * slope;
+        let base: Vec<f64> = (0..h)
+            .map(|i| level + drift * ((i + 1) as f64 + (1.0 - best) / best))
+            .collect();
+        finite(season.reseasonalize(&base, n))
+    }
+}
+
+fn finite(v: Vec<f64>) -> Option<Vec<f64>> {
+    v.iter().all(|x| x.is_finite()).then_some(v)
+}
+
+/// Every member, by name.
+pub fn all_members() -> Vec<Box<dyn Member>> {
+    vec![
+        Box::new(Naive),
+        Box::new(EtsLevel),
+        Box::new(SeasonalNaive {
+            season: 24,
+            name: "seasonal24",
+        }),
+        Box::new(SeasonalNaive {
+            season: 168,
+            name: "seasonal168",
+        }),
+        Box::new(Mstl),
+        Box::new(Ets),
+        Box::new(Theta),
+    ]
+}

@@ -1,0 +1,149 @@
+//! `nodecast backtest` and `nodecast forecast` as a user runs them.
+
+use std::path::Path;
+use std::process::Command;
+
+fn nodecast(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_nodecast"))
+        .args(args)
+        .output()
+        .expect("run")
+}
+
+fn data(name: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("data")
+        .join(name)
+        .display()
+        .to_string()
+}
+
+#[test]
+fn backtest_json_has_the_baseline_keys() {
+    let out = nodecast(&[
+        "backtest",
+        "--input",
+        &data("alibaba-2018-cpu.csv"),
+        "--json",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(v["series"], "alibaba-2018-cpu.csv");
+    assert_eq!(v["hours"], 187);
+    assert_eq!(v["origins"], 5);
+    assert_eq!(v["first_origin"], 115);
+    assert!(v["seconds"].is_number());
+    for m in ["ensemble", "mstl", "theta", "ets", "seasonal24", "naive"] {
+        for h in ["1", "6", "12", "24", "48"] {
+            let s = &v["models"][m][h];
+            assert!(s["mape"].as_f64().is_some_and(|x| x > 0.0), "{m} {h}");
+            assert!(s["smape"].is_number() && s["mase"].is_number() && s["coverage80"].is_number());
+            assert_eq!(s["n"], 5);
+        }
+    }
+}
+
+#[test]
+fn backtest_table_shows_the_best_baseline_and_only_asked_horizons() {
+    let dir = tempfile::tempdir().expect("dir");
+    let b = dir.path().join("b.json");
+    std::fs::write(&b, r#"[{"series": "alibaba-2018-cpu.csv", "best_mape": {"6": {"model": "AutoTheta", "mape": 12.6}}}]"#).expect("w");
+    let out = nodecast(&[
+        "backtest",
+        "--input",
+        &data("alibaba-2018-cpu.csv"),
+        "--horizons",
+        "6",
+        "--models",
+        "theta,mstl",
+        "--baseline",
+        b.to_str().expect("utf8"),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let t = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        t.contains("horizon 6 h") && t.contains("AutoTheta MAPE 12.60"),
+        "{t}"
+    );
+    assert!(
+        !t.contains("horizon 1 h") && !t.contains("seasonal24"),
+        "{t}"
+    );
+}
+
+#[test]
+fn backtest_errors_name_the_line_or_the_problem() {
+    let dir = tempfile::tempdir().expect("dir");
+    let bad = dir.path().join("bad.csv");
+    std::fs::write(
+        &bad,
+        "timestamp,value\n2020-01-01T00:00:00Z,1\n2020-01-01T01:00:00Z,x\n",
+    )
+    .expect("w");
+    let out = nodecast(&["backtest", "--input", bad.to_str().expect("utf8")]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("bad.csv line 3"));
+    let short = dir.path().join("short.csv");
+    let rows: String = (0..40)
+        .map(|h| format!("2020-01-01T00:00:00Z,{h}\n").replace("T00", &format!("T{:02}", h % 24)))
+        .collect();
+    std::fs::write(&short, format!("timestamp,value\n{rows}")).expect("w");
+    let out = nodecast(&["backtest", "--input", short.to_str().expect("utf8")]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("at least 96 hours"));
+    let out = nodecast(&[
+        "backtest",
+        "--input",
+        &data("alibaba-2018-cpu.csv"),
+        "--models",
+        "prophet",
+    ]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown model \"prophet\""));
+    let out = nodecast(&[
+        "backtest",
+        "--input",
+        &data("alibaba-2018-cpu.csv"),
+        "--horizons",
+        "1,72",
+    ]);
+    assert_ne!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--horizons"));
+}
+
+#[test]
+fn forecast_prints_hourly_bands_from_the_end_of_the_file() {
+    let out = nodecast(&[
+        "forecast",
+        "--input",
+        &data("nab-asg-cpu.csv"),
+        "--hours",
+        "12",
+        "--json",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let rows = v.as_array().expect("list");
+    assert_eq!(rows.len(), 12);
+    // The file ends at 2014-07-15T17:29: the forecast starts at the next hour.
+    assert_eq!(rows[0]["timestamp"], "2014-07-15T18:00:00Z");
+    for r in rows {
+        let (a, b, c) = (
+            r["p10"].as_f64().expect("p10"),
+            r["p50"].as_f64().expect("p50"),
+            r["p90"].as_f64().expect("p90"),
+        );
+        assert!(a <= b && b <= c);
+    }
+}
