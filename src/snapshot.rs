@@ -33,6 +33,30 @@ pub struct NodeGroupSummary {
     pub usage: Option<Resources>,
 }
 
+impl NodeGroupSummary {
+    /// A group with no nodes counted yet.
+    fn empty(
+        name: &str,
+        instance_type: &str,
+        capacity_type: CapacityType,
+        bounds: Option<&NodeGroup>,
+    ) -> Self {
+        NodeGroupSummary {
+            name: name.to_string(),
+            instance_type: instance_type.to_string(),
+            capacity_type,
+            min: bounds.map(|g| g.min),
+            max: bounds.map(|g| g.max),
+            desired: bounds.map(|g| g.desired),
+            nodes: 0,
+            ready: 0,
+            allocatable: Resources::default(),
+            requests: Resources::default(),
+            usage: None,
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct ClusterSnapshot {
     pub cluster: ClusterId,
@@ -71,22 +95,15 @@ impl ClusterSnapshot {
 
 /// Summarizes nodes and pods into per-node-group and cluster totals.
 pub fn summarize(cluster: &ClusterId, at: DateTime<Utc>, state: &ClusterState) -> ClusterSnapshot {
-    // Node groups in the order the source lists them, then any only nodes name.
+    // Node groups in the order the source lists them, then groups known only from their nodes' labels.
     let mut groups: Vec<NodeGroupSummary> = Vec::new();
     for g in &state.node_groups {
-        groups.push(NodeGroupSummary {
-            name: g.name.clone(),
-            instance_type: g.instance_type.clone(),
-            capacity_type: g.capacity_type,
-            min: Some(g.min),
-            max: Some(g.max),
-            desired: Some(g.desired),
-            nodes: 0,
-            ready: 0,
-            allocatable: Resources::default(),
-            requests: Resources::default(),
-            usage: None,
-        });
+        groups.push(NodeGroupSummary::empty(
+            &g.name,
+            &g.instance_type,
+            g.capacity_type,
+            Some(g),
+        ));
     }
     // Requests per node, from the pods bound to it.
     let mut node_requests: BTreeMap<&str, Resources> = BTreeMap::new();
@@ -97,12 +114,12 @@ pub fn summarize(cluster: &ClusterId, at: DateTime<Utc>, state: &ClusterState) -
         }
         pods += 1;
         requests = requests.plus(p.requests);
-        match (&p.node, p.phase) {
-            (Some(n), _) => {
+        match &p.node {
+            Some(n) => {
                 let e = node_requests.entry(n.as_str()).or_default();
                 *e = e.plus(p.requests);
             }
-            (None, _) => pending += 1,
+            None => pending += 1,
         }
     }
     let (mut allocatable, mut usage, mut any_usage) =
@@ -111,19 +128,12 @@ pub fn summarize(cluster: &ClusterId, at: DateTime<Utc>, state: &ClusterState) -
         let gi = match groups.iter().position(|g| g.name == n.node_group) {
             Some(i) => i,
             None => {
-                groups.push(NodeGroupSummary {
-                    name: n.node_group.clone(),
-                    instance_type: n.instance_type.clone(),
-                    capacity_type: n.capacity_type,
-                    min: None,
-                    max: None,
-                    desired: None,
-                    nodes: 0,
-                    ready: 0,
-                    allocatable: Resources::default(),
-                    requests: Resources::default(),
-                    usage: None,
-                });
+                groups.push(NodeGroupSummary::empty(
+                    &n.node_group,
+                    &n.instance_type,
+                    n.capacity_type,
+                    None,
+                ));
                 groups.len() - 1
             }
         };

@@ -78,6 +78,23 @@ pub fn util_pct<'a>(alloc: f64, req: f64, usage: Option<f64>, theme: &Theme) -> 
     Span::styled(text, style)
 }
 
+/// CPU and memory bars with their percentages, as two table cells.
+pub fn cpu_mem_cells<'a>(
+    alloc: crate::domain::Resources,
+    req: crate::domain::Resources,
+    usage: Option<crate::domain::Resources>,
+    width: usize,
+    t: &Theme,
+) -> [ratatui::widgets::Cell<'a>; 2] {
+    use ratatui::text::Line;
+    use ratatui::widgets::Cell;
+    let mut cpu = util_bar(alloc.cores, req.cores, usage.map(|u| u.cores), width, t);
+    cpu.push(util_pct(alloc.cores, req.cores, usage.map(|u| u.cores), t));
+    let mut mem = util_bar(alloc.gib, req.gib, usage.map(|u| u.gib), width, t);
+    mem.push(util_pct(alloc.gib, req.gib, usage.map(|u| u.gib), t));
+    [Cell::from(Line::from(cpu)), Cell::from(Line::from(mem))]
+}
+
 pub fn view(frame: &mut Frame, state: &AppState, theme: &Theme, now: DateTime<Utc>) {
     let area = frame.area();
     frame.render_widget(Block::default().style(theme.base()), area);

@@ -5,8 +5,8 @@ use crate::app::AppState;
 use crate::app::state::{Freshness, fmt_age, freshness};
 use crate::domain::{Forecast, HourlySeries, Resources};
 use crate::forecast::{sum_forecasts, sum_series};
+use crate::ui::cpu_mem_cells;
 use crate::ui::theme::Theme;
-use crate::ui::{util_bar, util_pct};
 use chrono::{DateTime, Utc};
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -14,25 +14,12 @@ use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Cell, Row, Table, Widget};
 
-const BAR_W: usize = 12;
+const BAR_W: usize = 10;
 
 pub struct FleetScreen<'a> {
     pub state: &'a AppState,
     pub theme: &'a Theme,
     pub now: DateTime<Utc>,
-}
-
-fn cpu_mem<'a>(
-    alloc: Resources,
-    req: Resources,
-    usage: Option<Resources>,
-    t: &Theme,
-) -> [Cell<'a>; 2] {
-    let mut cpu = util_bar(alloc.cores, req.cores, usage.map(|u| u.cores), BAR_W, t);
-    cpu.push(util_pct(alloc.cores, req.cores, usage.map(|u| u.cores), t));
-    let mut mem = util_bar(alloc.gib, req.gib, usage.map(|u| u.gib), BAR_W, t);
-    mem.push(util_pct(alloc.gib, req.gib, usage.map(|u| u.gib), t));
-    [Cell::from(Line::from(cpu)), Cell::from(Line::from(mem))]
 }
 
 impl FleetScreen<'_> {
@@ -79,7 +66,7 @@ impl FleetScreen<'_> {
                     cells.push(Cell::from(s.nodes.to_string()));
                     cells.push(Cell::from(s.pods.to_string()));
                     cells.push(Cell::from(Span::styled(s.pending_pods.to_string(), pstyle)));
-                    cells.extend(cpu_mem(s.allocatable, s.requests, s.usage, t));
+                    cells.extend(cpu_mem_cells(s.allocatable, s.requests, s.usage, BAR_W, t));
                 }
                 None => {
                     usage = None;
@@ -101,14 +88,14 @@ impl FleetScreen<'_> {
             Cell::from(pods.to_string()),
             Cell::from(Span::styled(pending.to_string(), pstyle)),
         ];
-        total.extend(cpu_mem(alloc, req, usage, t));
+        total.extend(cpu_mem_cells(alloc, req, usage, BAR_W, t));
         rows.push(Row::new(total).style(Style::default().add_modifier(Modifier::BOLD)));
         let header = Row::new([
             "CLUSTER", "REGION", "NODES", "PODS", "PENDING", "CPU", "MEMORY", "SOURCES",
         ])
         .style(t.dim().add_modifier(Modifier::BOLD));
         let widths = [
-            Constraint::Length(16),
+            Constraint::Length(15),
             Constraint::Length(10),
             Constraint::Length(6),
             Constraint::Length(6),

@@ -1,17 +1,16 @@
 //! Overview pane: node groups with node counts and bars of allocatable vs
 //! requests vs usage, and pending pods (what eks-node-viewer shows).
 
-use crate::domain::Resources;
 use crate::snapshot::{ClusterSnapshot, NodeGroupSummary};
+use crate::ui::cpu_mem_cells;
 use crate::ui::theme::Theme;
-use crate::ui::{util_bar, util_pct};
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Cell, Row, Table, Widget};
 
-pub const BAR_W: usize = 14;
+pub const BAR_W: usize = 12;
 
 pub struct OverviewPane<'a> {
     pub snapshot: Option<&'a ClusterSnapshot>,
@@ -22,19 +21,6 @@ pub struct OverviewPane<'a> {
 /// Rows the pane needs for `groups` node groups (borders, header, total, pending line).
 pub fn height_for(groups: usize) -> u16 {
     groups as u16 + 5
-}
-
-fn bars<'a>(
-    alloc: Resources,
-    req: Resources,
-    usage: Option<Resources>,
-    t: &Theme,
-) -> [Cell<'a>; 2] {
-    let mut cpu = util_bar(alloc.cores, req.cores, usage.map(|u| u.cores), BAR_W, t);
-    cpu.push(util_pct(alloc.cores, req.cores, usage.map(|u| u.cores), t));
-    let mut mem = util_bar(alloc.gib, req.gib, usage.map(|u| u.gib), BAR_W, t);
-    mem.push(util_pct(alloc.gib, req.gib, usage.map(|u| u.gib), t));
-    [Cell::from(Line::from(cpu)), Cell::from(Line::from(mem))]
 }
 
 fn group_row<'a>(g: &NodeGroupSummary, t: &Theme) -> Row<'a> {
@@ -53,7 +39,7 @@ fn group_row<'a>(g: &NodeGroupSummary, t: &Theme) -> Row<'a> {
     } else {
         g.nodes.to_string()
     };
-    let [cpu, mem] = bars(g.allocatable, g.requests, g.usage, t);
+    let [cpu, mem] = cpu_mem_cells(g.allocatable, g.requests, g.usage, BAR_W, t);
     Row::new(vec![
         Cell::from(g.name.clone()),
         Cell::from(g.instance_type.clone()),
@@ -103,7 +89,7 @@ impl Widget for OverviewPane<'_> {
         ])
         .style(t.dim().add_modifier(Modifier::BOLD));
         let mut rows: Vec<Row> = s.node_groups.iter().map(|g| group_row(g, t)).collect();
-        let [cpu, mem] = bars(s.allocatable, s.requests, s.usage, t);
+        let [cpu, mem] = cpu_mem_cells(s.allocatable, s.requests, s.usage, BAR_W, t);
         rows.push(
             Row::new(vec![
                 Cell::from("total"),
