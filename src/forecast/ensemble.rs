@@ -8,7 +8,7 @@ use super::quantile;
 use std::collections::HashMap;
 
 /// Validation origins used for weights and bands.
-pub const VALIDATION_ORIGINS: usize = 14;
+pub const VALIDATION_ORIGINS: usize = 28;
 /// Members combined at each horizon: the best by validation sMAPE.
 pub const TOP_K: usize = 2;
 /// Residual quantile for the p10 side (and 1 - it for p90). Wider than 0.1

@@ -1,6 +1,8 @@
 //! Ensemble members: each turns the hours before an origin into point
 //! forecasts of the next hours. Pure and deterministic.
 
+use super::features::Calendar;
+use super::learned::{Kind, TreeMember};
 use augurs_core::{Fit, Predict};
 use augurs_ets::AutoETS;
 use augurs_ets::trend::AutoETSTrendModel;
@@ -257,5 +259,10 @@ pub fn all_members() -> Vec<Box<dyn Member>> {
         Box::new(Mstl),
         Box::new(Ets),
         Box::new(Theta),
+        Box::new(TreeMember::new(
+            Kind::Forest,
+            Calendar::builtin(1990..=2040),
+        )),
+        Box::new(TreeMember::new(Kind::Boost, Calendar::builtin(1990..=2040))),
     ]
 }

@@ -2,8 +2,11 @@
 
 pub mod backtest;
 pub mod ensemble;
+pub mod features;
+pub mod learned;
 pub mod live;
 pub mod members;
+pub mod trees;
 
 use crate::domain::{Forecast, HourlySeries, SeriesKind};
 use chrono::{DateTime, Utc};

@@ -2,15 +2,17 @@
 
 use chrono::{DateTime, TimeZone, Utc};
 use nodecast::app::{AppState, Mode};
+use nodecast::domain::{ClusterForecast, ClusterId};
 use nodecast::forecast::live::EnsembleForecaster;
 use nodecast::forecast::origin_for;
 use nodecast::runtime::{demo_store_at, forecast_cluster};
+use nodecast::snapshot::Fleet;
 use nodecast::store::db::Db;
 use nodecast::ui::theme::Theme;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::buffer::Buffer;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 pub fn now() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 27, 12, 30, 0)
@@ -18,25 +20,33 @@ pub fn now() -> DateTime<Utc> {
         .expect("valid time")
 }
 
-pub fn state_at(now: DateTime<Utc>) -> AppState {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let db = Db::open(&dir.path().join("t.db")).expect("db");
-    let store = demo_store_at(now, db).expect("demo store");
-    let fleet = store.fleet().clone();
-    let ids = fleet.clusters.iter().map(|(id, _)| id.clone()).collect();
-    let mut state = AppState::new(Mode::Demo, ids, 1.0, "ensemble");
-    for (id, view) in &fleet.clusters {
-        state.forecasts.insert(
-            id.clone(),
-            forecast_cluster(&EnsembleForecaster::default(), view, origin_for(now)),
-        );
-    }
-    state.fleet = Arc::new(fleet);
-    state
+/// The fixture fleet and its forecasts, built once per test binary.
+fn built() -> &'static (Fleet, Vec<(ClusterId, ClusterForecast)>) {
+    static BUILT: OnceLock<(Fleet, Vec<(ClusterId, ClusterForecast)>)> = OnceLock::new();
+    BUILT.get_or_init(|| {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let db = Db::open(&dir.path().join("t.db")).expect("db");
+        let fleet = demo_store_at(now(), db)
+            .expect("demo store")
+            .fleet()
+            .clone();
+        let f = EnsembleForecaster::default();
+        let fc = fleet
+            .clusters
+            .iter()
+            .map(|(id, view)| (id.clone(), forecast_cluster(&f, view, origin_for(now()))))
+            .collect();
+        (fleet, fc)
+    })
 }
 
 pub fn state() -> AppState {
-    state_at(now())
+    let (fleet, forecasts) = built();
+    let ids = fleet.clusters.iter().map(|(id, _)| id.clone()).collect();
+    let mut state = AppState::new(Mode::Demo, ids, 1.0, "ensemble");
+    state.forecasts = forecasts.iter().cloned().collect();
+    state.fleet = Arc::new(fleet.clone());
+    state
 }
 
 pub fn render(state: &AppState, theme: &Theme, w: u16, h: u16) -> Buffer {

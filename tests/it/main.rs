@@ -9,3 +9,4 @@ mod forecast;
 mod render;
 mod replay;
 mod store;
+mod trees;

@@ -1,0 +1,187 @@
+//! Learned members: a random forest and gradient-boosted trees over the
+//! features of [`super::features`], one model for all horizons (the horizon
+//! is a feature), refit once a day of history and cached.
+
+use super::features::{Calendar, FEATURE_NAMES, features, level};
+use super::members::Member;
+use super::trees::{BoostParams, ForestParams, GradientBoosting, RandomForest, TreeParams};
+use linfa::DatasetBase;
+use linfa::traits::{Fit, Predict};
+use ndarray::{Array1, Array2};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+/// Rows in a training set at most (anchors x sampled horizons).
+const MAX_ROWS: usize = 6000;
+/// Hours of history a learned member needs.
+pub const MIN_HISTORY: usize = 7 * 24;
+
+/// Training rows from `y`: anchors from `min_anchor`, a rotating subset of horizons each.
+pub fn training_set(
+    y: &[f64],
+    start_hour: i64,
+    cal: &Calendar,
+    min_anchor: usize,
+) -> (Array2<f64>, Array1<f64>) {
+    let n = y.len();
+    let anchors: Vec<usize> = (min_anchor..n).collect();
+    let per = (MAX_ROWS / anchors.len().max(1)).clamp(1, 48);
+    let mut rows = Vec::new();
+    let mut targets = Vec::new();
+    for (k, &t) in anchors.iter().enumerate() {
+        for j in 0..per {
+            // Spread the horizons evenly, rotating the offset anchor by anchor.
+            let h = 1 + (j * 48 / per + k) % 48;
+            if t + h - 1 >= n {
+                continue;
+            }
+            rows.extend(features(y, t, h, start_hour, cal));
+            targets.push(log_ratio(y[t + h - 1], reference(y, t)));
+        }
+    }
+    let x = Array2::from_shape_vec((targets.len(), FEATURE_NAMES.len()), rows)
+        .unwrap_or_else(|_| Array2::zeros((0, FEATURE_NAMES.len())));
+    (x, Array1::from(targets))
+}
+
+/// What the trees predict a ratio of: the last hour, or the day's level when
+/// the last hour is not positive. Trees cannot extrapolate; a ratio to the
+/// latest value keeps the targets in the range they were trained on.
+pub fn reference(y: &[f64], t: usize) -> f64 {
+    match y.get(t.wrapping_sub(1)) {
+        Some(v) if *v > 1e-9 => *v,
+        _ => level(y, t),
+    }
+}
+
+/// ln(value / reference), with values at or below zero floored: the trees
+/// learn multiplicative changes, and a surge does not dominate a leaf's mean.
+pub fn log_ratio(v: f64, reference: f64) -> f64 {
+    (v.max(reference * 1e-3).max(1e-12) / reference).ln()
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Kind {
+    Forest,
+    Boost,
+}
+
+enum Model {
+    Forest(RandomForest),
+    Boost(GradientBoosting),
+}
+
+/// A tree-ensemble member; fitted models are cached per day of history.
+pub struct TreeMember {
+    pub kind: Kind,
+    pub calendar: Calendar,
+    cache: Mutex<HashMap<u64, Arc<Model>>>,
+}
+
+fn fingerprint(y: &[f64], start_hour: i64) -> u64 {
+    let mut h: u64 = 0xcbf29ce484222325 ^ start_hour as u64;
+    for v in y {
+        h = (h ^ v.to_bits()).wrapping_mul(0x100000001b3);
+    }
+    h ^ y.len() as u64
+}
+
+impl TreeMember {
+    pub fn new(kind: Kind, calendar: Calendar) -> Self {
+        TreeMember {
+            kind,
+            calendar,
+            cache: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn fit(&self, y: &[f64], start_hour: i64) -> Option<Model> {
+        let (x, t) = training_set(y, start_hour, &self.calendar, 168.min(y.len() / 2).max(24));
+        if t.len() < 50 {
+            return None;
+        }
+        let data = DatasetBase::new(x, t);
+        let tree = TreeParams {
+            max_depth: 8,
+            min_samples_leaf: 8,
+            max_features: None,
+            seed: 17,
+        };
+        Some(match self.kind {
+            Kind::Forest => Model::Forest(
+                ForestParams {
+                    trees: 24,
+                    tree: TreeParams {
+                        max_depth: 10,
+                        max_features: Some(6),
+                        ..tree
+                    },
+                    seed: 42,
+                }
+                .fit(&data)
+                .ok()?,
+            ),
+            Kind::Boost => Model::Boost(
+                BoostParams {
+                    rounds: 60,
+                    learning_rate: 0.1,
+                    subsample: 0.7,
+                    tree: TreeParams {
+                        max_depth: 4,
+                        ..tree
+                    },
+                    seed: 7,
+                }
+                .fit(&data)
+                .ok()?,
+            ),
+        })
+    }
+
+    fn model(&self, y: &[f64], start_hour: i64) -> Option<Arc<Model>> {
+        // Refit once per day of history: the model of the day's start serves its hours.
+        let e = y.len() / 24 * 24;
+        let key = fingerprint(&y[..e], start_hour);
+        if let Some(m) = self.cache.lock().ok()?.get(&key) {
+            return Some(m.clone());
+        }
+        let m = Arc::new(self.fit(&y[..e], start_hour)?);
+        let mut c = self.cache.lock().ok()?;
+        if c.len() > 256 {
+            c.clear();
+        }
+        c.insert(key, m.clone());
+        Some(m)
+    }
+}
+
+impl Member for TreeMember {
+    fn name(&self) -> &'static str {
+        match self.kind {
+            Kind::Forest => "forest",
+            Kind::Boost => "boost",
+        }
+    }
+
+    fn point(&self, y: &[f64], start_hour: i64, h: usize) -> Option<Vec<f64>> {
+        if y.len() < MIN_HISTORY {
+            return None;
+        }
+        let model = self.model(y, start_hour)?;
+        let n = y.len();
+        let mut x = Array2::zeros((h, FEATURE_NAMES.len()));
+        for i in 0..h {
+            let f = features(y, n, i + 1, start_hour, &self.calendar);
+            for (j, v) in f.iter().enumerate() {
+                x[[i, j]] = *v;
+            }
+        }
+        let p: Array1<f64> = match model.as_ref() {
+            Model::Forest(m) => m.predict(&x),
+            Model::Boost(m) => m.predict(&x),
+        };
+        let lv = reference(y, n);
+        let out: Vec<f64> = p.iter().map(|v| v.clamp(-5.0, 5.0).exp() * lv).collect();
+        out.iter().all(|v| v.is_finite()).then_some(out)
+    }
+}
