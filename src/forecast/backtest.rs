@@ -168,8 +168,16 @@ pub fn run(
             bail!("{series_name}: no model could forecast at origin {o}");
         };
         for (j, m) in f.members.into_iter().enumerate() {
-            // A member that cannot forecast (too little history) carries the ensemble's forecast.
-            per_member[j].push(m.unwrap_or_else(|| f.combined.clone()));
+            // Where a member does not forecast (too little history, or past the
+            // LSTM's 6 hours) its scores carry the ensemble's forecast.
+            let mut full = f.combined.clone();
+            if let Some(m) = m {
+                let k = m.p50.len();
+                full.p50[..k].copy_from_slice(&m.p50);
+                full.p10[..k].copy_from_slice(&m.p10);
+                full.p90[..k].copy_from_slice(&m.p90);
+            }
+            per_member[j].push(full);
         }
         ens.push(f.combined);
     }

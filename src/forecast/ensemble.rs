@@ -89,7 +89,7 @@ impl Ensemble {
         for (v, pts) in val.iter().zip(&val_points) {
             for (j, p) in pts.iter().enumerate() {
                 let Some(p) = p else { continue };
-                for h in 0..H {
+                for h in 0..p.len().min(H) {
                     let t = v + h;
                     if observed[t] && y[t].abs() + p[h].abs() > 0.0 {
                         ape[j][h].push(2.0 * (y[t] - p[h]).abs() / (y[t].abs() + p[h].abs()));
@@ -97,13 +97,17 @@ impl Ensemble {
                 }
             }
         }
-        let available: Vec<bool> = now_points.iter().map(|p| p.is_some()).collect();
-        if !available.iter().any(|a| *a) {
+        if now_points.iter().all(|p| p.is_none()) {
             return None;
         }
         // Scores: mean sMAPE (as a fraction) over a window of neighbouring horizons.
         let mut weights = vec![vec![0.0; m]; H];
         for h in 1..=H {
+            // Members that forecast this horizon (the LSTM covers the first hours only).
+            let available: Vec<bool> = now_points
+                .iter()
+                .map(|p| p.as_ref().is_some_and(|p| p.len() >= h))
+                .collect();
             let mut score: Vec<Option<f64>> = vec![None; m];
             for j in 0..m {
                 if !available[j] {
@@ -141,8 +145,8 @@ impl Ensemble {
             let mut s = 0.0;
             let mut wsum = 0.0;
             for (j, p) in pts.iter().enumerate() {
-                if let Some(p) = p {
-                    s += weights[h][j] * p[h];
+                if let Some(v) = p.as_ref().and_then(|p| p.get(h)) {
+                    s += weights[h][j] * v;
                     wsum += weights[h][j];
                 }
             }
@@ -172,7 +176,8 @@ impl Ensemble {
         let members = (0..m)
             .map(|j| {
                 let p = now_points[j].as_ref()?;
-                let res = residuals(&|vi, h| val_points[vi][j].as_ref().map(|p| p[h]));
+                let res =
+                    residuals(&|vi, h| val_points[vi][j].as_ref().and_then(|p| p.get(h).copied()));
                 Some(banded(p, &res))
             })
             .collect();

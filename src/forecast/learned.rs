@@ -32,7 +32,7 @@ pub fn training_set(
         for j in 0..per {
             // Spread the horizons evenly, rotating the offset anchor by anchor.
             let h = 1 + (j * 48 / per + k) % 48;
-            if t + h - 1 >= n {
+            if t + h > n {
                 continue;
             }
             rows.extend(features(y, t, h, start_hour, cal));
@@ -78,7 +78,8 @@ pub struct TreeMember {
     cache: Mutex<HashMap<u64, Arc<Model>>>,
 }
 
-fn fingerprint(y: &[f64], start_hour: i64) -> u64 {
+/// A hash of a history and its start, keying cached models.
+pub fn fingerprint(y: &[f64], start_hour: i64) -> u64 {
     let mut h: u64 = 0xcbf29ce484222325 ^ start_hour as u64;
     for v in y {
         h = (h ^ v.to_bits()).wrapping_mul(0x100000001b3);

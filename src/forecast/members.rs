@@ -3,6 +3,7 @@
 
 use super::features::Calendar;
 use super::learned::{Kind, TreeMember};
+use super::lstm::LstmMember;
 use augurs_core::{Fit, Predict};
 use augurs_ets::AutoETS;
 use augurs_ets::trend::AutoETSTrendModel;
@@ -11,7 +12,8 @@ use augurs_mstl::MSTLModel;
 /// A point forecaster over a gap-free hourly history.
 pub trait Member: Send + Sync {
     fn name(&self) -> &'static str;
-    /// Forecast of `h` hours after `y` (`y[0]` is the unix hour `start_hour`).
+    /// Forecast of up to `h` hours after `y` (`y[0]` is the unix hour
+    /// `start_hour`); a member may cover only the first hours.
     fn point(&self, y: &[f64], start_hour: i64, h: usize) -> Option<Vec<f64>>;
 }
 
@@ -259,6 +261,7 @@ pub fn all_members() -> Vec<Box<dyn Member>> {
         Box::new(Mstl),
         Box::new(Ets),
         Box::new(Theta),
+        Box::new(LstmMember::default()),
         Box::new(TreeMember::new(
             Kind::Forest,
             Calendar::builtin(1990..=2040),

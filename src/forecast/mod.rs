@@ -5,6 +5,7 @@ pub mod ensemble;
 pub mod features;
 pub mod learned;
 pub mod live;
+pub mod lstm;
 pub mod members;
 pub mod trees;
 

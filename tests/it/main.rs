@@ -6,6 +6,7 @@ mod e2e;
 mod fixture;
 mod flow;
 mod forecast;
+mod lstm;
 mod render;
 mod replay;
 mod store;

@@ -1,0 +1,179 @@
+//! The short-horizon member: an LSTM (candle-nn) over the last two days,
+//! predicting the log ratio of each of the next 6 hours to the last hour.
+//! CPU only, deterministic (weights initialized from a seeded stream, full
+//! batch training), refit once per week of history and cached; weights save
+//! as safetensors.
+
+use super::learned::{fingerprint, log_ratio, reference};
+use super::members::Member;
+use super::trees::Rng;
+use candle_core::{DType, Device, Tensor};
+use candle_nn::{
+    AdamW, LSTM, Linear, Module, Optimizer, ParamsAdamW, RNN, VarBuilder, VarMap, linear, lstm,
+};
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+/// Hours the LSTM reads.
+pub const WINDOW: usize = 48;
+/// Hours it forecasts.
+pub const OUT: usize = 6;
+const HIDDEN: usize = 16;
+const INPUTS: usize = 3;
+const EPOCHS: usize = 40;
+const MAX_WINDOWS: usize = 384;
+/// Refit after this many new hours of history.
+pub const REFIT_HOURS: usize = 168;
+
+pub struct LstmNet {
+    pub vars: VarMap,
+    lstm: LSTM,
+    head: Linear,
+}
+
+/// Inputs of the window ending before `t`: value relative to the reference,
+/// and the hour of day as sine and cosine.
+fn window_inputs(y: &[f64], t: usize, start_hour: i64, out: &mut Vec<f32>) {
+    let r = reference(y, t);
+    for (k, v) in y.iter().enumerate().take(t).skip(t - WINDOW) {
+        let hour = (start_hour + k as i64).rem_euclid(24) as f64 / 24.0 * std::f64::consts::TAU;
+        out.push(log_ratio(*v, r) as f32);
+        out.push(hour.sin() as f32);
+        out.push(hour.cos() as f32);
+    }
+}
+
+impl LstmNet {
+    pub fn new(seed: u64) -> candle_core::Result<LstmNet> {
+        let vars = VarMap::new();
+        let vb = VarBuilder::from_varmap(&vars, DType::F32, &Device::Cpu);
+        let lstm = lstm(INPUTS, HIDDEN, Default::default(), vb.pp("lstm"))?;
+        let head = linear(HIDDEN, OUT, vb.pp("head"))?;
+        // Deterministic initialization: uniform(-1/sqrt(hidden), 1/sqrt(hidden)), names in order.
+        let mut rng = Rng::new(seed);
+        let k = 1.0 / (HIDDEN as f64).sqrt();
+        let data = vars
+            .data()
+            .lock()
+            .map_err(|_| candle_core::Error::Msg("var map poisoned".into()))?;
+        let mut names: Vec<&String> = data.keys().collect();
+        names.sort();
+        for name in names {
+            let var = &data[name];
+            let n = var.elem_count();
+            let vals: Vec<f32> = (0..n)
+                .map(|_| {
+                    ((rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64 * 2.0 - 1.0) as f32
+                        * k as f32
+                })
+                .collect();
+            var.set(&Tensor::from_vec(vals, var.shape(), &Device::Cpu)?)?;
+        }
+        drop(data);
+        Ok(LstmNet { vars, lstm, head })
+    }
+
+    fn forward(&self, x: &Tensor) -> candle_core::Result<Tensor> {
+        let states = self.lstm.seq(x)?;
+        let last = states
+            .last()
+            .ok_or_else(|| candle_core::Error::Msg("empty sequence".into()))?;
+        self.head.forward(last.h())
+    }
+
+    /// Trains on windows of `y`; returns the final mean squared error.
+    pub fn train(&self, y: &[f64], start_hour: i64) -> candle_core::Result<f64> {
+        let anchors: Vec<usize> = (WINDOW..=y.len().saturating_sub(OUT)).collect();
+        let step = anchors.len().div_ceil(MAX_WINDOWS).max(1);
+        let anchors: Vec<usize> = anchors.into_iter().rev().step_by(step).collect();
+        if anchors.len() < 16 {
+            return Err(candle_core::Error::Msg("too little history".into()));
+        }
+        let (mut xs, mut ts) = (Vec::new(), Vec::new());
+        for &t in &anchors {
+            window_inputs(y, t, start_hour, &mut xs);
+            let r = reference(y, t);
+            ts.extend((0..OUT).map(|h| log_ratio(y[t + h], r) as f32));
+        }
+        let b = anchors.len();
+        let x = Tensor::from_vec(xs, (b, WINDOW, INPUTS), &Device::Cpu)?;
+        let target = Tensor::from_vec(ts, (b, OUT), &Device::Cpu)?;
+        let mut opt = AdamW::new(
+            self.vars.all_vars(),
+            ParamsAdamW {
+                lr: 0.02,
+                weight_decay: 0.0,
+                ..Default::default()
+            },
+        )?;
+        let mut loss_v = f64::NAN;
+        for _ in 0..EPOCHS {
+            let loss = (self.forward(&x)? - &target)?.sqr()?.mean_all()?;
+            opt.backward_step(&loss)?;
+            loss_v = loss.to_scalar::<f32>()? as f64;
+        }
+        Ok(loss_v)
+    }
+
+    /// The next `OUT` hours after `y`.
+    pub fn predict(&self, y: &[f64], start_hour: i64) -> candle_core::Result<Vec<f64>> {
+        let mut xs = Vec::with_capacity(WINDOW * INPUTS);
+        window_inputs(y, y.len(), start_hour, &mut xs);
+        let x = Tensor::from_vec(xs, (1, WINDOW, INPUTS), &Device::Cpu)?;
+        let out: Vec<f32> = self.forward(&x)?.flatten_all()?.to_vec1()?;
+        let r = reference(y, y.len());
+        Ok(out
+            .iter()
+            .map(|v| (*v as f64).clamp(-5.0, 5.0).exp() * r)
+            .collect())
+    }
+
+    pub fn save(&self, path: &Path) -> candle_core::Result<()> {
+        self.vars.save(path)
+    }
+
+    pub fn load(path: &Path) -> candle_core::Result<LstmNet> {
+        let mut net = LstmNet::new(0)?;
+        net.vars.load(path)?;
+        Ok(net)
+    }
+}
+
+/// The LSTM as an ensemble member for horizons 1-6.
+#[derive(Default)]
+pub struct LstmMember {
+    cache: Mutex<HashMap<u64, Arc<LstmNet>>>,
+}
+
+impl Member for LstmMember {
+    fn name(&self) -> &'static str {
+        "lstm"
+    }
+
+    fn point(&self, y: &[f64], start_hour: i64, _h: usize) -> Option<Vec<f64>> {
+        if y.len() < 5 * 24 {
+            return None;
+        }
+        let e = y.len() / REFIT_HOURS * REFIT_HOURS;
+        let e = if e < 5 * 24 { y.len() } else { e };
+        let key = fingerprint(&y[..e], start_hour);
+        let cached = self.cache.lock().ok()?.get(&key).cloned();
+        let net = match cached {
+            Some(n) => n,
+            None => {
+                let net = LstmNet::new(42).ok()?;
+                net.train(&y[..e], start_hour).ok()?;
+                let net = Arc::new(net);
+                let mut c = self.cache.lock().ok()?;
+                if c.len() > 64 {
+                    c.clear();
+                }
+                c.insert(key, net.clone());
+                net
+            }
+        };
+        let p = net.predict(y, start_hour).ok()?;
+        p.iter().all(|v| v.is_finite()).then_some(p)
+    }
+}

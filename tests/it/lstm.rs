@@ -1,0 +1,71 @@
+//! The Candle LSTM member.
+
+use nodecast::forecast::lstm::{LstmMember, LstmNet, OUT};
+use nodecast::forecast::members::Member;
+
+fn daily(h: usize) -> f64 {
+    100.0 + 30.0 * ((h % 24) as f64 / 24.0 * std::f64::consts::TAU).sin()
+}
+
+fn noise(i: usize) -> f64 {
+    let mut z = (i as u64).wrapping_add(0x9E3779B97F4A7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58476D1CE4E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D049BB133111EB);
+    z ^= z >> 31;
+    ((z >> 11) as f64 / (1u64 << 53) as f64) * 2.0 - 1.0
+}
+
+fn mape(y: &[f64], f: &[f64]) -> f64 {
+    y.iter()
+        .zip(f)
+        .map(|(a, b)| (a - b).abs() / a.abs())
+        .sum::<f64>()
+        / f.len() as f64
+        * 100.0
+}
+
+#[test]
+fn lstm_learns_a_daily_cycle_but_not_noise_and_round_trips_through_safetensors() {
+    let y: Vec<f64> = (0..14 * 24).map(daily).collect();
+    let net = LstmNet::new(42).expect("net");
+    let before = net.predict(&y, 0).expect("predict");
+    let loss = net.train(&y, 0).expect("train");
+    assert!(loss.is_finite());
+    let truth: Vec<f64> = (14 * 24..14 * 24 + OUT).map(daily).collect();
+    let after = net.predict(&y, 0).expect("predict");
+    assert!(
+        mape(&truth, &after) < mape(&truth, &before),
+        "training helps"
+    );
+    assert!(
+        mape(&truth, &after) < 6.0,
+        "cycle learnt: {}",
+        mape(&truth, &after)
+    );
+    // Noise: the next hours cannot be known; the error stays near the noise level.
+    let z: Vec<f64> = (0..14 * 24 + OUT)
+        .map(|h| 100.0 + 30.0 * noise(h))
+        .collect();
+    let nz = LstmNet::new(42).expect("net");
+    nz.train(&z[..14 * 24], 0).expect("train");
+    let fz = nz.predict(&z[..14 * 24], 0).expect("predict");
+    assert!(mape(&z[14 * 24..], &fz) > 8.0);
+    // Save and load: the same forecast.
+    let dir = tempfile::tempdir().expect("dir");
+    let p = dir.path().join("lstm.safetensors");
+    net.save(&p).expect("save");
+    let back = LstmNet::load(&p).expect("load");
+    assert_eq!(back.predict(&y, 0).expect("predict"), after);
+    // Deterministic: the same seed and data give the same model.
+    let again = LstmNet::new(42).expect("net");
+    again.train(&y, 0).expect("train");
+    assert_eq!(again.predict(&y, 0).expect("predict"), after);
+}
+
+#[test]
+fn lstm_member_serves_six_hours_and_needs_five_days() {
+    let m = LstmMember::default();
+    let y: Vec<f64> = (0..10 * 24).map(daily).collect();
+    assert_eq!(m.point(&y, 0, 48).expect("forecast").len(), OUT);
+    assert!(m.point(&y[..4 * 24], 0, 48).is_none());
+}
