@@ -3,6 +3,7 @@
 //! conformalized relative residuals of the combined forecast at those origins.
 
 use super::backtest::{H, OriginForecast, STEP};
+use super::learned::fingerprint;
 use super::members::Member;
 use super::quantile;
 use std::collections::HashMap;
@@ -17,11 +18,22 @@ pub const BAND_Q: f64 = 0.06;
 /// Hours a member needs before its first validation forecast.
 pub const MIN_TRAIN: usize = 48;
 
-/// Member point forecasts by origin (hour index), reused across origins.
+/// Member point forecasts keyed by the history they were made from (its
+/// fingerprint), reused across origins and, in the dashboard, across refreshes.
 #[derive(Default)]
 pub struct MemberCache {
-    by_origin: HashMap<usize, Vec<Option<Vec<f64>>>>,
+    by_history: HashMap<u64, Vec<Option<Vec<f64>>>>,
 }
+
+impl MemberCache {
+    /// Drops the member forecasts made from exactly `y` (used by the refresh benchmark).
+    pub fn forget(&mut self, y: &[f64], start_hour: i64) {
+        self.by_history.remove(&fingerprint(y, start_hour));
+    }
+}
+
+/// Entries kept before the cache starts afresh.
+const CACHE_LIMIT: usize = 8192;
 
 pub struct Ensemble {
     pub members: Vec<Box<dyn Member>>,
@@ -55,7 +67,11 @@ impl Ensemble {
         origin: usize,
         cache: &'c mut MemberCache,
     ) -> &'c Vec<Option<Vec<f64>>> {
-        cache.by_origin.entry(origin).or_insert_with(|| {
+        if cache.by_history.len() > CACHE_LIMIT {
+            cache.by_history.clear();
+        }
+        let key = fingerprint(&y[..origin], start_hour);
+        cache.by_history.entry(key).or_insert_with(|| {
             self.members
                 .iter()
                 .map(|m| m.point(&y[..origin], start_hour, H))
@@ -74,9 +90,15 @@ impl Ensemble {
         cache: &mut MemberCache,
     ) -> Option<EnsembleForecast> {
         let m = self.members.len();
-        // Validation origins: every STEP hours back, whose 48 targets lie before `origin`.
+        // Validation origins: every STEP hours back on the absolute 6-hour grid
+        // (so that they stay the same from one hourly refresh to the next),
+        // whose 48 targets all lie before `origin`.
+        let latest = origin.checked_sub(H).map(|v| {
+            let abs = start_hour + v as i64;
+            v - abs.rem_euclid(STEP as i64) as usize
+        });
         let val: Vec<usize> = (0..VALIDATION_ORIGINS)
-            .filter_map(|k| origin.checked_sub(H + STEP * k))
+            .filter_map(|k| latest?.checked_sub(STEP * k))
             .filter(|v| *v >= MIN_TRAIN)
             .collect();
         let val_points: Vec<Vec<Option<Vec<f64>>>> = val

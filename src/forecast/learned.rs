@@ -13,6 +13,8 @@ use std::sync::{Arc, Mutex};
 
 /// Rows in a training set at most (anchors x sampled horizons).
 const MAX_ROWS: usize = 6000;
+/// Refit after this many new hours of history.
+pub const REFIT_HOURS: usize = 168;
 /// Hours of history a learned member needs.
 pub const MIN_HISTORY: usize = 7 * 24;
 
@@ -140,8 +142,8 @@ impl TreeMember {
     }
 
     fn model(&self, y: &[f64], start_hour: i64) -> Option<Arc<Model>> {
-        // Refit once per day of history: the model of the day's start serves its hours.
-        let e = y.len() / 24 * 24;
+        // Refit once per week of history: the model of the week's start serves its hours.
+        let e = y.len() / REFIT_HOURS * REFIT_HOURS;
         let key = fingerprint(&y[..e], start_hour);
         if let Some(m) = self.cache.lock().ok()?.get(&key) {
             return Some(m.clone());

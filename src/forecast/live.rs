@@ -7,15 +7,34 @@ use super::members::all_members;
 use super::{Forecaster, history_warnings};
 use crate::domain::{Forecast, ForecastPoint, HourlySeries, SeriesKind};
 use chrono::{DateTime, Duration, Utc};
+use std::sync::Mutex;
 
+/// Member forecasts at past origins do not change when the hour advances, so
+/// the forecaster keeps them (keyed by the history they came from) between
+/// refreshes: once trained, a refresh fits only the members at the new origin.
 pub struct EnsembleForecaster {
     ensemble: Ensemble,
+    cache: Mutex<MemberCache>,
 }
 
 impl Default for EnsembleForecaster {
     fn default() -> Self {
         EnsembleForecaster {
             ensemble: Ensemble::new(all_members()),
+            cache: Mutex::new(MemberCache::default()),
+        }
+    }
+}
+
+impl EnsembleForecaster {
+    /// Forgets the member forecasts at `origin` for this history, so the next
+    /// forecast refits the members there as an hourly refresh would.
+    pub fn forget_origin(&self, history: &HourlySeries, origin: DateTime<Utc>) {
+        let Some(start) = history.start else { return };
+        let n = ((origin - start).num_hours().max(0) as usize).min(history.values.len());
+        let y = interpolate(&history.values[..n]);
+        if let Ok(mut c) = self.cache.lock() {
+            c.forget(&y, start.timestamp() / 3600);
         }
     }
 }
@@ -49,13 +68,11 @@ impl Forecaster for EnsembleForecaster {
         }
         let y = interpolate(values);
         let observed: Vec<bool> = values.iter().map(|v| v.is_some()).collect();
-        let f = self.ensemble.forecast(
-            &y,
-            &observed,
-            start.timestamp() / 3600,
-            n,
-            &mut MemberCache::default(),
-        )?;
+        let mut cache = self.cache.lock().ok()?;
+        let f = self
+            .ensemble
+            .forecast(&y, &observed, start.timestamp() / 3600, n, &mut cache)?;
+        drop(cache);
         let names: Vec<&str> = self.ensemble.members.iter().map(|m| m.name()).collect();
         let model = if f.validation_origins == 0 {
             format!(
