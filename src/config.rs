@@ -15,6 +15,54 @@ pub struct Config {
     pub demo: DemoConfig,
     #[serde(default)]
     pub cluster: Vec<ClusterConfig>,
+    #[serde(default)]
+    pub forecast: ForecastConfig,
+    /// Business events (flash sales, launches) with their expected uplift.
+    #[serde(default)]
+    pub event: Vec<EventConfig>,
+    /// `event`, checked and converted.
+    #[serde(skip)]
+    pub events: Vec<crate::forecast::features::BusinessEvent>,
+}
+
+/// `[[event]]`: start and end are TOML date-times with an offset
+/// (`2026-11-27T00:00:00Z`) or the same as strings.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EventConfig {
+    pub name: Spanned<String>,
+    pub start: toml::Value,
+    pub end: toml::Value,
+    pub uplift: f64,
+}
+
+fn event_time(v: &toml::Value) -> Option<chrono::DateTime<chrono::Utc>> {
+    let s = match v {
+        toml::Value::Datetime(d) => d.to_string(),
+        toml::Value::String(s) => s.clone(),
+        _ => return None,
+    };
+    chrono::DateTime::parse_from_rfc3339(&s)
+        .ok()
+        .map(|t| t.with_timezone(&chrono::Utc))
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ForecastConfig {
+    /// Extra holidays ("2026-12-08"), added to the built-in fixed-date ones.
+    #[serde(default)]
+    pub holidays: Vec<chrono::NaiveDate>,
+}
+
+impl Config {
+    /// The forecasting calendar: built-in holidays, configured ones, and events.
+    pub fn calendar(&self) -> crate::forecast::features::Calendar {
+        let mut cal = crate::forecast::features::Calendar::builtin(1990..=2040);
+        cal.holidays.extend(self.forecast.holidays.iter().copied());
+        cal.events = self.events.clone();
+        cal
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -87,7 +135,7 @@ pub fn field_error(
 
 /// Parses and checks a config text read from `file`.
 pub fn parse(text: &str, file: &Path) -> Result<Config> {
-    let cfg: Config = toml::from_str(text).map_err(|e| {
+    let mut cfg: Config = toml::from_str(text).map_err(|e| {
         let msg = e.message().trim().to_string();
         match e.span() {
             Some(span) => {
@@ -113,6 +161,35 @@ pub fn parse(text: &str, file: &Path) -> Result<Config> {
             "demo.speed",
             "must be a number above 0",
         ));
+    }
+    for e in &cfg.event {
+        let name = e.name.get_ref();
+        let bad = |msg: &str| {
+            field_error(
+                file,
+                text,
+                e.name.span(),
+                "event",
+                &format!("{name:?}: {msg}"),
+            )
+        };
+        let (Some(start), Some(end)) = (event_time(&e.start), event_time(&e.end)) else {
+            return Err(bad(
+                "start and end must be date-times with an offset, like 2026-11-27T00:00:00Z",
+            ));
+        };
+        if end <= start {
+            return Err(bad("end must follow start"));
+        }
+        if !e.uplift.is_finite() || e.uplift <= -1.0 {
+            return Err(bad("uplift must be a number above -1 (0.5 = +50 %)"));
+        }
+        cfg.events.push(crate::forecast::features::BusinessEvent {
+            name: name.clone(),
+            start,
+            end,
+            uplift: e.uplift,
+        });
     }
     let mut names = std::collections::HashSet::new();
     for c in &cfg.cluster {

@@ -239,6 +239,8 @@ pub struct Forecast {
     pub history_hours: usize,
     /// Warnings for the operator (short history, ...).
     pub warnings: Vec<String>,
+    /// 0-100: how far to trust this forecast (band width and evidence).
+    pub confidence: u8,
 }
 
 /// Forecasts of one cluster, by series.

@@ -57,10 +57,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let rt = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .build()?;
-            let result = rt.block_on(nodecast::runtime::run_tui(
-                setup,
-                Arc::new(EnsembleForecaster::default()),
-            ));
+            let forecaster = Arc::new(EnsembleForecaster::with_calendar(&setup.calendar));
+            let result = rt.block_on(nodecast::runtime::run_tui(setup, forecaster));
             if let Err(e) = &result {
                 tracing::error!("{e:#}");
                 eprintln!("(log: {})", log_path.display());

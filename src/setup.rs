@@ -24,6 +24,8 @@ pub struct Setup {
     pub theme: Theme,
     pub db_path: PathBuf,
     pub config_path: Option<PathBuf>,
+    /// Holidays and business events for the forecaster.
+    pub calendar: crate::forecast::features::Calendar,
 }
 
 fn data_dir() -> Result<PathBuf> {
@@ -99,5 +101,6 @@ pub fn resolve(cli: &Cli) -> Result<Setup> {
         theme,
         db_path,
         config_path,
+        calendar: cfg.calendar(),
     })
 }

@@ -3,7 +3,6 @@
 //! series whatever its scale, and a tree can extrapolate a level change.
 
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
-use serde::Deserialize;
 
 pub const FEATURE_NAMES: [&str; 15] = [
     "horizon",
@@ -24,7 +23,7 @@ pub const FEATURE_NAMES: [&str; 15] = [
 ];
 
 /// A business event (flash sale, game launch) with its expected uplift.
-#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct BusinessEvent {
     pub name: String,
     pub start: DateTime<Utc>,

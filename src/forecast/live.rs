@@ -3,7 +3,8 @@
 
 use super::backtest::interpolate;
 use super::ensemble::{Ensemble, EnsembleForecast, MemberCache};
-use super::members::all_members;
+use super::features::Calendar;
+use super::members::{all_members, members_with};
 use super::{Forecaster, history_warnings};
 use crate::domain::{Forecast, ForecastPoint, HourlySeries, SeriesKind};
 use chrono::{DateTime, Duration, Utc};
@@ -27,6 +28,14 @@ impl Default for EnsembleForecaster {
 }
 
 impl EnsembleForecaster {
+    /// The forecaster with holidays and business events from the config.
+    pub fn with_calendar(cal: &Calendar) -> Self {
+        EnsembleForecaster {
+            ensemble: Ensemble::new(members_with(cal)),
+            cache: Mutex::new(MemberCache::default()),
+        }
+    }
+
     /// Forgets the member forecasts at `origin` for this history, so the next
     /// forecast refits the members there as an hourly refresh would.
     pub fn forget_origin(&self, history: &HourlySeries, origin: DateTime<Utc>) {
@@ -86,7 +95,7 @@ impl Forecaster for EnsembleForecaster {
                 serving(&f, &names, 48)
             )
         };
-        let points = (0..hours.min(f.combined.p50.len()))
+        let points: Vec<ForecastPoint> = (0..hours.min(f.combined.p50.len()))
             .map(|i| ForecastPoint {
                 ts: origin + Duration::hours(i as i64),
                 p10: f.combined.p10[i],
@@ -94,6 +103,7 @@ impl Forecaster for EnsembleForecaster {
                 p90: f.combined.p90[i],
             })
             .collect();
+        let confidence = super::confidence(&points, f.validation_origins, history_hours);
         Some(Forecast {
             series,
             issued_at: origin,
@@ -101,6 +111,7 @@ impl Forecaster for EnsembleForecaster {
             points,
             history_hours,
             warnings: history_warnings(history_hours),
+            confidence,
         })
     }
 }

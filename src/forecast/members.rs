@@ -247,6 +247,11 @@ fn finite(v: Vec<f64>) -> Option<Vec<f64>> {
 
 /// Every member, by name.
 pub fn all_members() -> Vec<Box<dyn Member>> {
+    members_with(&Calendar::builtin(1990..=2040))
+}
+
+/// Every member, the learned ones reading holidays and business events from `cal`.
+pub fn members_with(cal: &Calendar) -> Vec<Box<dyn Member>> {
     vec![
         Box::new(Naive),
         Box::new(EtsLevel),
@@ -262,10 +267,7 @@ pub fn all_members() -> Vec<Box<dyn Member>> {
         Box::new(Ets),
         Box::new(Theta),
         Box::new(LstmMember::default()),
-        Box::new(TreeMember::new(
-            Kind::Forest,
-            Calendar::builtin(1990..=2040),
-        )),
-        Box::new(TreeMember::new(Kind::Boost, Calendar::builtin(1990..=2040))),
+        Box::new(TreeMember::new(Kind::Forest, cal.clone())),
+        Box::new(TreeMember::new(Kind::Boost, cal.clone())),
     ]
 }

@@ -61,6 +61,36 @@ pub fn history_warnings(hours: usize) -> Vec<String> {
     }
 }
 
+/// Confidence 0-100 from the band's mean relative half-width `r` (sharpness
+/// `1 / (1 + 5r)`) and the evidence behind it (validation origins out of 28,
+/// history out of 14 days): `100 * sharpness * (0.5 + 0.5 * evidence)`.
+pub fn confidence(
+    points: &[crate::domain::ForecastPoint],
+    validation_origins: usize,
+    history_hours: usize,
+) -> u8 {
+    if points.is_empty() {
+        return 0;
+    }
+    let r = points
+        .iter()
+        .map(|p| {
+            if p.p50 > 1e-9 {
+                (p.p90 - p.p10) / (2.0 * p.p50)
+            } else {
+                1.0
+            }
+        })
+        .sum::<f64>()
+        / points.len() as f64;
+    let sharpness = 1.0 / (1.0 + 5.0 * r.max(0.0));
+    let evidence = (validation_origins as f64 / 28.0).min(1.0)
+        * (history_hours as f64 / 336.0).min(1.0).sqrt();
+    (100.0 * sharpness * (0.5 + 0.5 * evidence))
+        .round()
+        .clamp(0.0, 100.0) as u8
+}
+
 /// Sum of hourly series; an hour is present only where every series has it.
 pub fn sum_series(series: &[&HourlySeries]) -> HourlySeries {
     use std::collections::BTreeMap;
@@ -120,5 +150,6 @@ pub fn sum_forecasts(fs: &[&Forecast]) -> Option<Forecast> {
         points,
         history_hours: fs.iter().map(|f| f.history_hours).min().unwrap_or(0),
         warnings,
+        confidence: fs.iter().map(|f| f.confidence).min().unwrap_or(0),
     })
 }

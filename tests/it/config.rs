@@ -165,3 +165,35 @@ fn cli_clusters_json_lists_the_demo_fleet() {
     let t = String::from_utf8_lossy(&out.stdout);
     assert!(t.contains("NAME") && t.contains("svc-asg"));
 }
+
+#[test]
+fn business_events_and_holidays_feed_the_forecast_calendar() {
+    let c = config::parse(
+        "[forecast]\nholidays = [\"2026-12-08\"]\n\n[[event]]\nname = \"black-friday\"\nstart = 2026-11-27T00:00:00Z\nend = 2026-11-28T00:00:00Z\nuplift = 0.8\n",
+        Path::new("c.toml"),
+    )
+    .expect("parses");
+    let cal = c.calendar();
+    assert!(
+        cal.holidays
+            .contains(&chrono::NaiveDate::from_ymd_opt(2026, 12, 8).expect("date"))
+    );
+    assert!(
+        cal.holidays
+            .contains(&chrono::NaiveDate::from_ymd_opt(2026, 12, 25).expect("date")),
+        "built-in kept"
+    );
+    assert_eq!(cal.events.len(), 1);
+    assert_eq!(cal.events[0].uplift, 0.8);
+    let e = err(
+        "[[event]]\nname = \"launch\"\nstart = 2026-11-28T00:00:00Z\nend = 2026-11-27T00:00:00Z\nuplift = 1.0\n",
+    );
+    assert!(
+        e.contains("line 2") && e.contains("event") && e.contains("launch"),
+        "{e}"
+    );
+    let e = err(
+        "[[event]]\nname = \"x\"\nstart = 2026-11-28T00:00:00Z\nend = 2026-11-29T00:00:00Z\nuplfit = 1.0\n",
+    );
+    assert!(e.contains("line 5") && e.contains("uplfit"), "{e}");
+}

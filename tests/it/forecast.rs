@@ -255,3 +255,30 @@ fn series_csv_errors_name_file_and_line() {
         "mean per hour, gap missing"
     );
 }
+
+#[test]
+fn confidence_score_matches_hand_computation() {
+    use nodecast::domain::ForecastPoint;
+    use nodecast::forecast::confidence;
+    let t = Utc
+        .with_ymd_and_hms(2026, 1, 5, 0, 0, 0)
+        .single()
+        .expect("t");
+    let pts: Vec<ForecastPoint> = (0..48)
+        .map(|h| ForecastPoint {
+            ts: t + Duration::hours(h),
+            p10: 90.0,
+            p50: 100.0,
+            p90: 110.0,
+        })
+        .collect();
+    // Half-width 10 %: sharpness 1 / 1.5; full evidence -> 67; none -> 33.
+    assert_eq!(confidence(&pts, 28, 336), 67);
+    assert_eq!(confidence(&pts, 0, 336), 33);
+    assert_eq!(
+        confidence(&pts, 28, 84),
+        50,
+        "a quarter of the history: evidence 0.5"
+    );
+    assert_eq!(confidence(&[], 28, 336), 0);
+}

@@ -102,6 +102,15 @@ impl Widget for ForecastPane<'_> {
                 format!(" · history {:.1} d", f.history_hours as f64 / 24.0),
                 t.dim(),
             ));
+            let style = if f.confidence < 50 {
+                t.warning()
+            } else {
+                Style::default().fg(t.fg)
+            };
+            spans.push(Span::styled(
+                format!(" · confidence {}/100", f.confidence),
+                style,
+            ));
             for w in &f.warnings {
                 spans.push(Span::styled(format!(" · ⚠ {w}"), t.warning()));
             }
