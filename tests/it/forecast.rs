@@ -1,5 +1,6 @@
 //! Forecast members, the ensemble and its bands, and the backtest protocol.
 
+use crate::fixture::{mape, noise};
 use chrono::{Duration, TimeZone, Utc};
 use nodecast::domain::{HourlySeries, SeriesKind};
 use nodecast::forecast::backtest::{self, OriginForecast, interpolate, mase_scale, origins, score};
@@ -15,29 +16,11 @@ fn series(values: Vec<f64>) -> HourlySeries {
     }
 }
 
-/// A deterministic pseudo-random number in [-1, 1) (splitmix64).
-fn noise(i: usize) -> f64 {
-    let mut z = (i as u64).wrapping_add(0x9E3779B97F4A7C15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58476D1CE4E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D049BB133111EB);
-    z ^= z >> 31;
-    ((z >> 11) as f64 / (1u64 << 53) as f64) * 2.0 - 1.0
-}
-
 /// Daily and weekly cycles, as cluster demand has.
 fn cycled(h: usize) -> f64 {
     let day = ((h % 24) as f64 / 24.0 * std::f64::consts::TAU).sin();
     let weekend = if (h / 24) % 7 >= 5 { -15.0 } else { 0.0 };
     100.0 + 20.0 * day + weekend
-}
-
-fn mape(y: &[f64], f: &[f64]) -> f64 {
-    y.iter()
-        .zip(f)
-        .map(|(a, b)| (a - b).abs() / a.abs())
-        .sum::<f64>()
-        / y.len() as f64
-        * 100.0
 }
 
 #[test]

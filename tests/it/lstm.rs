@@ -1,27 +1,11 @@
 //! The Candle LSTM member.
 
+use crate::fixture::{mape, noise};
 use nodecast::forecast::lstm::{LstmMember, LstmNet, OUT};
 use nodecast::forecast::members::Member;
 
 fn daily(h: usize) -> f64 {
     100.0 + 30.0 * ((h % 24) as f64 / 24.0 * std::f64::consts::TAU).sin()
-}
-
-fn noise(i: usize) -> f64 {
-    let mut z = (i as u64).wrapping_add(0x9E3779B97F4A7C15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58476D1CE4E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D049BB133111EB);
-    z ^= z >> 31;
-    ((z >> 11) as f64 / (1u64 << 53) as f64) * 2.0 - 1.0
-}
-
-fn mape(y: &[f64], f: &[f64]) -> f64 {
-    y.iter()
-        .zip(f)
-        .map(|(a, b)| (a - b).abs() / a.abs())
-        .sum::<f64>()
-        / f.len() as f64
-        * 100.0
 }
 
 #[test]
