@@ -1,5 +1,6 @@
 //! The `backtest` and `forecast` commands.
 
+use crate::forecast::Prepared;
 use crate::forecast::backtest::{self, BacktestReport, H};
 use crate::forecast::ensemble::{Ensemble, MemberCache};
 use crate::forecast::members::all_members;
@@ -119,18 +120,17 @@ pub fn forecast(input: &Path, hours: usize, json: bool) -> Result<()> {
             hourly.hours_present()
         );
     }
-    let y = backtest::interpolate(&hourly.values);
-    let observed: Vec<bool> = hourly.values.iter().map(|v| v.is_some()).collect();
     let start = hourly
         .start
         .ok_or_else(|| anyhow!("{}: no data", input.display()))?;
-    let ens = ensemble_of(None)?;
-    let n = y.len();
-    let f = ens
+    let p =
+        Prepared::before(&hourly, None).ok_or_else(|| anyhow!("{}: no data", input.display()))?;
+    let n = p.y.len();
+    let f = ensemble_of(None)?
         .forecast(
-            &y,
-            &observed,
-            start.timestamp() / 3600,
+            &p.y,
+            &p.observed,
+            p.start_hour,
             n,
             &mut MemberCache::default(),
         )

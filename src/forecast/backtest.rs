@@ -136,6 +136,7 @@ pub struct BacktestReport {
     pub models: BTreeMap<String, BTreeMap<String, HorizonScore>>,
 }
 
+use super::Prepared;
 use super::ensemble::{Ensemble, MemberCache};
 use crate::domain::HourlySeries;
 use anyhow::{Result, bail};
@@ -156,9 +157,14 @@ pub fn run(
             hourly.hours_present()
         );
     }
-    let y = interpolate(&hourly.values);
-    let observed: Vec<bool> = hourly.values.iter().map(|v| v.is_some()).collect();
-    let start_hour = hourly.start.map(|s| s.timestamp() / 3600).unwrap_or(0);
+    let Some(Prepared {
+        y,
+        observed,
+        start_hour,
+    }) = Prepared::before(hourly, None)
+    else {
+        bail!("{series_name}: no data");
+    };
     let os = origins(n);
     let mut cache = MemberCache::default();
     let mut ens = Vec::new();

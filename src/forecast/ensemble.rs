@@ -3,7 +3,7 @@
 //! conformalized relative residuals of the combined forecast at those origins.
 
 use super::backtest::{H, OriginForecast, STEP};
-use super::learned::fingerprint;
+use super::fingerprint;
 use super::members::Member;
 use super::quantile;
 use std::collections::HashMap;
@@ -106,15 +106,15 @@ impl Ensemble {
             .map(|v| self.member_points(y, start_hour, *v, cache).clone())
             .collect();
         let now_points = self.member_points(y, start_hour, origin, cache).clone();
-        // Absolute percentage errors per member and horizon over the validation origins.
-        let mut ape = vec![vec![Vec::new(); H]; m];
+        // Symmetric absolute percentage errors per member and horizon over the validation origins.
+        let mut smape = vec![vec![Vec::new(); H]; m];
         for (v, pts) in val.iter().zip(&val_points) {
             for (j, p) in pts.iter().enumerate() {
                 let Some(p) = p else { continue };
                 for h in 0..p.len().min(H) {
                     let t = v + h;
                     if observed[t] && y[t].abs() + p[h].abs() > 0.0 {
-                        ape[j][h].push(2.0 * (y[t] - p[h]).abs() / (y[t].abs() + p[h].abs()));
+                        smape[j][h].push(2.0 * (y[t] - p[h]).abs() / (y[t].abs() + p[h].abs()));
                     }
                 }
             }
@@ -136,7 +136,7 @@ impl Ensemble {
                     continue;
                 }
                 let errs: Vec<f64> = window(h, 2)
-                    .flat_map(|hh| ape[j][hh - 1].iter().copied())
+                    .flat_map(|hh| smape[j][hh - 1].iter().copied())
                     .collect();
                 if !errs.is_empty() {
                     score[j] = Some(errs.iter().sum::<f64>() / errs.len() as f64);

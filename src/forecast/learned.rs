@@ -3,6 +3,7 @@
 //! is a feature), refit once a day of history and cached.
 
 use super::features::{Calendar, FEATURE_NAMES, features, level};
+use super::fingerprint;
 use super::members::Member;
 use super::trees::{BoostParams, ForestParams, GradientBoosting, RandomForest, TreeParams};
 use linfa::DatasetBase;
@@ -78,15 +79,6 @@ pub struct TreeMember {
     pub kind: Kind,
     pub calendar: Calendar,
     cache: Mutex<HashMap<u64, Arc<Model>>>,
-}
-
-/// A hash of a history and its start, keying cached models.
-pub fn fingerprint(y: &[f64], start_hour: i64) -> u64 {
-    let mut h: u64 = 0xcbf29ce484222325 ^ start_hour as u64;
-    for v in y {
-        h = (h ^ v.to_bits()).wrapping_mul(0x100000001b3);
-    }
-    h ^ y.len() as u64
 }
 
 impl TreeMember {

@@ -1,11 +1,10 @@
 //! The ensemble as the dashboard's [`Forecaster`]: history before the origin
 //! in, banded forecast out, with the members serving each horizon named.
 
-use super::backtest::interpolate;
 use super::ensemble::{Ensemble, EnsembleForecast, MemberCache};
 use super::features::Calendar;
 use super::members::{all_members, members_with};
-use super::{Forecaster, history_warnings};
+use super::{Forecaster, Prepared, history_warnings};
 use crate::domain::{Forecast, ForecastPoint, HourlySeries, SeriesKind};
 use chrono::{DateTime, Duration, Utc};
 use std::sync::Mutex;
@@ -39,11 +38,11 @@ impl EnsembleForecaster {
     /// Forgets the member forecasts at `origin` for this history, so the next
     /// forecast refits the members there as an hourly refresh would.
     pub fn forget_origin(&self, history: &HourlySeries, origin: DateTime<Utc>) {
-        let Some(start) = history.start else { return };
-        let n = ((origin - start).num_hours().max(0) as usize).min(history.values.len());
-        let y = interpolate(&history.values[..n]);
+        let Some(p) = Prepared::before(history, Some(origin)) else {
+            return;
+        };
         if let Ok(mut c) = self.cache.lock() {
-            c.forget(&y, start.timestamp() / 3600);
+            c.forget(&p.y, p.start_hour);
         }
     }
 }
@@ -68,19 +67,15 @@ impl Forecaster for EnsembleForecaster {
         origin: DateTime<Utc>,
         hours: usize,
     ) -> Option<Forecast> {
-        let start = history.start?;
-        let n = ((origin - start).num_hours().max(0) as usize).min(history.values.len());
-        let values = &history.values[..n];
-        let history_hours = values.iter().filter(|v| v.is_some()).count();
+        let p = Prepared::before(history, Some(origin))?;
+        let history_hours = p.hours_observed();
         if history_hours == 0 {
             return None;
         }
-        let y = interpolate(values);
-        let observed: Vec<bool> = values.iter().map(|v| v.is_some()).collect();
         let mut cache = self.cache.lock().ok()?;
         let f = self
             .ensemble
-            .forecast(&y, &observed, start.timestamp() / 3600, n, &mut cache)?;
+            .forecast(&p.y, &p.observed, p.start_hour, p.y.len(), &mut cache)?;
         drop(cache);
         let names: Vec<&str> = self.ensemble.members.iter().map(|m| m.name()).collect();
         let model = if f.validation_origins == 0 {

@@ -4,7 +4,8 @@
 //! batch training), refit once per week of history and cached; weights save
 //! as safetensors.
 
-use super::learned::{fingerprint, log_ratio, reference};
+use super::fingerprint;
+use super::learned::{log_ratio, reference};
 use super::members::Member;
 use super::trees::Rng;
 use candle_core::{DType, Device, Tensor};

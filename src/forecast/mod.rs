@@ -30,6 +30,44 @@ pub trait Forecaster: Send + Sync {
     ) -> Option<Forecast>;
 }
 
+/// A history made ready for the members: gaps interpolated, which hours were
+/// observed (filled ones are never scored), and the unix hour of its start.
+pub struct Prepared {
+    pub y: Vec<f64>,
+    pub observed: Vec<bool>,
+    pub start_hour: i64,
+}
+
+impl Prepared {
+    /// The hours of `history` before `origin` (all of them without one).
+    pub fn before(history: &HourlySeries, origin: Option<DateTime<Utc>>) -> Option<Prepared> {
+        let start = history.start?;
+        let n = origin
+            .map(|o| (o - start).num_hours().max(0) as usize)
+            .unwrap_or(usize::MAX)
+            .min(history.values.len());
+        let values = &history.values[..n];
+        Some(Prepared {
+            y: backtest::interpolate(values),
+            observed: values.iter().map(|v| v.is_some()).collect(),
+            start_hour: start.timestamp() / 3600,
+        })
+    }
+
+    pub fn hours_observed(&self) -> usize {
+        self.observed.iter().filter(|o| **o).count()
+    }
+}
+
+/// A hash of a history and its start, keying cached member forecasts and models.
+pub fn fingerprint(y: &[f64], start_hour: i64) -> u64 {
+    let mut h: u64 = 0xcbf29ce484222325 ^ start_hour as u64;
+    for v in y {
+        h = (h ^ v.to_bits()).wrapping_mul(0x100000001b3);
+    }
+    h ^ y.len() as u64
+}
+
 /// Empirical quantile (linear interpolation) of sorted values.
 pub fn quantile(sorted: &[f64], q: f64) -> f64 {
     if sorted.is_empty() {

@@ -2,22 +2,18 @@
 //! once trained: the tree and LSTM models and the validation-origin forecasts
 //! are cached, the members at the new origin are fitted.
 
-use chrono::{TimeZone, Utc};
+#[path = "common.rs"]
+mod common;
+
 use criterion::{Criterion, criterion_group, criterion_main};
 use nodecast::domain::SeriesKind;
 use nodecast::forecast::live::EnsembleForecaster;
 use nodecast::forecast::origin_for;
-use nodecast::runtime::{demo_store_at, forecast_cluster};
-use nodecast::store::db::Db;
+use nodecast::runtime::forecast_cluster;
 
 fn bench_refresh(c: &mut Criterion) {
-    let now = Utc
-        .with_ymd_and_hms(2026, 11, 27, 12, 30, 0)
-        .single()
-        .expect("time");
-    let dir = tempfile::tempdir().expect("dir");
-    let store = demo_store_at(now, Db::open(&dir.path().join("b.db")).expect("db")).expect("store");
-    let fleet = store.fleet().clone();
+    let now = common::now();
+    let fleet = common::demo_fleet();
     let (_, view) = &fleet.clusters[0];
     let f = EnsembleForecaster::default();
     let origin = origin_for(now);
