@@ -53,6 +53,8 @@ pub struct ForecastConfig {
     /// Extra holidays ("2026-12-08"), added to the built-in fixed-date ones.
     #[serde(default)]
     pub holidays: Vec<chrono::NaiveDate>,
+    /// Headroom over forecast requests when counting nodes needed (0.1 = 10 %).
+    pub headroom: Option<Spanned<f64>>,
 }
 
 impl Config {
@@ -62,6 +64,15 @@ impl Config {
         cal.holidays.extend(self.forecast.holidays.iter().copied());
         cal.events = self.events.clone();
         cal
+    }
+
+    /// `forecast.headroom`, or the default.
+    pub fn headroom(&self) -> f64 {
+        self.forecast
+            .headroom
+            .as_ref()
+            .map(|h| *h.get_ref())
+            .unwrap_or(crate::forecast::nodes::DEFAULT_HEADROOM)
     }
 }
 
@@ -160,6 +171,17 @@ pub fn parse(text: &str, file: &Path) -> Result<Config> {
             s.span(),
             "demo.speed",
             "must be a number above 0",
+        ));
+    }
+    if let Some(h) = &cfg.forecast.headroom
+        && !(h.get_ref().is_finite() && (0.0..=1.0).contains(h.get_ref()))
+    {
+        return Err(field_error(
+            file,
+            text,
+            h.span(),
+            "forecast.headroom",
+            "must be a fraction from 0 to 1 (0.1 = 10 %)",
         ));
     }
     for e in &cfg.event {

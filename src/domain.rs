@@ -241,6 +241,15 @@ pub struct Forecast {
     pub warnings: Vec<String>,
     /// 0-100: how far to trust this forecast (band width and evidence).
     pub confidence: u8,
+    /// Which models serve chosen horizons, with their weights.
+    pub mix: Vec<HorizonMix>,
+}
+
+/// The ensemble members serving one horizon and their weights (summing to 1).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct HorizonMix {
+    pub horizon: usize,
+    pub members: Vec<(String, f64)>,
 }
 
 /// Forecasts of one cluster, by series.

@@ -202,6 +202,7 @@ pub async fn run_tui(setup: Setup, forecaster: Arc<dyn Forecaster>) -> Result<()
         setup.speed,
         forecaster.name(),
     );
+    state.headroom = setup.headroom;
     let mut terminal = ratatui::try_init().context("cannot open the terminal")?;
     let _guard = TerminalGuard;
     install_panic_hook();

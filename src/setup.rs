@@ -26,6 +26,8 @@ pub struct Setup {
     pub config_path: Option<PathBuf>,
     /// Holidays and business events for the forecaster.
     pub calendar: crate::forecast::features::Calendar,
+    /// Headroom over forecast requests for the nodes-needed counts.
+    pub headroom: f64,
 }
 
 fn data_dir() -> Result<PathBuf> {
@@ -102,5 +104,6 @@ pub fn resolve(cli: &Cli) -> Result<Setup> {
         db_path,
         config_path,
         calendar: cfg.calendar(),
+        headroom: cfg.headroom(),
     })
 }

@@ -40,6 +40,8 @@ pub struct AppState {
     pub speed: f64,
     /// A source whose data is older than this (fleet seconds) is stale.
     pub stale_after_secs: i64,
+    /// Headroom over forecast requests for the nodes-needed counts.
+    pub headroom: f64,
     pub quit: bool,
 }
 
@@ -59,6 +61,7 @@ impl AppState {
             },
             speed,
             stale_after_secs: (30.0 * speed.max(1.0)) as i64,
+            headroom: crate::forecast::nodes::DEFAULT_HEADROOM,
             quit: false,
         }
     }

@@ -10,8 +10,9 @@ use std::collections::HashMap;
 
 /// Validation origins used for weights and bands.
 pub const VALIDATION_ORIGINS: usize = 28;
-/// Members combined at each horizon: the best by validation sMAPE.
-pub const TOP_K: usize = 2;
+/// Candidates (members alone or averaged in pairs) combined at each
+/// horizon: the best by validation sMAPE.
+pub const TOP_K: usize = 3;
 /// Residual quantile for the p10 side (and 1 - it for p90). Wider than 0.1
 /// because validation residuals understate errors after a regime change.
 pub const BAND_Q: f64 = 0.06;
@@ -106,61 +107,71 @@ impl Ensemble {
             .map(|v| self.member_points(y, start_hour, *v, cache).clone())
             .collect();
         let now_points = self.member_points(y, start_hour, origin, cache).clone();
-        // Symmetric absolute percentage errors per member and horizon over the validation origins.
-        let mut smape = vec![vec![Vec::new(); H]; m];
+        if now_points.iter().all(|p| p.is_none()) {
+            return None;
+        }
+        // Candidates: every member alone and every pair averaged. Each is
+        // scored by its validation sMAPE over neighbouring horizons; the
+        // TOP_K best candidates are averaged, which sets the member weights.
+        let candidates: Vec<Vec<usize>> = (0..m)
+            .map(|j| vec![j])
+            .chain((0..m).flat_map(|a| (a + 1..m).map(move |b| vec![a, b])))
+            .collect();
+        let mean_of = |pts: &[Option<Vec<f64>>], c: &[usize], h: usize| -> Option<f64> {
+            let mut s = 0.0;
+            for j in c {
+                s += pts[*j].as_ref()?.get(h)?;
+            }
+            Some(s / c.len() as f64)
+        };
+        // Per candidate and horizon: (sum of sMAPE, count) over validation origins.
+        let mut err = vec![vec![(0.0, 0usize); H]; candidates.len()];
         for (v, pts) in val.iter().zip(&val_points) {
-            for (j, p) in pts.iter().enumerate() {
-                let Some(p) = p else { continue };
-                for h in 0..p.len().min(H) {
+            for (ci, c) in candidates.iter().enumerate() {
+                for (h, slot) in err[ci].iter_mut().enumerate() {
                     let t = v + h;
-                    if observed[t] && y[t].abs() + p[h].abs() > 0.0 {
-                        smape[j][h].push(2.0 * (y[t] - p[h]).abs() / (y[t].abs() + p[h].abs()));
+                    let Some(p) = mean_of(pts, c, h) else {
+                        continue;
+                    };
+                    if observed[t] && y[t].abs() + p.abs() > 0.0 {
+                        slot.0 += 2.0 * (y[t] - p).abs() / (y[t].abs() + p.abs());
+                        slot.1 += 1;
                     }
                 }
             }
         }
-        if now_points.iter().all(|p| p.is_none()) {
-            return None;
-        }
-        // Scores: mean sMAPE (as a fraction) over a window of neighbouring horizons.
         let mut weights = vec![vec![0.0; m]; H];
         for h in 1..=H {
-            // Members that forecast this horizon (the LSTM covers the first hours only).
-            let available: Vec<bool> = now_points
-                .iter()
-                .map(|p| p.as_ref().is_some_and(|p| p.len() >= h))
-                .collect();
-            let mut score: Vec<Option<f64>> = vec![None; m];
-            for j in 0..m {
-                if !available[j] {
+            let w = &mut weights[h - 1];
+            let mut scored: Vec<(f64, usize)> = Vec::new();
+            for (ci, c) in candidates.iter().enumerate() {
+                if mean_of(&now_points, c, h - 1).is_none() {
                     continue;
                 }
-                let errs: Vec<f64> = window(h, 2)
-                    .flat_map(|hh| smape[j][hh - 1].iter().copied())
-                    .collect();
-                if !errs.is_empty() {
-                    score[j] = Some(errs.iter().sum::<f64>() / errs.len() as f64);
+                let (s, k) = window(h, 2).fold((0.0, 0), |(s, k), hh| {
+                    (s + err[ci][hh - 1].0, k + err[ci][hh - 1].1)
+                });
+                if k > 0 {
+                    scored.push((s / k as f64, ci));
                 }
             }
-            let w = &mut weights[h - 1];
-            if score.iter().all(|s| s.is_none()) {
-                // No validation yet: equal weights over available members.
-                let k = available.iter().filter(|a| **a).count() as f64;
-                for j in 0..m {
-                    w[j] = if available[j] { 1.0 / k } else { 0.0 };
+            if scored.is_empty() {
+                // No validation yet: equal weights over the members that forecast this horizon.
+                let avail: Vec<usize> = (0..m)
+                    .filter(|j| now_points[*j].as_ref().is_some_and(|p| p.len() >= h))
+                    .collect();
+                for j in &avail {
+                    w[*j] = 1.0 / avail.len() as f64;
                 }
-            } else {
-                for j in 0..m {
-                    w[j] = score[j].map(|s| 1.0 / s.max(1e-6).powi(4)).unwrap_or(0.0);
+                continue;
+            }
+            scored.sort_by(|a, b| a.0.total_cmp(&b.0));
+            let top = &scored[..scored.len().min(TOP_K)];
+            for (_, ci) in top {
+                let c = &candidates[*ci];
+                for j in c {
+                    w[*j] += 1.0 / (c.len() * top.len()) as f64;
                 }
-                // The TOP_K members with the least validation error, equally weighted.
-                let mut order: Vec<usize> = (0..m).filter(|j| score[*j].is_some()).collect();
-                order.sort_by(|a, b| w[*b].total_cmp(&w[*a]));
-                for (rank, j) in order.iter().enumerate() {
-                    w[*j] = if rank < TOP_K { 1.0 } else { 0.0 };
-                }
-                let total: f64 = w.iter().sum();
-                w.iter_mut().for_each(|x| *x /= total);
             }
         }
         let combine = |pts: &[Option<Vec<f64>>], h: usize| -> Option<f64> {

@@ -5,7 +5,7 @@ use super::ensemble::{Ensemble, EnsembleForecast, MemberCache};
 use super::features::Calendar;
 use super::members::{all_members, members_with};
 use super::{Forecaster, Prepared, history_warnings};
-use crate::domain::{Forecast, ForecastPoint, HourlySeries, SeriesKind};
+use crate::domain::{Forecast, ForecastPoint, HorizonMix, HourlySeries, SeriesKind};
 use chrono::{DateTime, Duration, Utc};
 use std::sync::Mutex;
 
@@ -47,12 +47,18 @@ impl EnsembleForecaster {
     }
 }
 
-/// "theta+ets" : the members with weight at a horizon (1-based), heaviest first.
-pub fn serving(f: &EnsembleForecast, names: &[&str], h: usize) -> String {
+/// Horizons whose model mix the forecast pane shows.
+pub const MIX_HORIZONS: [usize; 4] = [1, 6, 24, 48];
+
+/// The members with weight at horizon `h` (1-based), heaviest first.
+pub fn serving(f: &EnsembleForecast, names: &[&str], h: usize) -> HorizonMix {
     let w = &f.weights[h - 1];
     let mut idx: Vec<usize> = (0..w.len()).filter(|j| w[*j] > 0.0).collect();
-    idx.sort_by(|a, b| w[*b].total_cmp(&w[*a]));
-    idx.iter().map(|j| names[*j]).collect::<Vec<_>>().join("+")
+    idx.sort_by(|a, b| w[*b].total_cmp(&w[*a]).then(a.cmp(b)));
+    HorizonMix {
+        horizon: h,
+        members: idx.iter().map(|j| (names[*j].to_string(), w[*j])).collect(),
+    }
 }
 
 impl Forecaster for EnsembleForecaster {
@@ -85,11 +91,16 @@ impl Forecaster for EnsembleForecaster {
             )
         } else {
             format!(
-                "ensemble: 1 h {} · 48 h {}",
-                serving(&f, &names, 1),
-                serving(&f, &names, 48)
+                "ensemble of {} members, weights from {} validation origins",
+                names.len(),
+                f.validation_origins
             )
         };
+        let mix = MIX_HORIZONS
+            .iter()
+            .filter(|h| **h <= hours)
+            .map(|h| serving(&f, &names, *h))
+            .collect();
         let points: Vec<ForecastPoint> = (0..hours.min(f.combined.p50.len()))
             .map(|i| ForecastPoint {
                 ts: origin + Duration::hours(i as i64),
@@ -107,6 +118,7 @@ impl Forecaster for EnsembleForecaster {
             history_hours,
             warnings: history_warnings(history_hours),
             confidence,
+            mix,
         })
     }
 }

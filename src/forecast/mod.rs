@@ -7,6 +7,7 @@ pub mod learned;
 pub mod live;
 pub mod lstm;
 pub mod members;
+pub mod nodes;
 pub mod trees;
 
 use crate::domain::{Forecast, HourlySeries, SeriesKind};
@@ -189,5 +190,6 @@ pub fn sum_forecasts(fs: &[&Forecast]) -> Option<Forecast> {
         history_hours: fs.iter().map(|f| f.history_hours).min().unwrap_or(0),
         warnings,
         confidence: fs.iter().map(|f| f.confidence).min().unwrap_or(0),
+        mix: Vec::new(),
     })
 }

@@ -197,3 +197,15 @@ fn business_events_and_holidays_feed_the_forecast_calendar() {
     );
     assert!(e.contains("line 5") && e.contains("uplfit"), "{e}");
 }
+
+#[test]
+fn headroom_out_of_range_names_the_field() {
+    let e = err("[forecast]\nheadroom = 1.5\n");
+    assert!(
+        e.contains("line 2") && e.contains("forecast.headroom"),
+        "{e}"
+    );
+    let c = config::parse("[forecast]\nheadroom = 0.25\n", Path::new("c.toml")).expect("parses");
+    assert_eq!(c.headroom(), 0.25);
+    assert_eq!(config::Config::default().headroom(), 0.10);
+}

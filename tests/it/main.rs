@@ -7,6 +7,7 @@ mod fixture;
 mod flow;
 mod forecast;
 mod lstm;
+mod nodes;
 mod render;
 mod replay;
 mod store;

@@ -1,8 +1,11 @@
 //! A cluster's tab: overview above, forecast below.
 
 use super::forecast::ForecastPane;
+use super::needed::{self, NeededPane};
 use super::overview::{OverviewPane, height_for};
 use crate::app::AppState;
+use crate::domain::SeriesKind;
+use crate::forecast::nodes::nodes_needed;
 use crate::ui::theme::Theme;
 use chrono::{DateTime, Utc};
 use ratatui::buffer::Buffer;
@@ -24,20 +27,35 @@ impl Widget for ClusterScreen<'_> {
         let view = self.state.fleet.view(id);
         let snapshot = view.and_then(|v| v.latest.as_ref());
         let groups = snapshot.map(|s| s.node_groups.len()).unwrap_or(1);
-        let [top, bottom] =
-            Layout::vertical([Constraint::Length(height_for(groups)), Constraint::Min(8)])
-                .areas(area);
+        let forecasts = self.state.forecasts.get(id);
+        let needs = snapshot.zip(forecasts).and_then(|(s, f)| {
+            let cpu = f.get(&SeriesKind::CpuRequests)?;
+            let mem = f.get(&SeriesKind::MemRequests)?;
+            Some(nodes_needed(s, cpu, mem, self.state.headroom))
+        });
+        let [top, middle, bottom] = Layout::vertical([
+            Constraint::Length(height_for(groups)),
+            Constraint::Length(needed::height_for(groups)),
+            Constraint::Min(8),
+        ])
+        .areas(area);
         OverviewPane {
             snapshot,
             region: view.map(|v| v.region.as_str()).unwrap_or(""),
             theme: self.theme,
         }
         .render(top, buf);
+        NeededPane {
+            needs: needs.as_deref(),
+            headroom: self.state.headroom,
+            theme: self.theme,
+        }
+        .render(middle, buf);
         let series = self.state.chart;
         ForecastPane {
             series,
             history: view.and_then(|v| v.history.get(&series)),
-            forecast: self.state.forecasts.get(id).and_then(|f| f.get(&series)),
+            forecast: forecasts.and_then(|f| f.get(&series)),
             note: "",
             theme: self.theme,
             now: self.now,

@@ -1,6 +1,6 @@
 //! Forecast pane: last 48 h and next 48 h of one series with its p10-p90 band.
 
-use crate::domain::{Forecast, HourlySeries, SeriesKind};
+use crate::domain::{Forecast, HorizonMix, HourlySeries, SeriesKind};
 use crate::ui::chart::{BAND_GLYPH_PLAIN, BandChart, NOW_GLYPH};
 use crate::ui::fmt_num;
 use crate::ui::theme::Theme;
@@ -9,7 +9,7 @@ use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Widget};
+use ratatui::widgets::{Block, Borders, Paragraph, Widget};
 
 pub const PAST_HOURS: i64 = 48;
 pub const FUTURE_HOURS: i64 = 48;
@@ -42,10 +42,15 @@ impl Widget for ForecastPane<'_> {
             .title(title);
         let inner = block.inner(area);
         block.render(area, buf);
-        let [legend, chart, info] = Layout::vertical([
+        let mix = self.forecast.map(|f| f.mix.as_slice()).unwrap_or(&[]);
+        let mix_rows = mix.len().div_ceil(MIX_PER_LINE) as u16;
+        let warnings = self.forecast.map(|f| f.warnings.as_slice()).unwrap_or(&[]);
+        let [legend, chart, info, warn_area, mix_area] = Layout::vertical([
             Constraint::Length(1),
             Constraint::Min(3),
             Constraint::Length(1),
+            Constraint::Length(warnings.len() as u16),
+            Constraint::Length(mix_rows),
         ])
         .areas(inner);
         let band = if t.plain {
@@ -111,10 +116,49 @@ impl Widget for ForecastPane<'_> {
                 format!(" · confidence {}/100", f.confidence),
                 style,
             ));
-            for w in &f.warnings {
-                spans.push(Span::styled(format!(" · ⚠ {w}"), t.warning()));
-            }
         }
         Line::from(spans).render(info, buf);
+        let warn_lines: Vec<Line> = warnings
+            .iter()
+            .map(|w| Line::from(Span::styled(format!(" ⚠ {w}"), t.warning())))
+            .collect();
+        Paragraph::new(warn_lines).render(warn_area, buf);
+        let lines: Vec<Line> = mix
+            .chunks(MIX_PER_LINE)
+            .enumerate()
+            .map(|(i, c)| mix_line(i == 0, c, t))
+            .collect();
+        Paragraph::new(lines).render(mix_area, buf);
     }
+}
+
+/// Horizons per line of the model mix.
+const MIX_PER_LINE: usize = 2;
+
+/// " models  1 h theta .50 ets .33 mstl .17 │ 6 h …": who serves each shown horizon.
+fn mix_line<'a>(first: bool, mix: &[HorizonMix], t: &Theme) -> Line<'a> {
+    let lead = if first { " models " } else { "        " };
+    let mut spans = vec![Span::styled(lead, t.dim())];
+    for (i, m) in mix.iter().enumerate() {
+        if i > 0 {
+            spans.push(Span::styled(" │", t.dim()));
+        }
+        spans.push(Span::styled(format!(" {} h", m.horizon), t.dim()));
+        let equal = m.members.windows(2).all(|p| (p[0].1 - p[1].1).abs() < 1e-9);
+        if m.members.len() > 3 && equal {
+            spans.push(Span::styled(
+                format!(" {} members, equal weights", m.members.len()),
+                Style::default().fg(t.fg),
+            ));
+            continue;
+        }
+        for (name, w) in &m.members {
+            spans.push(Span::styled(format!(" {name}"), Style::default().fg(t.fg)));
+            spans.push(Span::styled(
+                format!(" {w:.2}").replace(" 0.", " ."),
+                t.dim(),
+            ));
+        }
+    }
+    Line::from(spans)
 }

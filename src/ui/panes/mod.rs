@@ -4,4 +4,5 @@ pub mod cluster;
 pub mod fleet;
 pub mod forecast;
 pub mod help;
+pub mod needed;
 pub mod overview;

@@ -1,0 +1,174 @@
+//! Nodes needed per node group, hour by hour: the cluster's forecast CPU and
+//! memory requests, split over the node groups by their share of today's
+//! requests, plus headroom, divided by one node's EKS allocatable; the larger
+//! of the CPU- and memory-bound counts, banded the same way (p10 from p10s,
+//! p90 from p90s). Pure.
+
+use crate::catalog;
+use crate::domain::{Forecast, Resources};
+use crate::snapshot::{ClusterSnapshot, NodeGroupSummary};
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+/// Headroom over forecast requests when none is configured (Karpenter and
+/// Cluster Autoscaler leave none; 10 % absorbs a deploy's surge).
+pub const DEFAULT_HEADROOM: f64 = 0.10;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Bound {
+    Cpu,
+    Memory,
+}
+
+impl Bound {
+    pub fn label(self) -> &'static str {
+        match self {
+            Bound::Cpu => "cpu",
+            Bound::Memory => "memory",
+        }
+    }
+}
+
+/// Nodes one group needs at one forecast hour.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct NeedPoint {
+    pub ts: DateTime<Utc>,
+    pub p10: u32,
+    pub p50: u32,
+    pub p90: u32,
+    /// The resource that sets the p50 count.
+    pub bound: Bound,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct NodesNeeded {
+    pub node_group: String,
+    pub instance_type: String,
+    pub nodes_now: u32,
+    pub max: Option<u32>,
+    /// One node's allocatable.
+    pub per_node: Resources,
+    /// The group's share of the cluster's CPU and memory requests.
+    pub share: Resources,
+    pub hours: Vec<NeedPoint>,
+}
+
+impl NodesNeeded {
+    /// The hour with the most nodes needed at p50 (the earliest of ties).
+    pub fn peak(&self) -> Option<&NeedPoint> {
+        self.hours
+            .iter()
+            .reduce(|a, b| if b.p50 > a.p50 { b } else { a })
+    }
+}
+
+/// Nodes needed for `demand` (cores or GiB) with `headroom` on nodes of `per_node` each.
+pub fn nodes_for(demand: f64, headroom: f64, per_node: f64) -> u32 {
+    if per_node <= 0.0 || !demand.is_finite() || demand <= 0.0 {
+        return 0;
+    }
+    // Round off float noise before the ceiling (3.0000000001 nodes is 3).
+    let n = demand * (1.0 + headroom) / per_node;
+    ((n * 1e6).round() / 1e6).ceil().min(u32::MAX as f64) as u32
+}
+
+/// One node's allocatable: the catalog's EKS figure for the instance type,
+/// or what the group's nodes report on average.
+fn per_node(g: &NodeGroupSummary) -> Option<Resources> {
+    if let Some(t) = catalog::lookup(&g.instance_type) {
+        return Some(t.allocatable);
+    }
+    (g.nodes > 0).then(|| {
+        Resources::new(
+            g.allocatable.cores / g.nodes as f64,
+            g.allocatable.gib / g.nodes as f64,
+        )
+    })
+}
+
+/// Each group's share of requests; by allocatable where nothing is requested yet.
+fn shares(groups: &[NodeGroupSummary]) -> Vec<Resources> {
+    let total = |f: &dyn Fn(&NodeGroupSummary) -> f64| groups.iter().map(f).sum::<f64>();
+    let req = Resources::new(total(&|g| g.requests.cores), total(&|g| g.requests.gib));
+    let alloc = Resources::new(
+        total(&|g| g.allocatable.cores),
+        total(&|g| g.allocatable.gib),
+    );
+    let n = groups.len().max(1) as f64;
+    let share = |part: f64, part_alloc: f64, whole: f64, whole_alloc: f64| {
+        if whole > 0.0 {
+            part / whole
+        } else if whole_alloc > 0.0 {
+            part_alloc / whole_alloc
+        } else {
+            1.0 / n
+        }
+    };
+    groups
+        .iter()
+        .map(|g| {
+            Resources::new(
+                share(
+                    g.requests.cores,
+                    g.allocatable.cores,
+                    req.cores,
+                    alloc.cores,
+                ),
+                share(g.requests.gib, g.allocatable.gib, req.gib, alloc.gib),
+            )
+        })
+        .collect()
+}
+
+/// Nodes needed per node group over the forecast hours of `cpu` and `mem`
+/// (forecasts of requested cores and GiB, hour-aligned).
+pub fn nodes_needed(
+    snapshot: &ClusterSnapshot,
+    cpu: &Forecast,
+    mem: &Forecast,
+    headroom: f64,
+) -> Vec<NodesNeeded> {
+    let shares = shares(&snapshot.node_groups);
+    snapshot
+        .node_groups
+        .iter()
+        .zip(shares)
+        .filter_map(|(g, share)| {
+            let per = per_node(g)?;
+            let hours = cpu
+                .points
+                .iter()
+                .zip(&mem.points)
+                .map(|(c, m)| {
+                    let need = |cores: f64, gib: f64| {
+                        let by_cpu = nodes_for(cores * share.cores, headroom, per.cores);
+                        let by_mem = nodes_for(gib * share.gib, headroom, per.gib);
+                        if by_mem > by_cpu {
+                            (by_mem, Bound::Memory)
+                        } else {
+                            (by_cpu, Bound::Cpu)
+                        }
+                    };
+                    let (p50, bound) = need(c.p50, m.p50);
+                    NeedPoint {
+                        ts: c.ts,
+                        p10: need(c.p10, m.p10).0.min(p50),
+                        p50,
+                        p90: need(c.p90, m.p90).0.max(p50),
+                        bound,
+                    }
+                })
+                .collect();
+            Some(NodesNeeded {
+                node_group: g.name.clone(),
+                instance_type: g.instance_type.clone(),
+                nodes_now: g.nodes,
+                max: g.max,
+                per_node: per,
+                share,
+                hours,
+            })
+        })
+        .collect()
+}
