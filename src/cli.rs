@@ -28,6 +28,9 @@ pub struct Cli {
     /// SQLite database (default: $XDG_DATA_HOME/nodecast/nodecast.db, demo.db in demo mode)
     #[arg(long, global = true, value_name = "PATH")]
     pub db: Option<PathBuf>,
+    /// Trained models folder (default: $XDG_DATA_HOME/nodecast/models)
+    #[arg(long, global = true, value_name = "DIR")]
+    pub models_dir: Option<PathBuf>,
     /// Open the demo fleet even when clusters are configured
     #[arg(long, global = true)]
     pub demo: bool,
@@ -80,6 +83,8 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Train (or load) every cluster's models now and save them in the models folder
+    Train,
     /// List the configured clusters (the demo fleet in demo mode)
     Clusters {
         /// Print a JSON list of objects

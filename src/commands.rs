@@ -1,13 +1,22 @@
 //! The `backtest` and `forecast` commands.
 
+use crate::app::Mode;
+use crate::domain::SeriesKind;
 use crate::forecast::Prepared;
 use crate::forecast::backtest::{self, BacktestReport, H};
 use crate::forecast::ensemble::{Ensemble, MemberCache};
+use crate::forecast::live::EnsembleForecaster;
 use crate::forecast::members::all_members;
+use crate::forecast::persist::ModelDir;
+use crate::forecast::{Forecaster, HORIZON_HOURS, origin_for};
+use crate::runtime::demo_store_at;
 use crate::series_csv::{parse_series, resample_hourly};
+use crate::sources::demo::demo_epoch;
+use crate::store::db::Db;
 use anyhow::{Context, Result, anyhow, bail};
 use chrono::Duration;
 use std::path::Path;
+use std::sync::Arc;
 
 /// The ensemble over the named members (all when `None`); unknown names are errors.
 pub fn ensemble_of(names: Option<&[String]>) -> Result<Ensemble> {
@@ -165,5 +174,57 @@ pub fn forecast(input: &Path, hours: usize, json: bool) -> Result<()> {
             );
         }
     }
+    Ok(())
+}
+
+/// The models folder of `setup`; the demo also reads the pretrained models
+/// shipped in the project's `models/demo`.
+pub fn open_models(setup: &crate::setup::Setup) -> Result<ModelDir> {
+    let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("models/demo");
+    let read_only = if setup.mode == Mode::Demo && shipped.is_dir() && shipped != setup.models_dir {
+        vec![shipped]
+    } else {
+        Vec::new()
+    };
+    ModelDir::open(&setup.models_dir, read_only)
+}
+
+/// `nodecast train`: every cluster's forecast at its current hour, which
+/// trains (or loads) the learned members' models and saves them with the
+/// manifest; prints what each series took.
+pub fn train(setup: &crate::setup::Setup) -> Result<()> {
+    if setup.mode != Mode::Demo {
+        bail!("train: live clusters arrive with the live sources; use --demo");
+    }
+    let models = Arc::new(open_models(setup)?);
+    let forecaster = EnsembleForecaster::with_models(&setup.calendar, models.clone());
+    let anchor = demo_epoch();
+    let store = demo_store_at(anchor, Db::open(&setup.db_path)?)?;
+    let origin = origin_for(anchor);
+    let before = models.manifest().models.len();
+    for (id, view) in &store.fleet().clusters {
+        for kind in SeriesKind::FORECAST {
+            let Some(h) = view.history.get(&kind) else {
+                continue;
+            };
+            let t0 = std::time::Instant::now();
+            let f = forecaster.forecast(kind, h, origin, HORIZON_HOURS);
+            println!(
+                "{:<12} {:<13} {:>6.1} s  {}",
+                id.0,
+                kind.key(),
+                t0.elapsed().as_secs_f64(),
+                f.map(|f| f.model)
+                    .unwrap_or_else(|| "no forecast (history too short)".into())
+            );
+        }
+    }
+    let m = models.manifest();
+    println!(
+        "{} models in {} ({} new)",
+        m.models.len(),
+        models.path().display(),
+        m.models.len().saturating_sub(before)
+    );
     Ok(())
 }

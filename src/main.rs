@@ -51,13 +51,17 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     let setup = setup::resolve(&cli)?;
     match cli.command {
         Some(Command::Clusters { json }) => print_clusters(&setup, json),
+        Some(Command::Train) => nodecast::commands::train(&setup),
         Some(Command::Backtest { .. } | Command::Forecast { .. }) => Ok(()),
         None => {
             let (_log_guard, log_path) = nodecast::logging::init()?;
             let rt = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .build()?;
-            let forecaster = Arc::new(EnsembleForecaster::with_calendar(&setup.calendar));
+            let forecaster = Arc::new(EnsembleForecaster::with_models(
+                &setup.calendar,
+                Arc::new(nodecast::commands::open_models(&setup)?),
+            ));
             let result = rt.block_on(nodecast::runtime::run_tui(setup, forecaster));
             if let Err(e) = &result {
                 tracing::error!("{e:#}");

@@ -12,7 +12,7 @@ use crate::sources::{Source, SourceEvent, SourceEventKind, run_source};
 use crate::store::db::Db;
 use crate::store::{Store, run_store};
 use anyhow::{Context, Result};
-use chrono::{DateTime, Timelike, Utc};
+use chrono::{DateTime, Utc};
 use crossterm::event::{Event, EventStream};
 use futures::StreamExt;
 use std::collections::HashMap;
@@ -100,25 +100,37 @@ async fn run_forecasts(
         if todo.is_empty() {
             continue;
         }
-        if tx.send(Action::ForecastStarted).await.is_err() {
-            return;
-        }
         let f = forecaster.clone();
+        let job_tx = tx.clone();
+        // Each cluster's forecasts go out as soon as they are made, with progress
+        // before each cluster (the first run trains the learned members).
         let job = tokio::task::spawn_blocking(move || {
-            todo.into_iter()
-                .map(|(id, v)| {
-                    let fc = forecast_cluster(f.as_ref(), &v, origin);
-                    (id, fc)
-                })
-                .collect::<Vec<_>>()
+            let total = todo.len();
+            let mut finished = Vec::new();
+            for (i, (id, v)) in todo.into_iter().enumerate() {
+                let progress = Action::ForecastProgress {
+                    done: i,
+                    total,
+                    cluster: id.clone(),
+                };
+                if job_tx.blocking_send(progress).is_err() {
+                    break;
+                }
+                let fc = forecast_cluster(f.as_ref(), &v, origin);
+                finished.push((id.clone(), fc.len()));
+                if job_tx.blocking_send(Action::Forecasts(id, fc)).is_err() {
+                    break;
+                }
+            }
+            finished
         });
         match job.await {
             Ok(results) => {
-                for (id, fc) in results {
-                    done.insert(id.clone(), (origin, fc.len()));
-                    if tx.send(Action::Forecasts(id, fc)).await.is_err() {
-                        return;
-                    }
+                for (id, n) in results {
+                    done.insert(id, (origin, n));
+                }
+                if tx.send(Action::ForecastsDone).await.is_err() {
+                    return;
                 }
             }
             Err(e) => {
@@ -153,7 +165,7 @@ fn install_panic_hook() {
 }
 
 pub async fn run_tui(setup: Setup, forecaster: Arc<dyn Forecaster>) -> Result<()> {
-    let anchor = Utc::now().with_nanosecond(0).unwrap_or_else(Utc::now);
+    let anchor = crate::sources::demo::demo_epoch();
     let clock = Clock::new(anchor, setup.speed);
     let db = Db::open(&setup.db_path)?;
     tracing::info!(db = %setup.db_path.display(), mode = ?setup.mode, "starting");

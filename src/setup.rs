@@ -23,6 +23,8 @@ pub struct Setup {
     pub speed: f64,
     pub theme: Theme,
     pub db_path: PathBuf,
+    /// Where trained models are saved and loaded.
+    pub models_dir: PathBuf,
     pub config_path: Option<PathBuf>,
     /// Holidays and business events for the forecaster.
     pub calendar: crate::forecast::features::Calendar,
@@ -96,8 +98,13 @@ pub fn resolve(cli: &Cli) -> Result<Setup> {
             "nodecast.db"
         }),
     };
+    let models_dir = match &cli.models_dir {
+        Some(p) => p.clone(),
+        None => data_dir()?.join("models"),
+    };
     Ok(Setup {
         mode,
+        models_dir,
         clusters,
         speed,
         theme,

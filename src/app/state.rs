@@ -24,6 +24,8 @@ pub enum Tab {
 pub struct ForecastStatus {
     pub model: String,
     pub running: bool,
+    /// Clusters finished, clusters in the job, and the one being worked on.
+    pub progress: Option<(usize, usize, ClusterId)>,
     pub error: Option<String>,
 }
 

@@ -13,9 +13,16 @@ pub enum Action {
     Command(Command),
     /// The store published a new fleet.
     Fleet(Arc<Fleet>),
-    ForecastStarted,
+    /// The forecast job starts on a cluster (`done` of `total` finished so far).
+    ForecastProgress {
+        done: usize,
+        total: usize,
+        cluster: ClusterId,
+    },
     /// Forecasts of one cluster are ready.
     Forecasts(ClusterId, ClusterForecast),
+    /// The forecast job finished every cluster it had.
+    ForecastsDone,
     ForecastFailed(String),
     /// The clock ticked (status bar ages and clock).
     Tick,
@@ -77,18 +84,28 @@ pub fn update(state: &mut AppState, action: Action) -> Vec<Effect> {
             state.fleet = f;
             true
         }
-        Action::ForecastStarted => {
+        Action::ForecastProgress {
+            done,
+            total,
+            cluster,
+        } => {
             state.forecasting.running = true;
+            state.forecasting.progress = Some((done, total, cluster));
             true
         }
         Action::Forecasts(id, fc) => {
-            state.forecasting.running = false;
             state.forecasting.error = None;
             state.forecasts.insert(id, fc);
             true
         }
+        Action::ForecastsDone => {
+            state.forecasting.running = false;
+            state.forecasting.progress = None;
+            true
+        }
         Action::ForecastFailed(msg) => {
             state.forecasting.running = false;
+            state.forecasting.progress = None;
             state.forecasting.error = Some(msg);
             true
         }

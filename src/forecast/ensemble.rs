@@ -50,6 +50,8 @@ pub struct EnsembleForecast {
     pub weights: Vec<Vec<f64>>,
     /// Validation origins the weights and bands rest on.
     pub validation_origins: usize,
+    /// Each member's validation sMAPE (%) per horizon (row per member).
+    pub member_smape: Vec<Vec<Option<f64>>>,
 }
 
 fn window(h: usize, half: usize) -> std::ops::RangeInclusive<usize> {
@@ -214,11 +216,21 @@ impl Ensemble {
                 Some(banded(p, &res))
             })
             .collect();
+        // Candidates 0..m are the members alone.
+        let member_smape = err[..m]
+            .iter()
+            .map(|e| {
+                e.iter()
+                    .map(|(s, k)| (*k > 0).then(|| 100.0 * s / *k as f64))
+                    .collect()
+            })
+            .collect();
         Some(EnsembleForecast {
             combined,
             members,
             weights,
             validation_origins: val.len(),
+            member_smape,
         })
     }
 }

@@ -5,10 +5,12 @@
 use super::features::{Calendar, FEATURE_NAMES, features, level};
 use super::fingerprint;
 use super::members::Member;
+use super::persist::{ModelDir, file_name};
 use super::trees::{BoostParams, ForestParams, GradientBoosting, RandomForest, TreeParams};
 use linfa::DatasetBase;
 use linfa::traits::{Fit, Predict};
 use ndarray::{Array1, Array2};
+use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
@@ -69,9 +71,20 @@ pub enum Kind {
     Boost,
 }
 
+#[derive(Serialize, Deserialize)]
 enum Model {
     Forest(RandomForest),
     Boost(GradientBoosting),
+}
+
+impl Model {
+    fn max_feature(&self) -> Option<usize> {
+        let trees = match self {
+            Model::Forest(m) => &m.trees,
+            Model::Boost(m) => &m.trees,
+        };
+        trees.iter().filter_map(|t| t.max_feature()).max()
+    }
 }
 
 /// A tree-ensemble member; fitted models are cached per day of history.
@@ -79,6 +92,7 @@ pub struct TreeMember {
     pub kind: Kind,
     pub calendar: Calendar,
     cache: Mutex<HashMap<u64, Arc<Model>>>,
+    models: Option<Arc<ModelDir>>,
 }
 
 impl TreeMember {
@@ -87,7 +101,59 @@ impl TreeMember {
             kind,
             calendar,
             cache: Mutex::new(HashMap::new()),
+            models: None,
         }
+    }
+
+    /// The member, loading and saving its models in `models`.
+    pub fn saving(mut self, models: Option<Arc<ModelDir>>) -> Self {
+        self.models = models;
+        self
+    }
+
+    fn file(&self, key: u64) -> String {
+        file_name(self.name(), key, "json")
+    }
+
+    /// Loads the model for `key` from the models folder, or fits and saves it.
+    fn load_or_fit(&self, y: &[f64], start_hour: i64, key: u64) -> Option<Model> {
+        let name = self.file(key);
+        if let Some(dir) = &self.models
+            && let Some(path) = dir.locate(&name)
+        {
+            let read = std::fs::read(&path)
+                .map_err(anyhow::Error::from)
+                .and_then(|b| Ok(serde_json::from_slice::<Model>(&b)?))
+                .and_then(|m| {
+                    if m.max_feature().is_some_and(|f| f >= FEATURE_NAMES.len()) {
+                        anyhow::bail!("a split reads a feature past the {}", FEATURE_NAMES.len());
+                    }
+                    Ok(m)
+                });
+            match read {
+                Ok(m) => return Some(m),
+                Err(e) => {
+                    tracing::warn!(file = %path.display(), error = %e, "unreadable tree model; refitting")
+                }
+            }
+        }
+        let started = std::time::Instant::now();
+        let model = self.fit(y, start_hour)?;
+        if let Some(dir) = &self.models {
+            let saved = serde_json::to_vec(&model)
+                .map_err(anyhow::Error::from)
+                .and_then(|bytes| {
+                    dir.save(
+                        &name,
+                        &bytes,
+                        ModelDir::entry(self.name(), key, y.len(), [1, 48], started, None),
+                    )
+                });
+            if let Err(e) = saved {
+                tracing::warn!(file = %name, error = %e, "cannot save the tree model");
+            }
+        }
+        Some(model)
     }
 
     fn fit(&self, y: &[f64], start_hour: i64) -> Option<Model> {
@@ -140,7 +206,7 @@ impl TreeMember {
         if let Some(m) = self.cache.lock().ok()?.get(&key) {
             return Some(m.clone());
         }
-        let m = Arc::new(self.fit(&y[..e], start_hour)?);
+        let m = Arc::new(self.load_or_fit(&y[..e], start_hour, key)?);
         let mut c = self.cache.lock().ok()?;
         if c.len() > 256 {
             c.clear();
@@ -178,5 +244,14 @@ impl Member for TreeMember {
         let lv = reference(y, n);
         let out: Vec<f64> = p.iter().map(|v| v.clamp(-5.0, 5.0).exp() * lv).collect();
         out.iter().all(|v| v.is_finite()).then_some(out)
+    }
+
+    fn model_file(&self, y: &[f64], start_hour: i64) -> Option<String> {
+        self.models.as_ref()?;
+        if y.len() < MIN_HISTORY {
+            return None;
+        }
+        let e = y.len() / REFIT_HOURS * REFIT_HOURS;
+        Some(self.file(fingerprint(&y[..e], start_hour)))
     }
 }

@@ -3,7 +3,13 @@
 
 use super::ensemble::{Ensemble, EnsembleForecast, MemberCache};
 use super::features::Calendar;
-use super::members::{all_members, members_with};
+use super::members::{all_members, members_saving, members_with};
+use super::persist::ModelDir;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// Horizons whose validation sMAPE the manifest keeps.
+pub const VALIDATION_HORIZONS: [usize; 5] = [1, 6, 12, 24, 48];
 use super::{Forecaster, Prepared, history_warnings};
 use crate::domain::{Forecast, ForecastPoint, HorizonMix, HourlySeries, SeriesKind};
 use chrono::{DateTime, Duration, Utc};
@@ -15,6 +21,7 @@ use std::sync::Mutex;
 pub struct EnsembleForecaster {
     ensemble: Ensemble,
     cache: Mutex<MemberCache>,
+    models: Option<Arc<ModelDir>>,
 }
 
 impl Default for EnsembleForecaster {
@@ -22,6 +29,7 @@ impl Default for EnsembleForecaster {
         EnsembleForecaster {
             ensemble: Ensemble::new(all_members()),
             cache: Mutex::new(MemberCache::default()),
+            models: None,
         }
     }
 }
@@ -32,7 +40,44 @@ impl EnsembleForecaster {
         EnsembleForecaster {
             ensemble: Ensemble::new(members_with(cal)),
             cache: Mutex::new(MemberCache::default()),
+            models: None,
         }
+    }
+
+    /// The forecaster whose learned members load and save their models in
+    /// `models`, with each member's validation scores in its manifest.
+    pub fn with_models(cal: &Calendar, models: Arc<ModelDir>) -> Self {
+        EnsembleForecaster {
+            ensemble: Ensemble::new(members_saving(cal, Some(models.clone()))),
+            cache: Mutex::new(MemberCache::default()),
+            models: Some(models),
+        }
+    }
+
+    /// Writes each saving member's validation sMAPE at the scored horizons
+    /// against the model file that served this forecast.
+    fn record_validation(&self, f: &EnsembleForecast, p: &Prepared) {
+        let Some(dir) = &self.models else { return };
+        for (j, m) in self.ensemble.members.iter().enumerate() {
+            let Some(file) = m.model_file(&p.y, p.start_hour) else {
+                continue;
+            };
+            let smape: BTreeMap<String, f64> = VALIDATION_HORIZONS
+                .iter()
+                .filter_map(|h| {
+                    let v = f.member_smape[j].get(h - 1).copied().flatten()?;
+                    Some((h.to_string(), (v * 1000.0).round() / 1000.0))
+                })
+                .collect();
+            if let Err(e) = dir.record_validation(&file, smape) {
+                tracing::warn!(error = %e, "cannot update the model manifest");
+            }
+        }
+    }
+
+    /// The members' names, in ensemble order.
+    pub fn member_names(&self) -> Vec<&'static str> {
+        self.ensemble.members.iter().map(|m| m.name()).collect()
     }
 
     /// Forgets the member forecasts at `origin` for this history, so the next
@@ -83,6 +128,7 @@ impl Forecaster for EnsembleForecaster {
             .ensemble
             .forecast(&p.y, &p.observed, p.start_hour, p.y.len(), &mut cache)?;
         drop(cache);
+        self.record_validation(&f, &p);
         let names: Vec<&str> = self.ensemble.members.iter().map(|m| m.name()).collect();
         let model = if f.validation_origins == 0 {
             format!(

@@ -7,6 +7,7 @@
 use super::fingerprint;
 use super::learned::{log_ratio, reference};
 use super::members::Member;
+use super::persist::{ModelDir, file_name};
 use super::trees::Rng;
 use candle_core::{DType, Device, Tensor};
 use candle_nn::{
@@ -145,6 +146,54 @@ impl LstmNet {
 #[derive(Default)]
 pub struct LstmMember {
     cache: Mutex<HashMap<u64, Arc<LstmNet>>>,
+    models: Option<Arc<ModelDir>>,
+}
+
+impl LstmMember {
+    /// A member that loads and saves its nets in `models`.
+    pub fn new(models: Option<Arc<ModelDir>>) -> Self {
+        LstmMember {
+            cache: Mutex::new(HashMap::new()),
+            models,
+        }
+    }
+
+    /// The history the net serving a forecast after `y` is trained on.
+    fn training_end(y: &[f64]) -> usize {
+        let e = y.len() / REFIT_HOURS * REFIT_HOURS;
+        if e < 5 * 24 { y.len() } else { e }
+    }
+
+    /// Loads the net for `key` from the models folder, or trains and saves it.
+    fn load_or_train(&self, y: &[f64], start_hour: i64, key: u64) -> Option<LstmNet> {
+        let name = file_name("lstm", key, "safetensors");
+        if let Some(dir) = &self.models
+            && let Some(path) = dir.locate(&name)
+        {
+            match LstmNet::load(&path) {
+                Ok(net) => return Some(net),
+                Err(e) => {
+                    tracing::warn!(file = %path.display(), error = %e, "unreadable LSTM model; retraining")
+                }
+            }
+        }
+        let started = std::time::Instant::now();
+        let net = LstmNet::new(42).ok()?;
+        let loss = net.train(y, start_hour).ok()?;
+        if let Some(dir) = &self.models {
+            let path = dir.path().join(&name);
+            let saved = net.save(&path).map_err(anyhow::Error::from).and_then(|_| {
+                dir.register(
+                    &name,
+                    ModelDir::entry("lstm", key, y.len(), [1, OUT], started, Some(loss)),
+                )
+            });
+            if let Err(e) = saved {
+                tracing::warn!(file = %path.display(), error = %e, "cannot save the LSTM model");
+            }
+        }
+        Some(net)
+    }
 }
 
 impl Member for LstmMember {
@@ -156,16 +205,13 @@ impl Member for LstmMember {
         if y.len() < 5 * 24 {
             return None;
         }
-        let e = y.len() / REFIT_HOURS * REFIT_HOURS;
-        let e = if e < 5 * 24 { y.len() } else { e };
+        let e = Self::training_end(y);
         let key = fingerprint(&y[..e], start_hour);
         let cached = self.cache.lock().ok()?.get(&key).cloned();
         let net = match cached {
             Some(n) => n,
             None => {
-                let net = LstmNet::new(42).ok()?;
-                net.train(&y[..e], start_hour).ok()?;
-                let net = Arc::new(net);
+                let net = Arc::new(self.load_or_train(&y[..e], start_hour, key)?);
                 let mut c = self.cache.lock().ok()?;
                 if c.len() > 64 {
                     c.clear();
@@ -176,5 +222,18 @@ impl Member for LstmMember {
         };
         let p = net.predict(y, start_hour).ok()?;
         p.iter().all(|v| v.is_finite()).then_some(p)
+    }
+
+    fn model_file(&self, y: &[f64], start_hour: i64) -> Option<String> {
+        self.models.as_ref()?;
+        if y.len() < 5 * 24 {
+            return None;
+        }
+        let e = Self::training_end(y);
+        Some(file_name(
+            "lstm",
+            fingerprint(&y[..e], start_hour),
+            "safetensors",
+        ))
     }
 }

@@ -4,10 +4,12 @@
 use super::features::Calendar;
 use super::learned::{Kind, TreeMember};
 use super::lstm::LstmMember;
+use super::persist::ModelDir;
 use augurs_core::{Fit, Predict};
 use augurs_ets::AutoETS;
 use augurs_ets::trend::AutoETSTrendModel;
 use augurs_mstl::MSTLModel;
+use std::sync::Arc;
 
 /// A point forecaster over a gap-free hourly history.
 pub trait Member: Send + Sync {
@@ -15,6 +17,11 @@ pub trait Member: Send + Sync {
     /// Forecast of up to `h` hours after `y` (`y[0]` is the unix hour
     /// `start_hour`); a member may cover only the first hours.
     fn point(&self, y: &[f64], start_hour: i64, h: usize) -> Option<Vec<f64>>;
+    /// The model file that serves a forecast after `y` (learned members that
+    /// save their models), for the manifest's validation scores.
+    fn model_file(&self, _y: &[f64], _start_hour: i64) -> Option<String> {
+        None
+    }
 }
 
 /// The value one season earlier (repeated for horizons past a season).
@@ -252,6 +259,11 @@ pub fn all_members() -> Vec<Box<dyn Member>> {
 
 /// Every member, the learned ones reading holidays and business events from `cal`.
 pub fn members_with(cal: &Calendar) -> Vec<Box<dyn Member>> {
+    members_saving(cal, None)
+}
+
+/// Every member; the learned ones load and save their models in `models`.
+pub fn members_saving(cal: &Calendar, models: Option<Arc<ModelDir>>) -> Vec<Box<dyn Member>> {
     vec![
         Box::new(Naive),
         Box::new(EtsLevel),
@@ -266,8 +278,8 @@ pub fn members_with(cal: &Calendar) -> Vec<Box<dyn Member>> {
         Box::new(Mstl),
         Box::new(Ets),
         Box::new(Theta),
-        Box::new(LstmMember::default()),
-        Box::new(TreeMember::new(Kind::Forest, cal.clone())),
-        Box::new(TreeMember::new(Kind::Boost, cal.clone())),
+        Box::new(LstmMember::new(models.clone())),
+        Box::new(TreeMember::new(Kind::Forest, cal.clone()).saving(models.clone())),
+        Box::new(TreeMember::new(Kind::Boost, cal.clone()).saving(models)),
     ]
 }

@@ -8,6 +8,7 @@ pub mod live;
 pub mod lstm;
 pub mod members;
 pub mod nodes;
+pub mod persist;
 pub mod trees;
 
 use crate::domain::{Forecast, HourlySeries, SeriesKind};

@@ -216,6 +216,13 @@ pub fn demo_specs() -> Result<Vec<ReplaySpec>> {
     ])
 }
 
+/// The demo's clock starts here at every start: the replay, its history and
+/// so the trained models are the same each time (the shipped pretrained
+/// models in models/demo match them).
+pub fn demo_epoch() -> DateTime<Utc> {
+    DateTime::from_timestamp(1_795_782_600, 0).unwrap_or_default()
+}
+
 /// The demo fleet's sources, with "now" = `anchor`.
 pub fn demo_sources(anchor: DateTime<Utc>, speed: f64) -> Result<Vec<(ReplaySpec, ReplaySource)>> {
     // Poll about every second of wall time; the replay steps its history in 5-minute steps.

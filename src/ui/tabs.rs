@@ -129,7 +129,13 @@ impl Widget for StatusBar<'_> {
         let fc = &st.forecasting;
         let fc_text = match (&fc.error, fc.running) {
             (Some(e), _) => Span::styled(format!("forecast error: {e}  "), t.failure()),
-            (None, true) => Span::styled(format!("forecasting ({})…  ", fc.model), t.dim()),
+            (None, true) => match &fc.progress {
+                Some((done, total, id)) => Span::styled(
+                    format!("forecasting {id} ({}/{total} clusters)…  ", done + 1),
+                    t.dim(),
+                ),
+                None => Span::styled(format!("forecasting ({})…  ", fc.model), t.dim()),
+            },
             (None, false) => Span::raw(""),
         };
         let right = "? help  q quit ";

@@ -1,10 +1,12 @@
 //! A demo fleet at a fixed clock, built through the product's own store path.
 
-use chrono::{DateTime, TimeZone, Utc};
+use chrono::{DateTime, Utc};
 use nodecast::app::{AppState, Mode};
 use nodecast::domain::{ClusterForecast, ClusterId};
+use nodecast::forecast::features::Calendar;
 use nodecast::forecast::live::EnsembleForecaster;
 use nodecast::forecast::origin_for;
+use nodecast::forecast::persist::{Manifest, ModelDir};
 use nodecast::runtime::{demo_store_at, forecast_cluster};
 use nodecast::snapshot::Fleet;
 use nodecast::store::db::Db;
@@ -12,17 +14,31 @@ use nodecast::ui::theme::Theme;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::buffer::Buffer;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
+/// The demo's clock at start.
 pub fn now() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 11, 27, 12, 30, 0)
-        .single()
-        .expect("valid time")
+    nodecast::sources::demo::demo_epoch()
 }
 
-/// The fixture fleet and its forecasts, built once per test binary.
-fn built() -> &'static (Fleet, Vec<(ClusterId, ClusterForecast)>) {
-    static BUILT: OnceLock<(Fleet, Vec<(ClusterId, ClusterForecast)>)> = OnceLock::new();
+/// The pretrained demo models shipped in the project.
+pub fn shipped_models() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("models/demo")
+}
+
+pub struct Built {
+    pub fleet: Fleet,
+    pub forecasts: Vec<(ClusterId, ClusterForecast)>,
+    /// The manifest of the models folder the forecaster used (empty at the
+    /// start, with the shipped pretrained models behind it).
+    pub manifest: Manifest,
+}
+
+/// The fixture fleet and its forecasts, built once per test binary, as the
+/// dashboard does: the learned members load the shipped pretrained models.
+pub fn built() -> &'static Built {
+    static BUILT: OnceLock<Built> = OnceLock::new();
     BUILT.get_or_init(|| {
         let dir = tempfile::tempdir().expect("tempdir");
         let db = Db::open(&dir.path().join("t.db")).expect("db");
@@ -30,18 +46,27 @@ fn built() -> &'static (Fleet, Vec<(ClusterId, ClusterForecast)>) {
             .expect("demo store")
             .fleet()
             .clone();
-        let f = EnsembleForecaster::default();
-        let fc = fleet
+        let models =
+            ModelDir::open(&dir.path().join("models"), vec![shipped_models()]).expect("models");
+        let models = Arc::new(models);
+        let f = EnsembleForecaster::with_models(&Calendar::builtin(1990..=2040), models.clone());
+        let forecasts = fleet
             .clusters
             .iter()
             .map(|(id, view)| (id.clone(), forecast_cluster(&f, view, origin_for(now()))))
             .collect();
-        (fleet, fc)
+        Built {
+            fleet,
+            forecasts,
+            manifest: models.manifest(),
+        }
     })
 }
 
 pub fn state() -> AppState {
-    let (fleet, forecasts) = built();
+    let Built {
+        fleet, forecasts, ..
+    } = built();
     let ids = fleet.clusters.iter().map(|(id, _)| id.clone()).collect();
     let mut state = AppState::new(Mode::Demo, ids, 1.0, "ensemble");
     state.forecasts = forecasts.iter().cloned().collect();

@@ -83,3 +83,27 @@ fn unknown_keys_do_not_redraw() {
     assert!(update(&mut s, key(KeyCode::Char('z'))).is_empty());
     assert!(update(&mut s, key(KeyCode::F(5))).is_empty());
 }
+
+#[test]
+fn forecast_progress_shows_in_the_status_bar_until_the_job_is_done() {
+    let mut s = state();
+    let id = s.clusters[1].clone();
+    let fx = update(
+        &mut s,
+        Action::ForecastProgress {
+            done: 1,
+            total: 4,
+            cluster: id.clone(),
+        },
+    );
+    assert_eq!(fx, vec![Effect::Render]);
+    let t = text(&render(&s, &Theme::dark(), 120, 40));
+    let status = t.lines().last().unwrap_or_default().to_string();
+    assert!(
+        status.contains(&format!("forecasting {} (2/4 clusters)…", id.0)),
+        "{status}"
+    );
+    update(&mut s, Action::ForecastsDone);
+    let t = text(&render(&s, &Theme::dark(), 120, 40));
+    assert!(!t.contains("forecasting"), "{t}");
+}

@@ -167,7 +167,30 @@ fn live_forecaster_warns_on_short_history_and_names_its_members() {
     let fw = f
         .forecast(SeriesKind::Nodes, &week, week.end().expect("end"), 48)
         .expect("f");
-    assert!(fw.model.starts_with("ensemble: 1 h "), "{}", fw.model);
+    assert!(
+        fw.model.contains("weights from 17 validation origins"),
+        "{}",
+        fw.model
+    );
+    // The mix names the members serving 1, 6, 24 and 48 h; weights sum to 1.
+    assert_eq!(
+        fw.mix.iter().map(|m| m.horizon).collect::<Vec<_>>(),
+        vec![1, 6, 24, 48]
+    );
+    let names: Vec<&str> = f.member_names();
+    for m in &fw.mix {
+        let total: f64 = m.members.iter().map(|(_, w)| w).sum();
+        assert!((total - 1.0).abs() < 1e-9, "{m:?}");
+        assert!(
+            m.members
+                .iter()
+                .all(|(n, w)| names.contains(&n.as_str()) && *w > 0.0)
+        );
+        assert!(
+            m.members.windows(2).all(|p| p[0].1 >= p[1].1),
+            "heaviest first"
+        );
+    }
     for p in &fc.points {
         assert!(p.p10 <= p.p50 && p.p50 <= p.p90);
     }

@@ -7,6 +7,7 @@ mod fixture;
 mod flow;
 mod forecast;
 mod lstm;
+mod models;
 mod nodes;
 mod render;
 mod replay;
