@@ -201,7 +201,7 @@ pub fn train(setup: &crate::setup::Setup) -> Result<()> {
     let anchor = demo_epoch();
     let store = demo_store_at(anchor, Db::open(&setup.db_path)?)?;
     let origin = origin_for(anchor);
-    let before = models.manifest().models.len();
+    let started = chrono::Utc::now();
     for (id, view) in &store.fleet().clusters {
         for kind in SeriesKind::FORECAST {
             let Some(h) = view.history.get(&kind) else {
@@ -220,11 +220,15 @@ pub fn train(setup: &crate::setup::Setup) -> Result<()> {
         }
     }
     let m = models.manifest();
+    let trained = m
+        .models
+        .values()
+        .filter(|e| e.trained_at >= started)
+        .count();
     println!(
-        "{} models in {} ({} new)",
+        "{} models in {} ({trained} trained now)",
         m.models.len(),
         models.path().display(),
-        m.models.len().saturating_sub(before)
     );
     Ok(())
 }

@@ -147,3 +147,39 @@ fn forecast_prints_hourly_bands_from_the_end_of_the_file() {
         assert!(a <= b && b <= c);
     }
 }
+
+#[test]
+fn train_loads_the_shipped_demo_models_into_an_empty_models_folder() {
+    let home = tempfile::tempdir().expect("home");
+    let models = home.path().join("models");
+    let out = Command::new(env!("CARGO_BIN_EXE_nodecast"))
+        .args(["train", "--models-dir", models.to_str().expect("utf8")])
+        .env("HOME", home.path())
+        .env_remove("XDG_CONFIG_HOME")
+        .env_remove("XDG_DATA_HOME")
+        .env_remove("XDG_STATE_HOME")
+        .output()
+        .expect("run");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // One line per cluster and series, then the models folder's count.
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 4 * 3 + 1, "{stdout}");
+    assert!(lines[0].starts_with("prod-web") && lines[0].contains("nodes"));
+    assert!(
+        lines[0].contains("weights from 28 validation origins"),
+        "{stdout}"
+    );
+    let last = lines[12];
+    assert!(last.ends_with("(0 trained now)"), "nothing trained: {last}");
+    assert!(last.contains(&models.display().to_string()));
+    let manifest = nodecast::forecast::persist::read_manifest(&models).expect("manifest");
+    assert!(manifest.models.len() > 20);
+    for name in manifest.models.keys() {
+        assert!(models.join(name).exists(), "{name} copied in");
+    }
+}
