@@ -139,6 +139,7 @@ pub fn forecast(input: &Path, hours: usize, json: bool) -> Result<()> {
         .forecast(
             &p.y,
             &p.observed,
+            None,
             p.start_hour,
             n,
             &mut MemberCache::default(),
@@ -204,11 +205,12 @@ pub fn train(setup: &crate::setup::Setup) -> Result<()> {
     let started = chrono::Utc::now();
     for (id, view) in &store.fleet().clusters {
         for kind in SeriesKind::FORECAST {
-            let Some(h) = view.history.get(&kind) else {
+            if !view.history.contains_key(&kind) {
                 continue;
-            };
+            }
             let t0 = std::time::Instant::now();
-            let f = forecaster.forecast(kind, h, origin, HORIZON_HOURS);
+            // As the dashboard does: with the cluster's other series.
+            let f = forecaster.forecast_in(kind, &view.history, origin, HORIZON_HOURS);
             println!(
                 "{:<12} {:<13} {:>6.1} s  {}",
                 id.0,

@@ -132,10 +132,14 @@ pub enum SeriesKind {
     MemUsage,
     Pods,
     PendingPods,
+    /// Pods of Jobs and CronJobs (the workload mix's batch share).
+    BatchPods,
+    /// DaemonSet pods (background).
+    BackgroundPods,
 }
 
 impl SeriesKind {
-    pub const ALL: [SeriesKind; 7] = [
+    pub const ALL: [SeriesKind; 9] = [
         SeriesKind::Nodes,
         SeriesKind::CpuRequests,
         SeriesKind::CpuUsage,
@@ -143,6 +147,8 @@ impl SeriesKind {
         SeriesKind::MemUsage,
         SeriesKind::Pods,
         SeriesKind::PendingPods,
+        SeriesKind::BatchPods,
+        SeriesKind::BackgroundPods,
     ];
     /// The series that are forecast and charted.
     pub const FORECAST: [SeriesKind; 3] = [
@@ -160,6 +166,8 @@ impl SeriesKind {
             SeriesKind::MemUsage => "mem_usage",
             SeriesKind::Pods => "pods",
             SeriesKind::PendingPods => "pending_pods",
+            SeriesKind::BatchPods => "batch_pods",
+            SeriesKind::BackgroundPods => "background_pods",
         }
     }
     pub fn from_key(s: &str) -> Option<SeriesKind> {
@@ -174,6 +182,8 @@ impl SeriesKind {
             SeriesKind::MemUsage => "memory usage (GiB)",
             SeriesKind::Pods => "pods",
             SeriesKind::PendingPods => "pending pods",
+            SeriesKind::BatchPods => "batch pods (Jobs, CronJobs)",
+            SeriesKind::BackgroundPods => "background pods (DaemonSets)",
         }
     }
     pub fn unit(self) -> &'static str {
@@ -181,7 +191,10 @@ impl SeriesKind {
             SeriesKind::Nodes => "nodes",
             SeriesKind::CpuRequests | SeriesKind::CpuUsage => "cores",
             SeriesKind::MemRequests | SeriesKind::MemUsage => "GiB",
-            SeriesKind::Pods | SeriesKind::PendingPods => "pods",
+            SeriesKind::Pods
+            | SeriesKind::PendingPods
+            | SeriesKind::BatchPods
+            | SeriesKind::BackgroundPods => "pods",
         }
     }
 }

@@ -31,10 +31,7 @@ pub fn forecast_cluster(
 ) -> ClusterForecast {
     SeriesKind::FORECAST
         .into_iter()
-        .filter_map(|k| {
-            let h = view.history.get(&k)?;
-            Some((k, f.forecast(k, h, origin, HORIZON_HOURS)?))
-        })
+        .filter_map(|k| Some((k, f.forecast_in(k, &view.history, origin, HORIZON_HOURS)?)))
         .collect()
 }
 

@@ -2,8 +2,8 @@
 //! the same way for every source (replay, Kubernetes API).
 
 use crate::domain::{
-    CapacityType, ClusterId, Node, NodeGroup, Pod, PodPhase, Resources, Sample, SeriesKind,
-    SourceStatus,
+    CapacityType, ClusterId, Node, NodeGroup, OwnerKind, Pod, PodPhase, Resources, Sample,
+    SeriesKind, SourceStatus,
 };
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -57,6 +57,15 @@ impl NodeGroupSummary {
     }
 }
 
+/// Pods by kind of workload: batch (Jobs, CronJobs), service (Deployments,
+/// StatefulSets, bare pods) and background (DaemonSets).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct WorkloadMix {
+    pub batch: u32,
+    pub service: u32,
+    pub background: u32,
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct ClusterSnapshot {
     pub cluster: ClusterId,
@@ -66,6 +75,8 @@ pub struct ClusterSnapshot {
     /// Pods that are not Succeeded or Failed.
     pub pods: u32,
     pub pending_pods: u32,
+    /// Pods that are not Succeeded or Failed, by kind of workload.
+    pub workload: WorkloadMix,
     pub allocatable: Resources,
     /// Requests of scheduled and pending pods: the demand.
     pub requests: Resources,
@@ -82,6 +93,8 @@ impl ClusterSnapshot {
             (SeriesKind::MemRequests, self.requests.gib),
             (SeriesKind::Pods, self.pods as f64),
             (SeriesKind::PendingPods, self.pending_pods as f64),
+            (SeriesKind::BatchPods, self.workload.batch as f64),
+            (SeriesKind::BackgroundPods, self.workload.background as f64),
         ];
         if let Some(u) = self.usage {
             out.push((SeriesKind::CpuUsage, u.cores));
@@ -108,11 +121,17 @@ pub fn summarize(cluster: &ClusterId, at: DateTime<Utc>, state: &ClusterState) -
     // Requests per node, from the pods bound to it.
     let mut node_requests: BTreeMap<&str, Resources> = BTreeMap::new();
     let (mut pods, mut pending, mut requests) = (0u32, 0u32, Resources::default());
+    let mut mix = WorkloadMix::default();
     for p in &state.pods {
         if matches!(p.phase, PodPhase::Succeeded | PodPhase::Failed) {
             continue;
         }
         pods += 1;
+        match p.owner {
+            OwnerKind::Job | OwnerKind::CronJob => mix.batch += 1,
+            OwnerKind::DaemonSet => mix.background += 1,
+            OwnerKind::Deployment | OwnerKind::StatefulSet | OwnerKind::Bare => mix.service += 1,
+        }
         requests = requests.plus(p.requests);
         match &p.node {
             Some(n) => {
@@ -160,6 +179,7 @@ pub fn summarize(cluster: &ClusterId, at: DateTime<Utc>, state: &ClusterState) -
         node_groups: groups,
         pods,
         pending_pods: pending,
+        workload: mix,
         allocatable,
         requests,
         usage: any_usage.then_some(usage),

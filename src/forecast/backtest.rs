@@ -170,7 +170,7 @@ pub fn run(
     let mut ens = Vec::new();
     let mut per_member: Vec<Vec<OriginForecast>> = vec![Vec::new(); ensemble.members.len()];
     for &o in &os {
-        let Some(f) = ensemble.forecast(&y, &observed, start_hour, o, &mut cache) else {
+        let Some(f) = ensemble.forecast(&y, &observed, None, start_hour, o, &mut cache) else {
             bail!("{series_name}: no model could forecast at origin {o}");
         };
         for (j, m) in f.members.into_iter().enumerate() {

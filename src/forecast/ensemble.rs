@@ -3,6 +3,7 @@
 //! conformalized relative residuals of the combined forecast at those origins.
 
 use super::backtest::{H, OriginForecast, STEP};
+use super::features::ClusterContext;
 use super::fingerprint;
 use super::members::Member;
 use super::quantile;
@@ -28,9 +29,14 @@ pub struct MemberCache {
 
 impl MemberCache {
     /// Drops the member forecasts made from exactly `y` (used by the refresh benchmark).
-    pub fn forget(&mut self, y: &[f64], start_hour: i64) {
-        self.by_history.remove(&fingerprint(y, start_hour));
+    pub fn forget(&mut self, y: &[f64], ctx: Option<&ClusterContext>, start_hour: i64) {
+        self.by_history.remove(&history_key(y, ctx, start_hour));
     }
+}
+
+/// The cache key of member forecasts after `y` (and the cluster's series over it).
+fn history_key(y: &[f64], ctx: Option<&ClusterContext>, start_hour: i64) -> u64 {
+    fingerprint(y, start_hour) ^ ctx.map(|c| c.fingerprint(y.len())).unwrap_or(0)
 }
 
 /// Entries kept before the cache starts afresh.
@@ -66,6 +72,7 @@ impl Ensemble {
     fn member_points<'c>(
         &self,
         y: &[f64],
+        ctx: Option<&ClusterContext>,
         start_hour: i64,
         origin: usize,
         cache: &'c mut MemberCache,
@@ -73,21 +80,23 @@ impl Ensemble {
         if cache.by_history.len() > CACHE_LIMIT {
             cache.by_history.clear();
         }
-        let key = fingerprint(&y[..origin], start_hour);
+        let key = history_key(&y[..origin], ctx, start_hour);
         cache.by_history.entry(key).or_insert_with(|| {
             self.members
                 .iter()
-                .map(|m| m.point(&y[..origin], start_hour, H))
+                .map(|m| m.point_in(&y[..origin], ctx, start_hour, H))
                 .collect()
         })
     }
 
     /// Forecast at `origin` from `y[..origin]` (`observed` marks real hours;
-    /// filled ones are not scored in validation).
+    /// filled ones are not scored in validation) and the cluster's other
+    /// series `ctx`, aligned with `y`, where there are any.
     pub fn forecast(
         &self,
         y: &[f64],
         observed: &[bool],
+        ctx: Option<&ClusterContext>,
         start_hour: i64,
         origin: usize,
         cache: &mut MemberCache,
@@ -106,9 +115,11 @@ impl Ensemble {
             .collect();
         let val_points: Vec<Vec<Option<Vec<f64>>>> = val
             .iter()
-            .map(|v| self.member_points(y, start_hour, *v, cache).clone())
+            .map(|v| self.member_points(y, ctx, start_hour, *v, cache).clone())
             .collect();
-        let now_points = self.member_points(y, start_hour, origin, cache).clone();
+        let now_points = self
+            .member_points(y, ctx, start_hour, origin, cache)
+            .clone();
         if now_points.iter().all(|p| p.is_none()) {
             return None;
         }

@@ -4,7 +4,13 @@
 
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 
-pub const FEATURE_NAMES: [&str; 15] = [
+/// Feature count; bump [`FEATURES_VERSION`] when the features change.
+pub const FEATURES: usize = 21;
+/// Part of every saved tree model's key, so a model of older features is
+/// never loaded for newer ones.
+pub const FEATURES_VERSION: u64 = 2;
+
+pub const FEATURE_NAMES: [&str; FEATURES] = [
     "horizon",
     "hour",
     "day_of_week",
@@ -20,7 +26,88 @@ pub const FEATURE_NAMES: [&str; 15] = [
     "std_24h",
     "trend_24h",
     "max_24h",
+    // From the cluster (live or replayed), at the origin's last hour; a
+    // neutral value where the cluster does not report the series.
+    "nodes_vs_day",
+    "pods_vs_day",
+    "pending_share",
+    "cpu_utilization",
+    "batch_share",
+    "background_share",
 ];
+
+/// A cluster's other series, hour-aligned with the series being forecast
+/// (gaps filled): what the trees read besides the series itself.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ClusterContext {
+    pub nodes: Option<Vec<f64>>,
+    pub pods: Option<Vec<f64>>,
+    pub pending: Option<Vec<f64>>,
+    pub cpu_usage: Option<Vec<f64>>,
+    pub cpu_requests: Option<Vec<f64>>,
+    pub batch: Option<Vec<f64>>,
+    pub background: Option<Vec<f64>>,
+}
+
+impl ClusterContext {
+    fn all(&self) -> [&Option<Vec<f64>>; 7] {
+        [
+            &self.nodes,
+            &self.pods,
+            &self.pending,
+            &self.cpu_usage,
+            &self.cpu_requests,
+            &self.batch,
+            &self.background,
+        ]
+    }
+
+    /// A hash of the first `n` hours of every series (part of cache keys).
+    pub fn fingerprint(&self, n: usize) -> u64 {
+        let mut h: u64 = 0x84222325cbf29ce4;
+        for (i, s) in self.all().into_iter().enumerate() {
+            let part = s
+                .as_ref()
+                .map(|v| super::fingerprint(&v[..n.min(v.len())], i as i64))
+                .unwrap_or(i as u64);
+            h = (h ^ part).wrapping_mul(0x100000001b3);
+        }
+        h
+    }
+
+    /// The value of the hour before `t`.
+    fn last(s: &Option<Vec<f64>>, t: usize) -> Option<f64> {
+        s.as_ref()?.get(t.checked_sub(1)?).copied()
+    }
+
+    /// The hour before `t` relative to the mean of the 24 hours before `t`.
+    fn vs_day(s: &Option<Vec<f64>>, t: usize) -> Option<f64> {
+        let v = s.as_ref()?;
+        let day = v.get(t.saturating_sub(24)..t)?;
+        let m = mean(day);
+        (m > 1e-9).then(|| day[day.len() - 1] / m)
+    }
+
+    fn share(part: &Option<Vec<f64>>, whole: &Option<Vec<f64>>, t: usize) -> Option<f64> {
+        let w = Self::last(whole, t)?;
+        (w > 0.0).then(|| Self::last(part, t).map(|p| p / w))?
+    }
+
+    /// The six cluster features at origin `t` (reads hours before `t` only).
+    pub fn features(ctx: Option<&ClusterContext>, t: usize) -> [f64; 6] {
+        let Some(c) = ctx else {
+            return [1.0, 1.0, 0.0, -1.0, -1.0, -1.0];
+        };
+        [
+            Self::vs_day(&c.nodes, t).unwrap_or(1.0),
+            Self::vs_day(&c.pods, t).unwrap_or(1.0),
+            Self::share(&c.pending, &c.pods, t).unwrap_or(0.0),
+            Self::share(&c.cpu_usage, &c.cpu_requests, t).unwrap_or(-1.0),
+            Self::share(&c.batch, &c.pods, t).unwrap_or(-1.0),
+            Self::share(&c.background, &c.pods, t).unwrap_or(-1.0),
+        ]
+    }
+}
 
 /// A business event (flash sale, game launch) with its expected uplift.
 #[derive(Clone, Debug, PartialEq)]
@@ -93,8 +180,16 @@ fn same_phase(y: &[f64], t: usize, target: usize, back: usize) -> Option<f64> {
     Some(y[k])
 }
 
-/// Features of hour `t + h - 1` seen from origin `t` (only `y[..t]` is read).
-pub fn features(y: &[f64], t: usize, h: usize, start_hour: i64, cal: &Calendar) -> [f64; 15] {
+/// Features of hour `t + h - 1` seen from origin `t` (only `y[..t]` and the
+/// context's hours before `t` are read).
+pub fn features(
+    y: &[f64],
+    t: usize,
+    h: usize,
+    start_hour: i64,
+    cal: &Calendar,
+    ctx: Option<&ClusterContext>,
+) -> [f64; FEATURES] {
     let lv = level(y, t);
     let target = t + h - 1;
     let ts = DateTime::from_timestamp((start_hour + target as i64) * 3600, 0).unwrap_or_default();
@@ -113,6 +208,7 @@ pub fn features(y: &[f64], t: usize, h: usize, start_hour: i64, cal: &Calendar) 
         (m - mean(prev)) / lv
     };
     let max = day.iter().copied().fold(f64::MIN, f64::max) / lv;
+    let c = ClusterContext::features(ctx, t);
     [
         h as f64,
         ts.hour_of_day() as f64,
@@ -129,6 +225,12 @@ pub fn features(y: &[f64], t: usize, h: usize, start_hour: i64, cal: &Calendar) 
         std,
         trend,
         max,
+        c[0],
+        c[1],
+        c[2],
+        c[3],
+        c[4],
+        c[5],
     ]
 }
 

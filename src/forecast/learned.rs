@@ -2,7 +2,7 @@
 //! features of [`super::features`], one model for all horizons (the horizon
 //! is a feature), refit once a day of history and cached.
 
-use super::features::{Calendar, FEATURE_NAMES, features, level};
+use super::features::{Calendar, ClusterContext, FEATURE_NAMES, FEATURES_VERSION, features, level};
 use super::fingerprint;
 use super::members::Member;
 use super::persist::{ModelDir, file_name};
@@ -27,6 +27,7 @@ pub fn training_set(
     start_hour: i64,
     cal: &Calendar,
     min_anchor: usize,
+    ctx: Option<&ClusterContext>,
 ) -> (Array2<f64>, Array1<f64>) {
     let n = y.len();
     let anchors: Vec<usize> = (min_anchor..n).collect();
@@ -40,7 +41,7 @@ pub fn training_set(
             if t + h > n {
                 continue;
             }
-            rows.extend(features(y, t, h, start_hour, cal));
+            rows.extend(features(y, t, h, start_hour, cal, ctx));
             targets.push(log_ratio(y[t + h - 1], reference(y, t)));
         }
     }
@@ -116,7 +117,13 @@ impl TreeMember {
     }
 
     /// Loads the model for `key` from the models folder, or fits and saves it.
-    fn load_or_fit(&self, y: &[f64], start_hour: i64, key: u64) -> Option<Model> {
+    fn load_or_fit(
+        &self,
+        y: &[f64],
+        ctx: Option<&ClusterContext>,
+        start_hour: i64,
+        key: u64,
+    ) -> Option<Model> {
         let name = self.file(key);
         if let Some(dir) = &self.models
             && let Some(path) = dir.locate(&name)
@@ -138,7 +145,7 @@ impl TreeMember {
             }
         }
         let started = std::time::Instant::now();
-        let model = self.fit(y, start_hour)?;
+        let model = self.fit(y, ctx, start_hour)?;
         if let Some(dir) = &self.models {
             let saved = serde_json::to_vec(&model)
                 .map_err(anyhow::Error::from)
@@ -156,8 +163,9 @@ impl TreeMember {
         Some(model)
     }
 
-    fn fit(&self, y: &[f64], start_hour: i64) -> Option<Model> {
-        let (x, t) = training_set(y, start_hour, &self.calendar, 168.min(y.len() / 2).max(24));
+    fn fit(&self, y: &[f64], ctx: Option<&ClusterContext>, start_hour: i64) -> Option<Model> {
+        let min_anchor = 168.min(y.len() / 2).max(24);
+        let (x, t) = training_set(y, start_hour, &self.calendar, min_anchor, ctx);
         if t.len() < 50 {
             return None;
         }
@@ -199,14 +207,27 @@ impl TreeMember {
         })
     }
 
-    fn model(&self, y: &[f64], start_hour: i64) -> Option<Arc<Model>> {
-        // Refit once per week of history: the model of the week's start serves its hours.
+    /// The key of the model serving a forecast after `y`: the history of the
+    /// week's start, the cluster's series over it, and the feature version.
+    fn key(y: &[f64], ctx: Option<&ClusterContext>, start_hour: i64) -> (usize, u64) {
         let e = y.len() / REFIT_HOURS * REFIT_HOURS;
-        let key = fingerprint(&y[..e], start_hour);
+        let c = ctx.map(|c| c.fingerprint(e)).unwrap_or(0);
+        let key = fingerprint(&y[..e], start_hour) ^ c.rotate_left(17) ^ FEATURES_VERSION;
+        (e, key)
+    }
+
+    fn model(
+        &self,
+        y: &[f64],
+        ctx: Option<&ClusterContext>,
+        start_hour: i64,
+    ) -> Option<Arc<Model>> {
+        // Refit once per week of history: the model of the week's start serves its hours.
+        let (e, key) = Self::key(y, ctx, start_hour);
         if let Some(m) = self.cache.lock().ok()?.get(&key) {
             return Some(m.clone());
         }
-        let m = Arc::new(self.load_or_fit(&y[..e], start_hour, key)?);
+        let m = Arc::new(self.load_or_fit(&y[..e], ctx, start_hour, key)?);
         let mut c = self.cache.lock().ok()?;
         if c.len() > 256 {
             c.clear();
@@ -225,14 +246,24 @@ impl Member for TreeMember {
     }
 
     fn point(&self, y: &[f64], start_hour: i64, h: usize) -> Option<Vec<f64>> {
+        self.point_in(y, None, start_hour, h)
+    }
+
+    fn point_in(
+        &self,
+        y: &[f64],
+        ctx: Option<&ClusterContext>,
+        start_hour: i64,
+        h: usize,
+    ) -> Option<Vec<f64>> {
         if y.len() < MIN_HISTORY {
             return None;
         }
-        let model = self.model(y, start_hour)?;
+        let model = self.model(y, ctx, start_hour)?;
         let n = y.len();
         let mut x = Array2::zeros((h, FEATURE_NAMES.len()));
         for i in 0..h {
-            let f = features(y, n, i + 1, start_hour, &self.calendar);
+            let f = features(y, n, i + 1, start_hour, &self.calendar, ctx);
             for (j, v) in f.iter().enumerate() {
                 x[[i, j]] = *v;
             }
@@ -246,12 +277,16 @@ impl Member for TreeMember {
         out.iter().all(|v| v.is_finite()).then_some(out)
     }
 
-    fn model_file(&self, y: &[f64], start_hour: i64) -> Option<String> {
+    fn model_file(
+        &self,
+        y: &[f64],
+        ctx: Option<&ClusterContext>,
+        start_hour: i64,
+    ) -> Option<String> {
         self.models.as_ref()?;
         if y.len() < MIN_HISTORY {
             return None;
         }
-        let e = y.len() / REFIT_HOURS * REFIT_HOURS;
-        Some(self.file(fingerprint(&y[..e], start_hour)))
+        Some(self.file(Self::key(y, ctx, start_hour).1))
     }
 }

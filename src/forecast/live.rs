@@ -10,7 +10,8 @@ use std::sync::Arc;
 
 /// Horizons whose validation sMAPE the manifest keeps.
 pub const VALIDATION_HORIZONS: [usize; 5] = [1, 6, 12, 24, 48];
-use super::{Forecaster, Prepared, history_warnings};
+use super::features::ClusterContext;
+use super::{Forecaster, Prepared, cluster_context, history_warnings};
 use crate::domain::{Forecast, ForecastPoint, HorizonMix, HourlySeries, SeriesKind};
 use chrono::{DateTime, Duration, Utc};
 use std::sync::Mutex;
@@ -56,10 +57,10 @@ impl EnsembleForecaster {
 
     /// Writes each saving member's validation sMAPE at the scored horizons
     /// against the model file that served this forecast.
-    fn record_validation(&self, f: &EnsembleForecast, p: &Prepared) {
+    fn record_validation(&self, f: &EnsembleForecast, p: &Prepared, ctx: Option<&ClusterContext>) {
         let Some(dir) = &self.models else { return };
         for (j, m) in self.ensemble.members.iter().enumerate() {
-            let Some(file) = m.model_file(&p.y, p.start_hour) else {
+            let Some(file) = m.model_file(&p.y, ctx, p.start_hour) else {
                 continue;
             };
             let smape: BTreeMap<String, f64> = VALIDATION_HORIZONS
@@ -80,15 +81,46 @@ impl EnsembleForecaster {
         self.ensemble.members.iter().map(|m| m.name()).collect()
     }
 
-    /// Forgets the member forecasts at `origin` for this history, so the next
-    /// forecast refits the members there as an hourly refresh would.
-    pub fn forget_origin(&self, history: &HourlySeries, origin: DateTime<Utc>) {
-        let Some(p) = Prepared::before(history, Some(origin)) else {
+    /// Forgets the member forecasts at `origin` for this cluster series, so
+    /// the next forecast refits the members there as an hourly refresh would.
+    pub fn forget_origin(
+        &self,
+        series: SeriesKind,
+        cluster: &BTreeMap<SeriesKind, HourlySeries>,
+        origin: DateTime<Utc>,
+    ) {
+        let Some(p) = cluster
+            .get(&series)
+            .and_then(|h| Prepared::before(h, Some(origin)))
+        else {
             return;
         };
+        let ctx = cluster_context(&p, cluster, origin);
         if let Ok(mut c) = self.cache.lock() {
-            c.forget(&p.y, p.start_hour);
+            c.forget(&p.y, Some(&ctx), p.start_hour);
         }
+    }
+
+    /// The forecast from prepared history and, for a cluster, its other series.
+    fn forecast_prepared(
+        &self,
+        series: SeriesKind,
+        p: &Prepared,
+        ctx: Option<&ClusterContext>,
+        origin: DateTime<Utc>,
+        hours: usize,
+    ) -> Option<Forecast> {
+        let history_hours = p.hours_observed();
+        if history_hours == 0 {
+            return None;
+        }
+        let mut cache = self.cache.lock().ok()?;
+        let f =
+            self.ensemble
+                .forecast(&p.y, &p.observed, ctx, p.start_hour, p.y.len(), &mut cache)?;
+        drop(cache);
+        self.record_validation(&f, p, ctx);
+        Some(self.presented(series, &f, history_hours, origin, hours))
     }
 }
 
@@ -119,16 +151,32 @@ impl Forecaster for EnsembleForecaster {
         hours: usize,
     ) -> Option<Forecast> {
         let p = Prepared::before(history, Some(origin))?;
-        let history_hours = p.hours_observed();
-        if history_hours == 0 {
-            return None;
-        }
-        let mut cache = self.cache.lock().ok()?;
-        let f = self
-            .ensemble
-            .forecast(&p.y, &p.observed, p.start_hour, p.y.len(), &mut cache)?;
-        drop(cache);
-        self.record_validation(&f, &p);
+        self.forecast_prepared(series, &p, None, origin, hours)
+    }
+
+    fn forecast_in(
+        &self,
+        series: SeriesKind,
+        cluster: &BTreeMap<SeriesKind, HourlySeries>,
+        origin: DateTime<Utc>,
+        hours: usize,
+    ) -> Option<Forecast> {
+        let p = Prepared::before(cluster.get(&series)?, Some(origin))?;
+        let ctx = cluster_context(&p, cluster, origin);
+        self.forecast_prepared(series, &p, Some(&ctx), origin, hours)
+    }
+}
+
+impl EnsembleForecaster {
+    /// The forecast shown on screen from the ensemble's forecast.
+    fn presented(
+        &self,
+        series: SeriesKind,
+        f: &EnsembleForecast,
+        history_hours: usize,
+        origin: DateTime<Utc>,
+        hours: usize,
+    ) -> Forecast {
         let names: Vec<&str> = self.ensemble.members.iter().map(|m| m.name()).collect();
         let model = if f.validation_origins == 0 {
             format!(
@@ -145,7 +193,7 @@ impl Forecaster for EnsembleForecaster {
         let mix = MIX_HORIZONS
             .iter()
             .filter(|h| **h <= hours)
-            .map(|h| serving(&f, &names, *h))
+            .map(|h| serving(f, &names, *h))
             .collect();
         let points: Vec<ForecastPoint> = (0..hours.min(f.combined.p50.len()))
             .map(|i| ForecastPoint {
@@ -156,7 +204,7 @@ impl Forecaster for EnsembleForecaster {
             })
             .collect();
         let confidence = super::confidence(&points, f.validation_origins, history_hours);
-        Some(Forecast {
+        Forecast {
             series,
             issued_at: origin,
             model,
@@ -165,6 +213,6 @@ impl Forecaster for EnsembleForecaster {
             warnings: history_warnings(history_hours),
             confidence,
             mix,
-        })
+        }
     }
 }

@@ -4,6 +4,7 @@
 //! batch training), refit once per week of history and cached; weights save
 //! as safetensors.
 
+use super::features::ClusterContext;
 use super::fingerprint;
 use super::learned::{log_ratio, reference};
 use super::members::Member;
@@ -224,7 +225,12 @@ impl Member for LstmMember {
         p.iter().all(|v| v.is_finite()).then_some(p)
     }
 
-    fn model_file(&self, y: &[f64], start_hour: i64) -> Option<String> {
+    fn model_file(
+        &self,
+        y: &[f64],
+        _ctx: Option<&ClusterContext>,
+        start_hour: i64,
+    ) -> Option<String> {
         self.models.as_ref()?;
         if y.len() < 5 * 24 {
             return None;

@@ -1,7 +1,7 @@
 //! Ensemble members: each turns the hours before an origin into point
 //! forecasts of the next hours. Pure and deterministic.
 
-use super::features::Calendar;
+use super::features::{Calendar, ClusterContext};
 use super::learned::{Kind, TreeMember};
 use super::lstm::LstmMember;
 use super::persist::ModelDir;
@@ -17,9 +17,25 @@ pub trait Member: Send + Sync {
     /// Forecast of up to `h` hours after `y` (`y[0]` is the unix hour
     /// `start_hour`); a member may cover only the first hours.
     fn point(&self, y: &[f64], start_hour: i64, h: usize) -> Option<Vec<f64>>;
+    /// The forecast with the cluster's other series at hand (`ctx` aligned
+    /// with `y`; members that read only `y` ignore it).
+    fn point_in(
+        &self,
+        y: &[f64],
+        _ctx: Option<&ClusterContext>,
+        start_hour: i64,
+        h: usize,
+    ) -> Option<Vec<f64>> {
+        self.point(y, start_hour, h)
+    }
     /// The model file that serves a forecast after `y` (learned members that
     /// save their models), for the manifest's validation scores.
-    fn model_file(&self, _y: &[f64], _start_hour: i64) -> Option<String> {
+    fn model_file(
+        &self,
+        _y: &[f64],
+        _ctx: Option<&ClusterContext>,
+        _start_hour: i64,
+    ) -> Option<String> {
         None
     }
 }

@@ -13,6 +13,7 @@ pub mod trees;
 
 use crate::domain::{Forecast, HourlySeries, SeriesKind};
 use chrono::{DateTime, Utc};
+use std::collections::BTreeMap;
 
 /// Hours ahead that every forecast covers.
 pub const HORIZON_HOURS: usize = 48;
@@ -30,6 +31,47 @@ pub trait Forecaster: Send + Sync {
         origin: DateTime<Utc>,
         hours: usize,
     ) -> Option<Forecast>;
+    /// The same forecast with the cluster's other series at hand
+    /// (`cluster` holds every series of the cluster, `series` among them).
+    fn forecast_in(
+        &self,
+        series: SeriesKind,
+        cluster: &BTreeMap<SeriesKind, HourlySeries>,
+        origin: DateTime<Utc>,
+        hours: usize,
+    ) -> Option<Forecast> {
+        self.forecast(series, cluster.get(&series)?, origin, hours)
+    }
+}
+
+/// The cluster's series before `origin`, hour-aligned with `target` (the
+/// prepared series being forecast): each filled, held flat past its ends.
+pub fn cluster_context(
+    target: &Prepared,
+    cluster: &BTreeMap<SeriesKind, HourlySeries>,
+    origin: DateTime<Utc>,
+) -> features::ClusterContext {
+    let aligned = |kind: SeriesKind| -> Option<Vec<f64>> {
+        let p = Prepared::before(cluster.get(&kind)?, Some(origin))?;
+        if p.hours_observed() == 0 || p.y.is_empty() {
+            return None;
+        }
+        let last = p.y.len() as i64 - 1;
+        Some(
+            (0..target.y.len() as i64)
+                .map(|i| p.y[(i + target.start_hour - p.start_hour).clamp(0, last) as usize])
+                .collect(),
+        )
+    };
+    features::ClusterContext {
+        nodes: aligned(SeriesKind::Nodes),
+        pods: aligned(SeriesKind::Pods),
+        pending: aligned(SeriesKind::PendingPods),
+        cpu_usage: aligned(SeriesKind::CpuUsage),
+        cpu_requests: aligned(SeriesKind::CpuRequests),
+        batch: aligned(SeriesKind::BatchPods),
+        background: aligned(SeriesKind::BackgroundPods),
+    }
 }
 
 /// A history made ready for the members: gaps interpolated, which hours were

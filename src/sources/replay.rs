@@ -262,10 +262,15 @@ impl ReplayCluster {
     /// History samples of the cluster from the tick numbers alone (no objects).
     pub fn tick_samples(&self, t: DateTime<Utc>, ticks: &[GroupTick]) -> Vec<(SeriesKind, Sample)> {
         let (mut nodes, mut pods, mut pending) = (0u32, 0u32, 0u32);
+        let (mut batch, mut background) = (0u32, 0u32);
         let mut req = Resources::default();
-        for tk in ticks {
+        for (g, tk) in self.spec.groups.iter().zip(ticks) {
             nodes += tk.nodes;
             pods += tk.pods + tk.nodes * DAEMONSET_PODS_PER_NODE;
+            background += tk.nodes * DAEMONSET_PODS_PER_NODE;
+            if matches!(g.owner, OwnerKind::Job | OwnerKind::CronJob) {
+                batch += tk.pods;
+            }
             pending += tk.pods - tk.running;
             req = req
                 .plus(tk.pod_requests.scale(tk.pods as f64))
@@ -278,6 +283,8 @@ impl ReplayCluster {
             (SeriesKind::MemRequests, req.gib),
             (SeriesKind::Pods, pods as f64),
             (SeriesKind::PendingPods, pending as f64),
+            (SeriesKind::BatchPods, batch as f64),
+            (SeriesKind::BackgroundPods, background as f64),
             (SeriesKind::CpuUsage, usage.cores),
             (SeriesKind::MemUsage, usage.gib),
         ]

@@ -52,7 +52,10 @@ pub fn implausible(kind: SeriesKind, value: f64) -> Option<&'static str> {
     }
     let limit = match kind {
         SeriesKind::Nodes => 100_000.0,
-        SeriesKind::Pods | SeriesKind::PendingPods => 10_000_000.0,
+        SeriesKind::Pods
+        | SeriesKind::PendingPods
+        | SeriesKind::BatchPods
+        | SeriesKind::BackgroundPods => 10_000_000.0,
         _ => 1e9,
     };
     (value > limit).then_some("absurdly large")

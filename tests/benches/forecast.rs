@@ -22,9 +22,7 @@ fn bench_refresh(c: &mut Criterion) {
     c.bench_function("forecast_refresh_cluster_3_series_48h", |b| {
         b.iter(|| {
             for k in SeriesKind::FORECAST {
-                if let Some(h) = view.history.get(&k) {
-                    f.forget_origin(h, origin);
-                }
+                f.forget_origin(k, &view.history, origin);
             }
             forecast_cluster(&f, view, origin)
         })

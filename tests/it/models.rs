@@ -3,7 +3,6 @@
 //! refitted when a file is unreadable.
 
 use nodecast::forecast::features::Calendar;
-use nodecast::forecast::fingerprint;
 use nodecast::forecast::learned::{Kind, TreeMember};
 use nodecast::forecast::lstm::LstmMember;
 use nodecast::forecast::members::Member;
@@ -27,19 +26,31 @@ fn dir(path: &std::path::Path, read_only: Vec<std::path::PathBuf>) -> Arc<ModelD
 fn tree_models_save_with_a_manifest_and_load_without_refitting() {
     let tmp = tempfile::tempdir().expect("tmp");
     let y = cycles(15 * 24);
-    let key = fingerprint(&y[..14 * 24], 0);
     for kind in [Kind::Forest, Kind::Boost] {
         let models = dir(tmp.path(), vec![]);
         let first = TreeMember::new(kind, Calendar::default()).saving(Some(models.clone()));
         let f1 = first.point(&y, 0, 48).expect("forecast");
-        let name = file_name(first.name(), key, "json");
+        let name = first.model_file(&y, None, 0).expect("file");
+        let key = u64::from_str_radix(
+            name.trim_start_matches(first.name())
+                .trim_start_matches('-')
+                .trim_end_matches(".json"),
+            16,
+        )
+        .expect("hex key");
         assert!(tmp.path().join(&name).exists(), "{name} written");
         let entry = read_manifest(tmp.path()).expect("manifest").models[&name].clone();
         assert_eq!(entry.member, first.name());
         assert_eq!(entry.data_hash, format!("{key:016x}"));
         assert_eq!(entry.history_hours, 14 * 24);
         assert_eq!(entry.horizons, [1, 48]);
-        assert_eq!(first.model_file(&y, 0), Some(name.clone()));
+        assert_eq!(name, file_name(first.name(), key, "json"));
+        // The cluster's series are part of the key: another context, another model.
+        let ctx = nodecast::forecast::features::ClusterContext {
+            pods: Some(vec![10.0; y.len()]),
+            ..Default::default()
+        };
+        assert_ne!(first.model_file(&y, Some(&ctx), 0), Some(name.clone()));
         // A new process: the model comes from the file, the forecast is the same
         // and the manifest keeps the first training time.
         let second =
@@ -61,8 +72,10 @@ fn tree_models_save_with_a_manifest_and_load_without_refitting() {
 fn a_tree_file_reading_a_missing_feature_is_refused() {
     let tmp = tempfile::tempdir().expect("tmp");
     let y = cycles(15 * 24);
-    let key = fingerprint(&y[..14 * 24], 0);
-    let name = file_name("boost", key, "json");
+    let name = TreeMember::new(Kind::Boost, Calendar::default())
+        .saving(Some(dir(tmp.path(), vec![])))
+        .model_file(&y, None, 0)
+        .expect("file");
     let bad = r#"{"Boost":{"base":0.0,"learning_rate":0.1,"trees":[{"feature":[999,-1,-1],"value":[0.5,1.0,2.0],"left":[1,0,0],"right":[2,0,0]}]}}"#;
     std::fs::write(tmp.path().join(&name), bad).expect("write");
     let m = TreeMember::new(Kind::Boost, Calendar::default()).saving(Some(dir(tmp.path(), vec![])));
@@ -80,7 +93,7 @@ fn lstm_nets_come_from_a_read_only_pretrained_folder_and_are_copied_in() {
     let y = cycles(8 * 24);
     let trainer = LstmMember::new(Some(dir(pretrained.path(), vec![])));
     let f1 = trainer.point(&y, 0, 6).expect("forecast");
-    let name = trainer.model_file(&y, 0).expect("file");
+    let name = trainer.model_file(&y, None, 0).expect("file");
     assert!(name.ends_with(".safetensors"));
     let entry = read_manifest(pretrained.path()).expect("manifest").models[&name].clone();
     assert_eq!(entry.horizons, [1, 6]);

@@ -4,7 +4,7 @@ use chrono::{TimeZone, Utc};
 use linfa::DatasetBase;
 use linfa::traits::{Fit, Predict};
 use ndarray::{Array1, Array2};
-use nodecast::forecast::features::{Calendar, FEATURE_NAMES, features, level};
+use nodecast::forecast::features::{Calendar, ClusterContext, FEATURE_NAMES, features, level};
 use nodecast::forecast::learned::{Kind, TreeMember, training_set};
 use nodecast::forecast::members::Member;
 use nodecast::forecast::trees::{
@@ -137,8 +137,13 @@ fn features_are_hand_checkable() {
         });
     let lv = level(&y, t);
     assert_eq!(lv, 12.5, "mean of 1..=24");
-    let f = features(&y, t, 6, start, &cal);
+    let f = features(&y, t, 6, start, &cal, None);
     let get = |name: &str| f[FEATURE_NAMES.iter().position(|n| *n == name).expect("name")];
+    // Without the cluster's series its features are neutral.
+    assert_eq!(get("nodes_vs_day"), 1.0);
+    assert_eq!(get("pending_share"), 0.0);
+    assert_eq!(get("cpu_utilization"), -1.0);
+    assert_eq!(get("batch_share"), -1.0);
     assert_eq!(get("horizon"), 6.0);
     assert_eq!(get("hour"), 5.0, "target hour 05:00");
     assert_eq!(get("day_of_week"), 1.0, "Tuesday");
@@ -156,7 +161,7 @@ fn features_are_hand_checkable() {
         .expect("t")
         .timestamp()
         / 3600;
-    let f = features(&y[..48], 24, 1, ny - 24, &cal);
+    let f = features(&y[..48], 24, 1, ny - 24, &cal, None);
     assert_eq!(
         f[FEATURE_NAMES
             .iter()
@@ -164,6 +169,98 @@ fn features_are_hand_checkable() {
             .expect("h")],
         1.0
     );
+    // The cluster's series at the origin's last hour (t - 1 = hour 191):
+    // nodes 12 against a day's mean of 11.5, 40 pods of which 4 pending,
+    // 10 batch and 2 DaemonSet pods, 30 cores used of 60 requested.
+    let n = y.len();
+    let nodes: Vec<f64> = (0..n)
+        .map(|h| if h % 2 == 0 { 11.0 } else { 12.0 })
+        .collect();
+    let ctx = ClusterContext {
+        nodes: Some(nodes),
+        pods: Some(vec![40.0; n]),
+        pending: Some(vec![4.0; n]),
+        cpu_usage: Some(vec![30.0; n]),
+        cpu_requests: Some(vec![60.0; n]),
+        batch: Some(vec![10.0; n]),
+        background: Some(vec![2.0; n]),
+    };
+    let f = features(&y, t, 6, start, &cal, Some(&ctx));
+    let get = |name: &str| f[FEATURE_NAMES.iter().position(|n| *n == name).expect("name")];
+    assert_eq!(get("nodes_vs_day"), 12.0 / 11.5);
+    assert_eq!(get("pods_vs_day"), 1.0);
+    assert_eq!(get("pending_share"), 0.1);
+    assert_eq!(get("cpu_utilization"), 0.5);
+    assert_eq!(get("batch_share"), 0.25);
+    assert_eq!(get("background_share"), 0.05);
+    // Only hours before the origin are read: changing hour t changes nothing.
+    let mut later = ctx.clone();
+    if let Some(p) = later.pending.as_mut() {
+        p.push(1000.0);
+    }
+    assert_eq!(features(&y, t, 6, start, &cal, Some(&later)), f);
+}
+
+#[test]
+fn trees_learn_from_the_clusters_series_what_the_series_alone_cannot_tell() {
+    // Batch waves: pods queue (pending) in a wave's first hour and demand is
+    // up 50 % for the day after. From the series alone a wave's first hours
+    // cannot be foreseen; with the pending share at the origin they can.
+    let n = 35 * 24;
+    let mut rng = nodecast::forecast::trees::Rng::new(9);
+    // A wave starts with odds 1 in 3 each hour once the last one is over.
+    let mut starts = vec![false; n];
+    let mut free_from = 0;
+    for (h, s) in starts.iter_mut().enumerate() {
+        if h >= free_from && rng.below(3) == 0 {
+            *s = true;
+            free_from = h + 26;
+        }
+    }
+    let pending: Vec<f64> = starts.iter().map(|s| if *s { 30.0 } else { 0.0 }).collect();
+    let y: Vec<f64> = (0..n)
+        .map(|h| {
+            let wave = (1..=24).any(|k| h >= k && starts[h - k]);
+            100.0 + if wave { 50.0 } else { 0.0 }
+        })
+        .collect();
+    let ctx = |pending: Vec<f64>| ClusterContext {
+        pods: Some(vec![100.0; n]),
+        pending: Some(pending),
+        ..Default::default()
+    };
+    // The same pending pods at hours that have nothing to do with demand.
+    let mut shuffled = pending.clone();
+    for i in (1..n).rev() {
+        shuffled.swap(i, rng.below(i + 1));
+    }
+    let (real, noise) = (ctx(pending), ctx(shuffled));
+    // Origins right after a wave's first hour, in the last two weeks.
+    let origins: Vec<usize> = (21 * 24..n - 6).filter(|o| starts[o - 1]).collect();
+    assert!(origins.len() >= 8, "{} origins", origins.len());
+    for kind in [Kind::Forest, Kind::Boost] {
+        let mape = |c: Option<&ClusterContext>| -> f64 {
+            let m = TreeMember::new(kind, Calendar::default());
+            let mut total = 0.0;
+            for &o in &origins {
+                let f = m.point_in(&y[..o], c, 0, 3).expect("forecast");
+                total += (0..3)
+                    .map(|i| (f[i] - y[o + i]).abs() / y[o + i])
+                    .sum::<f64>()
+                    / 3.0;
+            }
+            total / origins.len() as f64 * 100.0
+        };
+        let (with, alone, with_noise) = (mape(Some(&real)), mape(None), mape(Some(&noise)));
+        assert!(
+            with < 0.85 * alone,
+            "{kind:?}: with the cluster's series {with}, alone {alone}"
+        );
+        assert!(
+            with_noise > 0.95 * alone,
+            "{kind:?}: unrelated pending pods {with_noise}, alone {alone}"
+        );
+    }
 }
 
 #[test]
@@ -171,7 +268,7 @@ fn training_set_uses_only_known_targets_and_tree_members_forecast_cycles() {
     let y: Vec<f64> = (0..21 * 24)
         .map(|h| 100.0 + 30.0 * ((h % 24) as f64 / 24.0 * std::f64::consts::TAU).sin())
         .collect();
-    let (x, t) = training_set(&y, 0, &Calendar::default(), 168);
+    let (x, t) = training_set(&y, 0, &Calendar::default(), 168, None);
     assert_eq!(x.ncols(), FEATURE_NAMES.len());
     assert_eq!(x.nrows(), t.len());
     assert!(t.len() > 1000 && t.len() <= 6000);
