@@ -182,3 +182,32 @@ fn every_builtin_theme_parses_and_unknown_names_are_refused() {
         Theme::parse("name = \"x\"\nfg = \"notacolour\"\n", "mine.toml").expect_err("bad theme");
     assert!(e.to_string().contains("mine.toml"), "{e}");
 }
+
+#[test]
+fn every_tab_renders_at_any_size_without_panicking() {
+    let mut s = state();
+    for (w, h) in [(80, 24), (60, 15), (200, 60), (20, 5), (1, 1)] {
+        for tab in s.tabs() {
+            s.tab = tab;
+            let t = text(&render(&s, &Theme::dark(), w, h));
+            if w >= 60 {
+                assert!(t.contains("DEMO"), "{w}x{h} {tab:?}\n{t}");
+            }
+        }
+    }
+    // At 80x24 a cluster tab keeps its node groups and a chart of 9 rows:
+    // the nodes-needed pane and the model mix give way (both show at 120x40).
+    s.tab = Tab::Cluster(0);
+    let t = text(&render(&s, &Theme::dark(), 80, 24));
+    assert!(t.contains("general") && t.contains("Forecast"), "{t}");
+    assert!(
+        !t.contains("Nodes needed") && !t.contains(" models "),
+        "{t}"
+    );
+    assert!(
+        t.contains("-48h") && t.lines().filter(|l| l.contains('┊')).count() >= 8,
+        "{t}"
+    );
+    let t = text(&render(&s, &Theme::dark(), 120, 40));
+    assert!(t.contains("Nodes needed") && t.contains(" models "), "{t}");
+}

@@ -33,9 +33,16 @@ impl Widget for ClusterScreen<'_> {
             let mem = f.get(&SeriesKind::MemRequests)?;
             Some(nodes_needed(s, cpu, mem, self.state.headroom))
         });
+        // The nodes-needed pane only where the chart keeps 14 rows.
+        let needed_h = needed::height_for(groups);
+        let needed_h = if area.height >= height_for(groups) + needed_h + 14 {
+            needed_h
+        } else {
+            0
+        };
         let [top, middle, bottom] = Layout::vertical([
             Constraint::Length(height_for(groups)),
-            Constraint::Length(needed::height_for(groups)),
+            Constraint::Length(needed_h),
             Constraint::Min(8),
         ])
         .areas(area);

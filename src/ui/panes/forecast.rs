@@ -43,6 +43,8 @@ impl Widget for ForecastPane<'_> {
         let inner = block.inner(area);
         block.render(area, buf);
         let mix = self.forecast.map(|f| f.mix.as_slice()).unwrap_or(&[]);
+        // The model mix gives way to the chart in a short pane.
+        let mix = if inner.height >= 16 { mix } else { &[] };
         let mix_rows = mix.len().div_ceil(MIX_PER_LINE) as u16;
         let warnings = self.forecast.map(|f| f.warnings.as_slice()).unwrap_or(&[]);
         let [legend, chart, info, warn_area, mix_area] = Layout::vertical([
