@@ -122,3 +122,20 @@ pub fn view(frame: &mut Frame, state: &AppState, theme: &Theme, now: DateTime<Ut
         frame.render_widget(panes::help::HelpOverlay { theme }, area);
     }
 }
+
+/// Draws a pane's border in the dim colour with `title` and returns the area inside.
+pub fn framed(
+    title: ratatui::text::Line<'_>,
+    t: &Theme,
+    area: ratatui::layout::Rect,
+    buf: &mut ratatui::buffer::Buffer,
+) -> ratatui::layout::Rect {
+    use ratatui::widgets::{Borders, Widget};
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(t.dim())
+        .title(title);
+    let inner = block.inner(area);
+    block.render(area, buf);
+    inner
+}

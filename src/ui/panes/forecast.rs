@@ -3,13 +3,14 @@
 use crate::domain::{Forecast, HorizonMix, HourlySeries, SeriesKind};
 use crate::ui::chart::{BAND_GLYPH_PLAIN, BandChart, NOW_GLYPH};
 use crate::ui::fmt_num;
+use crate::ui::framed;
 use crate::ui::theme::Theme;
 use chrono::{DateTime, Duration, Utc};
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Paragraph, Widget};
+use ratatui::widgets::{Paragraph, Widget};
 
 pub const PAST_HOURS: i64 = 48;
 pub const FUTURE_HOURS: i64 = 48;
@@ -36,12 +37,7 @@ impl Widget for ForecastPane<'_> {
             Span::styled(format!("· {model}{} ", self.note), t.dim()),
             Span::styled("· c: next series ", t.dim()),
         ]);
-        let block = Block::default()
-            .borders(Borders::ALL)
-            .border_style(t.dim())
-            .title(title);
-        let inner = block.inner(area);
-        block.render(area, buf);
+        let inner = framed(title, t, area, buf);
         let mix = self.forecast.map(|f| f.mix.as_slice()).unwrap_or(&[]);
         // The model mix gives way to the chart in a short pane.
         let mix = if inner.height >= 16 { mix } else { &[] };

@@ -3,12 +3,13 @@
 //! and the group's max.
 
 use crate::forecast::nodes::{NeedPoint, NodesNeeded};
+use crate::ui::framed;
 use crate::ui::theme::Theme;
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table, Widget};
+use ratatui::widgets::{Cell, Paragraph, Row, Table, Widget};
 
 pub struct NeededPane<'a> {
     /// `None` while the CPU and memory forecasts are not ready.
@@ -87,12 +88,7 @@ impl Widget for NeededPane<'_> {
                 t.dim(),
             ),
         ]);
-        let block = Block::default()
-            .borders(Borders::ALL)
-            .border_style(t.dim())
-            .title(title);
-        let inner = block.inner(area);
-        block.render(area, buf);
+        let inner = framed(title, t, area, buf);
         let Some(needs) = self.needs else {
             Paragraph::new(Span::styled(
                 "waiting for the CPU and memory forecasts",

@@ -3,6 +3,7 @@
 
 use crate::snapshot::{ClusterSnapshot, NodeGroupSummary};
 use crate::ui::cpu_mem_cells;
+use crate::ui::framed;
 use crate::ui::theme::Theme;
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -111,12 +112,7 @@ impl Widget for OverviewPane<'_> {
             Constraint::Length(BAR_W as u16 + 18),
             Constraint::Length(BAR_W as u16 + 18),
         ];
-        let block = Block::default()
-            .borders(Borders::ALL)
-            .border_style(t.dim())
-            .title(title);
-        let inner = block.inner(area);
-        block.render(area, buf);
+        let inner = framed(title, t, area, buf);
         let [table, last] =
             Layout::vertical([Constraint::Min(1), Constraint::Length(1)]).areas(inner);
         Table::new(rows, widths)
