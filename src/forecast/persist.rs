@@ -46,7 +46,13 @@ pub struct ModelDir {
     write: PathBuf,
     read_only: Vec<PathBuf>,
     manifest: Mutex<Manifest>,
+    /// Model files kept at most; the oldest trained go first.
+    keep: usize,
 }
+
+/// Model files a folder keeps by default (a cluster's series refit weekly;
+/// a new cluster's LSTM refits hourly through its first days).
+pub const KEEP_MODELS: usize = 2000;
 
 /// File name of a member's model for a data hash.
 pub fn file_name(member: &str, key: u64, ext: &str) -> String {
@@ -81,7 +87,14 @@ impl ModelDir {
             write: write.to_path_buf(),
             read_only,
             manifest: Mutex::new(manifest),
+            keep: KEEP_MODELS,
         })
+    }
+
+    /// The folder keeping at most `keep` model files.
+    pub fn keeping(mut self, keep: usize) -> Self {
+        self.keep = keep.max(1);
+        self
     }
 
     pub fn path(&self) -> &Path {
@@ -126,6 +139,23 @@ impl ModelDir {
             .lock()
             .map_err(|_| anyhow::anyhow!("model manifest lock poisoned"))?;
         m.models.insert(name.to_string(), entry);
+        // Over the limit: the oldest trained models and their files go.
+        if m.models.len() > self.keep {
+            let mut by_age: Vec<(DateTime<Utc>, String)> = m
+                .models
+                .iter()
+                .filter(|(n, _)| n.as_str() != name)
+                .map(|(n, e)| (e.trained_at, n.clone()))
+                .collect();
+            by_age.sort();
+            let excess = m.models.len() - self.keep;
+            for (_, old) in by_age.into_iter().take(excess) {
+                m.models.remove(&old);
+                if let Err(e) = std::fs::remove_file(self.write.join(&old)) {
+                    tracing::warn!(file = %old, error = %e, "cannot remove an old model");
+                }
+            }
+        }
         self.flush(&m)
     }
 

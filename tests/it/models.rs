@@ -165,3 +165,27 @@ fn the_shipped_demo_models_serve_the_demo_without_training() {
         assert_eq!(s.map(|s| &s.data_hash), Some(&entry.data_hash));
     }
 }
+
+#[test]
+fn the_models_folder_keeps_the_newest_models_only() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let models = Arc::new(ModelDir::open(tmp.path(), vec![]).expect("dir").keeping(2));
+    let member = TreeMember::new(Kind::Boost, Calendar::default()).saving(Some(models.clone()));
+    // Three weeks of history past the first: three models, one a week.
+    let y = cycles(10 * 7 * 24);
+    let mut names = Vec::new();
+    for weeks in [2, 3, 4] {
+        let h = &y[..weeks * 7 * 24 + 5];
+        member.point(h, 0, 6).expect("forecast");
+        names.push(member.model_file(h, None, 0).expect("file"));
+    }
+    let m = read_manifest(tmp.path()).expect("manifest");
+    assert_eq!(m.models.len(), 2);
+    assert!(!m.models.contains_key(&names[0]) && !tmp.path().join(&names[0]).exists());
+    for n in &names[1..] {
+        assert!(
+            m.models.contains_key(n) && tmp.path().join(n).exists(),
+            "{n}"
+        );
+    }
+}
