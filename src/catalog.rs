@@ -9,15 +9,19 @@ use std::sync::OnceLock;
 const CATALOG_CSV: &str = include_str!("../data/instance_types_eks.csv");
 pub const CATALOG_FILE: &str = "data/instance_types_eks.csv";
 
-/// Parses a Kubernetes CPU quantity ("940m", "2") into cores.
+/// Parses a Kubernetes CPU quantity ("940m", "2", "1.5", metrics.k8s.io's
+/// "123456789n" nanocores) into cores.
 pub fn parse_cpu(q: &str) -> Result<f64> {
     let q = q.trim();
-    let v = if let Some(m) = q.strip_suffix('m') {
-        m.parse::<f64>().map(|v| v / 1000.0)
-    } else {
-        q.parse::<f64>()
-    };
-    v.map_err(|_| anyhow!("bad CPU quantity {q:?}"))
+    let scaled = [("n", 1e-9), ("u", 1e-6), ("m", 1e-3), ("k", 1e3)]
+        .into_iter()
+        .find_map(|(s, mult)| q.strip_suffix(s).map(|n| (n, mult)));
+    let (n, mult) = scaled.unwrap_or((q, 1.0));
+    n.parse::<f64>()
+        .ok()
+        .filter(|v| v.is_finite())
+        .map(|v| v * mult)
+        .ok_or_else(|| anyhow!("bad CPU quantity {q:?}"))
 }
 
 /// Parses a Kubernetes memory quantity ("1392Mi", "17Gi", "1024Ki", "1000000") into GiB.

@@ -2,6 +2,7 @@
 //! only sends events; it never touches UI state.
 
 pub mod demo;
+pub mod kube_objects;
 pub mod replay;
 
 use crate::clock::Clock;

@@ -6,6 +6,7 @@ mod e2e;
 mod fixture;
 mod flow;
 mod forecast;
+mod kube_objects;
 mod lstm;
 mod models;
 mod nodes;

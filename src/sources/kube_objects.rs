@@ -1,0 +1,202 @@
+//! Kubernetes objects (as the API serves them) into nodecast's domain:
+//! nodes with their node group, instance type, capacity type, zone,
+//! readiness and allocatable; pods with their workload kind, requests as the
+//! scheduler counts them, phase, node and why they are unschedulable. Pure;
+//! the Kubernetes source feeds it from its watchers.
+
+use crate::catalog::{parse_cpu, parse_mem_gib};
+use crate::domain::{CapacityType, Node, OwnerKind, Pod, PodPhase, Resources};
+use anyhow::{Context, Result, anyhow};
+use k8s_openapi::api::core::v1 as core;
+use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
+use std::collections::BTreeMap;
+
+/// Node labels naming the node group, in the order they are tried.
+pub const NODE_GROUP_LABELS: [&str; 3] = [
+    "eks.amazonaws.com/nodegroup",
+    "karpenter.sh/nodepool",
+    "alpha.eksctl.io/nodegroup-name",
+];
+/// The node group of nodes that carry none of [`NODE_GROUP_LABELS`].
+pub const UNGROUPED: &str = "(no node group)";
+
+fn label<'a>(labels: Option<&'a BTreeMap<String, String>>, keys: &[&str]) -> Option<&'a str> {
+    let l = labels?;
+    keys.iter().find_map(|k| l.get(*k).map(String::as_str))
+}
+
+/// CPU cores and GiB of a resource list (absent entries count zero).
+pub fn resources(list: Option<&BTreeMap<String, Quantity>>) -> Result<Resources> {
+    let Some(list) = list else {
+        return Ok(Resources::default());
+    };
+    let cores = list
+        .get("cpu")
+        .map(|q| parse_cpu(&q.0))
+        .transpose()
+        .context("cpu")?
+        .unwrap_or(0.0);
+    let gib = list
+        .get("memory")
+        .map(|q| parse_mem_gib(&q.0))
+        .transpose()
+        .context("memory")?
+        .unwrap_or(0.0);
+    Ok(Resources::new(cores, gib))
+}
+
+/// A node; an error names the node and the field that is wrong.
+pub fn node_from(n: &core::Node) -> Result<Node> {
+    let name = n.metadata.name.clone().unwrap_or_default();
+    let labels = n.metadata.labels.as_ref();
+    let capacity = match label(
+        labels,
+        &[
+            "eks.amazonaws.com/capacityType",
+            "karpenter.sh/capacity-type",
+        ],
+    ) {
+        Some(v) if v.eq_ignore_ascii_case("spot") => CapacityType::Spot,
+        _ => CapacityType::OnDemand,
+    };
+    let status = n.status.as_ref();
+    let ready = status
+        .and_then(|s| s.conditions.as_ref())
+        .and_then(|c| c.iter().find(|c| c.type_ == "Ready"))
+        .is_some_and(|c| c.status == "True");
+    let allocatable = resources(status.and_then(|s| s.allocatable.as_ref()))
+        .with_context(|| format!("node {name}: status.allocatable"))?;
+    Ok(Node {
+        node_group: label(labels, &NODE_GROUP_LABELS)
+            .unwrap_or(UNGROUPED)
+            .to_string(),
+        instance_type: label(
+            labels,
+            &[
+                "node.kubernetes.io/instance-type",
+                "beta.kubernetes.io/instance-type",
+            ],
+        )
+        .unwrap_or("unknown")
+        .to_string(),
+        capacity_type: capacity,
+        zone: label(
+            labels,
+            &[
+                "topology.kubernetes.io/zone",
+                "failure-domain.beta.kubernetes.io/zone",
+            ],
+        )
+        .unwrap_or("")
+        .to_string(),
+        ready,
+        allocatable,
+        requests: Resources::default(),
+        usage: None,
+        name,
+    })
+}
+
+fn owner_kind(p: &core::Pod) -> OwnerKind {
+    let owners = p.metadata.owner_references.as_deref().unwrap_or(&[]);
+    let Some(o) = owners
+        .iter()
+        .find(|o| o.controller == Some(true))
+        .or(owners.first())
+    else {
+        return OwnerKind::Bare;
+    };
+    match o.kind.as_str() {
+        "ReplicaSet" | "Deployment" => OwnerKind::Deployment,
+        "StatefulSet" => OwnerKind::StatefulSet,
+        "DaemonSet" => OwnerKind::DaemonSet,
+        // A CronJob's pods belong to its Jobs; the Job carries the CronJob's
+        // name in this label since Kubernetes 1.27.
+        "Job" => {
+            let labels = p.metadata.labels.as_ref();
+            if label(labels, &["batch.kubernetes.io/cronjob-name"]).is_some() {
+                OwnerKind::CronJob
+            } else {
+                OwnerKind::Job
+            }
+        }
+        "CronJob" => OwnerKind::CronJob,
+        _ => OwnerKind::Bare,
+    }
+}
+
+fn max(a: Resources, b: Resources) -> Resources {
+    Resources::new(a.cores.max(b.cores), a.gib.max(b.gib))
+}
+
+/// A pod's requests as the scheduler counts them: the larger of the app
+/// containers (plus sidecars, init containers with `restartPolicy: Always`)
+/// and each init container in turn (plus the sidecars started before it),
+/// per resource, plus the pod overhead.
+pub fn pod_requests(spec: &core::PodSpec) -> Result<Resources> {
+    let req = |c: &core::Container| {
+        resources(c.resources.as_ref().and_then(|r| r.requests.as_ref()))
+            .with_context(|| format!("container {}: resources.requests", c.name))
+    };
+    let mut sidecars = Resources::default();
+    let mut init_peak = Resources::default();
+    for c in spec.init_containers.as_deref().unwrap_or(&[]) {
+        let r = req(c)?;
+        if c.restart_policy.as_deref() == Some("Always") {
+            sidecars = sidecars.plus(r);
+            init_peak = max(init_peak, sidecars);
+        } else {
+            init_peak = max(init_peak, sidecars.plus(r));
+        }
+    }
+    let mut app = sidecars;
+    for c in &spec.containers {
+        app = app.plus(req(c)?);
+    }
+    let overhead = resources(spec.overhead.as_ref()).context("overhead")?;
+    Ok(max(app, init_peak).plus(overhead))
+}
+
+/// A pod; an error names the pod and the field that is wrong.
+pub fn pod_from(p: &core::Pod) -> Result<Pod> {
+    let name = format!(
+        "{}/{}",
+        p.metadata.namespace.as_deref().unwrap_or("default"),
+        p.metadata.name.as_deref().unwrap_or("")
+    );
+    let spec = p
+        .spec
+        .as_ref()
+        .ok_or_else(|| anyhow!("pod {name}: no spec"))?;
+    let requests = pod_requests(spec).with_context(|| format!("pod {name}"))?;
+    let status = p.status.as_ref();
+    let phase = match status.and_then(|s| s.phase.as_deref()) {
+        Some("Running") => PodPhase::Running,
+        Some("Succeeded") => PodPhase::Succeeded,
+        Some("Failed") => PodPhase::Failed,
+        _ => PodPhase::Pending,
+    };
+    let node = spec.node_name.clone().filter(|n| !n.is_empty());
+    let unschedulable = if node.is_none() {
+        status
+            .and_then(|s| s.conditions.as_ref())
+            .and_then(|c| {
+                c.iter().find(|c| {
+                    c.type_ == "PodScheduled"
+                        && c.status == "False"
+                        && c.reason.as_deref() == Some("Unschedulable")
+                })
+            })
+            .map(|c| c.message.clone().unwrap_or_else(|| "Unschedulable".into()))
+    } else {
+        None
+    };
+    Ok(Pod {
+        owner: owner_kind(p),
+        requests,
+        phase,
+        node,
+        unschedulable,
+        name,
+    })
+}
