@@ -200,3 +200,53 @@ pub fn pod_from(p: &core::Pod) -> Result<Pod> {
         name,
     })
 }
+
+/// One node's usage as `metrics.k8s.io/v1beta1` NodeMetrics serves it.
+#[derive(Clone, Debug, serde::Deserialize)]
+pub struct NodeMetrics {
+    pub metadata: k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta,
+    pub usage: BTreeMap<String, Quantity>,
+}
+
+/// A cluster's state from its nodes and pods (and node metrics where the
+/// cluster serves `metrics.k8s.io`; without them usage stays unknown, not
+/// zero). An object with a field nodecast cannot read is left out, and the
+/// reason is returned for the log.
+pub fn state_from(
+    nodes: &[core::Node],
+    pods: &[core::Pod],
+    metrics: Option<&[NodeMetrics]>,
+) -> (crate::snapshot::ClusterState, Vec<String>) {
+    let mut dropped = Vec::new();
+    let usage: BTreeMap<&str, Resources> = metrics
+        .unwrap_or(&[])
+        .iter()
+        .filter_map(|m| {
+            let name = m.metadata.name.as_deref()?;
+            match resources(Some(&m.usage)) {
+                Ok(r) => Some((name, r)),
+                Err(e) => {
+                    dropped.push(format!("node metrics {name}: {e:#}"));
+                    None
+                }
+            }
+        })
+        .collect();
+    let mut out = crate::snapshot::ClusterState::default();
+    for n in nodes {
+        match node_from(n) {
+            Ok(mut node) => {
+                node.usage = usage.get(node.name.as_str()).copied();
+                out.nodes.push(node);
+            }
+            Err(e) => dropped.push(format!("{e:#}")),
+        }
+    }
+    for p in pods {
+        match pod_from(p) {
+            Ok(pod) => out.pods.push(pod),
+            Err(e) => dropped.push(format!("{e:#}")),
+        }
+    }
+    (out, dropped)
+}

@@ -193,3 +193,65 @@ fn cpu_quantities_in_every_unit() {
     assert!(parse_cpu("fast").is_err());
     assert!(parse_cpu("NaN").is_err());
 }
+
+#[test]
+fn cluster_state_with_and_without_node_metrics_and_bad_objects_dropped() {
+    use nodecast::snapshot::summarize;
+    use nodecast::sources::kube_objects::{NodeMetrics, state_from};
+    let nodes = vec![
+        node(
+            json!({"metadata": {"name": "a", "labels": {"eks.amazonaws.com/nodegroup": "g"}},
+            "status": {"allocatable": {"cpu": "4", "memory": "16Gi"},
+                       "conditions": [{"type": "Ready", "status": "True"}]}}),
+        ),
+        node(
+            json!({"metadata": {"name": "b", "labels": {"eks.amazonaws.com/nodegroup": "g"}},
+            "status": {"allocatable": {"cpu": "4", "memory": "16Gi"},
+                       "conditions": [{"type": "Ready", "status": "True"}]}}),
+        ),
+        node(json!({"metadata": {"name": "broken"},
+            "status": {"allocatable": {"memory": "much"}}})),
+    ];
+    let pods = vec![
+        pod(json!({"metadata": {"name": "p1"},
+            "spec": {"nodeName": "a", "containers": [{"name": "c",
+                "resources": {"requests": {"cpu": "1", "memory": "2Gi"}}}]},
+            "status": {"phase": "Running"}})),
+        pod(json!({"metadata": {"name": "p2"},
+            "spec": {"containers": [{"name": "c",
+                "resources": {"requests": {"cpu": "2"}}}]},
+            "status": {"phase": "Pending"}})),
+    ];
+    let metrics: Vec<NodeMetrics> = serde_json::from_value(json!([
+        {"metadata": {"name": "a"}, "usage": {"cpu": "500000000n", "memory": "1048576Ki"}},
+        {"metadata": {"name": "b"}, "usage": {"cpu": "250m", "memory": "512Mi"}}
+    ]))
+    .expect("metrics");
+    let (state, dropped) = state_from(&nodes, &pods, Some(&metrics));
+    assert_eq!(state.nodes.len(), 2);
+    assert_eq!(dropped.len(), 1);
+    assert!(
+        dropped[0].contains("node broken") && dropped[0].contains("much"),
+        "{dropped:?}"
+    );
+    let s = summarize(
+        &nodecast::domain::ClusterId("c".into()),
+        chrono::Utc::now(),
+        &state,
+    );
+    assert_eq!((s.nodes, s.pods, s.pending_pods), (2, 2, 1));
+    assert!(close(s.allocatable, Resources::new(8.0, 32.0)));
+    assert!(
+        close(s.requests, Resources::new(3.0, 2.0)),
+        "pending pods are demand too"
+    );
+    assert!(close(s.usage.expect("usage"), Resources::new(0.75, 1.5)));
+    // Without metrics.k8s.io usage is unknown, not zero.
+    let (state, _) = state_from(&nodes, &pods, None);
+    let s = summarize(
+        &nodecast::domain::ClusterId("c".into()),
+        chrono::Utc::now(),
+        &state,
+    );
+    assert_eq!(s.usage, None);
+}
