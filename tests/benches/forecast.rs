@@ -7,7 +7,6 @@ mod common;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use nodecast::domain::SeriesKind;
-use nodecast::forecast::live::EnsembleForecaster;
 use nodecast::forecast::origin_for;
 use nodecast::runtime::forecast_cluster;
 
@@ -15,9 +14,9 @@ fn bench_refresh(c: &mut Criterion) {
     let now = common::now();
     let fleet = common::demo_fleet();
     let (_, view) = &fleet.clusters[0];
-    let f = EnsembleForecaster::default();
+    let f = common::forecaster();
     let origin = origin_for(now);
-    // Train: the first forecast fits every model.
+    // The first forecast loads (or fits) every model.
     assert_eq!(forecast_cluster(&f, view, origin).len(), 3);
     c.bench_function("forecast_refresh_cluster_3_series_48h", |b| {
         b.iter(|| {

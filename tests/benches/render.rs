@@ -5,7 +5,6 @@ mod common;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use nodecast::app::{AppState, Mode, Tab};
-use nodecast::forecast::live::EnsembleForecaster;
 use nodecast::forecast::origin_for;
 use nodecast::runtime::forecast_cluster;
 use nodecast::ui::theme::Theme;
@@ -22,7 +21,7 @@ fn bench_render(c: &mut Criterion) {
         1.0,
         "x",
     );
-    let forecaster = EnsembleForecaster::default();
+    let forecaster = common::forecaster();
     for (id, v) in &fleet.clusters {
         state.forecasts.insert(
             id.clone(),
