@@ -57,10 +57,15 @@ pub struct NodesNeeded {
 impl NodesNeeded {
     /// The hour with the most nodes needed at p50 (the earliest of ties).
     pub fn peak(&self) -> Option<&NeedPoint> {
-        self.hours
-            .iter()
-            .reduce(|a, b| if b.p50 > a.p50 { b } else { a })
+        peak_of(&self.hours)
     }
+}
+
+/// The hour of `hours` with the most nodes needed at p50 (the first of equals).
+pub fn peak_of(hours: &[NeedPoint]) -> Option<&NeedPoint> {
+    hours
+        .iter()
+        .reduce(|a, b| if b.p50 > a.p50 { b } else { a })
 }
 
 /// Nodes needed for `demand` (cores or GiB) with `headroom` on nodes of `per_node` each.

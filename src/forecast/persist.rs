@@ -134,10 +134,7 @@ impl ModelDir {
 
     /// Records a model file already written under [`ModelDir::path`].
     pub fn register(&self, name: &str, entry: ModelEntry) -> Result<()> {
-        let mut m = self
-            .manifest
-            .lock()
-            .map_err(|_| anyhow::anyhow!("model manifest lock poisoned"))?;
+        let mut m = self.manifest_mut()?;
         m.models.insert(name.to_string(), entry);
         // Over the limit: the oldest trained models and their files go.
         if m.models.len() > self.keep {
@@ -161,10 +158,7 @@ impl ModelDir {
 
     /// Records a member's rolling validation sMAPE against its model file.
     pub fn record_validation(&self, name: &str, smape: BTreeMap<String, f64>) -> Result<()> {
-        let mut m = self
-            .manifest
-            .lock()
-            .map_err(|_| anyhow::anyhow!("model manifest lock poisoned"))?;
+        let mut m = self.manifest_mut()?;
         let Some(e) = m.models.get_mut(name) else {
             return Ok(());
         };
@@ -198,6 +192,12 @@ impl ModelDir {
 
     pub fn manifest(&self) -> Manifest {
         self.manifest.lock().map(|m| m.clone()).unwrap_or_default()
+    }
+
+    fn manifest_mut(&self) -> Result<std::sync::MutexGuard<'_, Manifest>> {
+        self.manifest
+            .lock()
+            .map_err(|_| anyhow::anyhow!("model manifest lock poisoned"))
     }
 
     fn flush(&self, m: &Manifest) -> Result<()> {

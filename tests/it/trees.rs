@@ -1,6 +1,6 @@
 //! The regression trees, forest and boosting, and the learned members' features.
 
-use chrono::{TimeZone, Utc};
+use chrono::{DateTime, TimeZone, Utc};
 use linfa::DatasetBase;
 use linfa::traits::{Fit, Predict};
 use ndarray::{Array1, Array2};
@@ -110,29 +110,24 @@ fn forest_and_boosting_learn_a_known_function_and_not_shuffled_targets() {
     assert_eq!(back.predict(&xt), boost.predict(&xt));
 }
 
+fn utc(y: i32, m: u32, d: u32, h: u32) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(y, m, d, h, 0, 0)
+        .single()
+        .expect("valid time")
+}
+
 #[test]
 fn features_are_hand_checkable() {
     // 8 days of y = hour of day + 1; origin 8 days after Monday 2026-01-05: Tuesday 2026-01-13 00:00.
-    let start = Utc
-        .with_ymd_and_hms(2026, 1, 5, 0, 0, 0)
-        .single()
-        .expect("t")
-        .timestamp()
-        / 3600;
+    let start = utc(2026, 1, 5, 0).timestamp() / 3600;
     let y: Vec<f64> = (0..8 * 24).map(|h| (h % 24) as f64 + 1.0).collect();
     let t = y.len();
     let mut cal = Calendar::builtin(2026..=2026);
     cal.events
         .push(nodecast::forecast::features::BusinessEvent {
             name: "sale".into(),
-            start: Utc
-                .with_ymd_and_hms(2026, 1, 13, 5, 0, 0)
-                .single()
-                .expect("t"),
-            end: Utc
-                .with_ymd_and_hms(2026, 1, 13, 7, 0, 0)
-                .single()
-                .expect("t"),
+            start: utc(2026, 1, 13, 5),
+            end: utc(2026, 1, 13, 7),
             uplift: 0.5,
         });
     let lv = level(&y, t);
@@ -155,12 +150,7 @@ fn features_are_hand_checkable() {
     assert_eq!(get("trend_24h"), 0.0);
     assert_eq!(get("max_24h"), 24.0 / lv);
     // New Year's Day is a built-in holiday.
-    let ny = Utc
-        .with_ymd_and_hms(2026, 1, 1, 0, 0, 0)
-        .single()
-        .expect("t")
-        .timestamp()
-        / 3600;
+    let ny = utc(2026, 1, 1, 0).timestamp() / 3600;
     let f = features(&y[..48], 24, 1, ny - 24, &cal, None);
     assert_eq!(
         f[FEATURE_NAMES
