@@ -37,6 +37,9 @@ pub struct Cli {
     /// Demo clock speed: 60 replays an hour a minute
     #[arg(long, global = true, value_name = "N", value_parser = parse_speed)]
     pub speed: Option<f64>,
+    /// Open one kubeconfig context as a live cluster (instead of the config's clusters)
+    #[arg(long, global = true, value_name = "NAME")]
+    pub context: Option<String>,
     /// Theme: dark, light, high-contrast, or a path to a theme .toml
     #[arg(long, global = true, value_name = "NAME|FILE")]
     pub theme: Option<String>,
@@ -85,6 +88,16 @@ pub enum Command {
     },
     /// Train (or load) every cluster's models now and save them in the models folder
     Train,
+    /// Connect to every live cluster once, load its state and history, print, exit
+    /// (exit 1 when a source did not answer)
+    Snapshot {
+        /// Only this cluster
+        #[arg(long, value_name = "NAME")]
+        cluster: Option<String>,
+        /// Print a JSON list, one object per cluster
+        #[arg(long)]
+        json: bool,
+    },
     /// List the configured clusters (the demo fleet in demo mode)
     Clusters {
         /// Print a JSON list of objects

@@ -83,17 +83,40 @@ pub struct DemoConfig {
     pub speed: Option<Spanned<f64>>,
 }
 
-/// A live cluster (sources arrive with the live-sources issue).
-#[derive(Debug, Deserialize)]
+/// A live cluster: `[[cluster]]`.
+#[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ClusterConfig {
     pub name: Spanned<String>,
+    /// kubeconfig context (default: the kubeconfig's current context).
     pub context: Option<String>,
+    /// kubeconfig file (default: KUBECONFIG, then ~/.kube/config).
     pub kubeconfig: Option<PathBuf>,
+    /// AWS region (default: the AWS profile's or environment's region).
     pub region: Option<String>,
+    /// AWS profile (default: the default credential chain).
     pub profile: Option<String>,
-    pub cloudwatch: Option<toml::Table>,
-    pub prometheus: Option<toml::Table>,
+    pub cloudwatch: Option<CloudWatchConfig>,
+    pub prometheus: Option<PrometheusConfig>,
+}
+
+/// `[cluster.cloudwatch]`: Container Insights history.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CloudWatchConfig {
+    /// Container Insights `ClusterName` dimension.
+    pub cluster_name: String,
+}
+
+/// `[cluster.prometheus]`: history from kube-state-metrics and cAdvisor.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PrometheusConfig {
+    pub url: Spanned<String>,
+    /// PromQL per series (nodes, cpu_requests, mem_requests, cpu_usage,
+    /// mem_usage, pods, pending_pods), replacing the built-in queries.
+    #[serde(default)]
+    pub queries: std::collections::BTreeMap<String, String>,
 }
 
 /// The config file nodecast reads when no `--config` is given.
@@ -233,6 +256,32 @@ pub fn parse(text: &str, file: &Path) -> Result<Config> {
                 "cluster.name",
                 &format!("{name:?} is used twice"),
             ));
+        }
+        if let Some(p) = &c.prometheus {
+            let url = p.url.get_ref();
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                return Err(field_error(
+                    file,
+                    text,
+                    p.url.span(),
+                    "cluster.prometheus.url",
+                    &format!("{url:?} is not an http:// or https:// address"),
+                ));
+            }
+            for k in p.queries.keys() {
+                if !crate::sources::prometheus::QUERY_NAMES.contains(&k.as_str()) {
+                    return Err(field_error(
+                        file,
+                        text,
+                        p.url.span(),
+                        "cluster.prometheus.queries",
+                        &format!(
+                            "unknown series {k:?}; known: {}",
+                            crate::sources::prometheus::QUERY_NAMES.join(", ")
+                        ),
+                    ));
+                }
+            }
         }
     }
     Ok(cfg)

@@ -17,4 +17,5 @@ pub mod setup;
 pub mod snapshot;
 pub mod sources;
 pub mod store;
+pub mod tls;
 pub mod ui;

@@ -52,6 +52,12 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Some(Command::Clusters { json }) => print_clusters(&setup, json),
         Some(Command::Train) => nodecast::commands::train(&setup),
+        Some(Command::Snapshot { cluster, json }) => {
+            if !nodecast::commands::snapshot::run(&setup, cluster.as_deref(), json)? {
+                return Err(SourcesFailed.into());
+            }
+            Ok(())
+        }
         Some(Command::Backtest { .. } | Command::Forecast { .. }) => Ok(()),
         None => {
             let (_log_guard, log_path) = nodecast::logging::init()?;
@@ -73,10 +79,21 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
+/// `snapshot` printed every cluster, but a source did not answer: exit 1.
+#[derive(Debug)]
+struct SourcesFailed;
+impl std::fmt::Display for SourcesFailed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a source did not answer")
+    }
+}
+impl std::error::Error for SourcesFailed {}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.is::<SourcesFailed>() => ExitCode::from(1),
         Err(e) => {
             eprintln!("nodecast: error: {e:#}");
             ExitCode::from(2)

@@ -161,30 +161,69 @@ fn install_panic_hook() {
     }));
 }
 
-pub async fn run_tui(setup: Setup, forecaster: Arc<dyn Forecaster>) -> Result<()> {
+/// The fleet's clusters (tab order, with regions), their sources and clock:
+/// the demo replay, or the live clusters on the wall clock.
+type Fleetwide = (
+    Vec<(ClusterId, String)>,
+    Vec<(ClusterId, Box<dyn Source>)>,
+    Clock,
+);
+
+fn fleet_sources(setup: &Setup) -> Result<Fleetwide> {
+    if setup.mode == crate::app::Mode::Live {
+        let ids = setup
+            .live
+            .iter()
+            .map(|c| (ClusterId(c.name.clone()), c.region.clone()))
+            .collect();
+        let sources = setup
+            .live
+            .iter()
+            .flat_map(|c| {
+                c.sources()
+                    .into_iter()
+                    .map(|s| (ClusterId(c.name.clone()), s))
+            })
+            .collect();
+        return Ok((ids, sources, Clock::wall()));
+    }
     let anchor = crate::sources::demo::demo_epoch();
-    let clock = Clock::new(anchor, setup.speed);
-    let db = Db::open(&setup.db_path)?;
-    tracing::info!(db = %setup.db_path.display(), mode = ?setup.mode, "starting");
-    let sources = demo_sources(anchor, setup.speed)?;
-    let ids: Vec<(ClusterId, String)> = sources
+    let demo = demo_sources(anchor, setup.speed)?;
+    let ids = demo
         .iter()
         .map(|(s, _)| (s.cluster.clone(), s.region.clone()))
         .collect();
+    let sources = demo
+        .into_iter()
+        .map(|(spec, src)| (spec.cluster, Box::new(src) as Box<dyn Source>))
+        .collect();
+    Ok((ids, sources, Clock::new(anchor, setup.speed)))
+}
+
+pub async fn run_tui(setup: Setup, forecaster: Arc<dyn Forecaster>) -> Result<()> {
+    let db = Db::open(&setup.db_path)?;
+    tracing::info!(db = %setup.db_path.display(), mode = ?setup.mode, "starting");
+    let (ids, sources, clock) = fleet_sources(&setup)?;
     let mut store = Store::new(db, &ids);
-    store
-        .reset_history()
-        .context("cannot reset the demo history")?;
+    if setup.mode == crate::app::Mode::Live {
+        store
+            .load_history(clock.now())
+            .context("cannot load the stored history")?;
+    } else {
+        store
+            .reset_history()
+            .context("cannot reset the demo history")?;
+    }
 
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
     let (src_tx, src_rx) = mpsc::channel::<SourceEvent>(1024);
     let (fleet_tx, mut fleet_rx) = watch::channel(Arc::new(store.fleet().clone()));
     let (act_tx, mut act_rx) = mpsc::channel::<Action>(64);
     let mut tasks = Vec::new();
-    for (spec, src) in sources {
+    for (cluster, src) in sources {
         tasks.push(tokio::spawn(run_source(
-            spec.cluster.clone(),
-            Box::new(src),
+            cluster,
+            src,
             clock.clone(),
             src_tx.clone(),
             shutdown_rx.clone(),
@@ -212,6 +251,9 @@ pub async fn run_tui(setup: Setup, forecaster: Arc<dyn Forecaster>) -> Result<()
         forecaster.name(),
     );
     state.headroom = setup.headroom;
+    if setup.mode == crate::app::Mode::Live {
+        state.stale_after_secs = crate::sources::live::STALE_AFTER_SECS;
+    }
     let mut terminal = ratatui::try_init().context("cannot open the terminal")?;
     let _guard = TerminalGuard;
     install_panic_hook();

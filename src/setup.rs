@@ -3,7 +3,10 @@
 use crate::app::Mode;
 use crate::cli::Cli;
 use crate::config::{self, Config};
+use crate::sources::cloudwatch::CloudWatchTarget;
 use crate::sources::demo::DEMO_CLUSTERS;
+use crate::sources::kube::KubeTarget;
+use crate::sources::live::LiveCluster;
 use crate::ui::theme::Theme;
 use anyhow::{Result, anyhow};
 use serde::Serialize;
@@ -30,6 +33,72 @@ pub struct Setup {
     pub calendar: crate::forecast::features::Calendar,
     /// Headroom over forecast requests for the nodes-needed counts.
     pub headroom: f64,
+    /// Live clusters (empty in demo mode).
+    pub live: Vec<LiveCluster>,
+}
+
+/// The live clusters of a config, or of a kubeconfig when the config has
+/// none: `--context NAME`, else the kubeconfig's current context (as k9s
+/// does). Empty when there is neither.
+pub fn live_clusters(cli: &Cli, cfg: &Config) -> Result<Vec<LiveCluster>> {
+    if let Some(ctx) = &cli.context {
+        return Ok(vec![LiveCluster {
+            name: ctx.clone(),
+            region: String::new(),
+            kube: KubeTarget {
+                kubeconfig: None,
+                context: Some(ctx.clone()),
+            },
+            cloudwatch: None,
+            prometheus: None,
+        }]);
+    }
+    if !cfg.cluster.is_empty() {
+        return Ok(cfg
+            .cluster
+            .iter()
+            .map(|c| LiveCluster {
+                name: c.name.get_ref().clone(),
+                region: c.region.clone().unwrap_or_default(),
+                kube: KubeTarget {
+                    kubeconfig: c.kubeconfig.clone(),
+                    context: c.context.clone(),
+                },
+                cloudwatch: c.cloudwatch.as_ref().map(|cw| CloudWatchTarget {
+                    cluster_name: cw.cluster_name.clone(),
+                    region: c.region.clone(),
+                    profile: c.profile.clone(),
+                }),
+                prometheus: c
+                    .prometheus
+                    .as_ref()
+                    .map(|p| (p.url.get_ref().clone(), p.queries.clone())),
+            })
+            .collect());
+    }
+    // No config: the kubeconfig's current context, if there is a kubeconfig.
+    let exists = match std::env::var_os("KUBECONFIG") {
+        Some(v) if !v.is_empty() => std::env::split_paths(&v).any(|p| p.exists()),
+        _ => dirs::home_dir().is_some_and(|h| h.join(".kube").join("config").exists()),
+    };
+    if !exists {
+        return Ok(Vec::new());
+    }
+    let kc = kube::config::Kubeconfig::read()
+        .map_err(|e| anyhow!("kubeconfig (KUBECONFIG or ~/.kube/config): {e}"))?;
+    let Some(ctx) = kc.current_context.filter(|c| !c.is_empty()) else {
+        return Ok(Vec::new());
+    };
+    Ok(vec![LiveCluster {
+        name: ctx.clone(),
+        region: String::new(),
+        kube: KubeTarget {
+            kubeconfig: None,
+            context: Some(ctx),
+        },
+        cloudwatch: None,
+        prometheus: None,
+    }])
 }
 
 fn data_dir() -> Result<PathBuf> {
@@ -40,36 +109,39 @@ fn data_dir() -> Result<PathBuf> {
 
 pub fn resolve(cli: &Cli) -> Result<Setup> {
     let (cfg, config_path): (Config, _) = config::load(cli.config.as_deref())?;
-    let mode = if cli.demo || cfg.cluster.is_empty() {
+    let live = if cli.demo {
+        Vec::new()
+    } else {
+        live_clusters(cli, &cfg)?
+    };
+    let mode = if live.is_empty() {
         Mode::Demo
     } else {
         Mode::Live
     };
-    if mode == Mode::Live {
-        let path = config_path
-            .as_ref()
-            .map(|p| p.display().to_string())
-            .unwrap_or_default();
-        let names: Vec<&str> = cfg
-            .cluster
+    let clusters = if mode == Mode::Demo {
+        DEMO_CLUSTERS
             .iter()
-            .map(|c| c.name.get_ref().as_str())
-            .collect();
-        return Err(anyhow!(
-            "{path}: [[cluster]] {}: live sources (Kubernetes API, CloudWatch, Prometheus) are not \
-             built yet in this version; run with --demo to open the demo fleet",
-            names.join(", ")
-        ));
-    }
-    let clusters = DEMO_CLUSTERS
-        .iter()
-        .map(|(n, r, d)| ClusterEntry {
-            name: n.to_string(),
-            region: r.to_string(),
-            source: "replay".into(),
-            description: d.to_string(),
-        })
-        .collect();
+            .map(|(n, r, d)| ClusterEntry {
+                name: n.to_string(),
+                region: r.to_string(),
+                source: "replay".into(),
+                description: d.to_string(),
+            })
+            .collect()
+    } else {
+        live.iter()
+            .map(|c| ClusterEntry {
+                name: c.name.clone(),
+                region: c.region.clone(),
+                source: c.source_names(),
+                description: match &c.kube.context {
+                    Some(ctx) => format!("kubeconfig context {ctx}"),
+                    None => "kubeconfig current context".into(),
+                },
+            })
+            .collect()
+    };
     let speed = cli
         .speed
         .or_else(|| cfg.demo.speed.as_ref().map(|s| *s.get_ref()))
@@ -112,5 +184,6 @@ pub fn resolve(cli: &Cli) -> Result<Setup> {
         config_path,
         calendar: cfg.calendar(),
         headroom: cfg.headroom(),
+        live,
     })
 }

@@ -212,11 +212,15 @@ pub struct NodeMetrics {
 /// cluster serves `metrics.k8s.io`; without them usage stays unknown, not
 /// zero). An object with a field nodecast cannot read is left out, and the
 /// reason is returned for the log.
-pub fn state_from(
-    nodes: &[core::Node],
-    pods: &[core::Pod],
+pub fn state_from<N, P>(
+    nodes: &[N],
+    pods: &[P],
     metrics: Option<&[NodeMetrics]>,
-) -> (crate::snapshot::ClusterState, Vec<String>) {
+) -> (crate::snapshot::ClusterState, Vec<String>)
+where
+    N: std::borrow::Borrow<core::Node>,
+    P: std::borrow::Borrow<core::Pod>,
+{
     let mut dropped = Vec::new();
     let usage: BTreeMap<&str, Resources> = metrics
         .unwrap_or(&[])
@@ -234,7 +238,7 @@ pub fn state_from(
         .collect();
     let mut out = crate::snapshot::ClusterState::default();
     for n in nodes {
-        match node_from(n) {
+        match node_from(n.borrow()) {
             Ok(mut node) => {
                 node.usage = usage.get(node.name.as_str()).copied();
                 out.nodes.push(node);
@@ -243,7 +247,7 @@ pub fn state_from(
         }
     }
     for p in pods {
-        match pod_from(p) {
+        match pod_from(p.borrow()) {
             Ok(pod) => out.pods.push(pod),
             Err(e) => dropped.push(format!("{e:#}")),
         }

@@ -1,8 +1,12 @@
 //! Sources observe clusters and feed the store. Each runs as its own task and
 //! only sends events; it never touches UI state.
 
+pub mod cloudwatch;
 pub mod demo;
+pub mod kube;
 pub mod kube_objects;
+pub mod live;
+pub mod prometheus;
 pub mod replay;
 
 use crate::clock::Clock;

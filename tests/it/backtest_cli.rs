@@ -155,6 +155,7 @@ fn train_loads_the_shipped_demo_models_into_an_empty_models_folder() {
     let out = Command::new(env!("CARGO_BIN_EXE_nodecast"))
         .args(["train", "--models-dir", models.to_str().expect("utf8")])
         .env("HOME", home.path())
+        .env_remove("KUBECONFIG")
         .env_remove("XDG_CONFIG_HOME")
         .env_remove("XDG_DATA_HOME")
         .env_remove("XDG_STATE_HOME")

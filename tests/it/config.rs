@@ -56,6 +56,7 @@ fn nodecast(args: &[&str], home: &Path) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_nodecast"))
         .args(args)
         .env("HOME", home)
+        .env_remove("KUBECONFIG")
         .env_remove("XDG_CONFIG_HOME")
         .env_remove("XDG_DATA_HOME")
         .env_remove("XDG_STATE_HOME")
@@ -123,17 +124,29 @@ fn cli_bad_flags_exit_non_zero_naming_the_flag() {
 }
 
 #[test]
-fn cli_live_clusters_without_live_sources_is_a_clear_error() {
+fn cli_lists_configured_live_clusters_with_their_sources() {
     let home = tempfile::tempdir().expect("home");
     let f = home.path().join("live.toml");
-    std::fs::write(&f, "[[cluster]]\nname = \"prod\"\n").expect("write");
+    std::fs::write(
+        &f,
+        "[[cluster]]\nname = \"prod\"\ncontext = \"prod-admin\"\nregion = \"us-east-1\"\n\
+         [cluster.cloudwatch]\ncluster_name = \"prod\"\n",
+    )
+    .expect("write");
     let out = nodecast(
-        &["--config", f.to_str().expect("utf8"), "clusters"],
+        &["--config", f.to_str().expect("utf8"), "clusters", "--json"],
         home.path(),
     );
-    assert_eq!(out.status.code(), Some(2));
-    let e = String::from_utf8_lossy(&out.stderr);
-    assert!(e.contains("prod") && e.contains("--demo"), "{e}");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(v[0]["name"], "prod");
+    assert_eq!(v[0]["region"], "us-east-1");
+    assert_eq!(v[0]["source"], "kube+cloudwatch");
+    assert_eq!(v[0]["description"], "kubeconfig context prod-admin");
     // --demo opens the demo fleet regardless.
     let out = nodecast(
         &[

@@ -17,7 +17,7 @@ impl Tmux {
         let socket = format!("nodecast-test-{name}-{}", std::process::id());
         let bin = env!("CARGO_BIN_EXE_nodecast");
         let cmd = format!(
-            "env -u XDG_CONFIG_HOME -u XDG_DATA_HOME -u XDG_STATE_HOME -u NO_COLOR HOME={} TERM=xterm-256color {bin} {args}; printf '\\r\\nnodecast-exit=%s\\r\\n' $?; sleep 120",
+            "env -u KUBECONFIG -u XDG_CONFIG_HOME -u XDG_DATA_HOME -u XDG_STATE_HOME -u NO_COLOR HOME={} TERM=xterm-256color {bin} {args}; printf '\\r\\nnodecast-exit=%s\\r\\n' $?; sleep 120",
             home.display()
         );
         let st = Command::new("tmux")

@@ -234,3 +234,4 @@ pub fn train(setup: &crate::setup::Setup) -> Result<()> {
     );
     Ok(())
 }
+pub mod snapshot;

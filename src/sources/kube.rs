@@ -1,0 +1,243 @@
+//! The Kubernetes source: nodes and pods kept current by watchers
+//! (reflectors: one list, then a watch of changes, re-listed with backoff
+//! after errors), node usage from `metrics.k8s.io` where the cluster serves
+//! it. Each poll checks that the API server answers, then summarizes what
+//! the reflectors hold.
+
+use super::kube_objects::{NodeMetrics, state_from};
+use super::{Source, SourceUpdate};
+use crate::domain::{Sample, SeriesKind};
+use anyhow::{Context, Result, anyhow};
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use futures::StreamExt;
+use k8s_openapi::api::core::v1::{Node, Pod};
+use kube::config::{KubeConfigOptions, Kubeconfig};
+use kube::runtime::reflector::{self, Store};
+use kube::runtime::{WatchStreamExt, watcher};
+use kube::{Api, Client, Resource};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::task::JoinHandle;
+
+/// Every call to the API server gives up after this long.
+pub const CALL_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long a poll waits for the first complete list of nodes and pods.
+pub const FIRST_LIST_WAIT: Duration = Duration::from_secs(10);
+/// How long nodecast believes a cluster without `metrics.k8s.io` before asking again.
+const METRICS_RECHECK: Duration = Duration::from_secs(600);
+
+/// Which cluster of which kubeconfig.
+#[derive(Clone, Debug, Default)]
+pub struct KubeTarget {
+    /// kubeconfig file; `None`: KUBECONFIG, then ~/.kube/config.
+    pub kubeconfig: Option<PathBuf>,
+    /// Context; `None`: the kubeconfig's current context.
+    pub context: Option<String>,
+}
+
+impl KubeTarget {
+    /// A client for the target, with nodecast's timeouts. Reads the kubeconfig; no network.
+    pub async fn client(&self) -> Result<Client> {
+        crate::tls::install_provider();
+        let kc = match &self.kubeconfig {
+            Some(p) => {
+                Kubeconfig::read_from(p).with_context(|| format!("kubeconfig {}", p.display()))?
+            }
+            None => Kubeconfig::read().context("kubeconfig (KUBECONFIG or ~/.kube/config)")?,
+        };
+        let opts = KubeConfigOptions {
+            context: self.context.clone(),
+            ..Default::default()
+        };
+        let mut cfg = kube::Config::from_custom_kubeconfig(kc, &opts)
+            .await
+            .with_context(|| match &self.context {
+                Some(c) => format!("kubeconfig context {c:?}"),
+                None => "kubeconfig current context".to_string(),
+            })?;
+        cfg.connect_timeout = Some(CALL_TIMEOUT);
+        Client::try_from(cfg).context("Kubernetes client")
+    }
+}
+
+/// What the cluster said about `metrics.k8s.io`.
+#[derive(Clone, Copy, Debug)]
+enum Metrics {
+    Unknown,
+    Served,
+    /// Not served (404) as of then.
+    Absent(Instant),
+}
+
+/// The last error a watcher met, cleared by its next event.
+type WatchError = Arc<Mutex<Option<String>>>;
+
+struct Watching {
+    client: Client,
+    nodes: Store<Node>,
+    pods: Store<Pod>,
+    error: WatchError,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl Drop for Watching {
+    fn drop(&mut self) {
+        for t in &self.tasks {
+            t.abort();
+        }
+    }
+}
+
+/// Keeps a reflector of `K` current; watcher errors go to `error` (and the log).
+fn reflect<K>(api: Api<K>, label: &'static str, error: WatchError) -> (Store<K>, JoinHandle<()>)
+where
+    K: Resource<DynamicType = ()>
+        + Clone
+        + std::fmt::Debug
+        + serde::de::DeserializeOwned
+        + Send
+        + Sync
+        + 'static,
+{
+    let (reader, writer) = reflector::store::<K>();
+    let stream = watcher(api, watcher::Config::default())
+        .default_backoff()
+        // Managed fields are big and unused: not kept in memory.
+        .modify(|o: &mut K| o.meta_mut().managed_fields = None)
+        .reflect(writer);
+    let task = tokio::spawn(async move {
+        futures::pin_mut!(stream);
+        while let Some(ev) = stream.next().await {
+            let mut e = error.lock().unwrap_or_else(|p| p.into_inner());
+            match ev {
+                Ok(_) => *e = None,
+                Err(err) => {
+                    tracing::warn!("{label} watch: {err}");
+                    *e = Some(format!("{label} watch: {err}"));
+                }
+            }
+        }
+    });
+    (reader, task)
+}
+
+/// The Kubernetes source of one cluster.
+pub struct KubeSource {
+    target: KubeTarget,
+    interval: Duration,
+    watching: Option<Watching>,
+    metrics: Metrics,
+}
+
+impl KubeSource {
+    pub fn new(target: KubeTarget, interval: Duration) -> Self {
+        KubeSource {
+            target,
+            interval,
+            watching: None,
+            metrics: Metrics::Unknown,
+        }
+    }
+
+    async fn node_metrics(&mut self, client: &Client) -> Option<Vec<NodeMetrics>> {
+        if let Metrics::Absent(since) = self.metrics
+            && since.elapsed() < METRICS_RECHECK
+        {
+            return None;
+        }
+        #[derive(serde::Deserialize)]
+        struct List {
+            items: Vec<NodeMetrics>,
+        }
+        let req = http::Request::get("/apis/metrics.k8s.io/v1beta1/nodes")
+            .body(Vec::new())
+            .ok()?;
+        match tokio::time::timeout(CALL_TIMEOUT, client.request::<List>(req)).await {
+            Ok(Ok(list)) => {
+                self.metrics = Metrics::Served;
+                Some(list.items)
+            }
+            Ok(Err(kube::Error::Api(s))) if s.code == 404 => {
+                if !matches!(self.metrics, Metrics::Absent(_)) {
+                    tracing::info!("metrics.k8s.io is not served: node usage unavailable");
+                }
+                self.metrics = Metrics::Absent(Instant::now());
+                None
+            }
+            Ok(Err(e)) => {
+                tracing::warn!("metrics.k8s.io: {e}");
+                None
+            }
+            Err(_) => {
+                tracing::warn!("metrics.k8s.io: no answer in {CALL_TIMEOUT:?}");
+                None
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl Source for KubeSource {
+    fn name(&self) -> &str {
+        "kube"
+    }
+
+    fn poll_interval(&self) -> Duration {
+        self.interval
+    }
+
+    /// The API server keeps no history: this connects and starts the watchers.
+    async fn backfill(&mut self, _now: DateTime<Utc>) -> Result<Vec<(SeriesKind, Sample)>> {
+        if self.watching.is_none() {
+            let client = self.target.client().await?;
+            let error = WatchError::default();
+            let (nodes, t1) = reflect(Api::<Node>::all(client.clone()), "nodes", error.clone());
+            let (pods, t2) = reflect(Api::<Pod>::all(client.clone()), "pods", error.clone());
+            self.watching = Some(Watching {
+                client,
+                nodes,
+                pods,
+                error,
+                tasks: vec![t1, t2],
+            });
+        }
+        Ok(Vec::new())
+    }
+
+    async fn poll(&mut self, _now: DateTime<Utc>) -> Result<SourceUpdate> {
+        let Some(w) = &self.watching else {
+            return Err(anyhow!("not connected"));
+        };
+        let client = w.client.clone();
+        match tokio::time::timeout(CALL_TIMEOUT, client.apiserver_version()).await {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => return Err(anyhow!("API server: {e}")),
+            Err(_) => return Err(anyhow!("API server: no answer in {CALL_TIMEOUT:?}")),
+        }
+        let (nodes, pods) = (w.nodes.clone(), w.pods.clone());
+        let ready = async {
+            nodes.wait_until_ready().await?;
+            pods.wait_until_ready().await
+        };
+        if tokio::time::timeout(FIRST_LIST_WAIT, ready).await.is_err() {
+            let why = w
+                .error
+                .lock()
+                .map(|e| e.clone())
+                .unwrap_or_default()
+                .unwrap_or_else(|| "still listing".into());
+            return Err(anyhow!("no complete list of nodes and pods yet: {why}"));
+        }
+        let metrics = self.node_metrics(&client).await;
+        let (state, dropped) = state_from(&nodes.state(), &pods.state(), metrics.as_deref());
+        for d in dropped {
+            tracing::warn!("kube object dropped: {d}");
+        }
+        Ok(SourceUpdate {
+            state: Some(state),
+            samples: Vec::new(),
+        })
+    }
+}

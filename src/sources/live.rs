@@ -1,0 +1,188 @@
+//! Live clusters: from config (or a kubeconfig) to their sources, and a
+//! one-shot probe of every source (the `snapshot` command).
+
+use super::cloudwatch::{CloudWatchSource, CloudWatchTarget};
+use super::kube::{KubeSource, KubeTarget};
+use super::prometheus::PrometheusSource;
+use super::{Source, SourceUpdate};
+use crate::domain::{ClusterId, Sample, SeriesKind};
+use crate::snapshot::{ClusterSnapshot, summarize};
+use anyhow::{Result, anyhow};
+use async_trait::async_trait;
+use chrono::{DateTime, Duration as Span, Utc};
+use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+/// Wall time between polls of the Kubernetes source.
+pub const KUBE_POLL: Duration = Duration::from_secs(10);
+/// Wall time between polls of the history sources (CloudWatch, Prometheus).
+pub const HISTORY_POLL: Duration = Duration::from_secs(60);
+/// In the dashboard, a live source that delivered nothing for this long is stale.
+pub const STALE_AFTER_SECS: i64 = 180;
+/// History whose newest point is older than this is stale.
+pub const HISTORY_STALE_AFTER: Span = Span::hours(2);
+/// The snapshot command gives up on a source after this long.
+pub const PROBE_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// One live cluster and where its data comes from.
+#[derive(Clone, Debug)]
+pub struct LiveCluster {
+    pub name: String,
+    pub region: String,
+    pub kube: KubeTarget,
+    pub cloudwatch: Option<CloudWatchTarget>,
+    pub prometheus: Option<(String, BTreeMap<String, String>)>,
+}
+
+impl LiveCluster {
+    /// The cluster's sources: Kubernetes API always, CloudWatch and Prometheus when configured.
+    pub fn sources(&self) -> Vec<Box<dyn Source>> {
+        let mut out: Vec<Box<dyn Source>> =
+            vec![Box::new(KubeSource::new(self.kube.clone(), KUBE_POLL))];
+        if let Some(cw) = &self.cloudwatch {
+            out.push(Box::new(CloudWatchSource::new(cw.clone(), HISTORY_POLL)));
+        }
+        if let Some((url, queries)) = &self.prometheus {
+            match PrometheusSource::new(url, queries, HISTORY_POLL) {
+                Ok(p) => out.push(Box::new(p)),
+                Err(e) => out.push(Box::new(FailedSource {
+                    name: "prometheus".into(),
+                    why: format!("{e:#}"),
+                })),
+            }
+        }
+        out
+    }
+
+    /// The source names shown in `clusters`.
+    pub fn source_names(&self) -> String {
+        let mut names = vec!["kube"];
+        if self.cloudwatch.is_some() {
+            names.push("cloudwatch");
+        }
+        if self.prometheus.is_some() {
+            names.push("prometheus");
+        }
+        names.join("+")
+    }
+}
+
+/// A source that could not be built: every call reports why.
+pub struct FailedSource {
+    pub name: String,
+    pub why: String,
+}
+
+#[async_trait]
+impl Source for FailedSource {
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn poll_interval(&self) -> Duration {
+        HISTORY_POLL
+    }
+    async fn backfill(&mut self, _now: DateTime<Utc>) -> Result<Vec<(SeriesKind, Sample)>> {
+        Err(anyhow!("{}", self.why))
+    }
+    async fn poll(&mut self, _now: DateTime<Utc>) -> Result<SourceUpdate> {
+        Err(anyhow!("{}", self.why))
+    }
+}
+
+/// One source's answer to a probe.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ProbeStatus {
+    /// `ok`, `stale` or `error`.
+    pub status: &'static str,
+    pub message: Option<String>,
+}
+
+/// What one probe of a cluster found.
+#[derive(Clone, Debug)]
+pub struct Probe {
+    pub cluster: String,
+    pub snapshot: Option<ClusterSnapshot>,
+    pub history: Vec<(SeriesKind, Sample)>,
+    pub sources: BTreeMap<String, ProbeStatus>,
+}
+
+impl Probe {
+    /// Distinct hours with any history sample.
+    pub fn history_hours(&self) -> usize {
+        self.history
+            .iter()
+            .map(|(_, s)| s.ts.timestamp().div_euclid(3600))
+            .collect::<BTreeSet<_>>()
+            .len()
+    }
+
+    pub fn all_ok(&self) -> bool {
+        self.sources.values().all(|s| s.status == "ok")
+    }
+}
+
+async fn probe_source(
+    src: &mut dyn Source,
+    now: DateTime<Utc>,
+) -> Result<(Vec<(SeriesKind, Sample)>, SourceUpdate)> {
+    let history = src.backfill(now).await?;
+    let update = src.poll(now).await?;
+    Ok((history, update))
+}
+
+/// Connects every source of `cluster` once (concurrently), loads history and state.
+pub async fn probe(cluster: &LiveCluster, now: DateTime<Utc>) -> Probe {
+    let runs = cluster.sources().into_iter().map(|mut src| async move {
+        let name = src.name().to_string();
+        let r = tokio::time::timeout(PROBE_TIMEOUT, probe_source(src.as_mut(), now)).await;
+        let r = r.unwrap_or_else(|_| Err(anyhow!("no answer in {PROBE_TIMEOUT:?}")));
+        (name, r)
+    });
+    let mut out = Probe {
+        cluster: cluster.name.clone(),
+        snapshot: None,
+        history: Vec::new(),
+        sources: BTreeMap::new(),
+    };
+    for (name, r) in futures::future::join_all(runs).await {
+        let status = match r {
+            Err(e) => ProbeStatus {
+                status: "error",
+                message: Some(format!("{e:#}")),
+            },
+            Ok((history, update)) => {
+                if let Some(state) = &update.state {
+                    out.snapshot = Some(summarize(&ClusterId(cluster.name.clone()), now, state));
+                }
+                let newest = history
+                    .iter()
+                    .chain(&update.samples)
+                    .map(|(_, s)| s.ts)
+                    .max();
+                let status = match newest {
+                    Some(t) if now - t > HISTORY_STALE_AFTER => ProbeStatus {
+                        status: "stale",
+                        message: Some(format!(
+                            "newest point {} h old",
+                            (now - t).num_minutes() / 60
+                        )),
+                    },
+                    None if update.state.is_none() => ProbeStatus {
+                        status: "stale",
+                        message: Some("no data points".into()),
+                    },
+                    _ => ProbeStatus {
+                        status: "ok",
+                        message: None,
+                    },
+                };
+                out.history.extend(history);
+                out.history.extend(update.samples);
+                status
+            }
+        };
+        out.sources.insert(name, status);
+    }
+    out
+}

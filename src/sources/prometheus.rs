@@ -1,0 +1,214 @@
+//! The Prometheus source (optional): the same history as CloudWatch from the
+//! usual kube-state-metrics and cAdvisor series, one PromQL query per series
+//! (overridable in config), read with `query_range`.
+
+use super::{Source, SourceUpdate};
+use crate::domain::{Sample, SeriesKind};
+use anyhow::{Context, Result, anyhow, bail};
+use async_trait::async_trait;
+use chrono::{DateTime, Duration as Span, Utc};
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+/// Days of hourly history loaded at start.
+pub const BACKFILL_DAYS: i64 = 14;
+/// Every request gives up after this long.
+pub const CALL_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The series nodecast reads, their config names and built-in queries.
+pub const QUERIES: [(&str, SeriesKind, &str); 7] = [
+    ("nodes", SeriesKind::Nodes, "count(kube_node_info)"),
+    (
+        "cpu_requests",
+        SeriesKind::CpuRequests,
+        r#"sum(kube_pod_container_resource_requests{resource="cpu"} * on(namespace, pod) group_left() max by (namespace, pod) (kube_pod_status_phase{phase=~"Running|Pending"} == 1))"#,
+    ),
+    (
+        "mem_requests",
+        SeriesKind::MemRequests,
+        r#"sum(kube_pod_container_resource_requests{resource="memory"} * on(namespace, pod) group_left() max by (namespace, pod) (kube_pod_status_phase{phase=~"Running|Pending"} == 1)) / 1073741824"#,
+    ),
+    (
+        "cpu_usage",
+        SeriesKind::CpuUsage,
+        r#"sum(rate(container_cpu_usage_seconds_total{container!=""}[5m]))"#,
+    ),
+    (
+        "mem_usage",
+        SeriesKind::MemUsage,
+        r#"sum(container_memory_working_set_bytes{container!=""}) / 1073741824"#,
+    ),
+    (
+        "pods",
+        SeriesKind::Pods,
+        r#"sum(kube_pod_status_phase{phase=~"Running|Pending"})"#,
+    ),
+    (
+        "pending_pods",
+        SeriesKind::PendingPods,
+        r#"sum(kube_pod_status_phase{phase="Pending"})"#,
+    ),
+];
+
+/// The names `[cluster.prometheus.queries]` accepts.
+pub const QUERY_NAMES: [&str; 7] = [
+    "nodes",
+    "cpu_requests",
+    "mem_requests",
+    "cpu_usage",
+    "mem_usage",
+    "pods",
+    "pending_pods",
+];
+
+pub struct PrometheusSource {
+    url: String,
+    queries: Vec<(SeriesKind, String)>,
+    http: reqwest::Client,
+    interval: Duration,
+    last: Option<DateTime<Utc>>,
+}
+
+impl PrometheusSource {
+    /// `overrides`: PromQL by series name, replacing the built-in ones.
+    pub fn new(
+        url: &str,
+        overrides: &BTreeMap<String, String>,
+        interval: Duration,
+    ) -> Result<Self> {
+        crate::tls::install_provider();
+        let http = reqwest::Client::builder()
+            .timeout(CALL_TIMEOUT)
+            .connect_timeout(Duration::from_secs(5))
+            .build()
+            .context("HTTP client")?;
+        Ok(PrometheusSource {
+            url: url.trim_end_matches('/').to_string(),
+            queries: QUERIES
+                .iter()
+                .map(|(name, kind, q)| {
+                    (
+                        *kind,
+                        overrides.get(*name).cloned().unwrap_or(q.to_string()),
+                    )
+                })
+                .collect(),
+            http,
+            interval,
+            last: None,
+        })
+    }
+
+    async fn range(
+        &self,
+        query: &str,
+        start: DateTime<Utc>,
+        end: DateTime<Utc>,
+        step_secs: i64,
+    ) -> Result<Vec<(DateTime<Utc>, f64)>> {
+        let resp = self
+            .http
+            .get(format!("{}/api/v1/query_range", self.url))
+            .query(&[
+                ("query", query.to_string()),
+                ("start", start.timestamp().to_string()),
+                ("end", end.timestamp().to_string()),
+                ("step", step_secs.to_string()),
+            ])
+            .send()
+            .await
+            .map_err(|e| anyhow!("{}: {e}", self.url))?;
+        let status = resp.status();
+        let body: serde_json::Value = resp
+            .json()
+            .await
+            .map_err(|e| anyhow!("{}: answer is not JSON ({status}): {e}", self.url))?;
+        parse_matrix(&body).with_context(|| format!("query {query:?}"))
+    }
+}
+
+/// The points of a `query_range` answer (one series expected; several are summed).
+pub fn parse_matrix(body: &serde_json::Value) -> Result<Vec<(DateTime<Utc>, f64)>> {
+    if body["status"] != "success" {
+        bail!(
+            "{}: {}",
+            body["errorType"].as_str().unwrap_or("error"),
+            body["error"].as_str().unwrap_or("no message")
+        );
+    }
+    let mut sum: BTreeMap<i64, f64> = BTreeMap::new();
+    for series in body["data"]["result"].as_array().into_iter().flatten() {
+        for point in series["values"].as_array().into_iter().flatten() {
+            let ts = point[0].as_f64();
+            let v = point[1].as_str().and_then(|s| s.parse::<f64>().ok());
+            match (ts, v) {
+                (Some(ts), Some(v)) => *sum.entry(ts as i64).or_default() += v,
+                _ => bail!("a point is not [time, \"value\"]: {point}"),
+            }
+        }
+    }
+    Ok(sum
+        .into_iter()
+        .filter_map(|(t, v)| Some((DateTime::from_timestamp(t, 0)?, v)))
+        .collect())
+}
+
+fn floor_to(t: DateTime<Utc>, secs: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp(t.timestamp().div_euclid(secs) * secs, 0).unwrap_or(t)
+}
+
+impl PrometheusSource {
+    async fn all(
+        &self,
+        start: DateTime<Utc>,
+        end: DateTime<Utc>,
+        step: i64,
+    ) -> Result<Vec<(SeriesKind, Sample)>> {
+        let mut out = Vec::new();
+        for (kind, q) in &self.queries {
+            for (ts, value) in self.range(q, start, end, step).await? {
+                out.push((*kind, Sample { ts, value }));
+            }
+        }
+        Ok(out)
+    }
+}
+
+#[async_trait]
+impl Source for PrometheusSource {
+    fn name(&self) -> &str {
+        "prometheus"
+    }
+
+    fn poll_interval(&self) -> Duration {
+        self.interval
+    }
+
+    /// The last [`BACKFILL_DAYS`] at hourly steps, up to the last whole hour.
+    async fn backfill(&mut self, now: DateTime<Utc>) -> Result<Vec<(SeriesKind, Sample)>> {
+        let end = floor_to(now, 3600) - Span::hours(1);
+        let start = end - Span::days(BACKFILL_DAYS) + Span::hours(1);
+        let out = self.all(start, end, 3600).await?;
+        self.last = Some(end);
+        Ok(out)
+    }
+
+    /// 5-minute steps since the last one sent.
+    async fn poll(&mut self, now: DateTime<Utc>) -> Result<SourceUpdate> {
+        let end = floor_to(now, 300);
+        let start = self
+            .last
+            .map(|l| l + Span::seconds(300))
+            .unwrap_or(end)
+            .max(end - Span::hours(3));
+        if start > end {
+            return Ok(SourceUpdate::default());
+        }
+        let samples = self.all(start, end, 300).await?;
+        self.last = Some(end);
+        Ok(SourceUpdate {
+            state: None,
+            samples,
+        })
+    }
+}
