@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # nodecast's one test command: all set-up on a fresh Debian machine, then every test.
 #   scripts/test.sh
-# Installs what the tests need from Debian (tmux for the real-terminal tests),
-# then runs the whole suite, ignored peer tests included: a missing peer fails.
+# Installs what the tests need (tmux for the real-terminal tests; the real
+# peers of scripts/peers.sh: kube-apiserver + etcd, moto server, Prometheus),
+# starts the peers on 127.0.0.1, then runs the whole suite, ignored peer tests
+# included: a missing peer fails. The first run builds kube-apiserver from
+# Debian's source package (~10 min, cached in ~/.cache/nodecast-peers).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,6 +23,17 @@ if ! command -v cargo >/dev/null 2>&1; then
   echo "test.sh: cargo not found; install the Rust toolchain (rustup) first" >&2
   exit 1
 fi
+
+scripts/peers.sh install
+# shellcheck source=peers.sh
+source scripts/peers.sh
+PEER_DIR="$(mktemp -d)"
+trap 'peers_stop; rm -rf "$PEER_DIR"' EXIT
+peers_start "$PEER_DIR"
+# The AWS SDK reaches the emulator with test credentials, one region.
+export AWS_ENDPOINT_URL="$NODECAST_TEST_AWS_ENDPOINT" AWS_ACCESS_KEY_ID=testing \
+  AWS_SECRET_ACCESS_KEY=testing AWS_REGION=us-east-1 AWS_EC2_METADATA_DISABLED=true
+unset KUBECONFIG AWS_PROFILE
 
 export TERM="${TERM:-xterm-256color}"
 # Library, binary and the one integration-test binary, peer tests included.

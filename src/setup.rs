@@ -68,6 +68,7 @@ pub fn live_clusters(cli: &Cli, cfg: &Config) -> Result<Vec<LiveCluster>> {
                     cluster_name: cw.cluster_name.clone(),
                     region: c.region.clone(),
                     profile: c.profile.clone(),
+                    endpoint: None,
                 }),
                 prometheus: c
                     .prometheus

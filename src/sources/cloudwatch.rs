@@ -44,6 +44,8 @@ pub struct CloudWatchTarget {
     pub cluster_name: String,
     pub region: Option<String>,
     pub profile: Option<String>,
+    /// Endpoint instead of AWS's (`AWS_ENDPOINT_URL` also works).
+    pub endpoint: Option<String>,
 }
 
 pub struct CloudWatchSource {
@@ -87,6 +89,9 @@ impl CloudWatchSource {
         }
         if let Some(p) = &self.target.profile {
             loader = loader.profile_name(p);
+        }
+        if let Some(e) = &self.target.endpoint {
+            loader = loader.endpoint_url(e);
         }
         let c = Client::new(&loader.load().await);
         self.client = Some(c.clone());
