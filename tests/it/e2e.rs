@@ -197,3 +197,35 @@ fn history_committed_before_a_kill_9_survives() {
     // nodecast opens the database again after the crash.
     nodecast::store::db::Db::open(&db).expect("reopen after crash");
 }
+
+#[test]
+#[ignore = "needs tmux, kube-apiserver and etcd; run by scripts/test.sh"]
+fn live_dashboard_shows_each_cluster_and_marks_the_one_that_is_down() {
+    let home = tempfile::tempdir().expect("home");
+    let kc = crate::peers::kubeconfig();
+    let dead = home.path().join("dead-kubeconfig");
+    let text = std::fs::read_to_string(&kc).expect("kubeconfig");
+    let url = crate::peers::env("NODECAST_TEST_APISERVER_URL");
+    std::fs::write(&dead, text.replace(&url, "https://127.0.0.1:9")).expect("write");
+    let cfg = home.path().join("config.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[[cluster]]\nname = \"live-a\"\nkubeconfig = {:?}\n\
+             [[cluster]]\nname = \"live-down\"\nkubeconfig = {:?}\n",
+            kc.display().to_string(),
+            dead.display().to_string()
+        ),
+    )
+    .expect("config");
+    let t = Tmux::start("live", home.path(), &format!("--config {}", cfg.display()));
+    let s = t.wait_for("both clusters, one failing", |s| {
+        s.contains("live-a") && s.contains("live-down ✗") && s.contains("kube:")
+    });
+    assert!(!s.contains("DEMO"), "live clusters are not the demo:\n{s}");
+    // The fleet table: live-a answers, live-down shows its error.
+    let a = s.lines().find(|l| l.contains("live-a") && l.contains("ok"));
+    assert!(a.is_some(), "live-a ok:\n{s}");
+    t.keys("q");
+    t.wait_for("exit 0", |s| s.contains("nodecast-exit=0"));
+}
