@@ -82,6 +82,21 @@ struct Watching {
     tasks: Vec<JoinHandle<()>>,
 }
 
+impl Watching {
+    fn start(client: Client) -> Self {
+        let error = WatchError::default();
+        let (nodes, t1) = reflect(Api::<Node>::all(client.clone()), "nodes", error.clone());
+        let (pods, t2) = reflect(Api::<Pod>::all(client.clone()), "pods", error.clone());
+        Watching {
+            client,
+            nodes,
+            pods,
+            error,
+            tasks: vec![t1, t2],
+        }
+    }
+}
+
 impl Drop for Watching {
     fn drop(&mut self) {
         for t in &self.tasks {
@@ -141,6 +156,13 @@ impl KubeSource {
         }
     }
 
+    /// A source on an existing client (tests give it a mock one).
+    pub fn with_client(client: Client, interval: Duration) -> Self {
+        let mut s = KubeSource::new(KubeTarget::default(), interval);
+        s.watching = Some(Watching::start(client));
+        s
+    }
+
     async fn node_metrics(&mut self, client: &Client) -> Option<Vec<NodeMetrics>> {
         if let Metrics::Absent(since) = self.metrics
             && since.elapsed() < METRICS_RECHECK
@@ -192,16 +214,7 @@ impl Source for KubeSource {
     async fn backfill(&mut self, _now: DateTime<Utc>) -> Result<Vec<(SeriesKind, Sample)>> {
         if self.watching.is_none() {
             let client = self.target.client().await?;
-            let error = WatchError::default();
-            let (nodes, t1) = reflect(Api::<Node>::all(client.clone()), "nodes", error.clone());
-            let (pods, t2) = reflect(Api::<Pod>::all(client.clone()), "pods", error.clone());
-            self.watching = Some(Watching {
-                client,
-                nodes,
-                pods,
-                error,
-                tasks: vec![t1, t2],
-            });
+            self.watching = Some(Watching::start(client));
         }
         Ok(Vec::new())
     }

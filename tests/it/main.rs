@@ -6,6 +6,7 @@ mod e2e;
 mod fixture;
 mod flow;
 mod forecast;
+mod kube_mock;
 mod kube_objects;
 mod live_cloudwatch;
 mod live_kube;
