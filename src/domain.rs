@@ -279,6 +279,20 @@ pub struct ScalingAction {
     pub why: String,
 }
 
+/// A PodDisruptionBudget: the pods it guards and how many may go at once.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DisruptionBudget {
+    /// `namespace/name`.
+    pub name: String,
+    /// `spec.selector.matchLabels` (expressions are not read).
+    pub match_labels: std::collections::BTreeMap<String, String>,
+    /// `spec.minAvailable` / `spec.maxUnavailable` as written (count or percentage).
+    pub min_available: Option<String>,
+    pub max_unavailable: Option<String>,
+    /// `status.disruptionsAllowed`, when the controller has set it.
+    pub disruptions_allowed: Option<i64>,
+}
+
 /// Health of one source feeding one cluster.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum SourceHealth {

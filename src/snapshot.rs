@@ -15,6 +15,8 @@ pub struct ClusterState {
     pub node_groups: Vec<NodeGroup>,
     pub nodes: Vec<Node>,
     pub pods: Vec<Pod>,
+    /// PodDisruptionBudgets (for spot and scale-in rules).
+    pub budgets: Vec<crate::domain::DisruptionBudget>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -75,6 +77,8 @@ pub struct ClusterSnapshot {
     /// Pods that are not Succeeded or Failed.
     pub pods: u32,
     pub pending_pods: u32,
+    /// PodDisruptionBudgets in the cluster.
+    pub disruption_budgets: u32,
     /// Pods that are not Succeeded or Failed, by kind of workload.
     pub workload: WorkloadMix,
     pub allocatable: Resources,
@@ -179,6 +183,7 @@ pub fn summarize(cluster: &ClusterId, at: DateTime<Utc>, state: &ClusterState) -
         node_groups: groups,
         pods,
         pending_pods: pending,
+        disruption_budgets: state.budgets.len() as u32,
         workload: mix,
         allocatable,
         requests,

@@ -36,6 +36,7 @@ pub struct ClusterLine {
     pub nodes: Option<u32>,
     pub pods: Option<u32>,
     pub pending_pods: Option<u32>,
+    pub pod_disruption_budgets: Option<u32>,
     pub node_groups: Vec<GroupLine>,
     pub cpu: Option<Cpu>,
     pub memory: Option<Memory>,
@@ -55,6 +56,7 @@ impl From<&Probe> for ClusterLine {
             nodes: s.map(|s| s.nodes),
             pods: s.map(|s| s.pods),
             pending_pods: s.map(|s| s.pending_pods),
+            pod_disruption_budgets: s.map(|s| s.disruption_budgets),
             node_groups: s
                 .map(|s| {
                     s.node_groups

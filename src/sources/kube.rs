@@ -4,7 +4,7 @@
 //! it. Each poll checks that the API server answers, then summarizes what
 //! the reflectors hold.
 
-use super::kube_objects::{NodeMetrics, state_from};
+use super::kube_objects::{NodeMetrics, budget_from, state_from};
 use super::{Source, SourceUpdate};
 use crate::domain::{Sample, SeriesKind};
 use anyhow::{Context, Result, anyhow};
@@ -12,6 +12,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::{Node, Pod};
+use kube::api::{ApiResource, DynamicObject, GroupVersionKind, ListParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::runtime::reflector::{self, Store};
 use kube::runtime::{WatchStreamExt, watcher};
@@ -74,10 +75,23 @@ enum Metrics {
 /// The last error a watcher met, cleared by its next event.
 type WatchError = Arc<Mutex<Option<String>>>;
 
+/// Where the PodDisruptionBudgets' reflector is.
+#[derive(Clone, Default)]
+enum BudgetWatch {
+    /// Still finding which version the API server serves.
+    #[default]
+    Discovering,
+    /// Neither `policy/v1` nor `policy/v1beta1` is served.
+    Absent,
+    Watching(Store<DynamicObject>),
+}
+type Budgets = Arc<Mutex<BudgetWatch>>;
+
 struct Watching {
     client: Client,
     nodes: Store<Node>,
     pods: Store<Pod>,
+    budgets: Budgets,
     error: WatchError,
     tasks: Vec<JoinHandle<()>>,
 }
@@ -87,12 +101,15 @@ impl Watching {
         let error = WatchError::default();
         let (nodes, t1) = reflect(Api::<Node>::all(client.clone()), "nodes", error.clone());
         let (pods, t2) = reflect(Api::<Pod>::all(client.clone()), "pods", error.clone());
+        let budgets = Budgets::default();
+        let t3 = tokio::spawn(watch_budgets(client.clone(), budgets.clone()));
         Watching {
             client,
             nodes,
             pods,
+            budgets,
             error,
-            tasks: vec![t1, t2],
+            tasks: vec![t1, t2, t3],
         }
     }
 }
@@ -138,12 +155,80 @@ where
     (reader, task)
 }
 
+/// Finds the PodDisruptionBudget API (`policy/v1`, or `policy/v1beta1` before
+/// Kubernetes 1.21) and keeps a reflector of it; retries with backoff while
+/// the API server does not answer, and gives up quietly where neither is served.
+async fn watch_budgets(client: Client, out: Budgets) {
+    let mut backoff = Duration::from_secs(1);
+    let ar = 'found: loop {
+        let mut absent = 0;
+        for version in ["v1", "v1beta1"] {
+            let gvk = GroupVersionKind::gvk("policy", version, "PodDisruptionBudget");
+            let ar = ApiResource::from_gvk_with_plural(&gvk, "poddisruptionbudgets");
+            let api = Api::<DynamicObject>::all_with(client.clone(), &ar);
+            let one = ListParams::default().limit(1);
+            let probe = api.list_metadata(&one);
+            match tokio::time::timeout(CALL_TIMEOUT, probe).await {
+                Ok(Ok(_)) => break 'found ar,
+                Ok(Err(kube::Error::Api(s))) if s.code == 404 => absent += 1,
+                Ok(Err(e)) => tracing::debug!("policy/{version} PodDisruptionBudgets: {e}"),
+                Err(_) => tracing::debug!("policy/{version} PodDisruptionBudgets: no answer"),
+            }
+        }
+        if absent == 2 {
+            tracing::info!("no PodDisruptionBudget API served");
+            if let Ok(mut o) = out.lock() {
+                *o = BudgetWatch::Absent;
+            }
+            return;
+        }
+        tokio::time::sleep(backoff).await;
+        backoff = (backoff * 2).min(Duration::from_secs(60));
+    };
+    let writer = reflector::store::Writer::<DynamicObject>::new(ar.clone());
+    if let Ok(mut o) = out.lock() {
+        *o = BudgetWatch::Watching(writer.as_reader());
+    }
+    let stream = watcher(
+        Api::<DynamicObject>::all_with(client, &ar),
+        watcher::Config::default(),
+    )
+    .default_backoff()
+    .reflect(writer);
+    futures::pin_mut!(stream);
+    while let Some(ev) = stream.next().await {
+        if let Err(e) = ev {
+            tracing::warn!("pod disruption budgets watch: {e}");
+        }
+    }
+}
+
+/// The budgets' store once listed; waits a little for discovery and the first
+/// list, and goes on without budgets rather than hold up the nodes and pods.
+async fn budget_store(b: &Budgets, wait: Duration) -> Option<Store<DynamicObject>> {
+    let deadline = tokio::time::Instant::now() + wait;
+    loop {
+        let now = b.lock().map(|w| w.clone()).unwrap_or(BudgetWatch::Absent);
+        match now {
+            BudgetWatch::Absent => return None,
+            BudgetWatch::Watching(store) => {
+                let ready = tokio::time::timeout_at(deadline, store.wait_until_ready()).await;
+                return matches!(ready, Ok(Ok(()))).then_some(store);
+            }
+            BudgetWatch::Discovering if tokio::time::Instant::now() >= deadline => return None,
+            BudgetWatch::Discovering => tokio::time::sleep(Duration::from_millis(50)).await,
+        }
+    }
+}
+
 /// The Kubernetes source of one cluster.
 pub struct KubeSource {
     target: KubeTarget,
     interval: Duration,
     watching: Option<Watching>,
     metrics: Metrics,
+    /// Whether a poll has read the reflectors yet.
+    polled: bool,
 }
 
 impl KubeSource {
@@ -153,6 +238,7 @@ impl KubeSource {
             interval,
             watching: None,
             metrics: Metrics::Unknown,
+            polled: false,
         }
     }
 
@@ -230,6 +316,7 @@ impl Source for KubeSource {
             Err(_) => return Err(anyhow!("API server: no answer in {CALL_TIMEOUT:?}")),
         }
         let (nodes, pods) = (w.nodes.clone(), w.pods.clone());
+        let budgets = w.budgets.clone();
         let ready = async {
             nodes.wait_until_ready().await?;
             pods.wait_until_ready().await
@@ -243,8 +330,23 @@ impl Source for KubeSource {
                 .unwrap_or_else(|| "still listing".into());
             return Err(anyhow!("no complete list of nodes and pods yet: {why}"));
         }
+        // Only the first poll waits for the budgets; later ones take what is there.
+        let wait = if self.polled {
+            Duration::ZERO
+        } else {
+            FIRST_LIST_WAIT
+        };
+        self.polled = true;
+        let budgets = budget_store(&budgets, wait).await;
         let metrics = self.node_metrics(&client).await;
-        let (state, dropped) = state_from(&nodes.state(), &pods.state(), metrics.as_deref());
+        let (mut state, mut dropped) =
+            state_from(&nodes.state(), &pods.state(), metrics.as_deref());
+        for b in budgets.map(|b| b.state()).unwrap_or_default() {
+            match budget_from(&b) {
+                Ok(b) => state.budgets.push(b),
+                Err(e) => dropped.push(format!("{e:#}")),
+            }
+        }
         for d in dropped {
             tracing::warn!("kube object dropped: {d}");
         }

@@ -254,3 +254,33 @@ where
     }
     (out, dropped)
 }
+
+/// A PodDisruptionBudget of `policy/v1` or `policy/v1beta1` (same fields).
+pub fn budget_from(o: &kube::api::DynamicObject) -> Result<crate::domain::DisruptionBudget> {
+    let name = format!(
+        "{}/{}",
+        o.metadata.namespace.as_deref().unwrap_or("default"),
+        o.metadata.name.as_deref().unwrap_or("")
+    );
+    let spec = &o.data["spec"];
+    let int_or_string = |v: &serde_json::Value, field: &str| -> Result<Option<String>> {
+        match v {
+            serde_json::Value::Null => Ok(None),
+            serde_json::Value::Number(n) => Ok(Some(n.to_string())),
+            serde_json::Value::String(s) => Ok(Some(s.clone())),
+            other => Err(anyhow!("pod disruption budget {name}: {field} is {other}")),
+        }
+    };
+    let match_labels = match &spec["selector"]["matchLabels"] {
+        serde_json::Value::Null => BTreeMap::new(),
+        v => serde_json::from_value(v.clone())
+            .with_context(|| format!("pod disruption budget {name}: spec.selector.matchLabels"))?,
+    };
+    Ok(crate::domain::DisruptionBudget {
+        min_available: int_or_string(&spec["minAvailable"], "spec.minAvailable")?,
+        max_unavailable: int_or_string(&spec["maxUnavailable"], "spec.maxUnavailable")?,
+        disruptions_allowed: o.data["status"]["disruptionsAllowed"].as_i64(),
+        match_labels,
+        name,
+    })
+}

@@ -60,7 +60,86 @@ fn big_cluster() -> ClusterState {
         node_groups: groups,
         nodes,
         pods,
+        budgets: Vec::new(),
     }
+}
+
+/// Kubernetes objects as the reflectors hold them (managed fields dropped):
+/// 5,000 nodes and 150,000 pods of typical size.
+fn big_k8s() -> (
+    Vec<k8s_openapi::api::core::v1::Node>,
+    Vec<k8s_openapi::api::core::v1::Pod>,
+) {
+    let node = |i: usize| {
+        serde_json::from_value(serde_json::json!({
+            "metadata": {"name": format!("ip-10-0-{}-{}", i / 250, i % 250),
+                "uid": format!("00000000-0000-0000-0000-{i:012}"), "resourceVersion": "123456",
+                "labels": {"eks.amazonaws.com/nodegroup": format!("group-{}", i % 20),
+                    "eks.amazonaws.com/capacityType": "ON_DEMAND",
+                    "node.kubernetes.io/instance-type": "m6i.4xlarge",
+                    "topology.kubernetes.io/zone": "us-east-1a", "kubernetes.io/os": "linux",
+                    "kubernetes.io/arch": "amd64"}},
+            "spec": {"providerID": format!("aws:///us-east-1a/i-{i:017}")},
+            "status": {"allocatable": {"cpu": "15890m", "memory": "57632692Ki", "pods": "234"},
+                "capacity": {"cpu": "16", "memory": "64742356Ki", "pods": "234"},
+                "conditions": [{"type": "Ready", "status": "True", "reason": "KubeletReady"}]}
+        }))
+        .expect("node")
+    };
+    let pod = |i: usize| {
+        serde_json::from_value(serde_json::json!({
+            "metadata": {"name": format!("web-7d9f8b6c5d-{i:05}"), "namespace": format!("ns-{}", i % 40),
+                "uid": format!("00000000-0000-0000-0001-{i:012}"), "resourceVersion": "123456",
+                "labels": {"app": "web", "pod-template-hash": "7d9f8b6c5d"},
+                "ownerReferences": [{"apiVersion": "apps/v1", "kind": "ReplicaSet",
+                    "name": "web-7d9f8b6c5d", "uid": "u", "controller": true}]},
+            "spec": {"nodeName": format!("ip-10-0-{}-{}", (i % 5_000) / 250, i % 250),
+                "containers": [{"name": "app", "image": "registry.example/web:1.2.3",
+                    "resources": {"requests": {"cpu": "250m", "memory": "900Mi"},
+                        "limits": {"memory": "900Mi"}},
+                    "env": [{"name": "MODE", "value": "prod"}]}]},
+            "status": {"phase": "Running", "podIP": "10.0.0.1",
+                "conditions": [{"type": "Ready", "status": "True"}]}
+        }))
+        .expect("pod")
+    };
+    (
+        (0..5_000).map(node).collect(),
+        (0..150_000).map(pod).collect(),
+    )
+}
+
+/// Peak resident memory of this process so far (VmHWM), in MB.
+fn peak_rss_mb() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("VmHWM:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        })
+        .map(|kb| kb / 1024.0)
+        .unwrap_or(f64::NAN)
+}
+
+fn bench_from_k8s(c: &mut Criterion) {
+    let (nodes, pods) = big_k8s();
+    let id = ClusterId("big".into());
+    let (state, dropped) = nodecast::sources::kube_objects::state_from(&nodes, &pods, None);
+    assert!(dropped.is_empty());
+    let s = summarize(&id, Utc::now(), &state);
+    assert_eq!((s.nodes, s.pods), (5_000, 150_000));
+    drop(state);
+    eprintln!(
+        "peak resident memory with 5,000 nodes and 150,000 pods as Kubernetes objects and summarized: {:.0} MB",
+        peak_rss_mb()
+    );
+    c.bench_function("k8s_objects_to_summary_5000_nodes_150000_pods", |b| {
+        b.iter(|| {
+            let (state, _) = nodecast::sources::kube_objects::state_from(&nodes, &pods, None);
+            summarize(&id, Utc::now(), &state)
+        })
+    });
 }
 
 fn bench_summarize(c: &mut Criterion) {
@@ -73,5 +152,5 @@ fn bench_summarize(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, bench_summarize);
+criterion_group!(benches, bench_summarize, bench_from_k8s);
 criterion_main!(benches);

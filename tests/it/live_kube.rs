@@ -89,6 +89,19 @@ async fn seed(c: &kube::Client, ns: &str, group: &str) {
     )
     .await
     .expect("pending status");
+    // A PodDisruptionBudget: policy/v1beta1 on the 1.20 API server.
+    let gvk = kube::api::GroupVersionKind::gvk("policy", "v1beta1", "PodDisruptionBudget");
+    let ar = kube::api::ApiResource::from_gvk_with_plural(&gvk, "poddisruptionbudgets");
+    let pdb: kube::api::DynamicObject = serde_json::from_value(json!({
+        "apiVersion": "policy/v1beta1", "kind": "PodDisruptionBudget",
+        "metadata": {"name": "web", "namespace": ns},
+        "spec": {"minAvailable": 2, "selector": {"matchLabels": {"app": "web"}}}
+    }))
+    .expect("pdb");
+    Api::<kube::api::DynamicObject>::namespaced_with(c.clone(), ns, &ar)
+        .create(&pp, &pdb)
+        .await
+        .expect("create pdb");
     pods.create(&pp, &pod("done", Some(format!("{group}-1")), "2"))
         .await
         .expect("create done pod");
@@ -144,6 +157,14 @@ fn the_source_sees_what_was_seeded_through_the_api() {
             .filter(|p| p.name.starts_with("seen/"))
             .collect();
         assert_eq!(pods.len(), 5);
+        let pdb = state
+            .budgets
+            .iter()
+            .find(|b| b.name == "seen/web")
+            .expect("pdb");
+        assert_eq!(pdb.min_available.as_deref(), Some("2"));
+        assert_eq!(pdb.max_unavailable, None);
+        assert_eq!(pdb.match_labels.get("app").map(String::as_str), Some("web"));
         let big = pods.iter().find(|p| p.name == "seen/big").expect("big");
         assert_eq!(
             big.unschedulable.as_deref(),
@@ -225,6 +246,7 @@ fn snapshot_json_lists_every_cluster_and_fails_when_one_is_down() {
     assert!(prod["cpu"]["requests_cores"].as_f64().expect("req") >= 4.5 + 64.0);
     assert_eq!(prod["cpu"]["usage_cores"], serde_json::Value::Null);
     assert_eq!(prod["history_hours"], 0);
+    assert!(prod["pod_disruption_budgets"].as_u64().expect("pdbs") >= 1);
 
     let started = Instant::now();
     let out = nodecast(&["--config", cfg, "snapshot", "--json"], home.path());
