@@ -8,7 +8,7 @@
 //! per period: requests = reserved capacity % x per-node limit x nodes, and
 //! usage = utilization % x per-node limit x nodes.
 
-use super::{Source, SourceUpdate};
+use super::{Source, SourceUpdate, floor_to};
 use crate::domain::{Sample, SeriesKind};
 use anyhow::{Context, Result};
 use async_trait::async_trait;
@@ -218,10 +218,6 @@ pub fn samples_from(ts: DateTime<Utc>, p: &Periods) -> Vec<(SeriesKind, Sample)>
         }
     }
     out
-}
-
-fn floor_to(t: DateTime<Utc>, secs: i64) -> DateTime<Utc> {
-    DateTime::from_timestamp(t.timestamp().div_euclid(secs) * secs, 0).unwrap_or(t)
 }
 
 #[async_trait]

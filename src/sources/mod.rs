@@ -18,6 +18,11 @@ use chrono::{DateTime, Utc};
 use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 
+/// `t` rounded down to a multiple of `secs` seconds since the epoch (a period start).
+pub fn floor_to(t: DateTime<Utc>, secs: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp(t.timestamp().div_euclid(secs) * secs, 0).unwrap_or(t)
+}
+
 /// What one poll of a source observed.
 #[derive(Clone, Debug, Default)]
 pub struct SourceUpdate {

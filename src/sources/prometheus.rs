@@ -2,7 +2,7 @@
 //! usual kube-state-metrics and cAdvisor series, one PromQL query per series
 //! (overridable in config), read with `query_range`.
 
-use super::{Source, SourceUpdate};
+use super::{Source, SourceUpdate, floor_to};
 use crate::domain::{Sample, SeriesKind};
 use anyhow::{Context, Result, anyhow, bail};
 use async_trait::async_trait;
@@ -151,10 +151,6 @@ pub fn parse_matrix(body: &serde_json::Value) -> Result<Vec<(DateTime<Utc>, f64)
         .into_iter()
         .filter_map(|(t, v)| Some((DateTime::from_timestamp(t, 0)?, v)))
         .collect())
-}
-
-fn floor_to(t: DateTime<Utc>, secs: i64) -> DateTime<Utc> {
-    DateTime::from_timestamp(t.timestamp().div_euclid(secs) * secs, 0).unwrap_or(t)
 }
 
 impl PrometheusSource {
