@@ -229,3 +229,40 @@ fn live_dashboard_shows_each_cluster_and_marks_the_one_that_is_down() {
     t.keys("q");
     t.wait_for("exit 0", |s| s.contains("nodecast-exit=0"));
 }
+
+#[test]
+#[ignore = "needs tmux, kube-apiserver and etcd; run by scripts/test.sh"]
+fn twenty_live_clusters_open_and_the_keys_still_answer() {
+    let home = tempfile::tempdir().expect("home");
+    let kc = crate::peers::kubeconfig();
+    let mut cfg = String::new();
+    for i in 1..=20 {
+        cfg.push_str(&format!(
+            "[[cluster]]\nname = \"c{i:02}\"\nkubeconfig = {:?}\n",
+            kc.display().to_string()
+        ));
+    }
+    let path = home.path().join("config.toml");
+    std::fs::write(&path, cfg).expect("config");
+    let t = Tmux::start(
+        "twenty",
+        home.path(),
+        &format!("--config {}", path.display()),
+    );
+    t.wait_for("20 clusters answering", |s| {
+        s.contains("20 clusters") && s.contains("20 clusters ok")
+    });
+    // Tab 9, then Tab onwards to the 12th cluster: every key is answered.
+    t.keys("9");
+    t.wait_for("cluster c09", |s| {
+        s.lines().nth(1).is_some_and(|l| l.contains("c09"))
+    });
+    for _ in 0..3 {
+        t.keys("Tab");
+    }
+    t.wait_for("cluster c12", |s| {
+        s.lines().nth(1).is_some_and(|l| l.contains("c12"))
+    });
+    t.keys("q");
+    t.wait_for("exit 0", |s| s.contains("nodecast-exit=0"));
+}
