@@ -4,8 +4,9 @@
 //! it. Each poll checks that the API server answers, then summarizes what
 //! the reflectors hold.
 
-use super::kube_objects::{NodeMetrics, budget_from, state_from};
+use super::kube_objects::{NodeMetrics, budget_from, pod_from, state_from};
 use super::{Source, SourceUpdate};
+use crate::domain::Pod as DomainPod;
 use crate::domain::{Sample, SeriesKind};
 use anyhow::{Context, Result, anyhow};
 use async_trait::async_trait;
@@ -75,6 +76,83 @@ enum Metrics {
 /// The last error a watcher met, cleared by its next event.
 type WatchError = Arc<Mutex<Option<String>>>;
 
+/// Pods as nodecast's domain pods (a few hundred bytes each instead of the
+/// kilobytes of a full Kubernetes object), keyed by namespace/name, kept
+/// current from a watcher: what lets 150,000 pods fit in memory. A pod
+/// nodecast cannot read is kept as its reason, reported at each poll.
+#[derive(Clone, Default)]
+struct PodIndex {
+    pods: Arc<Mutex<std::collections::HashMap<String, Result<DomainPod, String>>>>,
+    listed: Arc<tokio::sync::Notify>,
+    ready: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl PodIndex {
+    async fn wait_until_ready(&self) {
+        use std::sync::atomic::Ordering;
+        loop {
+            let listed = self.listed.notified();
+            if self.ready.load(Ordering::SeqCst) {
+                return;
+            }
+            listed.await;
+        }
+    }
+}
+
+fn pod_key(p: &Pod) -> String {
+    format!(
+        "{}/{}",
+        p.metadata.namespace.as_deref().unwrap_or("default"),
+        p.metadata.name.as_deref().unwrap_or("")
+    )
+}
+
+/// Keeps `index` current from a pod watcher (a re-list replaces it whole).
+async fn index_pods(api: Api<Pod>, index: PodIndex, error: WatchError) {
+    use watcher::Event;
+    let stream = watcher(api, watcher::Config::default()).default_backoff();
+    futures::pin_mut!(stream);
+    let mut relist: Option<std::collections::HashMap<String, Result<DomainPod, String>>> = None;
+    let convert = |p: &Pod| pod_from(p).map_err(|e| format!("{e:#}"));
+    while let Some(ev) = stream.next().await {
+        let ev = match ev {
+            Ok(ev) => {
+                *error.lock().unwrap_or_else(|p| p.into_inner()) = None;
+                ev
+            }
+            Err(err) => {
+                tracing::warn!("pods watch: {err}");
+                *error.lock().unwrap_or_else(|p| p.into_inner()) =
+                    Some(format!("pods watch: {err}"));
+                continue;
+            }
+        };
+        let mut pods = index.pods.lock().unwrap_or_else(|p| p.into_inner());
+        match ev {
+            Event::Init => relist = Some(Default::default()),
+            Event::InitApply(p) => {
+                if let Some(r) = relist.as_mut() {
+                    r.insert(pod_key(&p), convert(&p));
+                }
+            }
+            Event::InitDone => {
+                if let Some(r) = relist.take() {
+                    *pods = r;
+                }
+                index.ready.store(true, std::sync::atomic::Ordering::SeqCst);
+                index.listed.notify_waiters();
+            }
+            Event::Apply(p) => {
+                pods.insert(pod_key(&p), convert(&p));
+            }
+            Event::Delete(p) => {
+                pods.remove(&pod_key(&p));
+            }
+        }
+    }
+}
+
 /// Where the PodDisruptionBudgets' reflector is.
 #[derive(Clone, Default)]
 enum BudgetWatch {
@@ -90,7 +168,7 @@ type Budgets = Arc<Mutex<BudgetWatch>>;
 struct Watching {
     client: Client,
     nodes: Store<Node>,
-    pods: Store<Pod>,
+    pods: PodIndex,
     budgets: Budgets,
     error: WatchError,
     tasks: Vec<JoinHandle<()>>,
@@ -100,7 +178,12 @@ impl Watching {
     fn start(client: Client) -> Self {
         let error = WatchError::default();
         let (nodes, t1) = reflect(Api::<Node>::all(client.clone()), "nodes", error.clone());
-        let (pods, t2) = reflect(Api::<Pod>::all(client.clone()), "pods", error.clone());
+        let pods = PodIndex::default();
+        let t2 = tokio::spawn(index_pods(
+            Api::<Pod>::all(client.clone()),
+            pods.clone(),
+            error.clone(),
+        ));
         let budgets = Budgets::default();
         let t3 = tokio::spawn(watch_budgets(client.clone(), budgets.clone()));
         Watching {
@@ -319,7 +402,8 @@ impl Source for KubeSource {
         let budgets = w.budgets.clone();
         let ready = async {
             nodes.wait_until_ready().await?;
-            pods.wait_until_ready().await
+            pods.wait_until_ready().await;
+            Ok::<(), reflector::store::WriterDropped>(())
         };
         if tokio::time::timeout(FIRST_LIST_WAIT, ready).await.is_err() {
             let why = w
@@ -340,7 +424,13 @@ impl Source for KubeSource {
         let budgets = budget_store(&budgets, wait).await;
         let metrics = self.node_metrics(&client).await;
         let (mut state, mut dropped) =
-            state_from(&nodes.state(), &pods.state(), metrics.as_deref());
+            state_from(&nodes.state(), &[] as &[Pod], metrics.as_deref());
+        for p in pods.pods.lock().unwrap_or_else(|p| p.into_inner()).values() {
+            match p {
+                Ok(p) => state.pods.push(p.clone()),
+                Err(e) => dropped.push(e.clone()),
+            }
+        }
         for b in budgets.map(|b| b.state()).unwrap_or_default() {
             match budget_from(&b) {
                 Ok(b) => state.budgets.push(b),
