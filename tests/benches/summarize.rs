@@ -65,9 +65,9 @@ fn big_cluster() -> ClusterState {
 }
 
 /// 5,000 Kubernetes nodes, and pods of typical size made on demand.
-fn big_k8s() -> (
+fn big_k8s_lazy() -> (
     Vec<k8s_openapi::api::core::v1::Node>,
-    Vec<k8s_openapi::api::core::v1::Pod>,
+    impl Fn(usize) -> k8s_openapi::api::core::v1::Pod,
 ) {
     let node = |i: usize| {
         serde_json::from_value(serde_json::json!({
@@ -102,10 +102,7 @@ fn big_k8s() -> (
         }))
         .expect("pod")
     };
-    (
-        (0..5_000).map(node).collect(),
-        (0..150_000).map(pod).collect(),
-    )
+    ((0..5_000).map(node).collect(), pod)
 }
 
 /// Peak resident memory of this process so far (VmHWM), in MB.
