@@ -122,7 +122,7 @@ pub fn run(setup: &Setup, only: Option<&str>, json: bool) -> Result<bool> {
     } else {
         print_table(&lines);
     }
-    Ok(probes.iter().all(Probe::all_ok))
+    Ok(probes.iter().all(Probe::all_answered))
 }
 
 fn opt<T: std::fmt::Display>(v: Option<T>) -> String {

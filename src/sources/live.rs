@@ -117,8 +117,9 @@ impl Probe {
             .len()
     }
 
-    pub fn all_ok(&self) -> bool {
-        self.sources.values().all(|s| s.status == "ok")
+    /// Every source answered (stale data is an answer; an error is not).
+    pub fn all_answered(&self) -> bool {
+        self.sources.values().all(|s| s.status != "error")
     }
 }
 
