@@ -203,10 +203,7 @@ fn history_committed_before_a_kill_9_survives() {
 fn live_dashboard_shows_each_cluster_and_marks_the_one_that_is_down() {
     let home = tempfile::tempdir().expect("home");
     let kc = crate::peers::kubeconfig();
-    let dead = home.path().join("dead-kubeconfig");
-    let text = std::fs::read_to_string(&kc).expect("kubeconfig");
-    let url = crate::peers::env("NODECAST_TEST_APISERVER_URL");
-    std::fs::write(&dead, text.replace(&url, "https://127.0.0.1:9")).expect("write");
+    let dead = crate::peers::kubeconfig_on_port(home.path(), "dead-kubeconfig", 9);
     let cfg = home.path().join("config.toml");
     std::fs::write(
         &cfg,

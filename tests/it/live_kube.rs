@@ -198,10 +198,7 @@ fn snapshot_json_lists_every_cluster_and_fails_when_one_is_down() {
         let c = client(&kc).await;
         seed(&c, "snap", "snap").await;
     });
-    let dead = home.path().join("dead-kubeconfig");
-    let text = std::fs::read_to_string(&kc).expect("kubeconfig");
-    let url = crate::peers::env("NODECAST_TEST_APISERVER_URL");
-    std::fs::write(&dead, text.replace(&url, "https://127.0.0.1:9")).expect("write");
+    let dead = crate::peers::kubeconfig_on_port(home.path(), "dead-kubeconfig", 9);
     let cfg = home.path().join("config.toml");
     std::fs::write(
         &cfg,

@@ -19,6 +19,20 @@ pub fn kubeconfig() -> PathBuf {
     PathBuf::from(env("NODECAST_TEST_KUBECONFIG"))
 }
 
+/// A copy of the shared kubeconfig in `dir` whose server is 127.0.0.1:`port`
+/// (port 9: nobody listens, a cluster that is down).
+pub fn kubeconfig_on_port(dir: &std::path::Path, name: &str, port: u16) -> PathBuf {
+    let shared = std::fs::read_to_string(kubeconfig()).expect("kubeconfig");
+    let url = env("NODECAST_TEST_APISERVER_URL");
+    let path = dir.join(name);
+    std::fs::write(
+        &path,
+        shared.replace(&url, &format!("https://127.0.0.1:{port}")),
+    )
+    .expect("write kubeconfig");
+    path
+}
+
 pub fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
