@@ -150,7 +150,7 @@ fn bench_from_k8s(c: &mut Criterion) {
             relist
                 .iter()
                 .map(|p| nodecast::sources::kube_objects::pod_from(p).expect("pod"))
-                .count()
+                .collect::<Vec<_>>()
         })
     });
     g.finish();
