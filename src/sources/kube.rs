@@ -116,17 +116,8 @@ async fn index_pods(api: Api<Pod>, index: PodIndex, error: WatchError) {
     let mut relist: Option<std::collections::HashMap<String, Result<DomainPod, String>>> = None;
     let convert = |p: &Pod| pod_from(p).map_err(|e| format!("{e:#}"));
     while let Some(ev) = stream.next().await {
-        let ev = match ev {
-            Ok(ev) => {
-                *error.lock().unwrap_or_else(|p| p.into_inner()) = None;
-                ev
-            }
-            Err(err) => {
-                tracing::warn!("pods watch: {err}");
-                *error.lock().unwrap_or_else(|p| p.into_inner()) =
-                    Some(format!("pods watch: {err}"));
-                continue;
-            }
+        let Some(ev) = note_watch(&error, "pods", ev) else {
+            continue;
         };
         let mut pods = index.pods.lock().unwrap_or_else(|p| p.into_inner());
         match ev {
@@ -205,6 +196,23 @@ impl Drop for Watching {
     }
 }
 
+/// Records a watcher's result in `error` (cleared by an event, set and logged
+/// on an error) and passes the event on.
+fn note_watch<T>(error: &WatchError, label: &str, ev: Result<T, watcher::Error>) -> Option<T> {
+    let mut e = error.lock().unwrap_or_else(|p| p.into_inner());
+    match ev {
+        Ok(ev) => {
+            *e = None;
+            Some(ev)
+        }
+        Err(err) => {
+            tracing::warn!("{label} watch: {err}");
+            *e = Some(format!("{label} watch: {err}"));
+            None
+        }
+    }
+}
+
 /// Keeps a reflector of `K` current; watcher errors go to `error` (and the log).
 fn reflect<K>(api: Api<K>, label: &'static str, error: WatchError) -> (Store<K>, JoinHandle<()>)
 where
@@ -225,14 +233,7 @@ where
     let task = tokio::spawn(async move {
         futures::pin_mut!(stream);
         while let Some(ev) = stream.next().await {
-            let mut e = error.lock().unwrap_or_else(|p| p.into_inner());
-            match ev {
-                Ok(_) => *e = None,
-                Err(err) => {
-                    tracing::warn!("{label} watch: {err}");
-                    *e = Some(format!("{label} watch: {err}"));
-                }
-            }
+            note_watch(&error, label, ev);
         }
     });
     (reader, task)
