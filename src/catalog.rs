@@ -1,9 +1,9 @@
 //! EC2 instance types with their EKS allocatable, from data/instance_types_eks.csv
 //! (built from Karpenter's instance-type reference and price table; see README).
 
-use crate::domain::{InstanceType, Resources};
+use crate::domain::{InstanceType, Resources, SpotOffer};
 use anyhow::{Context, Result, anyhow, bail};
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::OnceLock;
 
 const CATALOG_CSV: &str = include_str!("../data/instance_types_eks.csv");
@@ -52,6 +52,24 @@ pub fn parse_mem_gib(q: &str) -> Result<f64> {
     Ok(v / GIB)
 }
 
+/// Regions whose spot columns the shipped catalog carries.
+pub const SPOT_REGIONS: [&str; 5] = [
+    "us-east-1",
+    "us-east-2",
+    "us-west-2",
+    "eu-west-1",
+    "eu-central-1",
+];
+
+/// A catalog price as usable in a total: finite and above zero, else `None`
+/// (a missing, NaN or negative price never enters a total).
+pub fn usable_price(text: &str) -> Option<f64> {
+    text.trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|p| p.is_finite() && *p > 0.0)
+}
+
 /// Parses the catalog CSV; errors name the line and column.
 pub fn parse_catalog(text: &str, file: &str) -> Result<HashMap<String, InstanceType>> {
     let mut lines = text.lines();
@@ -75,6 +93,24 @@ pub fn parse_catalog(text: &str, file: &str) -> Result<HashMap<String, InstanceT
         col("alloc_pods")?,
         col("od_usd_per_hour_us_east_1")?,
     );
+    let optional = |name: &str| header.iter().position(|h| *h == name);
+    let (c_family, c_category, c_gen, c_arch) = (
+        optional("family"),
+        optional("category"),
+        optional("generation"),
+        optional("arch"),
+    );
+    let spot_cols: Vec<(&str, usize, usize)> = SPOT_REGIONS
+        .iter()
+        .filter_map(|r| {
+            let key = r.replace('-', "_");
+            Some((
+                *r,
+                optional(&format!("spot_savings_pct_{key}"))?,
+                optional(&format!("spot_interruption_{key}"))?,
+            ))
+        })
+        .collect();
     let mut out = HashMap::new();
     for (i, line) in lines.enumerate() {
         let lineno = i + 2;
@@ -89,26 +125,44 @@ pub fn parse_catalog(text: &str, file: &str) -> Result<HashMap<String, InstanceT
                 header.len()
             );
         }
-        let ctx = || format!("{file} line {lineno}");
-        let price = f[c_price].trim();
-        let price = if price.is_empty() {
-            None
-        } else {
-            price
-                .parse::<f64>()
-                .ok()
-                .filter(|p| p.is_finite() && *p > 0.0)
+        let ctx = |column: &str| format!("{file} line {lineno}, column {column}");
+        let text = |c: Option<usize>| c.map(|c| f[c].trim().to_string()).unwrap_or_default();
+        let name = f[c_name].to_string();
+        let family = match text(c_family) {
+            s if s.is_empty() => name.split('.').next().unwrap_or_default().to_string(),
+            s => s,
         };
+        let mut spot = BTreeMap::new();
+        for (region, c_save, c_band) in &spot_cols {
+            let band = f[*c_band].trim();
+            if let (Some(savings), false) = (f[*c_save].trim().parse::<f64>().ok(), band.is_empty())
+                && savings.is_finite()
+                && (0.0..100.0).contains(&savings)
+            {
+                spot.insert(
+                    region.to_string(),
+                    SpotOffer {
+                        savings_pct: savings,
+                        interruption: band.to_string(),
+                    },
+                );
+            }
+        }
         let t = InstanceType {
-            name: f[c_name].to_string(),
-            vcpu: f[c_vcpu].parse().with_context(ctx)?,
-            memory_gib: f[c_mem].parse::<f64>().with_context(ctx)? / 1024.0,
+            vcpu: f[c_vcpu].parse().with_context(|| ctx("vcpu"))?,
+            memory_gib: f[c_mem].parse::<f64>().with_context(|| ctx("memory_mib"))? / 1024.0,
             allocatable: Resources::new(
-                parse_cpu(f[c_acpu]).with_context(ctx)?,
-                parse_mem_gib(f[c_amem]).with_context(ctx)?,
+                parse_cpu(f[c_acpu]).with_context(|| ctx("alloc_cpu"))?,
+                parse_mem_gib(f[c_amem]).with_context(|| ctx("alloc_memory"))?,
             ),
-            max_pods: f[c_apods].parse().with_context(ctx)?,
-            od_usd_per_hour: price,
+            max_pods: f[c_apods].parse().with_context(|| ctx("alloc_pods"))?,
+            od_usd_per_hour: usable_price(f[c_price]),
+            category: text(c_category),
+            generation: text(c_gen).parse().unwrap_or(0),
+            arch: text(c_arch),
+            family,
+            spot,
+            name,
         };
         out.insert(t.name.clone(), t);
     }
@@ -126,4 +180,67 @@ pub fn builtin() -> &'static HashMap<String, InstanceType> {
 
 pub fn lookup(name: &str) -> Option<&'static InstanceType> {
     builtin().get(name)
+}
+
+/// Month the shipped shapes and on-demand prices were generated (Karpenter's
+/// price table, 2026-07-20) and the Spot Instance Advisor feed's date.
+pub const PRICES_DATE: &str = "2026-07-20";
+pub const SPOT_DATE: &str = "2025-06-28";
+/// Older than this, the catalog's date shows as a warning.
+pub const STALE_AFTER_DAYS: i64 = 30;
+
+/// A warning when the shipped prices are over 30 days old at `today`.
+pub fn staleness(today: chrono::NaiveDate) -> Option<String> {
+    let date = chrono::NaiveDate::parse_from_str(PRICES_DATE, "%Y-%m-%d").ok()?;
+    let age = (today - date).num_days();
+    (age > STALE_AFTER_DAYS).then(|| {
+        format!("prices from {PRICES_DATE} ({age} days old; spot data {SPOT_DATE}): check current AWS prices")
+    })
+}
+
+/// On-demand price multipliers against us-east-1 (Linux), from the SkyPilot
+/// catalog excerpt in the shared data (identical for m6a and m7g there).
+pub const REGION_MULTIPLIERS: [(&str, f64); 13] = [
+    ("us-east-1", 1.0),
+    ("us-east-2", 1.0),
+    ("us-west-2", 1.0),
+    ("us-west-1", 1.167),
+    ("ca-central-1", 1.115),
+    ("eu-west-1", 1.115),
+    ("eu-west-2", 1.156),
+    ("eu-west-3", 1.167),
+    ("eu-central-1", 1.198),
+    ("ap-northeast-1", 1.292),
+    ("ap-southeast-1", 1.25),
+    ("ap-southeast-2", 1.25),
+    // The excerpt ranges 0.643-0.715 there; the upper end, so costs are not understated.
+    ("ap-south-1", 0.715),
+];
+
+/// On-demand USD/h of `t` in `region`; an error names what is missing.
+pub fn on_demand_price(t: &InstanceType, region: &str) -> Result<f64> {
+    let base = t
+        .od_usd_per_hour
+        .ok_or_else(|| anyhow!("{CATALOG_FILE}: no usable on-demand price for {}", t.name))?;
+    let (_, k) = REGION_MULTIPLIERS
+        .iter()
+        .find(|(r, _)| *r == region)
+        .ok_or_else(|| {
+            anyhow!(
+                "no price multiplier for region {region:?}; known: {}",
+                REGION_MULTIPLIERS.map(|(r, _)| r).join(", ")
+            )
+        })?;
+    Ok(base * k)
+}
+
+/// Estimated spot USD/h of `t` in `region`: on-demand x (1 - savings), with
+/// the interruption band. `None` where the advisor has no data.
+pub fn spot_price<'t>(t: &'t InstanceType, region: &str) -> Option<(f64, &'t str)> {
+    let offer = t.spot.get(region)?;
+    let od = on_demand_price(t, region).ok()?;
+    Some((
+        od * (1.0 - offer.savings_pct / 100.0),
+        offer.interruption.as_str(),
+    ))
 }

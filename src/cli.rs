@@ -47,6 +47,13 @@ pub struct Cli {
     pub command: Option<Command>,
 }
 
+fn parse_quantile(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(v) if (0.5..=0.99).contains(&v) => Ok(v),
+        _ => Err(format!("quantile {s:?} is not a number from 0.5 to 0.99")),
+    }
+}
+
 fn parse_horizon(h: &str) -> Result<usize, String> {
     match h.trim().parse::<usize>() {
         Ok(v) if (1..=48).contains(&v) => Ok(v),
@@ -83,6 +90,30 @@ pub enum Command {
         /// Hours ahead (1-48)
         #[arg(long, default_value_t = 48, value_parser = clap::value_parser!(u16).range(1..=48))]
         hours: u16,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Replay a `timestamp,value` CSV as one node group's demand and compare
+    /// nodecast's predictive plan with reactive and static-peak sizing
+    Simulate {
+        #[arg(long, value_name = "FILE.csv")]
+        input: PathBuf,
+        /// Instance type of the node group (from the shipped catalog)
+        #[arg(long, value_name = "TYPE")]
+        instance_type: String,
+        /// Nodes the series' highest hour needs
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=100_000))]
+        peak_nodes: u32,
+        /// Region whose on-demand price is charged
+        #[arg(long, value_name = "REGION", default_value = "us-east-1")]
+        region: String,
+        /// Forecast quantile the predictive policy sizes for
+        #[arg(long, value_name = "Q", default_value_t = crate::plan::scaling::DEFAULT_QUANTILE, value_parser = parse_quantile)]
+        quantile: f64,
+        /// Hours the upper band must stay below before scaling in
+        #[arg(long, value_name = "H", default_value_t = crate::plan::scaling::DEFAULT_SCALE_IN_WINDOW_H)]
+        scale_in_window: usize,
+        /// Print one JSON object
         #[arg(long)]
         json: bool,
     },

@@ -62,7 +62,24 @@ pub struct InstanceType {
     pub memory_gib: f64,
     pub allocatable: Resources,
     pub max_pods: u32,
+    /// us-east-1 Linux on-demand USD per hour; `None` when missing or unusable.
     pub od_usd_per_hour: Option<f64>,
+    /// Family ("m6i"), category ("m"), generation (6), architecture ("amd64", "arm64").
+    pub family: String,
+    pub category: String,
+    pub generation: u32,
+    pub arch: String,
+    /// Spot savings and interruption band per region (Spot Instance Advisor).
+    pub spot: BTreeMap<String, SpotOffer>,
+}
+
+/// What the Spot Instance Advisor says about one type in one region.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SpotOffer {
+    /// Savings against on-demand, percent.
+    pub savings_pct: f64,
+    /// Frequency of interruption band: "<5%", "5-10%", "10-15%", "15-20%", ">20%".
+    pub interruption: String,
 }
 
 /// A group of nodes that scales together: EKS managed node group, ASG or Karpenter NodePool.
@@ -91,25 +108,27 @@ pub struct Node {
     pub usage: Option<Resources>,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum OwnerKind {
     Deployment,
     StatefulSet,
     DaemonSet,
     Job,
     CronJob,
+    #[default]
     Bare,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum PodPhase {
+    #[default]
     Pending,
     Running,
     Succeeded,
     Failed,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Pod {
     pub name: String,
     pub owner: OwnerKind,
@@ -119,6 +138,19 @@ pub struct Pod {
     pub node: Option<String>,
     /// Why the scheduler could not place it (pending pods only).
     pub unschedulable: Option<String>,
+    /// `namespace/name` of the owning workload (a ReplicaSet's pod-template
+    /// hash dropped, so a Deployment's pods share it); empty for bare pods.
+    #[serde(default)]
+    pub workload: String,
+    /// The pod's labels, matched against disruption budgets' selectors.
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
+    /// Uses node-local disk (an emptyDir not in memory, a hostPath).
+    #[serde(default)]
+    pub local_storage: bool,
+    /// Mounts a PersistentVolumeClaim.
+    #[serde(default)]
+    pub persistent_volume: bool,
 }
 
 /// The metric series nodecast keeps history of, per cluster.

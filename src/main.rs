@@ -46,6 +46,29 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Forecast { input, hours, json }) => {
             return commands::forecast(input, *hours as usize, *json);
         }
+        Some(Command::Simulate {
+            input,
+            instance_type,
+            peak_nodes,
+            region,
+            quantile,
+            scale_in_window,
+            json,
+        }) => {
+            let rules = nodecast::plan::scaling::ScaleRules {
+                quantile: *quantile,
+                scale_in_window_h: *scale_in_window,
+                ..Default::default()
+            };
+            return commands::simulate::run(
+                input,
+                instance_type,
+                *peak_nodes,
+                region,
+                &rules,
+                *json,
+            );
+        }
         _ => {}
     }
     let setup = setup::resolve(&cli)?;
@@ -58,7 +81,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        Some(Command::Backtest { .. } | Command::Forecast { .. }) => Ok(()),
+        Some(Command::Backtest { .. } | Command::Forecast { .. } | Command::Simulate { .. }) => {
+            Ok(())
+        }
         None => {
             let (_log_guard, log_path) = nodecast::logging::init()?;
             let rt = tokio::runtime::Builder::new_multi_thread()

@@ -69,6 +69,7 @@ pub fn demo_store_at(anchor: DateTime<Utc>, db: Db) -> Result<Store> {
 async fn run_forecasts(
     mut fleet_rx: watch::Receiver<Arc<Fleet>>,
     forecaster: Arc<dyn Forecaster>,
+    plan: Arc<crate::plan::PlanConfig>,
     clock: Clock,
     tx: mpsc::Sender<Action>,
     mut shutdown: watch::Receiver<bool>,
@@ -98,6 +99,8 @@ async fn run_forecasts(
             continue;
         }
         let f = forecaster.clone();
+        let plan = plan.clone();
+        let today = clock.now().date_naive();
         let job_tx = tx.clone();
         // Each cluster's forecasts go out as soon as they are made, with progress
         // before each cluster (the first run trains the learned members).
@@ -115,7 +118,17 @@ async fn run_forecasts(
                 }
                 let fc = forecast_cluster(f.as_ref(), &v, origin);
                 finished.push((id.clone(), fc.len()));
-                if job_tx.blocking_send(Action::Forecasts(id, fc)).is_err() {
+                // The plan follows from the new forecasts and today's snapshot.
+                let planned = crate::plan::plan_cluster(&v, &fc, &plan, today);
+                if job_tx
+                    .blocking_send(Action::Forecasts(id.clone(), fc))
+                    .is_err()
+                {
+                    break;
+                }
+                if let Some(p) = planned
+                    && job_tx.blocking_send(Action::Plan(id, Box::new(p))).is_err()
+                {
                     break;
                 }
             }
@@ -239,6 +252,7 @@ pub async fn run_tui(setup: Setup, forecaster: Arc<dyn Forecaster>) -> Result<()
     tasks.push(tokio::spawn(run_forecasts(
         fleet_rx.clone(),
         forecaster.clone(),
+        Arc::new(setup.plan.clone()),
         clock.clone(),
         act_tx,
         shutdown_rx.clone(),

@@ -33,6 +33,8 @@ pub struct Setup {
     pub calendar: crate::forecast::features::Calendar,
     /// Headroom over forecast requests for the nodes-needed counts.
     pub headroom: f64,
+    /// Planning settings.
+    pub plan: crate::plan::PlanConfig,
     /// Live clusters (empty in demo mode).
     pub live: Vec<LiveCluster>,
 }
@@ -185,6 +187,10 @@ pub fn resolve(cli: &Cli) -> Result<Setup> {
         config_path,
         calendar: cfg.calendar(),
         headroom: cfg.headroom(),
+        plan: crate::plan::PlanConfig {
+            headroom: cfg.headroom(),
+            ..Default::default()
+        },
         live,
     })
 }

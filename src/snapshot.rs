@@ -85,6 +85,90 @@ pub struct ClusterSnapshot {
     /// Requests of scheduled and pending pods: the demand.
     pub requests: Resources,
     pub usage: Option<Resources>,
+    /// Workloads (pods grouped by owner), largest requests first.
+    #[serde(skip)]
+    pub workloads: Vec<WorkloadSummary>,
+}
+
+/// One workload's pods as the planner needs them (spot fitness, largest pod).
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct WorkloadSummary {
+    /// `namespace/name` (the pod's own name for a bare pod).
+    pub name: String,
+    pub kind: OwnerKind,
+    /// Pods that are not Succeeded or Failed.
+    pub replicas: u32,
+    pub requests: Resources,
+    /// The largest single pod's requests.
+    pub largest_pod: Resources,
+    /// A PodDisruptionBudget selects its pods.
+    pub has_budget: bool,
+    pub local_storage: bool,
+    pub persistent_volume: bool,
+    /// Node groups its scheduled pods run in, with their requests there.
+    pub groups: Vec<(String, Resources)>,
+}
+
+/// True when `b` selects `p`: same namespace, every matchLabels pair present
+/// (an empty selector selects the whole namespace, as in policy/v1).
+pub fn budget_selects(b: &crate::domain::DisruptionBudget, p: &crate::domain::Pod) -> bool {
+    let ns = |n: &str| {
+        n.split_once('/')
+            .map(|(ns, _)| ns.to_string())
+            .unwrap_or_default()
+    };
+    ns(&b.name) == ns(&p.name)
+        && b.match_labels
+            .iter()
+            .all(|(k, v)| p.labels.get(k) == Some(v))
+}
+
+/// Groups live pods by workload; `node_group` maps a node to its group.
+pub fn workloads_of(state: &ClusterState) -> Vec<WorkloadSummary> {
+    let node_group: BTreeMap<&str, &str> = state
+        .nodes
+        .iter()
+        .map(|n| (n.name.as_str(), n.node_group.as_str()))
+        .collect();
+    let mut by: BTreeMap<&str, WorkloadSummary> = BTreeMap::new();
+    for p in &state.pods {
+        if matches!(p.phase, PodPhase::Succeeded | PodPhase::Failed) {
+            continue;
+        }
+        let key = if p.workload.is_empty() {
+            p.name.as_str()
+        } else {
+            p.workload.as_str()
+        };
+        let w = by.entry(key).or_insert_with(|| WorkloadSummary {
+            name: key.to_string(),
+            kind: p.owner,
+            has_budget: state.budgets.iter().any(|b| budget_selects(b, p)),
+            ..Default::default()
+        });
+        w.replicas += 1;
+        w.requests = w.requests.plus(p.requests);
+        w.largest_pod = Resources::new(
+            w.largest_pod.cores.max(p.requests.cores),
+            w.largest_pod.gib.max(p.requests.gib),
+        );
+        w.local_storage |= p.local_storage;
+        w.persistent_volume |= p.persistent_volume;
+        if let Some(g) = p.node.as_deref().and_then(|n| node_group.get(n)) {
+            match w.groups.iter_mut().find(|(name, _)| name == g) {
+                Some((_, r)) => *r = r.plus(p.requests),
+                None => w.groups.push((g.to_string(), p.requests)),
+            }
+        }
+    }
+    let mut out: Vec<WorkloadSummary> = by.into_values().collect();
+    out.sort_by(|a, b| {
+        b.requests
+            .cores
+            .total_cmp(&a.requests.cores)
+            .then(a.name.cmp(&b.name))
+    });
+    out
 }
 
 impl ClusterSnapshot {
@@ -188,6 +272,7 @@ pub fn summarize(cluster: &ClusterId, at: DateTime<Utc>, state: &ClusterState) -
         allocatable,
         requests,
         usage: any_usage.then_some(usage),
+        workloads: workloads_of(state),
     }
 }
 

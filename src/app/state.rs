@@ -29,14 +29,25 @@ pub struct ForecastStatus {
     pub error: Option<String>,
 }
 
+/// What a cluster tab shows under the overview.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LowerPane {
+    Forecast,
+    Plan,
+    Cost,
+}
+
 pub struct AppState {
     pub mode: Mode,
     pub clusters: Vec<ClusterId>,
     pub tab: Tab,
     pub chart: SeriesKind,
+    pub pane: LowerPane,
     pub help: bool,
     pub fleet: Arc<Fleet>,
     pub forecasts: BTreeMap<ClusterId, ClusterForecast>,
+    /// Each cluster's plan from its latest forecasts.
+    pub plans: BTreeMap<ClusterId, crate::plan::ClusterPlan>,
     pub forecasting: ForecastStatus,
     /// Demo clock speed (1 in live mode).
     pub speed: f64,
@@ -54,9 +65,11 @@ impl AppState {
             clusters,
             tab: Tab::Fleet,
             chart: SeriesKind::Nodes,
+            pane: LowerPane::Forecast,
             help: false,
             fleet: Arc::new(Fleet::default()),
             forecasts: BTreeMap::new(),
+            plans: BTreeMap::new(),
             forecasting: ForecastStatus {
                 model: model.to_string(),
                 ..Default::default()

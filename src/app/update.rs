@@ -21,6 +21,8 @@ pub enum Action {
     },
     /// Forecasts of one cluster are ready.
     Forecasts(ClusterId, ClusterForecast),
+    /// A cluster's plan, made from its new forecasts.
+    Plan(ClusterId, Box<crate::plan::ClusterPlan>),
     /// The forecast job finished every cluster it had.
     ForecastsDone,
     ForecastFailed(String),
@@ -64,6 +66,14 @@ fn apply(state: &mut AppState, cmd: Command) -> bool {
         Command::Fleet => state.tab = Tab::Fleet,
         Command::NextTab => step_tab(state, 1),
         Command::PrevTab => step_tab(state, -1),
+        Command::CyclePane => {
+            use super::state::LowerPane::*;
+            state.pane = match state.pane {
+                Forecast => Plan,
+                Plan => Cost,
+                Cost => Forecast,
+            };
+        }
         Command::CycleSeries => {
             let all = SeriesKind::FORECAST;
             let i = all.iter().position(|k| *k == state.chart).unwrap_or(0);
@@ -96,6 +106,10 @@ pub fn update(state: &mut AppState, action: Action) -> Vec<Effect> {
         Action::Forecasts(id, fc) => {
             state.forecasting.error = None;
             state.forecasts.insert(id, fc);
+            true
+        }
+        Action::Plan(id, plan) => {
+            state.plans.insert(id, *plan);
             true
         }
         Action::ForecastsDone => {

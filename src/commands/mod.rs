@@ -40,7 +40,7 @@ pub fn ensemble_of(names: Option<&[String]>) -> Result<Ensemble> {
     Ok(Ensemble::new(members))
 }
 
-fn read_hourly(input: &Path) -> Result<crate::domain::HourlySeries> {
+pub(crate) fn read_hourly(input: &Path) -> Result<crate::domain::HourlySeries> {
     let text = std::fs::read_to_string(input)
         .with_context(|| format!("cannot read {}", input.display()))?;
     let samples = parse_series(&text, &input.display().to_string())?;
@@ -234,4 +234,5 @@ pub fn train(setup: &crate::setup::Setup) -> Result<()> {
     );
     Ok(())
 }
+pub mod simulate;
 pub mod snapshot;

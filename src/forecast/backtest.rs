@@ -8,11 +8,16 @@ pub const H: usize = 48;
 pub const STEP: usize = 6;
 pub const SCORED: [usize; 5] = [1, 6, 12, 24, 48];
 
+/// First hour of the test window: `max(min(168, n div 2), n - 720, ceil(0.6 n))`.
+pub fn o_min(n: usize) -> usize {
+    (168.min(n / 2))
+        .max(n.saturating_sub(720))
+        .max((0.6 * n as f64).ceil() as usize)
+}
+
 /// Origins `n-48, n-54, ...` down to the last `>= o_min`, ascending.
 pub fn origins(n: usize) -> Vec<usize> {
-    let o_min = (168.min(n / 2))
-        .max(n.saturating_sub(720))
-        .max((0.6 * n as f64).ceil() as usize);
+    let o_min = o_min(n);
     let mut out = Vec::new();
     let mut o = n as i64 - H as i64;
     while o >= o_min as i64 {

@@ -125,6 +125,30 @@ fn owner_kind(p: &core::Pod) -> OwnerKind {
     }
 }
 
+/// `namespace/name` of the controller that owns the pod; a ReplicaSet's
+/// pod-template hash suffix is dropped so a Deployment's pods share one name.
+fn workload_of(p: &core::Pod) -> String {
+    let owners = p.metadata.owner_references.as_deref().unwrap_or(&[]);
+    let Some(o) = owners
+        .iter()
+        .find(|o| o.controller == Some(true))
+        .or(owners.first())
+    else {
+        return String::new();
+    };
+    let ns = p.metadata.namespace.as_deref().unwrap_or("default");
+    let name = match o.kind.as_str() {
+        "ReplicaSet" => o.name.rsplit_once('-').map(|(d, _)| d).unwrap_or(&o.name),
+        "Job" => label(
+            p.metadata.labels.as_ref(),
+            &["batch.kubernetes.io/cronjob-name"],
+        )
+        .unwrap_or(&o.name),
+        _ => &o.name,
+    };
+    format!("{ns}/{name}")
+}
+
 fn max(a: Resources, b: Resources) -> Resources {
     Resources::new(a.cores.max(b.cores), a.gib.max(b.gib))
 }
@@ -191,8 +215,20 @@ pub fn pod_from(p: &core::Pod) -> Result<Pod> {
     } else {
         None
     };
+    let volumes = spec.volumes.as_deref().unwrap_or(&[]);
     Ok(Pod {
         owner: owner_kind(p),
+        workload: workload_of(p),
+        labels: p.metadata.labels.clone().unwrap_or_default(),
+        local_storage: volumes.iter().any(|v| {
+            v.host_path.is_some()
+                || v.empty_dir
+                    .as_ref()
+                    .is_some_and(|e| e.medium.as_deref() != Some("Memory"))
+        }),
+        persistent_volume: volumes
+            .iter()
+            .any(|v| v.persistent_volume_claim.is_some() || v.ephemeral.is_some()),
         requests,
         phase,
         node,

@@ -107,6 +107,9 @@ impl Scale {
     }
 }
 
+/// Namespace of the replayed workloads.
+pub const DEMO_NAMESPACE: &str = "prod";
+
 #[derive(Clone, Debug)]
 pub struct ReplayGroup {
     pub group: NodeGroup,
@@ -313,6 +316,16 @@ impl ReplayCluster {
     pub fn materialize(&self, ticks: &[GroupTick]) -> ClusterState {
         let mut state = ClusterState::default();
         for (gi, (g, tk)) in self.spec.groups.iter().zip(ticks).enumerate() {
+            // Replicated web workloads carry a disruption budget, as in production.
+            if g.owner == OwnerKind::Deployment {
+                state.budgets.push(crate::domain::DisruptionBudget {
+                    name: format!("{DEMO_NAMESPACE}/{}", g.group.name),
+                    match_labels: [("app".to_string(), g.group.name.clone())].into(),
+                    min_available: None,
+                    max_unavailable: Some("10%".into()),
+                    disruptions_allowed: None,
+                });
+            }
             let mut group = g.group.clone();
             group.desired = tk.nodes;
             state.node_groups.push(group);
@@ -331,12 +344,14 @@ impl ReplayCluster {
                 );
                 for d in 0..DAEMONSET_PODS_PER_NODE {
                     state.pods.push(Pod {
-                        name: format!("ds-{d}-{gi}-{i}"),
+                        name: format!("kube-system/ds-{d}-{gi}-{i}"),
                         owner: OwnerKind::DaemonSet,
                         requests: DAEMONSET_PER_NODE.scale(1.0 / DAEMONSET_PODS_PER_NODE as f64),
                         phase: PodPhase::Running,
                         node: Some(name.clone()),
                         unschedulable: None,
+                        workload: format!("kube-system/ds-{d}"),
+                        ..Default::default()
                     });
                 }
                 let zone = format!("{}{}", self.spec.region, ['a', 'b', 'c'][i as usize % 3]);
@@ -367,7 +382,7 @@ impl ReplayCluster {
                 });
                 let pending = pod_node.is_none();
                 state.pods.push(Pod {
-                    name: format!("{}-{p}", g.group.name),
+                    name: format!("{DEMO_NAMESPACE}/{}-{p}", g.group.name),
                     owner: g.owner,
                     requests: tk.pod_requests,
                     phase: if pending {
@@ -378,6 +393,10 @@ impl ReplayCluster {
                     node: pod_node,
                     unschedulable: pending
                         .then(|| format!("0/{} nodes are available: Insufficient cpu", tk.nodes)),
+                    workload: format!("{}/{}", DEMO_NAMESPACE, g.group.name),
+                    labels: [("app".to_string(), g.group.name.clone())].into(),
+                    local_storage: false,
+                    persistent_volume: g.owner == OwnerKind::StatefulSet,
                 });
             }
         }

@@ -54,6 +54,7 @@ fn big_cluster() -> ClusterState {
             },
             node: (i % 50 != 0).then(|| format!("ip-10-0-{}-{}", (i % 5_000) / 250, i % 250)),
             unschedulable: None,
+            ..Default::default()
         })
         .collect();
     ClusterState {

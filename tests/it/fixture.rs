@@ -70,6 +70,15 @@ pub fn state() -> AppState {
     let ids = fleet.clusters.iter().map(|(id, _)| id.clone()).collect();
     let mut state = AppState::new(Mode::Demo, ids, 1.0, "ensemble");
     state.forecasts = forecasts.iter().cloned().collect();
+    // Plans as the forecast job makes them, at the demo's date.
+    let cfg = nodecast::plan::PlanConfig::default();
+    for (id, view) in &fleet.clusters {
+        if let Some(fc) = state.forecasts.get(id)
+            && let Some(p) = nodecast::plan::plan_cluster(view, fc, &cfg, now().date_naive())
+        {
+            state.plans.insert(id.clone(), p);
+        }
+    }
     state.fleet = Arc::new(fleet.clone());
     state
 }

@@ -59,6 +59,26 @@ fn forecast_pane_cpu_and_memory_snapshots() {
 }
 
 #[test]
+fn plan_and_cost_panes_snapshots() {
+    let mut s = state();
+    update(&mut s, Action::Command(Command::Cluster(1)));
+    update(&mut s, Action::Command(Command::CyclePane));
+    let t = text(&render(&s, &Theme::dark(), 120, 40));
+    for what in ["Plan", "INSTANCE MIX", "SPOT", "TOLERANT"] {
+        assert!(t.contains(what), "plan pane shows {what}");
+    }
+    insta::assert_snapshot!("prod_web_plan", t);
+    update(&mut s, Action::Command(Command::CyclePane));
+    let t = text(&render(&s, &Theme::dark(), 120, 40));
+    for what in ["Cost", "$/H NOW", "PLAN 48 H", "commit", "total"] {
+        assert!(t.contains(what), "cost pane shows {what}");
+    }
+    insta::assert_snapshot!("prod_web_cost", t);
+    update(&mut s, Action::Command(Command::CyclePane));
+    assert!(text(&render(&s, &Theme::dark(), 120, 40)).contains("Forecast ·"));
+}
+
+#[test]
 fn help_overlay_lists_every_key() {
     let mut s = state();
     update(&mut s, Action::Command(Command::ToggleHelp));

@@ -1,9 +1,12 @@
 //! A cluster's tab: overview above, forecast below.
 
+use super::cost::CostPane;
 use super::forecast::ForecastPane;
 use super::needed::{self, NeededPane};
 use super::overview::{OverviewPane, height_for};
+use super::plan::PlanPane;
 use crate::app::AppState;
+use crate::app::state::LowerPane;
 use crate::domain::SeriesKind;
 use crate::forecast::nodes::nodes_needed;
 use crate::ui::theme::Theme;
@@ -59,14 +62,27 @@ impl Widget for ClusterScreen<'_> {
         }
         .render(middle, buf);
         let series = self.state.chart;
-        ForecastPane {
-            series,
-            history: view.and_then(|v| v.history.get(&series)),
-            forecast: forecasts.and_then(|f| f.get(&series)),
-            note: "",
-            theme: self.theme,
-            now: self.now,
+        let plan = self.state.plans.get(id);
+        match self.state.pane {
+            LowerPane::Forecast => ForecastPane {
+                series,
+                history: view.and_then(|v| v.history.get(&series)),
+                forecast: forecasts.and_then(|f| f.get(&series)),
+                note: "",
+                theme: self.theme,
+                now: self.now,
+            }
+            .render(bottom, buf),
+            LowerPane::Plan => PlanPane {
+                plan,
+                theme: self.theme,
+            }
+            .render(bottom, buf),
+            LowerPane::Cost => CostPane {
+                plan,
+                theme: self.theme,
+            }
+            .render(bottom, buf),
         }
-        .render(bottom, buf);
     }
 }

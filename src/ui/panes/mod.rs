@@ -1,8 +1,10 @@
 //! Panes: short-lived widgets borrowing what they show.
 
 pub mod cluster;
+pub mod cost;
 pub mod fleet;
 pub mod forecast;
 pub mod help;
 pub mod needed;
 pub mod overview;
+pub mod plan;

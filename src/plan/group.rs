@@ -1,0 +1,387 @@
+//! One node group's plan: its size hour by hour under the scaling rule, the
+//! proposals that changes it, cost, instance mix, spot share and latency risk.
+
+use super::PlanConfig;
+use super::cost::{HOURS_PER_MONTH, latency_risk};
+use super::mix::{self, Mix, MixConstraints, Offer, Requirement};
+use super::scaling::{Reason, ScaleRules, at_quantile, next_size};
+use super::spot::{SpotAdvice, band_risk, tolerant_share};
+use crate::catalog;
+use crate::domain::{CapacityType, Forecast, Resources};
+use crate::forecast::nodes::NodesNeeded;
+use crate::snapshot::{ClusterSnapshot, NodeGroupSummary};
+use chrono::{DateTime, Duration, Utc};
+use serde::Serialize;
+
+/// "Scale node group X from a to b at T".
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Proposal {
+    pub node_group: String,
+    pub from: u32,
+    pub to: u32,
+    /// The hour the new size serves.
+    pub at: DateTime<Utc>,
+    /// When to start: `at` minus the lead time for nodes to join.
+    pub apply_by: DateTime<Utc>,
+    pub reason: Reason,
+    /// Nodes needed that hour: p10, p50, p90 (headroom included).
+    pub band: (u32, u32, u32),
+    pub usd_per_hour_delta: Option<f64>,
+    /// Requests over allocatable after the change, at the p50 forecast.
+    pub utilization_after: f64,
+    pub risk: &'static str,
+    pub risk_reason: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct MixAdvice {
+    pub requirement: Requirement,
+    pub best: Mix,
+    pub greedy: Option<Mix>,
+    /// Today's type alone, sized to the requirement.
+    pub current: Option<Mix>,
+    /// (score 0-100, one-line reason) for cost, performance, availability.
+    pub cost: (u8, String),
+    pub performance: (u8, String),
+    pub availability: (u8, String),
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct GroupPlan {
+    pub node_group: String,
+    pub instance_type: String,
+    pub capacity_type: CapacityType,
+    pub nodes_now: u32,
+    pub usd_per_node_hour: Option<f64>,
+    pub usd_per_hour_now: Option<f64>,
+    pub usd_per_month_now: Option<f64>,
+    /// Planned size for each forecast hour.
+    pub sizes: Vec<u32>,
+    pub planned_usd_48h: Option<f64>,
+    pub proposals: Vec<Proposal>,
+    pub mix: Option<MixAdvice>,
+    pub spot: SpotAdvice,
+    pub utilization_now: f64,
+    pub risk_now: (&'static str, String),
+}
+
+/// Price of one node of `t` in `region` for this capacity type.
+fn node_price(t: &crate::domain::InstanceType, region: &str, ct: CapacityType) -> Option<f64> {
+    match ct {
+        CapacityType::OnDemand => catalog::on_demand_price(t, region).ok(),
+        CapacityType::Spot => catalog::spot_price(t, region).map(|(p, _)| p),
+    }
+}
+
+/// Requests over allocatable on `nodes` nodes: the tighter of CPU and memory.
+fn utilization(demand: Resources, nodes: u32, per: Resources) -> f64 {
+    if nodes == 0 || per.cores <= 0.0 || per.gib <= 0.0 {
+        return if demand.cores > 0.0 { 1.0 } else { 0.0 };
+    }
+    (demand.cores / (nodes as f64 * per.cores)).max(demand.gib / (nodes as f64 * per.gib))
+}
+
+#[allow(clippy::too_many_arguments)]
+pub fn plan_group(
+    g: &NodeGroupSummary,
+    need: &NodesNeeded,
+    cpu: &Forecast,
+    mem: &Forecast,
+    snapshot: &ClusterSnapshot,
+    region: &str,
+    cfg: &PlanConfig,
+) -> GroupPlan {
+    let t = catalog::lookup(&g.instance_type);
+    let price = t.and_then(|t| node_price(t, region, g.capacity_type));
+    let per = need.per_node;
+    let rules = ScaleRules {
+        min: g.min.unwrap_or(0),
+        max: g.max.unwrap_or(cfg.max_nodes),
+        ..cfg.rules
+    };
+    let demand_at = |h: usize| {
+        Resources::new(
+            cpu.points.get(h).map(|p| p.p50).unwrap_or(0.0) * need.share.cores,
+            mem.points.get(h).map(|p| p.p50).unwrap_or(0.0) * need.share.gib,
+        )
+    };
+    // Nodes today's requests fill: the floor no plan goes below.
+    let requested_now = if per.cores > 0.0 && per.gib > 0.0 {
+        (g.requests.cores / per.cores).max(g.requests.gib / per.gib)
+    } else {
+        0.0
+    };
+    let upper: Vec<f64> = need
+        .hours
+        .iter()
+        .map(|p| at_quantile(p.p50 as f64, p.p90 as f64, rules.quantile))
+        .collect();
+    // Queueing risk follows what the CPUs are busy with: requests scaled by
+    // today's usage-to-requests ratio where usage is measured.
+    let busy = g
+        .usage
+        .filter(|_| g.requests.cores > 0.0)
+        .map(|u| (u.cores / g.requests.cores).clamp(0.0, 1.5))
+        .unwrap_or(1.0);
+    let mut size = g.nodes;
+    let mut sizes = Vec::with_capacity(upper.len());
+    let mut proposals = Vec::new();
+    for h in 0..upper.len() {
+        let (next, reason) = next_size(size, requested_now, &upper[h..], &rules);
+        if next != size {
+            let at = need.hours[h].ts;
+            let rho = utilization(demand_at(h), next, per);
+            let (risk, risk_reason) = latency_risk(next, rho * busy);
+            proposals.push(Proposal {
+                node_group: g.name.clone(),
+                from: size,
+                to: next,
+                at,
+                apply_by: at - Duration::minutes(rules.lead_minutes as i64),
+                reason,
+                band: (need.hours[h].p10, need.hours[h].p50, need.hours[h].p90),
+                usd_per_hour_delta: price.map(|p| (next as f64 - size as f64) * p),
+                utilization_after: rho,
+                risk,
+                risk_reason,
+            });
+            size = next;
+        }
+        sizes.push(size);
+    }
+    let usd_per_hour_now = price.map(|p| p * g.nodes as f64);
+    let rho_now = utilization(g.requests, g.nodes, per);
+    let spot = spot_advice(g, t, region, snapshot, usd_per_hour_now);
+    GroupPlan {
+        node_group: g.name.clone(),
+        instance_type: g.instance_type.clone(),
+        capacity_type: g.capacity_type,
+        nodes_now: g.nodes,
+        usd_per_node_hour: price,
+        usd_per_month_now: usd_per_hour_now.map(|u| u * HOURS_PER_MONTH),
+        usd_per_hour_now,
+        planned_usd_48h: price.map(|p| sizes.iter().map(|s| *s as f64 * p).sum()),
+        mix: mix_advice(g, need, cpu, mem, snapshot, region, cfg, &rules),
+        spot,
+        utilization_now: rho_now,
+        risk_now: latency_risk(g.nodes, rho_now * busy),
+        sizes,
+        proposals,
+    }
+}
+
+fn spot_advice(
+    g: &NodeGroupSummary,
+    t: Option<&crate::domain::InstanceType>,
+    region: &str,
+    snapshot: &ClusterSnapshot,
+    usd_per_hour_now: Option<f64>,
+) -> SpotAdvice {
+    let share = tolerant_share(&g.name, &snapshot.workloads);
+    let offer = t.and_then(|t| t.spot.get(region));
+    let saved = match (g.capacity_type, offer, usd_per_hour_now) {
+        (CapacityType::OnDemand, Some(o), Some(u)) => u * share * o.savings_pct / 100.0,
+        _ => 0.0,
+    };
+    SpotAdvice {
+        node_group: g.name.clone(),
+        tolerant_share: share,
+        interruption: offer.map(|o| o.interruption.clone()),
+        savings_pct: offer.map(|o| o.savings_pct),
+        usd_per_hour_saved: saved,
+        risk: offer
+            .map(|o| band_risk(&o.interruption))
+            .unwrap_or("unknown"),
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn mix_advice(
+    g: &NodeGroupSummary,
+    need: &NodesNeeded,
+    cpu: &Forecast,
+    mem: &Forecast,
+    snapshot: &ClusterSnapshot,
+    region: &str,
+    cfg: &PlanConfig,
+    rules: &ScaleRules,
+) -> Option<MixAdvice> {
+    let current = catalog::lookup(&g.instance_type)?;
+    let q = rules.quantile;
+    // The busiest hour of the next 48 at the sizing quantile, plus headroom.
+    let peak = |f: &Forecast| {
+        f.points
+            .iter()
+            .map(|p| at_quantile(p.p50, p.p90, q))
+            .fold(0.0, f64::max)
+    };
+    let grow = 1.0 + cfg.headroom;
+    let cores = peak(cpu) * need.share.cores * grow;
+    let gib = peak(mem) * need.share.gib * grow;
+    let now_cores = cpu
+        .points
+        .first()
+        .map(|p| p.p50 * need.share.cores)
+        .unwrap_or(0.0);
+    let pods_now: u32 = snapshot
+        .workloads
+        .iter()
+        .flat_map(|w| {
+            w.groups
+                .iter()
+                .filter(|(n, _)| *n == g.name)
+                .map(move |(_, r)| {
+                    if w.requests.cores > 0.0 {
+                        (w.replicas as f64 * r.cores / w.requests.cores).round() as u32
+                    } else {
+                        0
+                    }
+                })
+        })
+        .sum();
+    let largest_pod = snapshot
+        .workloads
+        .iter()
+        .filter(|w| w.groups.iter().any(|(n, _)| *n == g.name))
+        .fold(Resources::default(), |a, w| {
+            Resources::new(
+                a.cores.max(w.largest_pod.cores),
+                a.gib.max(w.largest_pod.gib),
+            )
+        });
+    let req = Requirement {
+        cores,
+        gib,
+        pods: pods_now as f64
+            * if now_cores > 0.0 {
+                cores / now_cores
+            } else {
+                1.0
+            },
+        largest_pod,
+    };
+    let constraints = MixConstraints {
+        families: cfg.families.clone(),
+        architectures: if cfg.architectures.is_empty() {
+            vec![current.arch.clone()]
+        } else {
+            cfg.architectures.clone()
+        },
+        min_generation: cfg.min_generation,
+        max_nodes: rules.max,
+        min_types: if g.capacity_type == CapacityType::Spot {
+            cfg.min_spot_types
+        } else {
+            1
+        },
+        max_types: if g.capacity_type == CapacityType::Spot {
+            cfg.min_spot_types + 2
+        } else {
+            cfg.max_types
+        },
+    };
+    let (lo, hi) = (
+        current.vcpu as f64 / cfg.size_factor.max(1.0),
+        current.vcpu as f64 * cfg.size_factor.max(1.0),
+    );
+    let offers: Vec<Offer> = catalog::builtin()
+        .values()
+        .filter(|t| mix::allowed(t, &constraints))
+        .filter(|t| cfg.categories.is_empty() || cfg.categories.contains(&t.category))
+        .filter(|t| !t.name.contains("metal") && !t.name.contains("flex"))
+        .filter(|t| (lo..=hi).contains(&(t.vcpu as f64)))
+        .filter_map(|t| Offer::new(t, node_price(t, region, g.capacity_type)))
+        .collect();
+    let best = mix::cheapest(&offers, &req, &constraints)?;
+    let greedy = mix::greedy_per_vcpu(&offers, &req, &constraints);
+    let current_mix = Offer::new(current, node_price(current, region, g.capacity_type)).map(|o| {
+        let n = mix::nodes_alone(&o, req.cores, req.gib, req.pods).max(1);
+        Mix {
+            usd_per_hour: o.usd_per_hour * n as f64,
+            parts: vec![(o, n)],
+            exact: true,
+        }
+    });
+    let vs = |m: &Option<Mix>, what: &str| {
+        m.as_ref().map(|m| {
+            format!(
+                "{:.0}% below {what}",
+                100.0 * (1.0 - best.usd_per_hour / m.usd_per_hour)
+            )
+        })
+    };
+    let cost_reason = [
+        vs(&current_mix, "today's type"),
+        vs(&greedy, "greedy $/vCPU"),
+    ]
+    .into_iter()
+    .flatten()
+    .collect::<Vec<_>>()
+    .join(", ");
+    let floor = mix::lower_bound(&offers, &req);
+    let cost = (
+        ((floor / best.usd_per_hour) * 100.0)
+            .round()
+            .clamp(0.0, 100.0) as u8,
+        cost_reason,
+    );
+    let nodes = best.nodes().max(1) as f64;
+    let generation = best
+        .parts
+        .iter()
+        .map(|(o, n)| o.generation as f64 * *n as f64)
+        .sum::<f64>()
+        / nodes;
+    let performance = (
+        ((generation / 7.0).min(1.0) * 100.0).round() as u8,
+        format!("generation {generation:.1} (newest 7-8)"),
+    );
+    let availability = availability(&best, region, g.capacity_type);
+    Some(MixAdvice {
+        requirement: req,
+        best,
+        greedy,
+        current: current_mix,
+        cost,
+        performance,
+        availability,
+    })
+}
+
+/// On-demand: more types and nodes spread the risk of a capacity shortage;
+/// spot: the node-weighted interruption band.
+fn availability(m: &Mix, region: &str, ct: CapacityType) -> (u8, String) {
+    let types = m.parts.len();
+    match ct {
+        CapacityType::OnDemand => {
+            let s = if types > 1 { 100 } else { 90 };
+            (s, format!("on-demand, {types} type(s): no interruptions"))
+        }
+        CapacityType::Spot => {
+            let score = |band: &str| match band {
+                "<5%" => 95.0,
+                "5-10%" => 85.0,
+                "10-15%" => 75.0,
+                "15-20%" => 65.0,
+                _ => 50.0,
+            };
+            let nodes = m.nodes().max(1) as f64;
+            let s = m
+                .parts
+                .iter()
+                .map(|(o, n)| {
+                    let band = catalog::lookup(&o.instance_type)
+                        .and_then(|t| t.spot.get(region))
+                        .map(|s| s.interruption.as_str())
+                        .unwrap_or(">20%");
+                    score(band) * *n as f64
+                })
+                .sum::<f64>()
+                / nodes;
+            (
+                s.round() as u8,
+                format!("spot over {types} types, interruption-weighted"),
+            )
+        }
+    }
+}

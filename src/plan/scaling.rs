@@ -1,0 +1,139 @@
+//! The scaling rule every proposal (and `simulate`'s predictive policy)
+//! follows: scale out ahead of the forecast's upper quantile; scale in only
+//! when that upper band stays below the smaller size for a whole window,
+//! never below what is requested now and never by more than one step.
+//! Pure: numbers in, a node count out.
+
+use serde::Serialize;
+
+/// Limits of one node group's scaling.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct ScaleRules {
+    /// Forecast quantile the group is sized for (0.5-0.99).
+    pub quantile: f64,
+    /// Node group bounds.
+    pub min: u32,
+    pub max: u32,
+    /// Hours the upper band must stay below a smaller size before scaling in.
+    pub scale_in_window_h: usize,
+    /// Most nodes removed by one scale-in, as a share of the current size
+    /// (at least one node).
+    pub max_scale_in_step: f64,
+    /// Smallest scale-in worth making, as a share of the current size (at
+    /// least one node): smaller dips are held, so the size does not flap.
+    pub min_scale_in: f64,
+    /// Minutes a new node takes to be ready; scale-outs are applied this much
+    /// before the hour they serve (AWS predictive scaling's SchedulingBufferTime).
+    pub lead_minutes: u32,
+}
+
+impl Default for ScaleRules {
+    fn default() -> Self {
+        ScaleRules {
+            quantile: DEFAULT_QUANTILE,
+            min: 0,
+            max: u32::MAX,
+            scale_in_window_h: DEFAULT_SCALE_IN_WINDOW_H,
+            max_scale_in_step: DEFAULT_SCALE_IN_STEP,
+            min_scale_in: DEFAULT_MIN_SCALE_IN,
+            lead_minutes: DEFAULT_LEAD_MINUTES,
+        }
+    }
+}
+
+/// p85: measured with `nodecast simulate` over the shared series, p90 costs
+/// 10.6 % more than reactive scaling (over the 10 % bar) for 0.16 x its
+/// shortage; p85 costs 8.7 % more for 0.20 x (see README).
+pub const DEFAULT_QUANTILE: f64 = 0.85;
+pub const DEFAULT_SCALE_IN_WINDOW_H: usize = 2;
+pub const DEFAULT_SCALE_IN_STEP: f64 = 0.5;
+pub const DEFAULT_MIN_SCALE_IN: f64 = 0.05;
+
+/// Standard normal quantile (Abramowitz and Stegun 26.2.23, error < 4.5e-4).
+pub fn normal_quantile(p: f64) -> f64 {
+    if (p - 0.5).abs() < 1e-12 {
+        return 0.0;
+    }
+    let p = p.clamp(1e-9, 1.0 - 1e-9);
+    let tail = |q: f64| {
+        let t = (-2.0 * q.ln()).sqrt();
+        t - (2.515517 + 0.802853 * t + 0.010328 * t * t)
+            / (1.0 + 1.432788 * t + 0.189269 * t * t + 0.001308 * t * t * t)
+    };
+    if p < 0.5 { -tail(p) } else { tail(1.0 - p) }
+}
+
+/// The forecast's `q` quantile from its p50 and p90, the band read as a
+/// normal spread (exact at 0.5 and 0.9).
+pub fn at_quantile(p50: f64, p90: f64, q: f64) -> f64 {
+    let k = normal_quantile(q) / normal_quantile(0.9);
+    (p50 + k * (p90 - p50)).max(0.0)
+}
+pub const DEFAULT_LEAD_MINUTES: u32 = 5;
+
+/// Why a size was chosen.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Reason {
+    /// The forecast's upper band for the next hour needs more nodes.
+    ForecastAbove,
+    /// What is requested now needs more nodes (pending pods).
+    RequestsAbove,
+    /// The upper band stayed below a smaller size for the whole window.
+    BandBelow,
+    /// Nothing to change.
+    Hold,
+    /// Pulled back inside the group's min/max.
+    Bounds,
+}
+
+/// Nodes, fractional: demand divided by one node's allocatable.
+fn whole(nodes: f64) -> u32 {
+    if !nodes.is_finite() || nodes <= 0.0 {
+        return 0;
+    }
+    // Float noise (3.0000000001 nodes is 3).
+    ((nodes * 1e6).round() / 1e6).ceil().min(u32::MAX as f64) as u32
+}
+
+/// The size for the coming hour. `current` is the group's size now,
+/// `requested_now` the nodes that today's requests fill (fractional),
+/// `upper` the nodes the forecast's upper quantile (plus headroom) needs in
+/// each coming hour, the first being the hour this size serves.
+pub fn next_size(
+    current: u32,
+    requested_now: f64,
+    upper: &[f64],
+    rules: &ScaleRules,
+) -> (u32, Reason) {
+    let floor = whole(requested_now);
+    let next = upper.first().map(|u| whole(*u)).unwrap_or(0);
+    let (size, reason) = if next > current || floor > current {
+        if next >= floor {
+            (next, Reason::ForecastAbove)
+        } else {
+            (floor, Reason::RequestsAbove)
+        }
+    } else {
+        let window = &upper[..upper.len().min(rules.scale_in_window_h.max(1))];
+        let band_max = window.iter().copied().map(whole).max().unwrap_or(current);
+        if band_max < current && !window.is_empty() {
+            let step = ((current as f64 * rules.max_scale_in_step).floor() as u32).max(1);
+            let to = band_max.max(floor).max(current.saturating_sub(step));
+            let least = ((current as f64 * rules.min_scale_in).ceil() as u32).max(1);
+            if to + least <= current {
+                (to, Reason::BandBelow)
+            } else {
+                (current, Reason::Hold)
+            }
+        } else {
+            (current, Reason::Hold)
+        }
+    };
+    let bounded = size.clamp(rules.min, rules.max.max(rules.min));
+    if bounded != size {
+        (bounded, Reason::Bounds)
+    } else {
+        (size, reason)
+    }
+}

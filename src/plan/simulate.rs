@@ -1,0 +1,161 @@
+//! `nodecast simulate`: a series replayed as one node group's demand, hour by
+//! hour over the backtest protocol's test window, under three policies that
+//! choose each hour's size from the hours before it only. Pure.
+
+use super::scaling::{ScaleRules, at_quantile, next_size};
+use crate::forecast::backtest::{interpolate, o_min};
+use crate::forecast::ensemble::{Ensemble, MemberCache};
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct PolicyResult {
+    pub cost_usd: f64,
+    pub node_hours: u64,
+    pub shortage_node_hours: u64,
+    pub shortage_hours: u64,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct SimulateReport {
+    pub series: String,
+    pub hours: usize,
+    /// First hour of the test window `[o_min, n)`.
+    pub first_hour: usize,
+    pub instance_type: String,
+    pub region: String,
+    pub usd_per_node_hour: f64,
+    pub peak_nodes: u32,
+    /// The predictive policy's rules.
+    pub rules: ScaleRules,
+    pub policies: BTreeMap<String, PolicyResult>,
+}
+
+/// Demand in nodes: `need_t = max(1, ceil(N * y_t / max(y)))`.
+pub fn need(y: &[f64], peak_nodes: u32) -> Vec<u32> {
+    let top = y.iter().copied().fold(0.0_f64, f64::max);
+    y.iter()
+        .map(|v| {
+            if top <= 0.0 {
+                return 1;
+            }
+            let n = peak_nodes as f64 * v / top;
+            (((n * 1e9).round() / 1e9).ceil() as u32).max(1)
+        })
+        .collect()
+}
+
+/// Scores sizes `cap[t - first]` for hours `first..n` against `need`.
+pub fn score(need: &[u32], first: usize, cap: &[u32], price: f64) -> PolicyResult {
+    let mut r = PolicyResult::default();
+    for (t, c) in (first..need.len()).zip(cap) {
+        r.node_hours += *c as u64;
+        let short = need[t].saturating_sub(*c) as u64;
+        r.shortage_node_hours += short;
+        r.shortage_hours += (short > 0) as u64;
+    }
+    r.cost_usd = (r.node_hours as f64 * price * 100.0).round() / 100.0;
+    r
+}
+
+/// `reactive`: each hour's size is the last hour's need.
+pub fn reactive(need: &[u32], first: usize) -> Vec<u32> {
+    (first..need.len()).map(|t| need[t.max(1) - 1]).collect()
+}
+
+/// `static_peak`: `ceil(1.1 * max need before the window)`, constant.
+pub fn static_peak(need: &[u32], first: usize) -> Vec<u32> {
+    let peak = need[..first].iter().copied().max().unwrap_or(1);
+    let size = (1.1 * peak as f64 - 1e-9).ceil() as u32;
+    vec![size; need.len() - first]
+}
+
+/// `predictive`: nodecast's scaling rule on its own forecasts, refreshed
+/// every hour from the hours before it. Demand in nodes is `N * y / max(y)`
+/// (fractional); the rule sizes for the forecast's `rules.quantile` and never
+/// goes below the last hour's need. Calls `progress(done, total)` as it goes.
+pub fn predictive(
+    y: &[f64],
+    observed: &[bool],
+    start_hour: i64,
+    peak_nodes: u32,
+    first: usize,
+    ensemble: &Ensemble,
+    rules: &ScaleRules,
+    progress: &mut dyn FnMut(usize, usize),
+) -> Vec<u32> {
+    let top = y.iter().copied().fold(0.0_f64, f64::max);
+    let k = if top > 0.0 {
+        peak_nodes as f64 / top
+    } else {
+        0.0
+    };
+    let need = need(y, peak_nodes);
+    let mut cache = MemberCache::default();
+    let mut size = need[first.max(1) - 1];
+    let mut out = Vec::with_capacity(y.len() - first);
+    for t in first..y.len() {
+        let upper: Vec<f64> = ensemble
+            .forecast(y, observed, None, start_hour, t, &mut cache)
+            .map(|f| {
+                let b = &f.combined;
+                b.p50
+                    .iter()
+                    .zip(&b.p90)
+                    .map(|(m, u)| k * at_quantile(*m, *u, rules.quantile))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let requested_now = (y[t - 1] * k).max(1.0);
+        size = next_size(size, requested_now, &upper, rules).0;
+        out.push(size);
+        progress(t + 1 - first, y.len() - first);
+    }
+    out
+}
+
+/// Runs the three policies over an hourly series (`None` = missing hour,
+/// filled by interpolation as the backtest does).
+#[allow(clippy::too_many_arguments)]
+pub fn run(
+    series: &str,
+    values: &[Option<f64>],
+    start_hour: i64,
+    instance_type: &str,
+    region: &str,
+    price: f64,
+    peak_nodes: u32,
+    ensemble: &Ensemble,
+    rules: &ScaleRules,
+    progress: &mut dyn FnMut(usize, usize),
+) -> SimulateReport {
+    let y = interpolate(values);
+    let observed: Vec<bool> = values.iter().map(|v| v.is_some()).collect();
+    let n = y.len();
+    let first = o_min(n).max(1);
+    let need = need(&y, peak_nodes);
+    let mut policies = BTreeMap::new();
+    policies.insert(
+        "reactive".to_string(),
+        score(&need, first, &reactive(&need, first), price),
+    );
+    policies.insert(
+        "static_peak".to_string(),
+        score(&need, first, &static_peak(&need, first), price),
+    );
+    let pred = predictive(
+        &y, &observed, start_hour, peak_nodes, first, ensemble, rules, progress,
+    );
+    policies.insert("predictive".to_string(), score(&need, first, &pred, price));
+    SimulateReport {
+        series: series.to_string(),
+        hours: n,
+        first_hour: first,
+        instance_type: instance_type.to_string(),
+        region: region.to_string(),
+        usd_per_node_hour: price,
+        peak_nodes,
+        rules: *rules,
+        policies,
+    }
+}

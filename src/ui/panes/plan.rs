@@ -1,0 +1,229 @@
+//! Plan pane: the proposal timeline (scale node group X from a to b at T),
+//! each group's cheapest instance mix against today's type and a greedy
+//! pick, and the spot table.
+
+use crate::plan::ClusterPlan;
+use crate::plan::group::{GroupPlan, Proposal};
+use crate::plan::scaling::Reason;
+use crate::ui::framed;
+use crate::ui::theme::Theme;
+use ratatui::buffer::Buffer;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Cell, Paragraph, Row, Table, Widget};
+
+pub struct PlanPane<'a> {
+    /// `None` until the cluster's forecasts are ready.
+    pub plan: Option<&'a ClusterPlan>,
+    pub theme: &'a Theme,
+}
+
+pub fn reason_label(r: Reason) -> &'static str {
+    match r {
+        Reason::ForecastAbove => "forecast above",
+        Reason::RequestsAbove => "requests above",
+        Reason::BandBelow => "band below",
+        Reason::Hold => "hold",
+        Reason::Bounds => "group bounds",
+    }
+}
+
+/// "+$1.54/h" or "−$0.77/h".
+pub fn usd_delta(v: Option<f64>) -> String {
+    match v {
+        Some(v) if v < 0.0 => format!("−${:.2}/h", -v),
+        Some(v) => format!("+${v:.2}/h"),
+        None => "no price".into(),
+    }
+}
+
+fn proposal_row<'a>(p: &Proposal, t: &Theme) -> Row<'a> {
+    let risk_style = match p.risk {
+        "high" => t.failure(),
+        "medium" => t.warning(),
+        _ => t.dim(),
+    };
+    Row::new(vec![
+        Cell::from(p.apply_by.format("%a %H:%M").to_string()),
+        Cell::from(p.node_group.clone()),
+        Cell::from(format!("{} → {}", p.from, p.to)),
+        Cell::from(reason_label(p.reason)),
+        Cell::from(format!("{} ({}–{})", p.band.1, p.band.0, p.band.2)),
+        Cell::from(usd_delta(p.usd_per_hour_delta)),
+        Cell::from(format!("{:.0}%", p.utilization_after * 100.0)),
+        Cell::from(Span::styled(p.risk, risk_style)),
+    ])
+}
+
+/// "8× m7i.4xlarge + 2× r7i.2xlarge $9.21/h".
+fn mix_text(parts: &[(crate::plan::mix::Offer, u32)], usd: f64) -> String {
+    let p: Vec<String> = parts
+        .iter()
+        .map(|(o, n)| format!("{n}× {}", o.instance_type))
+        .collect();
+    format!("{} ${usd:.2}/h", p.join(" + "))
+}
+
+fn mix_lines<'a>(g: &GroupPlan, t: &Theme) -> Vec<Line<'a>> {
+    let Some(m) = &g.mix else {
+        return vec![Line::from(vec![
+            Span::styled(format!("{:<14}", g.node_group), Style::default().fg(t.fg)),
+            Span::styled("no mix: no priced type fits the largest pod", t.dim()),
+        ])];
+    };
+    let mut out = vec![Line::from(vec![
+        Span::styled(format!("{:<14}", g.node_group), Style::default().fg(t.fg)),
+        Span::styled("best ", t.dim()),
+        Span::styled(
+            mix_text(&m.best.parts, m.best.usd_per_hour),
+            Style::default().fg(t.accent),
+        ),
+        Span::styled(
+            format!(
+                "  today's type {}  greedy {}",
+                m.current
+                    .as_ref()
+                    .map(|c| mix_text(&c.parts, c.usd_per_hour))
+                    .unwrap_or_else(|| "–".into()),
+                m.greedy
+                    .as_ref()
+                    .map(|c| mix_text(&c.parts, c.usd_per_hour))
+                    .unwrap_or_else(|| "–".into()),
+            ),
+            t.dim(),
+        ),
+    ])];
+    out.push(Line::styled(
+        format!(
+            "{:<14}cost {} ({})  perf {} ({})  avail {} ({})",
+            "",
+            m.cost.0,
+            m.cost.1,
+            m.performance.0,
+            m.performance.1,
+            m.availability.0,
+            m.availability.1
+        ),
+        t.dim(),
+    ));
+    out
+}
+
+impl Widget for PlanPane<'_> {
+    fn render(self, area: Rect, buf: &mut Buffer) {
+        let t = self.theme;
+        let title = Line::from(vec![
+            Span::styled(" Plan ", t.title()),
+            Span::styled(
+                "· proposals from the forecast (scale-out ahead, scale-in only under the band), instance mix, spot ",
+                t.dim(),
+            ),
+        ]);
+        let inner = framed(title, t, area, buf);
+        let Some(plan) = self.plan else {
+            Paragraph::new(Span::styled("waiting for the forecasts", t.dim())).render(inner, buf);
+            return;
+        };
+        let proposals: Vec<&Proposal> = plan.groups.iter().flat_map(|g| &g.proposals).collect();
+        let prop_h = (proposals.len().clamp(1, 8) + 1) as u16;
+        let mix_h = (plan.groups.len() * 2) as u16 + 1;
+        let spot_h = plan.groups.len() as u16 + 2;
+        let [a, b, c] = Layout::vertical([
+            Constraint::Length(prop_h + 1),
+            Constraint::Length(mix_h),
+            Constraint::Length(spot_h),
+        ])
+        .areas(inner);
+        let head =
+            |cols: Vec<&'static str>| Row::new(cols).style(t.dim().add_modifier(Modifier::BOLD));
+        if proposals.is_empty() {
+            Paragraph::new(vec![
+                Line::styled("PROPOSALS", t.dim().add_modifier(Modifier::BOLD)),
+                Line::styled(
+                    "no change: every group's size covers the band for 48 h",
+                    t.dim(),
+                ),
+            ])
+            .render(a, buf);
+        } else {
+            let mut sorted = proposals.clone();
+            sorted.sort_by_key(|p| (p.apply_by, p.node_group.clone()));
+            Table::new(
+                sorted.iter().take(8).map(|p| proposal_row(p, t)),
+                [
+                    Constraint::Length(10),
+                    Constraint::Length(14),
+                    Constraint::Length(9),
+                    Constraint::Length(15),
+                    Constraint::Length(13),
+                    Constraint::Length(11),
+                    Constraint::Length(6),
+                    Constraint::Min(6),
+                ],
+            )
+            .header(head(vec![
+                "APPLY BY",
+                "NODE GROUP",
+                "SIZE",
+                "WHY",
+                "NEED (BAND)",
+                "COST",
+                "UTIL",
+                "RISK",
+            ]))
+            .style(Style::default().fg(t.fg))
+            .render(a, buf);
+        }
+        let mut lines = vec![Line::styled(
+            "INSTANCE MIX at the 48 h peak",
+            t.dim().add_modifier(Modifier::BOLD),
+        )];
+        for g in &plan.groups {
+            lines.extend(mix_lines(g, t));
+        }
+        Paragraph::new(lines).render(b, buf);
+        Table::new(
+            plan.groups.iter().map(|g| {
+                Row::new(vec![
+                    Cell::from(g.node_group.clone()),
+                    Cell::from(g.capacity_type.label()),
+                    Cell::from(format!("{:.0}%", g.spot.tolerant_share * 100.0)),
+                    Cell::from(g.spot.interruption.clone().unwrap_or_else(|| "–".into())),
+                    Cell::from(
+                        g.spot
+                            .savings_pct
+                            .map(|s| format!("{s:.0}%"))
+                            .unwrap_or_else(|| "–".into()),
+                    ),
+                    Cell::from(if g.spot.usd_per_hour_saved > 0.0 {
+                        format!("${:.2}/h", g.spot.usd_per_hour_saved)
+                    } else {
+                        "–".into()
+                    }),
+                    Cell::from(g.spot.risk),
+                ])
+            }),
+            [
+                Constraint::Length(14),
+                Constraint::Length(10),
+                Constraint::Length(13),
+                Constraint::Length(13),
+                Constraint::Length(8),
+                Constraint::Length(10),
+                Constraint::Min(6),
+            ],
+        )
+        .header(head(vec![
+            "SPOT",
+            "NOW",
+            "TOLERANT",
+            "INTERRUPTS",
+            "SAVES",
+            "$ SAVED",
+            "RISK",
+        ]))
+        .style(Style::default().fg(t.fg))
+        .render(c, buf);
+    }
+}

@@ -1,0 +1,125 @@
+//! The scaling rule every proposal follows, and `simulate`'s policies.
+
+use nodecast::plan::scaling::{Reason, ScaleRules, at_quantile, next_size, normal_quantile};
+use nodecast::plan::simulate::{need, reactive, score, static_peak};
+
+fn rules() -> ScaleRules {
+    ScaleRules {
+        quantile: 0.9,
+        min: 1,
+        max: 100,
+        scale_in_window_h: 3,
+        max_scale_in_step: 0.5,
+        min_scale_in: 0.0,
+        lead_minutes: 5,
+    }
+}
+
+#[test]
+fn scales_out_ahead_of_the_upper_band() {
+    assert_eq!(
+        next_size(5, 4.0, &[7.2, 3.0, 3.0], &rules()),
+        (8, Reason::ForecastAbove)
+    );
+    // Requests above the size (pending pods) win over a lower forecast.
+    assert_eq!(
+        next_size(5, 6.5, &[5.5, 5.0], &rules()),
+        (7, Reason::RequestsAbove)
+    );
+}
+
+#[test]
+fn a_forecast_alone_never_removes_capacity() {
+    // The band says 3 nodes, but what is requested now fills 9.5: stay at 10.
+    assert_eq!(
+        next_size(10, 9.5, &[3.0, 3.0, 3.0], &rules()),
+        (10, Reason::Hold)
+    );
+    // The band must stay below for the whole window (3 h): hour 3 needs 10.
+    assert_eq!(
+        next_size(10, 2.0, &[3.0, 3.0, 9.5], &rules()),
+        (10, Reason::Hold)
+    );
+}
+
+#[test]
+fn scale_in_is_bounded_by_the_step_the_band_and_requests() {
+    // Band max over the window is 3, requests 2, step 50 % of 10: 5.
+    assert_eq!(
+        next_size(10, 2.0, &[3.0, 3.0, 3.0, 12.0], &rules()),
+        (5, Reason::BandBelow)
+    );
+    // A small step leaves more; requests set the floor.
+    let slow = ScaleRules {
+        max_scale_in_step: 0.1,
+        ..rules()
+    };
+    assert_eq!(next_size(10, 2.0, &[3.0; 3], &slow), (9, Reason::BandBelow));
+    assert_eq!(
+        next_size(10, 8.2, &[3.0; 3], &rules()),
+        (9, Reason::BandBelow)
+    );
+}
+
+#[test]
+fn small_dips_are_held_so_the_size_does_not_flap() {
+    let r = ScaleRules {
+        min_scale_in: 0.05,
+        ..rules()
+    };
+    // 45 nodes: a scale-in must remove at least ceil(2.25) = 3.
+    assert_eq!(next_size(45, 10.0, &[43.5; 3], &r), (45, Reason::Hold));
+    assert_eq!(next_size(45, 10.0, &[41.5; 3], &r), (42, Reason::BandBelow));
+}
+
+#[test]
+fn sizes_stay_inside_the_group_bounds() {
+    let r = ScaleRules {
+        min: 6,
+        max: 8,
+        ..rules()
+    };
+    assert_eq!(next_size(7, 2.0, &[30.0], &r), (8, Reason::Bounds));
+    assert_eq!(next_size(7, 1.0, &[1.0; 3], &r), (6, Reason::Bounds));
+}
+
+#[test]
+fn need_is_the_peak_share_of_n_nodes_at_least_one() {
+    // N = 40, max 200: 50 -> 10, 0 -> 1 (never zero), 201/200... 101 -> ceil(20.2) = 21.
+    assert_eq!(need(&[50.0, 0.0, 200.0, 101.0], 40), vec![10, 1, 40, 21]);
+}
+
+#[test]
+fn reactive_and_static_peak_by_hand() {
+    let need = vec![2, 4, 3, 5, 8, 6, 2];
+    // Window from hour 4: reactive sizes 5, 8, 6 for hours 4, 5, 6.
+    let r = reactive(&need, 4);
+    assert_eq!(r, vec![5, 8, 6]);
+    let s = score(&need, 4, &r, 0.5);
+    // Hour 4 needs 8 with 5: 3 short; hours 5 and 6 fine.
+    assert_eq!(s.node_hours, 19);
+    assert_eq!(s.shortage_node_hours, 3);
+    assert_eq!(s.shortage_hours, 1);
+    assert!((s.cost_usd - 9.5).abs() < 1e-9);
+    // Static peak: ceil(1.1 * 5) = 6 before hour 4; hour 4 is 2 short.
+    let p = static_peak(&need, 4);
+    assert_eq!(p, vec![6, 6, 6]);
+    let s = score(&need, 4, &p, 0.5);
+    assert_eq!(
+        (s.node_hours, s.shortage_node_hours, s.shortage_hours),
+        (18, 2, 1)
+    );
+    // 1.1 x 10 is 11, not 12 (float noise).
+    assert_eq!(static_peak(&[10, 1], 1), vec![11]);
+}
+
+#[test]
+fn sizing_quantile_reads_the_band_as_a_normal_spread() {
+    assert!((normal_quantile(0.9) - 1.2816).abs() < 1e-3);
+    assert!((normal_quantile(0.5)).abs() < 1e-9);
+    assert!((normal_quantile(0.1) + 1.2816).abs() < 1e-3);
+    assert!((at_quantile(10.0, 20.0, 0.9) - 20.0).abs() < 1e-9);
+    assert!((at_quantile(10.0, 20.0, 0.5) - 10.0).abs() < 1e-9);
+    // p85: z 1.036 / 1.282 of the way from p50 to p90.
+    assert!((at_quantile(10.0, 20.0, 0.85) - 18.09).abs() < 0.01);
+}
