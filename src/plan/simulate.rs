@@ -74,6 +74,7 @@ pub fn static_peak(need: &[u32], first: usize) -> Vec<u32> {
 /// every hour from the hours before it. Demand in nodes is `N * y / max(y)`
 /// (fractional); the rule sizes for the forecast's `rules.quantile` and never
 /// goes below the last hour's need. Calls `progress(done, total)` as it goes.
+#[allow(clippy::too_many_arguments)]
 pub fn predictive(
     y: &[f64],
     observed: &[bool],

@@ -19,5 +19,7 @@ mod peers;
 mod plan;
 mod render;
 mod replay;
+mod simulate_cli;
+mod spot;
 mod store;
 mod trees;

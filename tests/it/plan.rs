@@ -123,3 +123,50 @@ fn sizing_quantile_reads_the_band_as_a_normal_spread() {
     // p85: z 1.036 / 1.282 of the way from p50 to p90.
     assert!((at_quantile(10.0, 20.0, 0.85) - 18.09).abs() < 0.01);
 }
+
+#[test]
+fn demo_plans_keep_the_rules_and_price_every_change() {
+    use nodecast::plan::scaling::Reason;
+    let state = crate::fixture::state();
+    assert_eq!(state.plans.len(), state.clusters.len(), "a plan per cluster");
+    for (id, plan) in &state.plans {
+        let view = state.fleet.view(id).expect("view");
+        let snap = view.latest.as_ref().expect("snapshot");
+        let mut total_now = 0.0;
+        for g in &plan.groups {
+            let s = snap.node_groups.iter().find(|s| s.name == g.node_group).expect("group");
+            let price = g.usd_per_node_hour.expect("demo types are priced");
+            total_now += price * g.nodes_now as f64;
+            let per = nodecast::catalog::lookup(&g.instance_type).expect("type").allocatable;
+            let requested = (s.requests.cores / per.cores).max(s.requests.gib / per.gib);
+            for p in &g.proposals {
+                assert!(p.to >= s.min.unwrap_or(0) && p.to <= s.max.unwrap_or(u32::MAX), "{id} {p:?}");
+                assert_eq!(p.apply_by, p.at - chrono::Duration::minutes(5));
+                let delta = p.usd_per_hour_delta.expect("priced");
+                assert!((delta - (p.to as f64 - p.from as f64) * price).abs() < 1e-9);
+                if p.to < p.from {
+                    // Never below what is requested now, and only with the band below.
+                    assert!(p.to as f64 >= requested.ceil() - 1e-9, "{id} {p:?} under requests {requested}");
+                    assert_eq!(p.reason, Reason::BandBelow);
+                }
+            }
+            let planned: f64 = g.sizes.iter().map(|s| *s as f64 * price).sum();
+            assert!((g.planned_usd_48h.expect("planned") - planned).abs() < 1e-6);
+            if let Some(m) = &g.mix {
+                assert!(m.best.covers(&m.requirement), "{id} {}", g.node_group);
+                for (o, _) in &m.best.parts {
+                    assert!(m.requirement.largest_pod.fits_in(o.allocatable));
+                }
+                for other in [&m.greedy, &m.current].into_iter().flatten() {
+                    assert!(m.best.usd_per_hour <= other.usd_per_hour + 1e-9);
+                }
+                if g.capacity_type == nodecast::domain::CapacityType::Spot {
+                    assert!(m.best.parts.len() >= 3, "spot mixes spread over 3 types");
+                }
+            }
+        }
+        assert!((plan.usd_per_hour_now - total_now).abs() < 1e-6);
+        assert!((plan.usd_per_month_now - total_now * 730.0).abs() < 1e-3);
+        assert!(plan.warnings.iter().any(|w| w.contains("days old")), "the demo date is past the catalog's");
+    }
+}

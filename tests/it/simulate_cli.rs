@@ -1,0 +1,135 @@
+//! `nodecast simulate` as a user runs it: reactive and static peak checked
+//! against a computation from the CSV itself, predictive against its
+//! guarantees, prices from the catalog, errors named.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::Command;
+
+fn nodecast(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_nodecast"))
+        .args(args)
+        .output()
+        .expect("run")
+}
+
+fn data(name: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("data")
+        .join(name)
+        .display()
+        .to_string()
+}
+
+/// Hourly means of a `timestamp,value` file whose hours are all present.
+fn hourly_means(path: &str) -> Vec<f64> {
+    let text = std::fs::read_to_string(path).expect("read");
+    let mut by: BTreeMap<i64, (f64, u32)> = BTreeMap::new();
+    for line in text.lines().skip(1) {
+        let (ts, v) = line.split_once(',').expect("row");
+        let t = chrono::DateTime::parse_from_rfc3339(ts).expect("ts").timestamp();
+        let e = by.entry(t.div_euclid(3600)).or_insert((0.0, 0));
+        e.0 += v.parse::<f64>().expect("value");
+        e.1 += 1;
+    }
+    let first = *by.keys().next().expect("rows");
+    let last = *by.keys().last().expect("rows");
+    assert_eq!(by.len() as i64, last - first + 1, "every hour present");
+    by.values().map(|(s, n)| s / *n as f64).collect()
+}
+
+#[test]
+fn simulate_json_matches_a_hand_computation() {
+    let file = data("alibaba-2018-cpu.csv");
+    let out = nodecast(&[
+        "simulate",
+        "--input",
+        &file,
+        "--instance-type",
+        "m6i.2xlarge",
+        "--peak-nodes",
+        "40",
+        "--json",
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(v["series"], "alibaba-2018-cpu.csv");
+    // By hand: hourly means, need = max(1, ceil(40 y / max y)), window from
+    // o_min = max(min(168, n/2), n - 720, ceil(0.6 n)).
+    let y = hourly_means(&file);
+    let n = y.len();
+    assert_eq!(v["hours"], n);
+    let o_min = (168.min(n / 2)).max(n.saturating_sub(720)).max((0.6 * n as f64).ceil() as usize);
+    let top = y.iter().copied().fold(0.0, f64::max);
+    let need: Vec<u64> = y.iter().map(|v| ((40.0 * v / top).ceil() as u64).max(1)).collect();
+    let price = 0.384; // m6i.2xlarge, us-east-1, from the shipped catalog
+    let check = |policy: &str, cap: &dyn Fn(usize) -> u64| {
+        let p = &v["policies"][policy];
+        let node_hours: u64 = (o_min..n).map(cap).sum();
+        let short: u64 = (o_min..n).map(|t| need[t].saturating_sub(cap(t))).sum();
+        let short_h = (o_min..n).filter(|t| need[*t] > cap(*t)).count() as u64;
+        assert_eq!(p["node_hours"], node_hours, "{policy}");
+        assert_eq!(p["shortage_node_hours"], short, "{policy}");
+        assert_eq!(p["shortage_hours"], short_h, "{policy}");
+        let cost = p["cost_usd"].as_f64().expect("cost");
+        assert!((cost - node_hours as f64 * price).abs() < 0.01, "{policy} {cost}");
+    };
+    check("reactive", &|t| need[t - 1]);
+    let peak = *need[..o_min].iter().max().expect("hours") as f64;
+    check("static_peak", &|_| (1.1 * peak - 1e-9).ceil() as u64);
+    // Predictive never sizes under the last hour's need: no more shortage than
+    // reactive, at no lower cost; it is priced like the others.
+    let p = &v["policies"]["predictive"];
+    let r = &v["policies"]["reactive"];
+    let nh = p["node_hours"].as_u64().expect("nh");
+    assert!(p["shortage_node_hours"].as_u64() <= r["shortage_node_hours"].as_u64());
+    assert!(nh >= r["node_hours"].as_u64().expect("nh"));
+    assert!((p["cost_usd"].as_f64().expect("cost") - nh as f64 * price).abs() < 0.01);
+    assert_eq!(v["rules"]["quantile"], 0.85);
+}
+
+#[test]
+fn simulate_prices_the_region_and_names_bad_input() {
+    let file = data("alibaba-2018-mem.csv");
+    let args = |extra: &[&'static str]| -> Vec<String> {
+        let mut a: Vec<String> = ["simulate", "--input", &file, "--peak-nodes", "10"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        a.extend(extra.iter().map(|s| s.to_string()));
+        a
+    };
+    let run = |a: Vec<String>| nodecast(&a.iter().map(String::as_str).collect::<Vec<_>>());
+    let out = run(args(&["--instance-type", "m6i.2xlarge", "--region", "eu-west-1"]));
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let t = String::from_utf8_lossy(&out.stdout);
+    // 0.384 x 1.115 (eu-west-1 against us-east-1).
+    assert!(t.contains("eu-west-1 at $0.4282/node-hour"), "{t}");
+    for p in ["predictive", "reactive", "static_peak"] {
+        assert!(t.contains(p), "{t}");
+    }
+    assert!(String::from_utf8_lossy(&out.stderr).contains("prices from 2026-07-20"));
+    let out = run(args(&["--instance-type", "m9z.huge"]));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--instance-type: \"m9z.huge\" is not in the catalog"));
+    let out = run(args(&["--instance-type", "m6i.2xlarge", "--region", "mars-1"]));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no price multiplier for region \"mars-1\""));
+    let dir = tempfile::tempdir().expect("dir");
+    let short = dir.path().join("short.csv");
+    let rows: String = (0..50)
+        .map(|h| format!("2020-01-{:02}T{:02}:00:00Z,{h}\n", 1 + h / 24, h % 24))
+        .collect();
+    std::fs::write(&short, format!("timestamp,value\n{rows}")).expect("w");
+    let out = nodecast(&[
+        "simulate",
+        "--input",
+        short.to_str().expect("utf8"),
+        "--instance-type",
+        "m6i.2xlarge",
+        "--peak-nodes",
+        "4",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("short.csv: 50 hours of data; simulate needs at least 96"));
+}
