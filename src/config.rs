@@ -17,6 +17,8 @@ pub struct Config {
     pub cluster: Vec<ClusterConfig>,
     #[serde(default)]
     pub forecast: ForecastConfig,
+    #[serde(default)]
+    pub plan: PlanSection,
     /// Business events (flash sales, launches) with their expected uplift.
     #[serde(default)]
     pub event: Vec<EventConfig>,
@@ -57,7 +59,67 @@ pub struct ForecastConfig {
     pub headroom: Option<Spanned<f64>>,
 }
 
+/// `[plan]`: scaling rules, instance-mix constraints and discounts; every
+/// field optional (defaults in the README).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlanSection {
+    /// Forecast quantile node groups are sized for (0.5-0.99).
+    pub quantile: Option<Spanned<f64>>,
+    /// Hours the upper band must stay below a smaller size before scaling in.
+    pub scale_in_window_hours: Option<Spanned<i64>>,
+    /// Most of a group removed by one scale-in (0.5 = half).
+    pub max_scale_in_step: Option<Spanned<f64>>,
+    /// Smallest scale-in worth making (0.05 = 5 % of the group).
+    pub min_scale_in: Option<Spanned<f64>>,
+    /// Minutes a new node takes to join.
+    pub lead_minutes: Option<Spanned<i64>>,
+    #[serde(default)]
+    pub categories: Option<Vec<String>>,
+    #[serde(default)]
+    pub families: Vec<String>,
+    #[serde(default)]
+    pub architectures: Vec<String>,
+    pub min_generation: Option<Spanned<i64>>,
+    pub max_types: Option<Spanned<i64>>,
+    pub min_spot_types: Option<Spanned<i64>>,
+    pub size_factor: Option<Spanned<f64>>,
+    pub enterprise_discount: Option<Spanned<f64>>,
+    pub savings_plan_discount: Option<Spanned<f64>>,
+    pub commitment_floor_quantile: Option<Spanned<f64>>,
+}
+
 impl Config {
+    /// Planning settings: `[plan]` over the defaults, headroom from `[forecast]`.
+    pub fn plan(&self) -> crate::plan::PlanConfig {
+        let mut p = crate::plan::PlanConfig {
+            headroom: self.headroom(),
+            ..Default::default()
+        };
+        let s = &self.plan;
+        let f = |v: &Option<Spanned<f64>>, d: f64| v.as_ref().map(|v| *v.get_ref()).unwrap_or(d);
+        let i = |v: &Option<Spanned<i64>>, d: i64| v.as_ref().map(|v| *v.get_ref()).unwrap_or(d);
+        p.rules.quantile = f(&s.quantile, p.rules.quantile);
+        p.rules.scale_in_window_h =
+            i(&s.scale_in_window_hours, p.rules.scale_in_window_h as i64) as usize;
+        p.rules.max_scale_in_step = f(&s.max_scale_in_step, p.rules.max_scale_in_step);
+        p.rules.min_scale_in = f(&s.min_scale_in, p.rules.min_scale_in);
+        p.rules.lead_minutes = i(&s.lead_minutes, p.rules.lead_minutes as i64) as u32;
+        if let Some(c) = &s.categories {
+            p.categories = c.clone();
+        }
+        p.families = s.families.clone();
+        p.architectures = s.architectures.clone();
+        p.min_generation = i(&s.min_generation, p.min_generation as i64) as u32;
+        p.max_types = i(&s.max_types, p.max_types as i64) as usize;
+        p.min_spot_types = i(&s.min_spot_types, p.min_spot_types as i64) as usize;
+        p.size_factor = f(&s.size_factor, p.size_factor);
+        p.discounts.enterprise = f(&s.enterprise_discount, p.discounts.enterprise);
+        p.discounts.savings_plan = f(&s.savings_plan_discount, p.discounts.savings_plan);
+        p.discounts.floor_quantile = f(&s.commitment_floor_quantile, p.discounts.floor_quantile);
+        p
+    }
+
     /// The forecasting calendar: built-in holidays, configured ones, and events.
     pub fn calendar(&self) -> crate::forecast::features::Calendar {
         let mut cal = crate::forecast::features::Calendar::builtin(1990..=2040);
@@ -207,6 +269,7 @@ pub fn parse(text: &str, file: &Path) -> Result<Config> {
             "must be a fraction from 0 to 1 (0.1 = 10 %)",
         ));
     }
+    check_plan(&cfg.plan, file, text)?;
     for e in &cfg.event {
         let name = e.name.get_ref();
         let bad = |msg: &str| {
@@ -285,6 +348,85 @@ pub fn parse(text: &str, file: &Path) -> Result<Config> {
         }
     }
     Ok(cfg)
+}
+
+/// `[plan]` values in range, each error naming its field and line.
+fn check_plan(s: &PlanSection, file: &Path, text: &str) -> Result<()> {
+    let real = |v: &Option<Spanned<f64>>, name: &str, lo: f64, hi: f64, what: &str| -> Result<()> {
+        match v {
+            Some(v) if !(v.get_ref().is_finite() && (lo..=hi).contains(v.get_ref())) => Err(
+                field_error(file, text, v.span(), &format!("plan.{name}"), what),
+            ),
+            _ => Ok(()),
+        }
+    };
+    let whole = |v: &Option<Spanned<i64>>, name: &str, lo: i64, hi: i64| -> Result<()> {
+        match v {
+            Some(v) if !(lo..=hi).contains(v.get_ref()) => Err(field_error(
+                file,
+                text,
+                v.span(),
+                &format!("plan.{name}"),
+                &format!("must be a whole number from {lo} to {hi}"),
+            )),
+            _ => Ok(()),
+        }
+    };
+    real(
+        &s.quantile,
+        "quantile",
+        0.5,
+        0.99,
+        "must be from 0.5 to 0.99 (0.9 = p90)",
+    )?;
+    real(
+        &s.max_scale_in_step,
+        "max_scale_in_step",
+        0.01,
+        1.0,
+        "must be a fraction above 0, at most 1",
+    )?;
+    real(
+        &s.min_scale_in,
+        "min_scale_in",
+        0.0,
+        0.5,
+        "must be a fraction from 0 to 0.5",
+    )?;
+    real(
+        &s.size_factor,
+        "size_factor",
+        1.0,
+        64.0,
+        "must be from 1 to 64",
+    )?;
+    real(
+        &s.enterprise_discount,
+        "enterprise_discount",
+        0.0,
+        0.9,
+        "must be a fraction from 0 to 0.9",
+    )?;
+    real(
+        &s.savings_plan_discount,
+        "savings_plan_discount",
+        0.0,
+        0.9,
+        "must be a fraction from 0 to 0.9",
+    )?;
+    real(
+        &s.commitment_floor_quantile,
+        "commitment_floor_quantile",
+        0.0,
+        0.5,
+        "must be a fraction from 0 to 0.5",
+    )?;
+    whole(&s.scale_in_window_hours, "scale_in_window_hours", 1, 48)?;
+    whole(&s.lead_minutes, "lead_minutes", 0, 60)?;
+    whole(&s.min_generation, "min_generation", 0, 10)?;
+    whole(&s.max_types, "max_types", 0, 20)?;
+    whole(&s.min_spot_types, "min_spot_types", 1, 20)?;
+    Ok(())
 }
 
 /// Reads the config: `explicit` must exist; the default path may be absent.

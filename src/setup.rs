@@ -187,10 +187,7 @@ pub fn resolve(cli: &Cli) -> Result<Setup> {
         config_path,
         calendar: cfg.calendar(),
         headroom: cfg.headroom(),
-        plan: crate::plan::PlanConfig {
-            headroom: cfg.headroom(),
-            ..Default::default()
-        },
+        plan: cfg.plan(),
         live,
     })
 }

@@ -222,3 +222,39 @@ fn headroom_out_of_range_names_the_field() {
     assert_eq!(c.headroom(), 0.25);
     assert_eq!(config::Config::default().headroom(), 0.10);
 }
+
+#[test]
+fn plan_section_sets_rules_mix_constraints_and_discounts() {
+    let c = config::parse(
+        "[forecast]\nheadroom = 0.2\n[plan]\nquantile = 0.9\nscale_in_window_hours = 4\n\
+         families = [\"m7i\", \"c7i\"]\narchitectures = [\"arm64\"]\nmin_generation = 7\n\
+         min_spot_types = 5\nenterprise_discount = 0.12\nsavings_plan_discount = 0.3\n",
+        Path::new("c.toml"),
+    )
+    .expect("parses");
+    let p = c.plan();
+    assert_eq!(p.headroom, 0.2);
+    assert_eq!((p.rules.quantile, p.rules.scale_in_window_h), (0.9, 4));
+    assert_eq!(p.families, vec!["m7i", "c7i"]);
+    assert_eq!((p.min_generation, p.min_spot_types), (7, 5));
+    assert_eq!(
+        (p.discounts.enterprise, p.discounts.savings_plan),
+        (0.12, 0.3)
+    );
+    // Untouched fields keep their defaults.
+    let d = nodecast::plan::PlanConfig::default();
+    assert_eq!(p.rules.max_scale_in_step, d.rules.max_scale_in_step);
+    assert_eq!(p.categories, d.categories);
+    assert_eq!(config::Config::default().plan(), d);
+    let e = err("[plan]\nquantile = 0.3\n");
+    assert!(e.contains("line 2") && e.contains("plan.quantile"), "{e}");
+    let e = err("[plan]\n\nmin_spot_types = 0\n");
+    assert!(
+        e.contains("line 3") && e.contains("plan.min_spot_types"),
+        "{e}"
+    );
+    let e = err("[plan]\nsavings_plan_discount = 1.5\n");
+    assert!(e.contains("plan.savings_plan_discount"), "{e}");
+    let e = err("[plan]\nspot = true\n");
+    assert!(e.contains("unknown field") && e.contains("spot"), "{e}");
+}

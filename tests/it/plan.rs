@@ -128,25 +128,41 @@ fn sizing_quantile_reads_the_band_as_a_normal_spread() {
 fn demo_plans_keep_the_rules_and_price_every_change() {
     use nodecast::plan::scaling::Reason;
     let state = crate::fixture::state();
-    assert_eq!(state.plans.len(), state.clusters.len(), "a plan per cluster");
+    assert_eq!(
+        state.plans.len(),
+        state.clusters.len(),
+        "a plan per cluster"
+    );
     for (id, plan) in &state.plans {
         let view = state.fleet.view(id).expect("view");
         let snap = view.latest.as_ref().expect("snapshot");
         let mut total_now = 0.0;
         for g in &plan.groups {
-            let s = snap.node_groups.iter().find(|s| s.name == g.node_group).expect("group");
+            let s = snap
+                .node_groups
+                .iter()
+                .find(|s| s.name == g.node_group)
+                .expect("group");
             let price = g.usd_per_node_hour.expect("demo types are priced");
             total_now += price * g.nodes_now as f64;
-            let per = nodecast::catalog::lookup(&g.instance_type).expect("type").allocatable;
+            let per = nodecast::catalog::lookup(&g.instance_type)
+                .expect("type")
+                .allocatable;
             let requested = (s.requests.cores / per.cores).max(s.requests.gib / per.gib);
             for p in &g.proposals {
-                assert!(p.to >= s.min.unwrap_or(0) && p.to <= s.max.unwrap_or(u32::MAX), "{id} {p:?}");
+                assert!(
+                    p.to >= s.min.unwrap_or(0) && p.to <= s.max.unwrap_or(u32::MAX),
+                    "{id} {p:?}"
+                );
                 assert_eq!(p.apply_by, p.at - chrono::Duration::minutes(5));
                 let delta = p.usd_per_hour_delta.expect("priced");
                 assert!((delta - (p.to as f64 - p.from as f64) * price).abs() < 1e-9);
                 if p.to < p.from {
                     // Never below what is requested now, and only with the band below.
-                    assert!(p.to as f64 >= requested.ceil() - 1e-9, "{id} {p:?} under requests {requested}");
+                    assert!(
+                        p.to as f64 >= requested.ceil() - 1e-9,
+                        "{id} {p:?} under requests {requested}"
+                    );
                     assert_eq!(p.reason, Reason::BandBelow);
                 }
             }
@@ -167,6 +183,9 @@ fn demo_plans_keep_the_rules_and_price_every_change() {
         }
         assert!((plan.usd_per_hour_now - total_now).abs() < 1e-6);
         assert!((plan.usd_per_month_now - total_now * 730.0).abs() < 1e-3);
-        assert!(plan.warnings.iter().any(|w| w.contains("days old")), "the demo date is past the catalog's");
+        assert!(
+            plan.warnings.iter().any(|w| w.contains("days old")),
+            "the demo date is past the catalog's"
+        );
     }
 }

@@ -27,7 +27,9 @@ fn hourly_means(path: &str) -> Vec<f64> {
     let mut by: BTreeMap<i64, (f64, u32)> = BTreeMap::new();
     for line in text.lines().skip(1) {
         let (ts, v) = line.split_once(',').expect("row");
-        let t = chrono::DateTime::parse_from_rfc3339(ts).expect("ts").timestamp();
+        let t = chrono::DateTime::parse_from_rfc3339(ts)
+            .expect("ts")
+            .timestamp();
         let e = by.entry(t.div_euclid(3600)).or_insert((0.0, 0));
         e.0 += v.parse::<f64>().expect("value");
         e.1 += 1;
@@ -51,7 +53,11 @@ fn simulate_json_matches_a_hand_computation() {
         "40",
         "--json",
     ]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
     assert_eq!(v["series"], "alibaba-2018-cpu.csv");
     // By hand: hourly means, need = max(1, ceil(40 y / max y)), window from
@@ -59,9 +65,14 @@ fn simulate_json_matches_a_hand_computation() {
     let y = hourly_means(&file);
     let n = y.len();
     assert_eq!(v["hours"], n);
-    let o_min = (168.min(n / 2)).max(n.saturating_sub(720)).max((0.6 * n as f64).ceil() as usize);
+    let o_min = (168.min(n / 2))
+        .max(n.saturating_sub(720))
+        .max((0.6 * n as f64).ceil() as usize);
     let top = y.iter().copied().fold(0.0, f64::max);
-    let need: Vec<u64> = y.iter().map(|v| ((40.0 * v / top).ceil() as u64).max(1)).collect();
+    let need: Vec<u64> = y
+        .iter()
+        .map(|v| ((40.0 * v / top).ceil() as u64).max(1))
+        .collect();
     let price = 0.384; // m6i.2xlarge, us-east-1, from the shipped catalog
     let check = |policy: &str, cap: &dyn Fn(usize) -> u64| {
         let p = &v["policies"][policy];
@@ -72,7 +83,10 @@ fn simulate_json_matches_a_hand_computation() {
         assert_eq!(p["shortage_node_hours"], short, "{policy}");
         assert_eq!(p["shortage_hours"], short_h, "{policy}");
         let cost = p["cost_usd"].as_f64().expect("cost");
-        assert!((cost - node_hours as f64 * price).abs() < 0.01, "{policy} {cost}");
+        assert!(
+            (cost - node_hours as f64 * price).abs() < 0.01,
+            "{policy} {cost}"
+        );
     };
     check("reactive", &|t| need[t - 1]);
     let peak = *need[..o_min].iter().max().expect("hours") as f64;
@@ -100,8 +114,17 @@ fn simulate_prices_the_region_and_names_bad_input() {
         a
     };
     let run = |a: Vec<String>| nodecast(&a.iter().map(String::as_str).collect::<Vec<_>>());
-    let out = run(args(&["--instance-type", "m6i.2xlarge", "--region", "eu-west-1"]));
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = run(args(&[
+        "--instance-type",
+        "m6i.2xlarge",
+        "--region",
+        "eu-west-1",
+    ]));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let t = String::from_utf8_lossy(&out.stdout);
     // 0.384 x 1.115 (eu-west-1 against us-east-1).
     assert!(t.contains("eu-west-1 at $0.4282/node-hour"), "{t}");
@@ -111,10 +134,20 @@ fn simulate_prices_the_region_and_names_bad_input() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("prices from 2026-07-20"));
     let out = run(args(&["--instance-type", "m9z.huge"]));
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("--instance-type: \"m9z.huge\" is not in the catalog"));
-    let out = run(args(&["--instance-type", "m6i.2xlarge", "--region", "mars-1"]));
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("--instance-type: \"m9z.huge\" is not in the catalog")
+    );
+    let out = run(args(&[
+        "--instance-type",
+        "m6i.2xlarge",
+        "--region",
+        "mars-1",
+    ]));
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("no price multiplier for region \"mars-1\""));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("no price multiplier for region \"mars-1\"")
+    );
     let dir = tempfile::tempdir().expect("dir");
     let short = dir.path().join("short.csv");
     let rows: String = (0..50)
@@ -131,5 +164,8 @@ fn simulate_prices_the_region_and_names_bad_input() {
         "4",
     ]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("short.csv: 50 hours of data; simulate needs at least 96"));
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("short.csv: 50 hours of data; simulate needs at least 96")
+    );
 }

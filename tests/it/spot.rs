@@ -9,7 +9,11 @@ use nodecast::snapshot::{ClusterState, WorkloadSummary, budget_selects, workload
 use nodecast::sources::kube_objects::pod_from;
 use serde_json::json;
 
-fn api_pod(owner: Option<(&str, &str)>, labels: serde_json::Value, volumes: serde_json::Value) -> Pod {
+fn api_pod(
+    owner: Option<(&str, &str)>,
+    labels: serde_json::Value,
+    volumes: serde_json::Value,
+) -> Pod {
     let mut meta = json!({"name": "p-1", "namespace": "shop", "labels": labels});
     if let Some((kind, name)) = owner {
         meta["ownerReferences"] = json!([{"apiVersion": "apps/v1", "kind": kind, "name": name,
@@ -25,7 +29,11 @@ fn api_pod(owner: Option<(&str, &str)>, labels: serde_json::Value, volumes: serd
 
 #[test]
 fn pods_keep_their_workload_labels_and_storage() {
-    let p = api_pod(Some(("ReplicaSet", "web-7d9f8c6b5")), json!({"app": "web"}), json!([]));
+    let p = api_pod(
+        Some(("ReplicaSet", "web-7d9f8c6b5")),
+        json!({"app": "web"}),
+        json!([]),
+    );
     assert_eq!(p.workload, "shop/web");
     assert_eq!(p.labels.get("app").map(String::as_str), Some("web"));
     assert!(!p.local_storage && !p.persistent_volume);
@@ -34,7 +42,10 @@ fn pods_keep_their_workload_labels_and_storage() {
         json!({"batch.kubernetes.io/cronjob-name": "report"}),
         json!([{"name": "tmp", "emptyDir": {"medium": "Memory"}}]),
     );
-    assert_eq!((p.owner, p.workload.as_str()), (OwnerKind::CronJob, "shop/report"));
+    assert_eq!(
+        (p.owner, p.workload.as_str()),
+        (OwnerKind::CronJob, "shop/report")
+    );
     assert!(!p.local_storage, "an in-memory emptyDir is not disk");
     let p = api_pod(
         Some(("StatefulSet", "db")),
@@ -94,7 +105,14 @@ fn workloads_are_classified_from_replicas_budgets_and_volumes() {
             pod("shop/api-b", "shop/api", Deployment, "api", "n2", 1.0),
             pod("shop/admin-a", "shop/admin", Deployment, "admin", "n1", 0.5),
             pod("shop/report-1", "shop/report", Job, "report", "n2", 1.5),
-            pod("kube-system/ds-1", "kube-system/ds", DaemonSet, "ds", "n1", 0.1),
+            pod(
+                "kube-system/ds-1",
+                "kube-system/ds",
+                DaemonSet,
+                "ds",
+                "n1",
+                0.1,
+            ),
             db,
         ],
         budgets: vec![budget.clone()],
@@ -112,11 +130,20 @@ fn workloads_are_classified_from_replicas_budgets_and_volumes() {
     assert_eq!(get("shop/web").replicas, 2);
     assert!(get("shop/web").has_budget && !get("shop/api").has_budget);
     let fit = |n: &str| classify(get(n));
-    assert_eq!(fit("shop/web"), (SpotFit::Tolerant, "replicated with a disruption budget"));
-    assert_eq!(fit("shop/api"), (SpotFit::NotTolerant, "no PodDisruptionBudget"));
+    assert_eq!(
+        fit("shop/web"),
+        (SpotFit::Tolerant, "replicated with a disruption budget")
+    );
+    assert_eq!(
+        fit("shop/api"),
+        (SpotFit::NotTolerant, "no PodDisruptionBudget")
+    );
     assert_eq!(fit("shop/admin"), (SpotFit::NotTolerant, "single replica"));
     assert_eq!(fit("shop/report").0, SpotFit::Tolerant);
-    assert_eq!(fit("shop/db"), (SpotFit::NotTolerant, "StatefulSet with volumes"));
+    assert_eq!(
+        fit("shop/db"),
+        (SpotFit::NotTolerant, "StatefulSet with volumes")
+    );
     assert_eq!(fit("kube-system/ds").0, SpotFit::EveryNode);
     // general: web 2 + report 1.5 tolerant of web 2 + api 2 + admin 0.5 +
     // report 1.5 + db 2 = 8 cores (the DaemonSet does not count).
@@ -142,7 +169,10 @@ fn commitment_from_the_floor_of_spend() {
     assert!((c.utilization - 0.9).abs() < 1e-12);
     // Each hour saves min(use, 9.4) - 7.05: 90 x 2.35 + 10 x (4 - 7.05) = 181. Per year: x 87.6.
     assert!((c.usd_per_year - (90.0 * 2.35 - 10.0 * 3.05) / 100.0 * 8760.0).abs() < 1e-6);
-    assert!(commitment(&hours[..20], &d).is_none(), "under a day of history");
+    assert!(
+        commitment(&hours[..20], &d).is_none(),
+        "under a day of history"
+    );
     let bad = Discounts {
         savings_plan: 1.2,
         ..d
