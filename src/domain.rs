@@ -142,15 +142,41 @@ pub struct Pod {
     /// hash dropped, so a Deployment's pods share it); empty for bare pods.
     #[serde(default)]
     pub workload: String,
-    /// The pod's labels, matched against disruption budgets' selectors.
+    /// The pod's labels as `key=value` lines, sorted (one allocation per
+    /// pod), matched against disruption budgets' selectors; see [`Pod::label`].
     #[serde(default)]
-    pub labels: BTreeMap<String, String>,
+    pub labels: String,
     /// Uses node-local disk (an emptyDir not in memory, a hostPath).
     #[serde(default)]
     pub local_storage: bool,
     /// Mounts a PersistentVolumeClaim.
     #[serde(default)]
     pub persistent_volume: bool,
+}
+
+impl Pod {
+    /// The value of label `key`.
+    pub fn label(&self, key: &str) -> Option<&str> {
+        self.labels
+            .lines()
+            .find_map(|l| l.strip_prefix(key).and_then(|rest| rest.strip_prefix('=')))
+    }
+}
+
+/// Labels as [`Pod::labels`] keeps them.
+pub fn labels_text<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> String {
+    let mut v: Vec<(&str, &str)> = pairs.into_iter().collect();
+    v.sort();
+    let mut out = String::new();
+    for (k, val) in v {
+        if !out.is_empty() {
+            out.push('\n');
+        }
+        out.push_str(k);
+        out.push('=');
+        out.push_str(val);
+    }
+    out
 }
 
 /// The metric series nodecast keeps history of, per cluster.

@@ -85,9 +85,68 @@ pub struct ClusterSnapshot {
     /// Requests of scheduled and pending pods: the demand.
     pub requests: Resources,
     pub usage: Option<Resources>,
-    /// Workloads (pods grouped by owner), largest requests first.
+    /// Per node group, what its workloads say about spot and sizing.
     #[serde(skip)]
-    pub workloads: Vec<WorkloadSummary>,
+    pub group_workloads: Vec<GroupWorkloads>,
+}
+
+/// What the planner needs from a node group's workloads.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct GroupWorkloads {
+    pub node_group: String,
+    /// Requested cores of its workloads (DaemonSets left out), and of those
+    /// that could run on spot.
+    pub requested_cores: f64,
+    pub tolerant_cores: f64,
+    /// Scheduled pods, DaemonSets included.
+    pub pods: u32,
+    /// The largest pod's requests.
+    pub largest_pod: Resources,
+}
+
+impl GroupWorkloads {
+    /// Share of requested cores that could run on spot (0 when none requested).
+    pub fn tolerant_share(&self) -> f64 {
+        if self.requested_cores > 0.0 {
+            self.tolerant_cores / self.requested_cores
+        } else {
+            0.0
+        }
+    }
+}
+
+/// Workloads summed per node group (pure; classification by `plan::spot`).
+pub fn group_workloads(workloads: &[WorkloadSummary]) -> Vec<GroupWorkloads> {
+    use crate::plan::spot::{SpotFit, classify};
+    let mut out: Vec<GroupWorkloads> = Vec::new();
+    for w in workloads {
+        let fit = classify(w).0;
+        for (g, r, pods) in &w.groups {
+            let i = match out.iter().position(|x| x.node_group == *g) {
+                Some(i) => i,
+                None => {
+                    out.push(GroupWorkloads {
+                        node_group: g.clone(),
+                        ..Default::default()
+                    });
+                    out.len() - 1
+                }
+            };
+            let e = &mut out[i];
+            e.pods += pods;
+            e.largest_pod = Resources::new(
+                e.largest_pod.cores.max(w.largest_pod.cores),
+                e.largest_pod.gib.max(w.largest_pod.gib),
+            );
+            if fit != SpotFit::EveryNode {
+                e.requested_cores += r.cores;
+                if fit == SpotFit::Tolerant {
+                    e.tolerant_cores += r.cores;
+                }
+            }
+        }
+    }
+    out
 }
 
 /// One workload's pods as the planner needs them (spot fitness, largest pod).
@@ -105,8 +164,8 @@ pub struct WorkloadSummary {
     pub has_budget: bool,
     pub local_storage: bool,
     pub persistent_volume: bool,
-    /// Node groups its scheduled pods run in, with their requests there.
-    pub groups: Vec<(String, Resources)>,
+    /// Node groups its scheduled pods run in, with their requests and pod count there.
+    pub groups: Vec<(String, Resources, u32)>,
 }
 
 /// True when `b` selects `p`: same namespace, every matchLabels pair present
@@ -120,7 +179,7 @@ pub fn budget_selects(b: &crate::domain::DisruptionBudget, p: &crate::domain::Po
     ns(&b.name) == ns(&p.name)
         && b.match_labels
             .iter()
-            .all(|(k, v)| p.labels.get(k) == Some(v))
+            .all(|(k, v)| p.label(k) == Some(v.as_str()))
 }
 
 /// Groups live pods by workload; `node_group` maps a node to its group.
@@ -130,7 +189,7 @@ pub fn workloads_of(state: &ClusterState) -> Vec<WorkloadSummary> {
         .iter()
         .map(|n| (n.name.as_str(), n.node_group.as_str()))
         .collect();
-    let mut by: BTreeMap<&str, WorkloadSummary> = BTreeMap::new();
+    let mut by: std::collections::HashMap<&str, WorkloadSummary> = std::collections::HashMap::new();
     for p in &state.pods {
         if matches!(p.phase, PodPhase::Succeeded | PodPhase::Failed) {
             continue;
@@ -155,9 +214,12 @@ pub fn workloads_of(state: &ClusterState) -> Vec<WorkloadSummary> {
         w.local_storage |= p.local_storage;
         w.persistent_volume |= p.persistent_volume;
         if let Some(g) = p.node.as_deref().and_then(|n| node_group.get(n)) {
-            match w.groups.iter_mut().find(|(name, _)| name == g) {
-                Some((_, r)) => *r = r.plus(p.requests),
-                None => w.groups.push((g.to_string(), p.requests)),
+            match w.groups.iter_mut().find(|(name, _, _)| name == g) {
+                Some((_, r, n)) => {
+                    *r = r.plus(p.requests);
+                    *n += 1;
+                }
+                None => w.groups.push((g.to_string(), p.requests, 1)),
             }
         }
     }
@@ -272,7 +334,7 @@ pub fn summarize(cluster: &ClusterId, at: DateTime<Utc>, state: &ClusterState) -
         allocatable,
         requests,
         usage: any_usage.then_some(usage),
-        workloads: workloads_of(state),
+        group_workloads: group_workloads(&workloads_of(state)),
     }
 }
 

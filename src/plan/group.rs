@@ -5,7 +5,7 @@ use super::PlanConfig;
 use super::cost::{HOURS_PER_MONTH, latency_risk};
 use super::mix::{self, Mix, MixConstraints, Offer, Requirement};
 use super::scaling::{Reason, ScaleRules, at_quantile, next_size};
-use super::spot::{SpotAdvice, band_risk, tolerant_share};
+use super::spot::{SpotAdvice, band_risk};
 use crate::catalog;
 use crate::domain::{CapacityType, Forecast, Resources};
 use crate::forecast::nodes::NodesNeeded;
@@ -177,7 +177,12 @@ fn spot_advice(
     snapshot: &ClusterSnapshot,
     usd_per_hour_now: Option<f64>,
 ) -> SpotAdvice {
-    let share = tolerant_share(&g.name, &snapshot.workloads);
+    let share = snapshot
+        .group_workloads
+        .iter()
+        .find(|w| w.node_group == g.name)
+        .map(|w| w.tolerant_share())
+        .unwrap_or(0.0);
     let offer = t.and_then(|t| t.spot.get(region));
     let saved = match (g.capacity_type, offer, usd_per_hour_now) {
         (CapacityType::OnDemand, Some(o), Some(u)) => u * share * o.savings_pct / 100.0,
@@ -223,32 +228,12 @@ fn mix_advice(
         .first()
         .map(|p| p.p50 * need.share.cores)
         .unwrap_or(0.0);
-    let pods_now: u32 = snapshot
-        .workloads
+    let here = snapshot
+        .group_workloads
         .iter()
-        .flat_map(|w| {
-            w.groups
-                .iter()
-                .filter(|(n, _)| *n == g.name)
-                .map(move |(_, r)| {
-                    if w.requests.cores > 0.0 {
-                        (w.replicas as f64 * r.cores / w.requests.cores).round() as u32
-                    } else {
-                        0
-                    }
-                })
-        })
-        .sum();
-    let largest_pod = snapshot
-        .workloads
-        .iter()
-        .filter(|w| w.groups.iter().any(|(n, _)| *n == g.name))
-        .fold(Resources::default(), |a, w| {
-            Resources::new(
-                a.cores.max(w.largest_pod.cores),
-                a.gib.max(w.largest_pod.gib),
-            )
-        });
+        .find(|w| w.node_group == g.name);
+    let pods_now = here.map(|w| w.pods).unwrap_or(0);
+    let largest_pod = here.map(|w| w.largest_pod).unwrap_or_default();
     let req = Requirement {
         cores,
         gib,
@@ -333,8 +318,8 @@ fn mix_advice(
         .sum::<f64>()
         / nodes;
     let performance = (
-        ((generation / 7.0).min(1.0) * 100.0).round() as u8,
-        format!("generation {generation:.1} (newest 7-8)"),
+        ((generation / 8.0).min(1.0) * 100.0).round() as u8,
+        format!("generation {generation:.1} of 8"),
     );
     let availability = availability(&best, region, g.capacity_type);
     Some(MixAdvice {
@@ -355,7 +340,7 @@ fn availability(m: &Mix, region: &str, ct: CapacityType) -> (u8, String) {
     match ct {
         CapacityType::OnDemand => {
             let s = if types > 1 { 100 } else { 90 };
-            (s, format!("on-demand, {types} type(s): no interruptions"))
+            (s, format!("on-demand, {types} types"))
         }
         CapacityType::Spot => {
             let score = |band: &str| match band {

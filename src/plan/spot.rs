@@ -63,23 +63,3 @@ pub struct SpotAdvice {
     pub usd_per_hour_saved: f64,
     pub risk: &'static str,
 }
-
-/// The group's tolerant share of requested cores from the workloads running in it.
-pub fn tolerant_share(group: &str, workloads: &[WorkloadSummary]) -> f64 {
-    let (mut tol, mut all) = (0.0, 0.0);
-    for w in workloads {
-        let fit = classify(w).0;
-        if fit == SpotFit::EveryNode {
-            continue;
-        }
-        for (g, r) in &w.groups {
-            if g == group {
-                all += r.cores;
-                if fit == SpotFit::Tolerant {
-                    tol += r.cores;
-                }
-            }
-        }
-    }
-    if all > 0.0 { tol / all } else { 0.0 }
-}

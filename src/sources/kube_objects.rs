@@ -219,7 +219,13 @@ pub fn pod_from(p: &core::Pod) -> Result<Pod> {
     Ok(Pod {
         owner: owner_kind(p),
         workload: workload_of(p),
-        labels: p.metadata.labels.clone().unwrap_or_default(),
+        labels: crate::domain::labels_text(
+            p.metadata
+                .labels
+                .iter()
+                .flatten()
+                .map(|(k, v)| (k.as_str(), v.as_str())),
+        ),
         local_storage: volumes.iter().any(|v| {
             v.host_path.is_some()
                 || v.empty_dir

@@ -394,7 +394,7 @@ impl ReplayCluster {
                     unschedulable: pending
                         .then(|| format!("0/{} nodes are available: Insufficient cpu", tk.nodes)),
                     workload: format!("{}/{}", DEMO_NAMESPACE, g.group.name),
-                    labels: [("app".to_string(), g.group.name.clone())].into(),
+                    labels: crate::domain::labels_text([("app", g.group.name.as_str())]),
                     local_storage: false,
                     persistent_volume: g.owner == OwnerKind::StatefulSet,
                 });

@@ -54,6 +54,9 @@ fn big_cluster() -> ClusterState {
             },
             node: (i % 50 != 0).then(|| format!("ip-10-0-{}-{}", (i % 5_000) / 250, i % 250)),
             unschedulable: None,
+            // 1,000 workloads of 150 replicas, labelled as a Deployment's pods are.
+            workload: format!("ns-{}/app-{}", i % 40, i % 1000),
+            labels: format!("app=app-{}\npod-template-hash=7d9f8b6c5d", i % 1000),
             ..Default::default()
         })
         .collect();

@@ -88,7 +88,7 @@ fn groups_split_demand_by_request_share_and_take_the_larger_bound() {
         allocatable: Resources::default(),
         requests: Resources::new(100.0, 400.0),
         usage: None,
-        workloads: Vec::new(),
+        group_workloads: Vec::new(),
     };
     let cpu = forecast(
         SeriesKind::CpuRequests,
@@ -142,7 +142,7 @@ fn groups_without_requests_share_by_allocatable_and_unknown_types_use_node_avera
         allocatable: Resources::new(16.0, 64.0),
         requests: Resources::default(),
         usage: None,
-        workloads: Vec::new(),
+        group_workloads: Vec::new(),
     };
     let cpu = forecast(SeriesKind::CpuRequests, &[(10.0, 10.0, 10.0)]);
     let mem = forecast(SeriesKind::MemRequests, &[(8.0, 8.0, 8.0)]);

@@ -99,7 +99,7 @@ fn simulate_json_matches_a_hand_computation() {
     assert!(p["shortage_node_hours"].as_u64() <= r["shortage_node_hours"].as_u64());
     assert!(nh >= r["node_hours"].as_u64().expect("nh"));
     assert!((p["cost_usd"].as_f64().expect("cost") - nh as f64 * price).abs() < 0.01);
-    assert_eq!(v["rules"]["quantile"], 0.85);
+    assert_eq!(v["rules"]["quantile"], 0.8);
 }
 
 #[test]

@@ -4,8 +4,10 @@
 use k8s_openapi::api::core::v1::Pod as KPod;
 use nodecast::domain::{DisruptionBudget, Node, OwnerKind, Pod, PodPhase, Resources};
 use nodecast::plan::cost::{Discounts, commitment, erlang_c, latency_risk};
-use nodecast::plan::spot::{SpotFit, classify, tolerant_share};
-use nodecast::snapshot::{ClusterState, WorkloadSummary, budget_selects, workloads_of};
+use nodecast::plan::spot::{SpotFit, classify};
+use nodecast::snapshot::{
+    ClusterState, WorkloadSummary, budget_selects, group_workloads, workloads_of,
+};
 use nodecast::sources::kube_objects::pod_from;
 use serde_json::json;
 
@@ -35,7 +37,8 @@ fn pods_keep_their_workload_labels_and_storage() {
         json!([]),
     );
     assert_eq!(p.workload, "shop/web");
-    assert_eq!(p.labels.get("app").map(String::as_str), Some("web"));
+    assert_eq!(p.label("app"), Some("web"));
+    assert_eq!(p.label("ap"), None);
     assert!(!p.local_storage && !p.persistent_volume);
     let p = api_pod(
         Some(("Job", "report-28911")),
@@ -65,7 +68,7 @@ fn pod(name: &str, workload: &str, owner: OwnerKind, app: &str, node: &str, core
         phase: PodPhase::Running,
         node: Some(node.into()),
         workload: workload.into(),
-        labels: [("app".to_string(), app.to_string())].into(),
+        labels: nodecast::domain::labels_text([("app", app)]),
         ..Default::default()
     }
 }
@@ -147,8 +150,17 @@ fn workloads_are_classified_from_replicas_budgets_and_volumes() {
     assert_eq!(fit("kube-system/ds").0, SpotFit::EveryNode);
     // general: web 2 + report 1.5 tolerant of web 2 + api 2 + admin 0.5 +
     // report 1.5 + db 2 = 8 cores (the DaemonSet does not count).
-    assert!((tolerant_share("general", &ws) - 3.5 / 8.0).abs() < 1e-9);
-    assert_eq!(tolerant_share("nowhere", &ws), 0.0);
+    let groups = group_workloads(&ws);
+    assert_eq!(groups.len(), 1);
+    let g = &groups[0];
+    assert_eq!(g.node_group, "general");
+    assert!((g.tolerant_share() - 3.5 / 8.0).abs() < 1e-9);
+    assert_eq!(g.pods, 8, "DaemonSet pods count toward pods per node");
+    assert_eq!(g.largest_pod, Resources::new(2.0, 1.0));
+    assert_eq!(
+        nodecast::snapshot::GroupWorkloads::default().tolerant_share(),
+        0.0
+    );
 }
 
 #[test]
