@@ -138,6 +138,29 @@ fn demo_opens_with_empty_home_keys_switch_clusters_and_q_exits_zero() {
 
 #[test]
 #[ignore = "needs tmux; run by scripts/test.sh"]
+fn plan_and_cost_panes_come_from_the_running_forecast_job() {
+    let home = tempfile::tempdir().expect("home");
+    let t = Tmux::start("plan", home.path(), "");
+    t.wait_for("the demo fleet", |s| s.contains("DEMO") && s.contains("ok"));
+    t.keys("1");
+    t.keys("p");
+    // The plan arrives with the cluster's first forecasts (models load first).
+    let s = t.wait_for("the plan", |s| {
+        s.contains("Plan ·") && s.contains("INSTANCE MIX") && s.contains("general")
+    });
+    assert!(s.contains("APPLY BY") || s.contains("no change"), "{s}");
+    t.keys("p");
+    let s = t.wait_for("the cost pane", |s| s.contains("Cost ·") && s.contains("$/H NOW"));
+    assert!(s.contains("commit") && s.contains("days old"), "{s}");
+    t.keys("p");
+    t.wait_for("the forecast pane again", |s| s.contains("Forecast ·"));
+    t.keys("q");
+    let s = t.wait_for("exit", |s| s.contains("nodecast-exit="));
+    assert!(s.contains("nodecast-exit=0"), "{s}");
+}
+
+#[test]
+#[ignore = "needs tmux; run by scripts/test.sh"]
 fn sigterm_exits_cleanly_and_restores_the_terminal() {
     let home = tempfile::tempdir().expect("home");
     let t = Tmux::start("term", home.path(), "--theme light");
