@@ -150,7 +150,9 @@ fn plan_and_cost_panes_come_from_the_running_forecast_job() {
     });
     assert!(s.contains("APPLY BY") || s.contains("no change"), "{s}");
     t.keys("p");
-    let s = t.wait_for("the cost pane", |s| s.contains("Cost ·") && s.contains("$/H NOW"));
+    let s = t.wait_for("the cost pane", |s| {
+        s.contains("Cost ·") && s.contains("$/H NOW")
+    });
     assert!(s.contains("commit") && s.contains("days old"), "{s}");
     t.keys("p");
     t.wait_for("the forecast pane again", |s| s.contains("Forecast ·"));

@@ -23,6 +23,12 @@ fn find(buf: &Buffer, needle: &str) -> Option<(u16, u16)> {
 #[test]
 fn fleet_tab_snapshot() {
     let s = state();
+    let usd: f64 = s.plans.values().map(|p| p.usd_per_hour_now).sum();
+    let t = text(&render(&s, &Theme::dark(), 120, 40));
+    assert!(
+        t.contains(&format!("${usd:.2}/h")),
+        "fleet cost in the title:\n{t}"
+    );
     insta::assert_snapshot!("fleet_tab", text(&render(&s, &Theme::dark(), 120, 40)));
 }
 

@@ -115,6 +115,32 @@ impl FleetScreen<'_> {
             ),
             Span::styled(format!("{pending} pending "), pstyle),
         ]);
+        // Cost of the nodes running now, from the clusters' plans.
+        let planned: Vec<_> = st
+            .clusters
+            .iter()
+            .filter_map(|id| st.plans.get(id))
+            .collect();
+        let mut title = title;
+        if !planned.is_empty() {
+            let usd: f64 = planned.iter().map(|p| p.usd_per_hour_now).sum();
+            let of = if planned.len() < st.clusters.len() {
+                format!(
+                    " ({} of {} clusters priced)",
+                    planned.len(),
+                    st.clusters.len()
+                )
+            } else {
+                String::new()
+            };
+            title.spans.push(Span::styled(
+                format!(
+                    "· ${usd:.2}/h · ${:.0}/month{of} ",
+                    usd * crate::plan::cost::HOURS_PER_MONTH
+                ),
+                Style::default().fg(t.fg),
+            ));
+        }
         Table::new(rows, widths)
             .header(header)
             .style(Style::default().fg(t.fg))
