@@ -290,19 +290,16 @@ fn mix_advice(
     let vs = |m: &Option<Mix>, what: &str| {
         m.as_ref().map(|m| {
             format!(
-                "{:.0}% below {what}",
+                "−{:.0}% vs {what}",
                 100.0 * (1.0 - best.usd_per_hour / m.usd_per_hour)
             )
         })
     };
-    let cost_reason = [
-        vs(&current_mix, "today's type"),
-        vs(&greedy, "greedy $/vCPU"),
-    ]
-    .into_iter()
-    .flatten()
-    .collect::<Vec<_>>()
-    .join(", ");
+    let cost_reason = [vs(&current_mix, "today's type"), vs(&greedy, "greedy")]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(", ");
     let floor = mix::lower_bound(&offers, &req);
     let cost = (
         ((floor / best.usd_per_hour) * 100.0)
@@ -365,7 +362,7 @@ fn availability(m: &Mix, region: &str, ct: CapacityType) -> (u8, String) {
                 / nodes;
             (
                 s.round() as u8,
-                format!("spot over {types} types, interruption-weighted"),
+                format!("spot, {types} types by interruption band"),
             )
         }
     }

@@ -38,14 +38,23 @@ pub fn usd_delta(v: Option<f64>) -> String {
     }
 }
 
-fn proposal_row<'a>(p: &Proposal, t: &Theme) -> Row<'a> {
+/// The apply-by time, or "now" for a change the current hour needs already.
+fn apply_by(p: &Proposal, issued: chrono::DateTime<chrono::Utc>) -> String {
+    if p.apply_by < issued {
+        "now".into()
+    } else {
+        p.apply_by.format("%a %H:%M").to_string()
+    }
+}
+
+fn proposal_row<'a>(p: &Proposal, issued: chrono::DateTime<chrono::Utc>, t: &Theme) -> Row<'a> {
     let risk_style = match p.risk {
         "high" => t.failure(),
         "medium" => t.warning(),
         _ => t.dim(),
     };
     Row::new(vec![
-        Cell::from(p.apply_by.format("%a %H:%M").to_string()),
+        Cell::from(apply_by(p, issued)),
         Cell::from(p.node_group.clone()),
         Cell::from(format!("{} → {}", p.from, p.to)),
         Cell::from(reason_label(p.reason)),
@@ -150,7 +159,10 @@ impl Widget for PlanPane<'_> {
             let mut sorted = proposals.clone();
             sorted.sort_by_key(|p| (p.apply_by, p.node_group.clone()));
             Table::new(
-                sorted.iter().take(8).map(|p| proposal_row(p, t)),
+                sorted
+                    .iter()
+                    .take(8)
+                    .map(|p| proposal_row(p, plan.issued_at, t)),
                 [
                     Constraint::Length(10),
                     Constraint::Length(14),
