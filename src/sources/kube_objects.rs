@@ -97,13 +97,19 @@ pub fn node_from(n: &core::Node) -> Result<Node> {
     })
 }
 
-fn owner_kind(p: &core::Pod) -> OwnerKind {
+/// The pod's controlling owner (or its first owner).
+fn controller(
+    p: &core::Pod,
+) -> Option<&k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference> {
     let owners = p.metadata.owner_references.as_deref().unwrap_or(&[]);
-    let Some(o) = owners
+    owners
         .iter()
         .find(|o| o.controller == Some(true))
         .or(owners.first())
-    else {
+}
+
+fn owner_kind(p: &core::Pod) -> OwnerKind {
+    let Some(o) = controller(p) else {
         return OwnerKind::Bare;
     };
     match o.kind.as_str() {
@@ -128,12 +134,7 @@ fn owner_kind(p: &core::Pod) -> OwnerKind {
 /// `namespace/name` of the controller that owns the pod; a ReplicaSet's
 /// pod-template hash suffix is dropped so a Deployment's pods share one name.
 fn workload_of(p: &core::Pod) -> String {
-    let owners = p.metadata.owner_references.as_deref().unwrap_or(&[]);
-    let Some(o) = owners
-        .iter()
-        .find(|o| o.controller == Some(true))
-        .or(owners.first())
-    else {
+    let Some(o) = controller(p) else {
         return String::new();
     };
     let ns = p.metadata.namespace.as_deref().unwrap_or("default");
