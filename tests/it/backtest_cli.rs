@@ -1,22 +1,7 @@
 //! `nodecast backtest` and `nodecast forecast` as a user runs them.
 
-use std::path::Path;
+use crate::fixture::{data_file as data, run_nodecast as nodecast};
 use std::process::Command;
-
-fn nodecast(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_nodecast"))
-        .args(args)
-        .output()
-        .expect("run")
-}
-
-fn data(name: &str) -> String {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("data")
-        .join(name)
-        .display()
-        .to_string()
-}
 
 #[test]
 fn backtest_json_has_the_baseline_keys() {

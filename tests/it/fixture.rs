@@ -123,3 +123,20 @@ pub fn mape(y: &[f64], f: &[f64]) -> f64 {
         / f.len() as f64
         * 100.0
 }
+
+/// Runs the nodecast binary with `args` (no config, the caller's environment).
+pub fn run_nodecast(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_nodecast"))
+        .args(args)
+        .output()
+        .expect("run")
+}
+
+/// Path of a file in the project's `data/` folder.
+pub fn data_file(name: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("data")
+        .join(name)
+        .display()
+        .to_string()
+}

@@ -2,24 +2,8 @@
 //! against a computation from the CSV itself, predictive against its
 //! guarantees, prices from the catalog, errors named.
 
+use crate::fixture::{data_file as data, run_nodecast as nodecast};
 use std::collections::BTreeMap;
-use std::path::Path;
-use std::process::Command;
-
-fn nodecast(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_nodecast"))
-        .args(args)
-        .output()
-        .expect("run")
-}
-
-fn data(name: &str) -> String {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("data")
-        .join(name)
-        .display()
-        .to_string()
-}
 
 /// Hourly means of a `timestamp,value` file whose hours are all present.
 fn hourly_means(path: &str) -> Vec<f64> {
