@@ -129,6 +129,20 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Refresh instance shapes, on-demand and spot prices from AWS (EC2 and
+    /// Pricing APIs, default credential chain) and show what differs from the
+    /// shipped catalog (exit 1 when part of a refresh failed)
+    Prices {
+        /// Regions (default: the configured clusters' regions)
+        #[arg(long, value_name = "LIST", value_delimiter = ',')]
+        region: Vec<String>,
+        /// Show these types (default: types whose price changed, and new ones)
+        #[arg(long, value_name = "LIST", value_delimiter = ',')]
+        types: Vec<String>,
+        /// Print a JSON list, one object per region
+        #[arg(long)]
+        json: bool,
+    },
     /// List the configured clusters (the demo fleet in demo mode)
     Clusters {
         /// Print a JSON list of objects

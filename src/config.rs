@@ -19,6 +19,8 @@ pub struct Config {
     pub forecast: ForecastConfig,
     #[serde(default)]
     pub plan: PlanSection,
+    #[serde(default)]
+    pub prices: PricesSection,
     /// Business events (flash sales, launches) with their expected uplift.
     #[serde(default)]
     pub event: Vec<EventConfig>,
@@ -89,7 +91,63 @@ pub struct PlanSection {
     pub commitment_floor_quantile: Option<Spanned<f64>>,
 }
 
+/// `[prices]`: the live catalog refresh (live mode).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PricesSection {
+    /// Refresh shapes and prices from AWS at start and then periodically (default true).
+    pub refresh: Option<bool>,
+    /// Hours between refreshes (default 12, like Karpenter's pricing refresh).
+    pub refresh_hours: Option<Spanned<i64>>,
+    /// AWS profile for the EC2 and Pricing calls (default: the cluster's, then the default chain).
+    pub profile: Option<String>,
+    /// Endpoints instead of AWS's (also `AWS_ENDPOINT_URL_EC2` / `_PRICING`).
+    pub ec2_endpoint: Option<Spanned<String>>,
+    pub pricing_endpoint: Option<Spanned<String>>,
+}
+
+/// Hours between price refreshes unless `[prices] refresh_hours` says otherwise.
+pub const DEFAULT_PRICE_REFRESH_HOURS: u32 = 12;
+
 impl Config {
+    /// The live price refresh for these clusters' regions (one target per
+    /// distinct region; clusters without a region are not priced live).
+    pub fn price_refresh(&self, regions: &[String]) -> crate::sources::aws_prices::PriceRefresh {
+        let p = &self.prices;
+        let template = crate::sources::aws_prices::PriceTarget {
+            region: String::new(),
+            profile: p.profile.clone(),
+            ec2_endpoint: p.ec2_endpoint.as_ref().map(|e| e.get_ref().clone()),
+            pricing_endpoint: p.pricing_endpoint.as_ref().map(|e| e.get_ref().clone()),
+        };
+        let mut targets: Vec<crate::sources::aws_prices::PriceTarget> = Vec::new();
+        for r in regions.iter().filter(|r| !r.is_empty()) {
+            if targets.iter().any(|t| &t.region == r) {
+                continue;
+            }
+            let cluster_profile = self
+                .cluster
+                .iter()
+                .find(|c| c.region.as_ref() == Some(r))
+                .and_then(|c| c.profile.clone());
+            targets.push(crate::sources::aws_prices::PriceTarget {
+                region: r.clone(),
+                profile: p.profile.clone().or(cluster_profile),
+                ..template.clone()
+            });
+        }
+        crate::sources::aws_prices::PriceRefresh {
+            refresh: p.refresh.unwrap_or(true),
+            every_hours: p
+                .refresh_hours
+                .as_ref()
+                .map(|h| *h.get_ref() as u32)
+                .unwrap_or(DEFAULT_PRICE_REFRESH_HOURS),
+            targets,
+            template,
+        }
+    }
+
     /// Planning settings: `[plan]` over the defaults, headroom from `[forecast]`.
     pub fn plan(&self) -> crate::plan::PlanConfig {
         let mut p = crate::plan::PlanConfig {
@@ -270,6 +328,7 @@ pub fn parse(text: &str, file: &Path) -> Result<Config> {
         ));
     }
     check_plan(&cfg.plan, file, text)?;
+    check_prices(&cfg.prices, file, text)?;
     for e in &cfg.event {
         let name = e.name.get_ref();
         let bad = |msg: &str| {
@@ -426,6 +485,37 @@ fn check_plan(s: &PlanSection, file: &Path, text: &str) -> Result<()> {
     whole(&s.min_generation, "min_generation", 0, 10)?;
     whole(&s.max_types, "max_types", 0, 20)?;
     whole(&s.min_spot_types, "min_spot_types", 1, 20)?;
+    Ok(())
+}
+
+fn check_prices(s: &PricesSection, file: &Path, text: &str) -> Result<()> {
+    if let Some(h) = &s.refresh_hours
+        && !(1..=168).contains(h.get_ref())
+    {
+        return Err(field_error(
+            file,
+            text,
+            h.span(),
+            "prices.refresh_hours",
+            "must be a whole number of hours from 1 to 168",
+        ));
+    }
+    for (e, name) in [
+        (&s.ec2_endpoint, "prices.ec2_endpoint"),
+        (&s.pricing_endpoint, "prices.pricing_endpoint"),
+    ] {
+        if let Some(e) = e
+            && !(e.get_ref().starts_with("http://") || e.get_ref().starts_with("https://"))
+        {
+            return Err(field_error(
+                file,
+                text,
+                e.span(),
+                name,
+                "must be an http:// or https:// URL",
+            ));
+        }
+    }
     Ok(())
 }
 

@@ -64,6 +64,9 @@ pub struct InstanceType {
     pub max_pods: u32,
     /// us-east-1 Linux on-demand USD per hour; `None` when missing or unusable.
     pub od_usd_per_hour: Option<f64>,
+    /// Live on-demand USD per hour by region (from a Pricing refresh).
+    #[serde(default)]
+    pub regional_od: BTreeMap<String, f64>,
     /// Family ("m6i"), category ("m"), generation (6), architecture ("amd64", "arm64").
     pub family: String,
     pub category: String,

@@ -75,6 +75,21 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Some(Command::Clusters { json }) => print_clusters(&setup, json),
         Some(Command::Train) => nodecast::commands::train(&setup),
+        Some(Command::Prices {
+            region,
+            types,
+            json,
+        }) => {
+            let targets: Vec<_> = if region.is_empty() {
+                setup.prices.targets.clone()
+            } else {
+                region.iter().map(|r| setup.prices.target_for(r)).collect()
+            };
+            if !nodecast::commands::prices::run(&targets, &types, json)? {
+                return Err(SourcesFailed.into());
+            }
+            Ok(())
+        }
         Some(Command::Snapshot { cluster, json }) => {
             if !nodecast::commands::snapshot::run(&setup, cluster.as_deref(), json)? {
                 return Err(SourcesFailed.into());

@@ -2,6 +2,7 @@
 //! -> coalesced renders; clean shutdown on q, Ctrl-C and SIGTERM.
 
 use crate::app::{Action, AppState, Effect, update};
+use crate::catalog::Catalog;
 use crate::clock::Clock;
 use crate::domain::{ClusterForecast, ClusterId, SeriesKind};
 use crate::forecast::{Forecaster, HORIZON_HOURS, origin_for};
@@ -63,11 +64,41 @@ pub fn demo_store_at(anchor: DateTime<Utc>, db: Db) -> Result<Store> {
     Ok(store)
 }
 
+/// Plans every cluster that has forecasts again with a new catalog (a price
+/// refresh), off the async threads.
+async fn replan(
+    fleet: Arc<Fleet>,
+    forecasts: Vec<(ClusterId, ClusterForecast)>,
+    plan: Arc<crate::plan::PlanConfig>,
+    catalog: Arc<Catalog>,
+    today: chrono::NaiveDate,
+    tx: mpsc::Sender<Action>,
+) {
+    let job = tokio::task::spawn_blocking(move || {
+        for (id, fc) in forecasts {
+            let Some((_, v)) = fleet.clusters.iter().find(|(c, _)| *c == id) else {
+                continue;
+            };
+            if let Some(p) = crate::plan::plan_cluster(v, &fc, &plan, &catalog, today)
+                && tx.blocking_send(Action::Plan(id, Box::new(p))).is_err()
+            {
+                return;
+            }
+        }
+    });
+    if let Err(e) = job.await {
+        tracing::error!("re-planning after a price refresh failed: {e}");
+    }
+}
+
 /// Forecast job: on each new fleet, forecasts clusters whose last forecast is
 /// from an earlier hour, off the async threads. A newer fleet supersedes one
 /// that arrived while a job ran (the watch channel keeps only the newest).
+/// Plans follow each cluster's forecasts, and are made again from the last
+/// forecasts when the catalog changes (a live price refresh).
 async fn run_forecasts(
     mut fleet_rx: watch::Receiver<Arc<Fleet>>,
+    mut catalog_rx: watch::Receiver<Arc<Catalog>>,
     forecaster: Arc<dyn Forecaster>,
     plan: Arc<crate::plan::PlanConfig>,
     clock: Clock,
@@ -75,12 +106,27 @@ async fn run_forecasts(
     mut shutdown: watch::Receiver<bool>,
 ) {
     let mut done: HashMap<ClusterId, (DateTime<Utc>, usize)> = HashMap::new();
+    let mut last: HashMap<ClusterId, ClusterForecast> = HashMap::new();
+    let mut catalog_open = true;
     loop {
         tokio::select! {
             r = fleet_rx.changed() => if r.is_err() { return },
+            r = catalog_rx.changed(), if catalog_open => {
+                if r.is_err() {
+                    catalog_open = false;
+                    continue;
+                }
+                let catalog = catalog_rx.borrow_and_update().clone();
+                let fleet = fleet_rx.borrow().clone();
+                let forecasts = last.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+                let today = clock.now().date_naive();
+                replan(fleet, forecasts, plan.clone(), catalog, today, tx.clone()).await;
+                continue;
+            }
             _ = shutdown.changed() => return,
         }
         let fleet = fleet_rx.borrow_and_update().clone();
+        let catalog = catalog_rx.borrow().clone();
         let origin = origin_for(clock.now());
         let todo: Vec<(ClusterId, ClusterView)> = fleet
             .clusters
@@ -117,9 +163,9 @@ async fn run_forecasts(
                     break;
                 }
                 let fc = forecast_cluster(f.as_ref(), &v, origin);
-                finished.push((id.clone(), fc.len()));
+                finished.push((id.clone(), fc.clone()));
                 // The plan follows from the new forecasts and today's snapshot.
-                let planned = crate::plan::plan_cluster(&v, &fc, &plan, today);
+                let planned = crate::plan::plan_cluster(&v, &fc, &plan, &catalog, today);
                 if job_tx
                     .blocking_send(Action::Forecasts(id.clone(), fc))
                     .is_err()
@@ -136,8 +182,9 @@ async fn run_forecasts(
         });
         match job.await {
             Ok(results) => {
-                for (id, n) in results {
-                    done.insert(id, (origin, n));
+                for (id, fc) in results {
+                    done.insert(id.clone(), (origin, fc.len()));
+                    last.insert(id, fc);
                 }
                 if tx.send(Action::ForecastsDone).await.is_err() {
                     return;
@@ -249,8 +296,20 @@ pub async fn run_tui(setup: Setup, forecaster: Arc<dyn Forecaster>) -> Result<()
         fleet_tx,
         shutdown_rx.clone(),
     )));
+    // The catalog the plans price with: shipped, then live refreshes (live
+    // mode with `[prices] refresh`, the default).
+    let (catalog_tx, catalog_rx) = watch::channel(Arc::new(Catalog::shipped()));
+    if setup.mode == crate::app::Mode::Live && setup.prices.refresh {
+        tasks.push(tokio::spawn(crate::sources::aws_prices::run_refresh(
+            setup.prices.targets.clone(),
+            Duration::from_secs(setup.prices.every_hours as u64 * 3600),
+            catalog_tx.clone(),
+            shutdown_rx.clone(),
+        )));
+    }
     tasks.push(tokio::spawn(run_forecasts(
         fleet_rx.clone(),
+        catalog_rx,
         forecaster.clone(),
         Arc::new(setup.plan.clone()),
         clock.clone(),
@@ -282,6 +341,7 @@ pub async fn run_tui(setup: Setup, forecaster: Arc<dyn Forecaster>) -> Result<()
     .await;
 
     let _ = shutdown_tx.send(true);
+    drop(catalog_tx);
     for t in tasks {
         let _ = tokio::time::timeout(Duration::from_secs(3), t).await;
     }

@@ -37,6 +37,8 @@ pub struct Setup {
     pub plan: crate::plan::PlanConfig,
     /// Live clusters (empty in demo mode).
     pub live: Vec<LiveCluster>,
+    /// The live price refresh (used in live mode only).
+    pub prices: crate::sources::aws_prices::PriceRefresh,
 }
 
 /// The live clusters of a config, or of a kubeconfig when the config has
@@ -188,6 +190,7 @@ pub fn resolve(cli: &Cli) -> Result<Setup> {
         calendar: cfg.calendar(),
         headroom: cfg.headroom(),
         plan: cfg.plan(),
+        prices: cfg.price_refresh(&live.iter().map(|c| c.region.clone()).collect::<Vec<_>>()),
         live,
     })
 }

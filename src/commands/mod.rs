@@ -234,5 +234,6 @@ pub fn train(setup: &crate::setup::Setup) -> Result<()> {
     );
     Ok(())
 }
+pub mod prices;
 pub mod simulate;
 pub mod snapshot;

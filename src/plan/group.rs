@@ -6,7 +6,7 @@ use super::cost::{HOURS_PER_MONTH, latency_risk};
 use super::mix::{self, Mix, MixConstraints, Offer, Requirement};
 use super::scaling::{Reason, ScaleRules, at_quantile, next_size};
 use super::spot::{SpotAdvice, band_risk};
-use crate::catalog;
+use crate::catalog::{self, Catalog};
 use crate::domain::{CapacityType, Forecast, Resources};
 use crate::forecast::nodes::NodesNeeded;
 use crate::snapshot::{ClusterSnapshot, NodeGroupSummary};
@@ -81,17 +81,32 @@ fn utilization(demand: Resources, nodes: u32, per: Resources) -> f64 {
     (demand.cores / (nodes as f64 * per.cores)).max(demand.gib / (nodes as f64 * per.gib))
 }
 
-#[allow(clippy::too_many_arguments)]
-pub fn plan_group(
-    g: &NodeGroupSummary,
-    need: &NodesNeeded,
-    cpu: &Forecast,
-    mem: &Forecast,
-    snapshot: &ClusterSnapshot,
-    region: &str,
-    cfg: &PlanConfig,
-) -> GroupPlan {
-    let t = catalog::lookup(&g.instance_type);
+/// What one node group's plan is made from.
+pub struct GroupInputs<'a> {
+    pub group: &'a NodeGroupSummary,
+    pub need: &'a NodesNeeded,
+    /// The cluster's CPU and memory request forecasts.
+    pub cpu: &'a Forecast,
+    pub mem: &'a Forecast,
+    pub snapshot: &'a ClusterSnapshot,
+    pub region: &'a str,
+    pub cfg: &'a PlanConfig,
+    /// Shapes and prices (shipped, or refreshed live).
+    pub catalog: &'a Catalog,
+}
+
+pub fn plan_group(x: &GroupInputs) -> GroupPlan {
+    let GroupInputs {
+        group: g,
+        need,
+        cpu,
+        mem,
+        snapshot,
+        region,
+        cfg,
+        catalog,
+    } = *x;
+    let t = catalog.get(&g.instance_type);
     let price = t.and_then(|t| node_price(t, region, g.capacity_type));
     let per = need.per_node;
     let rules = ScaleRules {
@@ -161,7 +176,7 @@ pub fn plan_group(
         usd_per_month_now: usd_per_hour_now.map(|u| u * HOURS_PER_MONTH),
         usd_per_hour_now,
         planned_usd_48h: price.map(|p| sizes.iter().map(|s| *s as f64 * p).sum()),
-        mix: mix_advice(g, need, cpu, mem, snapshot, region, cfg, &rules),
+        mix: mix_advice(x, &rules),
         spot,
         utilization_now: rho_now,
         risk_now: latency_risk(g.nodes, rho_now * busy),
@@ -200,18 +215,18 @@ fn spot_advice(
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-fn mix_advice(
-    g: &NodeGroupSummary,
-    need: &NodesNeeded,
-    cpu: &Forecast,
-    mem: &Forecast,
-    snapshot: &ClusterSnapshot,
-    region: &str,
-    cfg: &PlanConfig,
-    rules: &ScaleRules,
-) -> Option<MixAdvice> {
-    let current = catalog::lookup(&g.instance_type)?;
+fn mix_advice(x: &GroupInputs, rules: &ScaleRules) -> Option<MixAdvice> {
+    let GroupInputs {
+        group: g,
+        need,
+        cpu,
+        mem,
+        snapshot,
+        region,
+        cfg,
+        catalog,
+    } = *x;
+    let current = catalog.get(&g.instance_type)?;
     let q = rules.quantile;
     // The busiest hour of the next 48 at the sizing quantile, plus headroom.
     let peak = |f: &Forecast| {
@@ -269,7 +284,8 @@ fn mix_advice(
         current.vcpu as f64 / cfg.size_factor.max(1.0),
         current.vcpu as f64 * cfg.size_factor.max(1.0),
     );
-    let offers: Vec<Offer> = catalog::builtin()
+    let offers: Vec<Offer> = catalog
+        .types
         .values()
         .filter(|t| mix::allowed(t, &constraints))
         .filter(|t| cfg.categories.is_empty() || cfg.categories.contains(&t.category))
@@ -318,7 +334,7 @@ fn mix_advice(
         ((generation / 8.0).min(1.0) * 100.0).round() as u8,
         format!("generation {generation:.1} of 8"),
     );
-    let availability = availability(&best, region, g.capacity_type);
+    let availability = availability(&best, region, g.capacity_type, catalog);
     Some(MixAdvice {
         requirement: req,
         best,
@@ -332,7 +348,7 @@ fn mix_advice(
 
 /// On-demand: more types and nodes spread the risk of a capacity shortage;
 /// spot: the node-weighted interruption band.
-fn availability(m: &Mix, region: &str, ct: CapacityType) -> (u8, String) {
+fn availability(m: &Mix, region: &str, ct: CapacityType, catalog: &Catalog) -> (u8, String) {
     let types = m.parts.len();
     match ct {
         CapacityType::OnDemand => {
@@ -352,7 +368,8 @@ fn availability(m: &Mix, region: &str, ct: CapacityType) -> (u8, String) {
                 .parts
                 .iter()
                 .map(|(o, n)| {
-                    let band = catalog::lookup(&o.instance_type)
+                    let band = catalog
+                        .get(&o.instance_type)
                         .and_then(|t| t.spot.get(region))
                         .map(|s| s.interruption.as_str())
                         .unwrap_or(">20%");

@@ -84,7 +84,9 @@ pub struct ClusterPlan {
     /// Savings Plan advice from the on-demand spend's floor.
     pub commitment: Option<Commitment>,
     pub discounts: Discounts,
-    /// Catalog age or missing-price warnings.
+    /// Where the prices come from ("live 2026-11-28 12:00 UTC (...)" or "shipped 2026-07-20, ...").
+    pub prices: String,
+    /// Catalog age, refresh or missing-price warnings.
     pub warnings: Vec<String>,
 }
 
@@ -94,13 +96,17 @@ pub fn plan_cluster(
     view: &ClusterView,
     forecasts: &ClusterForecast,
     cfg: &PlanConfig,
+    catalog: &crate::catalog::Catalog,
     today: chrono::NaiveDate,
 ) -> Option<ClusterPlan> {
     let snapshot = view.latest.as_ref()?;
     let cpu = forecasts.get(&SeriesKind::CpuRequests)?;
     let mem = forecasts.get(&SeriesKind::MemRequests)?;
     let needs = nodes_needed(snapshot, cpu, mem, cfg.headroom);
-    let mut warnings: Vec<String> = crate::catalog::staleness(today).into_iter().collect();
+    let mut warnings: Vec<String> = catalog.staleness(&view.region, today).into_iter().collect();
+    if let Some(stamp) = catalog.live.get(&view.region) {
+        warnings.extend(stamp.problems.iter().map(|p| format!("price refresh: {p}")));
+    }
     let groups: Vec<GroupPlan> = needs
         .iter()
         .filter_map(|need| {
@@ -108,7 +114,16 @@ pub fn plan_cluster(
                 .node_groups
                 .iter()
                 .find(|g| g.name == need.node_group)?;
-            let plan = group::plan_group(g, need, cpu, mem, snapshot, &view.region, cfg);
+            let plan = group::plan_group(&group::GroupInputs {
+                group: g,
+                need,
+                cpu,
+                mem,
+                snapshot,
+                region: &view.region,
+                cfg,
+                catalog,
+            });
             if plan.usd_per_node_hour.is_none() {
                 warnings.push(format!(
                     "{}: no price for {} in {}; left out of totals",
@@ -153,6 +168,7 @@ pub fn plan_cluster(
         unchanged_usd_48h,
         commitment,
         discounts: cfg.discounts,
+        prices: catalog.prices_note(&view.region),
         groups,
         warnings,
     })

@@ -258,3 +258,45 @@ fn plan_section_sets_rules_mix_constraints_and_discounts() {
     let e = err("[plan]\nspot = true\n");
     assert!(e.contains("unknown field") && e.contains("spot"), "{e}");
 }
+
+#[test]
+fn prices_section_sets_the_refresh_per_cluster_region() {
+    let c = config::parse(
+        "[prices]\nrefresh_hours = 6\npricing_endpoint = \"http://127.0.0.1:4566\"\n\n\
+         [[cluster]]\nname = \"a\"\nregion = \"eu-west-1\"\nprofile = \"ops\"\n\n\
+         [[cluster]]\nname = \"b\"\nregion = \"eu-west-1\"\n\n[[cluster]]\nname = \"c\"\n",
+        Path::new("c.toml"),
+    )
+    .expect("parses");
+    let regions = ["eu-west-1".to_string(), "eu-west-1".into(), String::new()];
+    let r = c.price_refresh(&regions);
+    assert!(r.refresh);
+    assert_eq!(r.every_hours, 6);
+    // One target per region; a cluster without a region is not priced live.
+    assert_eq!(r.targets.len(), 1);
+    assert_eq!(r.targets[0].region, "eu-west-1");
+    assert_eq!(r.targets[0].profile.as_deref(), Some("ops"));
+    assert_eq!(
+        r.targets[0].pricing_endpoint.as_deref(),
+        Some("http://127.0.0.1:4566")
+    );
+    let other = r.target_for("us-west-2");
+    assert_eq!(other.region, "us-west-2");
+    assert_eq!(other.profile, None);
+    assert_eq!(other.pricing_endpoint, r.targets[0].pricing_endpoint);
+    let d = config::Config::default().price_refresh(&[]);
+    assert!(d.refresh && d.targets.is_empty());
+    assert_eq!(d.every_hours, config::DEFAULT_PRICE_REFRESH_HOURS);
+    let e = err("[prices]\n\nrefresh_hours = 0\n");
+    assert!(
+        e.contains("line 3") && e.contains("prices.refresh_hours"),
+        "{e}"
+    );
+    let e = err("[prices]\nec2_endpoint = \"localhost:5000\"\n");
+    assert!(
+        e.contains("line 2") && e.contains("prices.ec2_endpoint"),
+        "{e}"
+    );
+    let e = err("[prices]\nrefresh = \"yes\"\n");
+    assert!(e.contains("line 2"), "{e}");
+}

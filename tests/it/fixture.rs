@@ -72,9 +72,11 @@ pub fn state() -> AppState {
     state.forecasts = forecasts.iter().cloned().collect();
     // Plans as the forecast job makes them, at the demo's date.
     let cfg = nodecast::plan::PlanConfig::default();
+    let catalog = nodecast::catalog::Catalog::shipped();
     for (id, view) in &fleet.clusters {
         if let Some(fc) = state.forecasts.get(id)
-            && let Some(p) = nodecast::plan::plan_cluster(view, fc, &cfg, now().date_naive())
+            && let Some(p) =
+                nodecast::plan::plan_cluster(view, fc, &cfg, &catalog, now().date_naive())
         {
             state.plans.insert(id.clone(), p);
         }
@@ -126,10 +128,22 @@ pub fn mape(y: &[f64], f: &[f64]) -> f64 {
 
 /// Runs the nodecast binary with `args` (no config, the caller's environment).
 pub fn run_nodecast(args: &[&str]) -> std::process::Output {
-    std::process::Command::new(env!("CARGO_BIN_EXE_nodecast"))
-        .args(args)
-        .output()
-        .expect("run")
+    run_nodecast_env(args, &[], &[])
+}
+
+/// Runs the nodecast binary with `args`, `set` added to and `unset` removed
+/// from the caller's environment.
+pub fn run_nodecast_env(
+    args: &[&str],
+    set: &[(&str, &str)],
+    unset: &[&str],
+) -> std::process::Output {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_nodecast"));
+    cmd.args(args).envs(set.iter().copied());
+    for k in unset {
+        cmd.env_remove(k);
+    }
+    cmd.output().expect("run")
 }
 
 /// Path of a file in the project's `data/` folder.

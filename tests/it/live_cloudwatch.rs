@@ -11,7 +11,6 @@ use nodecast::sources::Source;
 use nodecast::sources::cloudwatch::{CloudWatchSource, CloudWatchTarget};
 use std::collections::BTreeMap;
 use std::time::Duration;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 fn target(cluster: &str, endpoint: Option<String>) -> CloudWatchTarget {
     CloudWatchTarget {
@@ -182,90 +181,44 @@ fn answer(ts: DateTime<Utc>) -> String {
 }
 
 /// A CloudWatch that throttles the first `throttle` requests, then answers
-/// one node-count point at `ts`. Returns its address and a request counter.
-async fn throttling_server(
-    throttle: usize,
-    ts: DateTime<Utc>,
-) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
-    use std::sync::atomic::Ordering;
-    let l = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = format!("http://{}", l.local_addr().expect("addr"));
-    let count = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let seen = count.clone();
-    tokio::spawn(async move {
-        while let Ok((mut s, _)) = l.accept().await {
-            let seen = seen.clone();
-            tokio::spawn(async move {
-                loop {
-                    // One request: headers, then Content-Length bytes of body.
-                    let mut buf = Vec::new();
-                    let mut chunk = [0u8; 8192];
-                    let body_len = loop {
-                        let n = match s.read(&mut chunk).await {
-                            Ok(0) | Err(_) => return,
-                            Ok(n) => n,
-                        };
-                        buf.extend_from_slice(&chunk[..n]);
-                        if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-                            let head = String::from_utf8_lossy(&buf[..end]).to_lowercase();
-                            let len = head
-                                .lines()
-                                .find_map(|l| l.strip_prefix("content-length:"))
-                                .and_then(|v| v.trim().parse::<usize>().ok())
-                                .unwrap_or(0);
-                            break end + 4 + len;
-                        }
-                    };
-                    while buf.len() < body_len {
-                        match s.read(&mut chunk).await {
-                            Ok(0) | Err(_) => return,
-                            Ok(n) => buf.extend_from_slice(&chunk[..n]),
-                        }
-                    }
-                    let i = seen.fetch_add(1, Ordering::SeqCst);
-                    let (status, body) = if i < throttle {
-                        ("400 Bad Request", THROTTLED.to_string())
-                    } else {
-                        ("200 OK", answer(ts))
-                    };
-                    let resp = format!(
-                        "HTTP/1.1 {status}\r\ncontent-type: text/xml\r\ncontent-length: {}\r\n\r\n{body}",
-                        body.len()
-                    );
-                    if s.write_all(resp.as_bytes()).await.is_err() {
-                        return;
-                    }
-                }
-            });
+/// one node-count point at `ts`.
+fn throttling_server(throttle: usize, ts: DateTime<Utc>) -> crate::fake_http::FakeServer {
+    crate::fake_http::serve(move |i, _| {
+        if i < throttle {
+            ("400 Bad Request", "text/xml", THROTTLED.to_string())
+        } else {
+            ("200 OK", "text/xml", answer(ts))
         }
-    });
-    (addr, count)
+    })
 }
 
 #[test]
 #[ignore = "needs test AWS credentials in the environment (scripts/test.sh sets them)"]
 fn throttling_is_retried_with_backoff_then_reported() {
-    use std::sync::atomic::Ordering;
     env("AWS_ACCESS_KEY_ID");
     let rt = runtime();
     rt.block_on(async {
         let now = Utc::now();
         let ts = hour(now) - Span::hours(2);
         // Throttled twice, then answered: the backfill succeeds on the third request.
-        let (addr, count) = throttling_server(2, ts).await;
-        let mut src = CloudWatchSource::new(target("c", Some(addr)), Duration::from_secs(60));
+        let server = throttling_server(2, ts);
+        let mut src = CloudWatchSource::new(
+            target("c", Some(server.url.clone())),
+            Duration::from_secs(60),
+        );
         let samples = src.backfill(now).await.expect("retried past throttling");
-        assert_eq!(count.load(Ordering::SeqCst), 3);
+        assert_eq!(server.requests().len(), 3);
         assert_eq!(samples.len(), 1);
         assert_eq!(samples[0].0, SeriesKind::Nodes);
         assert_eq!(samples[0].1.value, 12.0);
         // Throttled every time: five attempts, then an error that says so.
-        let (addr, count) = throttling_server(usize::MAX, ts).await;
-        let mut src = CloudWatchSource::new(target("c", Some(addr)), Duration::from_secs(60));
+        let server = throttling_server(usize::MAX, ts);
+        let mut src = CloudWatchSource::new(
+            target("c", Some(server.url.clone())),
+            Duration::from_secs(60),
+        );
         let e = format!("{:#}", src.backfill(now).await.expect_err("gives up"));
-        assert_eq!(count.load(Ordering::SeqCst), 5);
+        assert_eq!(server.requests().len(), 5);
         assert!(
             e.contains("Throttling") && e.contains("GetMetricData"),
             "{e}"

@@ -3,6 +3,7 @@
 mod backtest_cli;
 mod config;
 mod e2e;
+mod fake_http;
 mod fixture;
 mod flow;
 mod forecast;
@@ -17,6 +18,7 @@ mod models;
 mod nodes;
 mod peers;
 mod plan;
+mod prices;
 mod render;
 mod replay;
 mod simulate_cli;

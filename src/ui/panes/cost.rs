@@ -24,12 +24,13 @@ fn usd(v: Option<f64>) -> String {
 impl Widget for CostPane<'_> {
     fn render(self, area: Rect, buf: &mut Buffer) {
         let t = self.theme;
+        let prices = self
+            .plan
+            .map(|p| p.prices.as_str())
+            .unwrap_or("shipped prices");
         let title = Line::from(vec![
             Span::styled(" Cost ", t.title()),
-            Span::styled(
-                "· list prices from the shipped catalog, regional multiplier applied ",
-                t.dim(),
-            ),
+            Span::styled(format!("· list prices: {prices} "), t.dim()),
         ]);
         let inner = framed(title, t, area, buf);
         let Some(p) = self.plan else {

@@ -1,12 +1,15 @@
 //! EC2 instance types with their EKS allocatable, from data/instance_types_eks.csv
 //! (built from Karpenter's instance-type reference and price table; see README).
 
+pub mod live;
+
 use crate::domain::{InstanceType, Resources, SpotOffer};
 use anyhow::{Context, Result, anyhow, bail};
+use chrono::{DateTime, Utc};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::OnceLock;
 
-const CATALOG_CSV: &str = include_str!("../data/instance_types_eks.csv");
+const CATALOG_CSV: &str = include_str!("../../data/instance_types_eks.csv");
 pub const CATALOG_FILE: &str = "data/instance_types_eks.csv";
 
 /// Parses a Kubernetes CPU quantity ("940m", "2", "1.5", metrics.k8s.io's
@@ -157,6 +160,7 @@ pub fn parse_catalog(text: &str, file: &str) -> Result<HashMap<String, InstanceT
             ),
             max_pods: f[c_apods].parse().with_context(|| ctx("alloc_pods"))?,
             od_usd_per_hour: usable_price(f[c_price]),
+            regional_od: BTreeMap::new(),
             category: text(c_category),
             generation: text(c_gen).parse().unwrap_or(0),
             arch: text(c_arch),
@@ -217,8 +221,13 @@ pub const REGION_MULTIPLIERS: [(&str, f64); 13] = [
     ("ap-south-1", 0.715),
 ];
 
-/// On-demand USD/h of `t` in `region`; an error names what is missing.
+/// On-demand USD/h of `t` in `region`: the live price where a refresh
+/// brought one, else the shipped us-east-1 price times the region's
+/// multiplier; an error names what is missing.
 pub fn on_demand_price(t: &InstanceType, region: &str) -> Result<f64> {
+    if let Some(p) = t.regional_od.get(region) {
+        return Ok(*p);
+    }
     let base = t
         .od_usd_per_hour
         .ok_or_else(|| anyhow!("{CATALOG_FILE}: no usable on-demand price for {}", t.name))?;
@@ -243,4 +252,78 @@ pub fn spot_price<'t>(t: &'t InstanceType, region: &str) -> Option<(f64, &'t str
         od * (1.0 - offer.savings_pct / 100.0),
         offer.interruption.as_str(),
     ))
+}
+
+/// When and what a live refresh of one region brought.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LiveStamp {
+    pub fetched: DateTime<Utc>,
+    /// Types DescribeInstanceTypes listed, and how many were new to the catalog.
+    pub types: usize,
+    pub added: usize,
+    /// Types given a live on-demand price and live spot savings.
+    pub on_demand: usize,
+    pub spot: usize,
+    /// Parts of the refresh that failed, with their reasons.
+    pub problems: Vec<String>,
+}
+
+/// The instance catalog the planner prices with: the shipped one, with live
+/// refreshes laid over it per region.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct Catalog {
+    pub types: HashMap<String, InstanceType>,
+    pub live: BTreeMap<String, LiveStamp>,
+}
+
+impl Catalog {
+    /// The catalog shipped in the binary.
+    pub fn shipped() -> Catalog {
+        Catalog {
+            types: builtin().clone(),
+            live: BTreeMap::new(),
+        }
+    }
+
+    pub fn get(&self, name: &str) -> Option<&InstanceType> {
+        self.types.get(name)
+    }
+
+    /// Where `region`'s prices come from, for the Cost pane.
+    pub fn prices_note(&self, region: &str) -> String {
+        match self.live.get(region) {
+            Some(s) if s.on_demand > 0 => format!(
+                "live {} UTC ({} on-demand, {} spot)",
+                s.fetched.format("%Y-%m-%d %H:%M"),
+                s.on_demand,
+                s.spot
+            ),
+            _ => format!("shipped {PRICES_DATE}, regional multiplier applied"),
+        }
+    }
+
+    /// This catalog after a refresh of `region` failed with `reason`: prices
+    /// from an earlier refresh stay (with their time), the reason shows.
+    pub fn with_refresh_error(&self, region: &str, at: DateTime<Utc>, reason: &str) -> Catalog {
+        let mut out = self.clone();
+        let stamp = out.live.entry(region.to_string()).or_insert(LiveStamp {
+            fetched: at,
+            types: 0,
+            added: 0,
+            on_demand: 0,
+            spot: 0,
+            problems: Vec::new(),
+        });
+        stamp.problems = vec![format!("failed at {} UTC: {reason}", at.format("%H:%M"))];
+        out
+    }
+
+    /// The age warning for `region`: none once live on-demand prices for it
+    /// arrived, else the shipped catalog's (see [`staleness`]).
+    pub fn staleness(&self, region: &str, today: chrono::NaiveDate) -> Option<String> {
+        match self.live.get(region) {
+            Some(s) if s.on_demand > 0 => None,
+            _ => staleness(today),
+        }
+    }
 }

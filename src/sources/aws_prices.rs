@@ -1,0 +1,394 @@
+//! Live catalog refresh: EC2 DescribeInstanceTypes and DescribeSpotPriceHistory
+//! (Query protocol) and Pricing GetProducts (JSON 1.1), signed with SigV4 from
+//! the default AWS credential chain. The three run at once; a part that fails
+//! leaves its reason in `LivePrices::problems` and the rest still applies.
+//!
+//! Endpoints: the `[prices]` config's, else `AWS_ENDPOINT_URL_EC2` /
+//! `AWS_ENDPOINT_URL_PRICING`, else `AWS_ENDPOINT_URL`, else AWS's own.
+
+use crate::catalog::Catalog;
+use crate::catalog::live::{self, LivePrices};
+use anyhow::{Context, Result, anyhow, bail};
+use aws_config::BehaviorVersion;
+use aws_credential_types::Credentials;
+use aws_credential_types::provider::ProvideCredentials;
+use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
+use aws_sigv4::sign::v4;
+use chrono::{DateTime, SecondsFormat, Utc};
+use std::time::{Duration, SystemTime};
+
+/// Where and as whom to refresh one region's prices.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct PriceTarget {
+    pub region: String,
+    pub profile: Option<String>,
+    pub ec2_endpoint: Option<String>,
+    pub pricing_endpoint: Option<String>,
+}
+
+/// The live refresh as configured: whether, how often, which regions.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct PriceRefresh {
+    pub refresh: bool,
+    pub every_hours: u32,
+    pub targets: Vec<PriceTarget>,
+    /// Profile and endpoints for a region no cluster names (`prices --region`).
+    pub template: PriceTarget,
+}
+
+impl PriceRefresh {
+    /// The target for `region`: a cluster's, else the template's settings.
+    pub fn target_for(&self, region: &str) -> PriceTarget {
+        self.targets
+            .iter()
+            .find(|t| t.region == region)
+            .cloned()
+            .unwrap_or_else(|| PriceTarget {
+                region: region.to_string(),
+                ..self.template.clone()
+            })
+    }
+}
+
+/// Pages read per call at most (AWS answers ~10 for a region's types).
+const MAX_PAGES: usize = 200;
+const ATTEMPTS: u32 = 4;
+
+/// The Pricing API's own region for `region`: it is served from us-east-1,
+/// eu-central-1 and ap-south-1 only.
+pub fn pricing_region(region: &str) -> &'static str {
+    if region.starts_with("eu-") {
+        "eu-central-1"
+    } else if ["ap-", "me-", "af-"].iter().any(|p| region.starts_with(p)) {
+        "ap-south-1"
+    } else {
+        "us-east-1"
+    }
+}
+
+fn endpoint(explicit: &Option<String>, service_env: &str, aws_default: String) -> String {
+    explicit
+        .clone()
+        .or_else(|| std::env::var(service_env).ok())
+        .or_else(|| std::env::var("AWS_ENDPOINT_URL").ok())
+        .filter(|e| !e.trim().is_empty())
+        .unwrap_or(aws_default)
+}
+
+struct Signed<'a> {
+    http: &'a reqwest::Client,
+    creds: &'a Credentials,
+}
+
+impl Signed<'_> {
+    /// POSTs `body` to `url`, SigV4-signed for `service` in `region`, with
+    /// retries on throttling and server errors. Returns the body of a 2xx.
+    async fn post(
+        &self,
+        url: &str,
+        service: &str,
+        region: &str,
+        headers: &[(&str, &str)],
+        body: &str,
+    ) -> Result<String> {
+        let mut wait = Duration::from_millis(300);
+        for attempt in 1..=ATTEMPTS {
+            let identity = self.creds.clone().into();
+            let params = v4::SigningParams::builder()
+                .identity(&identity)
+                .region(region)
+                .name(service)
+                .time(SystemTime::now())
+                .settings(SigningSettings::default())
+                .build()
+                .map_err(|e| anyhow!("cannot sign: {e}"))?
+                .into();
+            let signable = SignableRequest::new(
+                "POST",
+                url,
+                headers.iter().copied(),
+                SignableBody::Bytes(body.as_bytes()),
+            )
+            .map_err(|e| anyhow!("cannot sign {url}: {e}"))?;
+            let (instructions, _) = sign(signable, &params)
+                .map_err(|e| anyhow!("cannot sign {url}: {e}"))?
+                .into_parts();
+            let mut req = self.http.post(url).body(body.to_string());
+            for (k, v) in headers.iter().copied().chain(instructions.headers()) {
+                req = req.header(k, v);
+            }
+            let resp = match req.send().await {
+                Ok(r) => r,
+                Err(e) if attempt < ATTEMPTS => {
+                    tracing::debug!("{url}: {e}; retrying");
+                    tokio::time::sleep(wait).await;
+                    wait *= 2;
+                    continue;
+                }
+                Err(e) => return Err(anyhow!("{url}: {e}")),
+            };
+            let status = resp.status();
+            let text = resp
+                .text()
+                .await
+                .with_context(|| format!("{url}: reading the response"))?;
+            if status.is_success() {
+                return Ok(text);
+            }
+            let throttled = text.contains("Throttling") || text.contains("RequestLimitExceeded");
+            if (status.is_server_error() || status.as_u16() == 429 || throttled)
+                && attempt < ATTEMPTS
+            {
+                tokio::time::sleep(wait).await;
+                wait *= 2;
+                continue;
+            }
+            let reason = if text.trim_start().starts_with('<') {
+                live::ec2_error(&text)
+            } else {
+                text.chars().take(300).collect()
+            };
+            bail!("{url}: HTTP {}: {reason}", status.as_u16());
+        }
+        bail!("{url}: no answer after {ATTEMPTS} attempts")
+    }
+
+    /// An EC2 Query call, every page.
+    async fn ec2_pages<T>(
+        &self,
+        url: &str,
+        region: &str,
+        params: &[(&str, String)],
+        parse: impl Fn(&str) -> Result<(Vec<T>, Option<String>)>,
+    ) -> Result<Vec<T>> {
+        let mut out = Vec::new();
+        let mut token: Option<String> = None;
+        for _ in 0..MAX_PAGES {
+            let mut form: Vec<(&str, String)> = params.to_vec();
+            form.push(("Version", "2016-11-15".into()));
+            if let Some(t) = &token {
+                form.push(("NextToken", t.clone()));
+            }
+            let body = form_encode(&form);
+            let text = self
+                .post(
+                    url,
+                    "ec2",
+                    region,
+                    &[(
+                        "content-type",
+                        "application/x-www-form-urlencoded; charset=utf-8",
+                    )],
+                    &body,
+                )
+                .await?;
+            let (items, next) = parse(&text)?;
+            out.extend(items);
+            match next {
+                Some(n) if token.as_ref() != Some(&n) => token = Some(n),
+                _ => return Ok(out),
+            }
+        }
+        bail!("{url}: more than {MAX_PAGES} pages")
+    }
+}
+
+/// `application/x-www-form-urlencoded` with RFC 3986 escaping.
+pub fn form_encode(pairs: &[(&str, String)]) -> String {
+    let esc = |s: &str| {
+        s.bytes()
+            .map(|b| match b {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                    (b as char).to_string()
+                }
+                _ => format!("%{b:02X}"),
+            })
+            .collect::<String>()
+    };
+    pairs
+        .iter()
+        .map(|(k, v)| format!("{}={}", esc(k), esc(v)))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+/// The GetProducts request body for one page: Linux, shared tenancy, no
+/// pre-installed software, used capacity, in `region`.
+pub fn products_request(region: &str, token: Option<&str>) -> String {
+    let filters: Vec<serde_json::Value> = [
+        ("regionCode", region),
+        ("operatingSystem", "Linux"),
+        ("tenancy", "Shared"),
+        ("preInstalledSw", "NA"),
+        ("capacitystatus", "Used"),
+        ("productFamily", "Compute Instance"),
+    ]
+    .iter()
+    .map(|(f, v)| serde_json::json!({"Type": "TERM_MATCH", "Field": f, "Value": v}))
+    .collect();
+    let mut body = serde_json::json!({
+        "ServiceCode": "AmazonEC2",
+        "FormatVersion": "aws_v1",
+        "MaxResults": 100,
+        "Filters": filters,
+    });
+    if let Some(t) = token {
+        body["NextToken"] = serde_json::Value::String(t.to_string());
+    }
+    body.to_string()
+}
+
+async fn credentials(target: &PriceTarget) -> Result<Credentials> {
+    let mut loader = aws_config::defaults(BehaviorVersion::latest())
+        .region(aws_config::Region::new(target.region.clone()));
+    if let Some(p) = &target.profile {
+        loader = loader.profile_name(p);
+    }
+    let cfg = loader.load().await;
+    let provider = cfg
+        .credentials_provider()
+        .ok_or_else(|| anyhow!("no AWS credentials provider"))?;
+    provider
+        .provide_credentials()
+        .await
+        .map_err(|e| anyhow!("no AWS credentials: {e}"))
+}
+
+/// Refreshes `target.region`'s instance shapes, on-demand and spot prices.
+/// Fails only when no credentials load or every part fails.
+pub async fn fetch(target: &PriceTarget, now: DateTime<Utc>) -> Result<LivePrices> {
+    crate::tls::install_provider();
+    let creds = credentials(target).await?;
+    let http = reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(5))
+        .timeout(Duration::from_secs(30))
+        .build()
+        .context("cannot build the HTTP client")?;
+    let signed = Signed {
+        http: &http,
+        creds: &creds,
+    };
+    let region = target.region.as_str();
+    let ec2 = endpoint(
+        &target.ec2_endpoint,
+        "AWS_ENDPOINT_URL_EC2",
+        format!("https://ec2.{region}.amazonaws.com/"),
+    );
+    let pricing_at = pricing_region(region);
+    let pricing = endpoint(
+        &target.pricing_endpoint,
+        "AWS_ENDPOINT_URL_PRICING",
+        format!("https://api.pricing.{pricing_at}.amazonaws.com/"),
+    );
+    let types_query = [
+        ("Action", "DescribeInstanceTypes".to_string()),
+        ("MaxResults", "100".into()),
+    ];
+    // From now: the newest price of each type in each zone.
+    let spot_query = [
+        ("Action", "DescribeSpotPriceHistory".to_string()),
+        ("ProductDescription.1", "Linux/UNIX".into()),
+        ("StartTime", now.to_rfc3339_opts(SecondsFormat::Secs, true)),
+        ("MaxResults", "1000".into()),
+    ];
+    let shapes = signed.ec2_pages(&ec2, region, &types_query, live::parse_instance_types);
+    let spot = signed.ec2_pages(&ec2, region, &spot_query, live::parse_spot_prices);
+    let on_demand = async {
+        let mut out = std::collections::BTreeMap::new();
+        let mut token: Option<String> = None;
+        for _ in 0..MAX_PAGES {
+            let body = products_request(region, token.as_deref());
+            let text = signed
+                .post(
+                    &pricing,
+                    "pricing",
+                    pricing_at,
+                    &[
+                        ("content-type", "application/x-amz-json-1.1"),
+                        ("x-amz-target", "AWSPriceListService.GetProducts"),
+                    ],
+                    &body,
+                )
+                .await?;
+            let (page, next) = live::parse_products(&text)?;
+            for (k, v) in page {
+                out.entry(k).or_insert(v);
+            }
+            match next {
+                Some(n) if token.as_ref() != Some(&n) => token = Some(n),
+                _ => return Ok(out),
+            }
+        }
+        Err(anyhow!("{pricing}: more than {MAX_PAGES} pages"))
+    };
+    let (shapes, spot, on_demand) = tokio::join!(shapes, spot, on_demand);
+    let mut out = LivePrices {
+        region: region.to_string(),
+        fetched: Some(now),
+        ..LivePrices::default()
+    };
+    let failed = [shapes.is_err(), spot.is_err(), on_demand.is_err()];
+    match shapes {
+        Ok(s) => out.shapes = s,
+        Err(e) => out.problems.push(format!("instance types: {e:#}")),
+    }
+    match on_demand {
+        Ok(p) => out.on_demand = p,
+        Err(e) => out.problems.push(format!("on-demand prices: {e:#}")),
+    }
+    match spot {
+        Ok(q) => out.spot = live::spot_medians(&q),
+        Err(e) => out.problems.push(format!("spot prices: {e:#}")),
+    }
+    if failed.iter().all(|f| *f) {
+        bail!("{region}: {}", out.problems.join("; "));
+    }
+    Ok(out)
+}
+
+/// Refreshes every target's region now and then every `every`, publishing
+/// each result as a new catalog. A failed refresh keeps the prices the
+/// catalog had and records why (the Cost pane shows it).
+pub async fn run_refresh(
+    targets: Vec<PriceTarget>,
+    every: Duration,
+    catalog: tokio::sync::watch::Sender<std::sync::Arc<Catalog>>,
+    mut shutdown: tokio::sync::watch::Receiver<bool>,
+) {
+    loop {
+        for t in &targets {
+            let now = Utc::now();
+            let result = tokio::select! {
+                r = fetch(t, now) => r,
+                _ = shutdown.changed() => return,
+            };
+            let current = catalog.borrow().clone();
+            let next = match result {
+                Ok(live) => {
+                    let merged = live::merge(&current, &live);
+                    if let Some(s) = merged.live.get(&t.region) {
+                        tracing::info!(
+                            region = %t.region,
+                            types = s.types,
+                            added = s.added,
+                            on_demand = s.on_demand,
+                            spot = s.spot,
+                            problems = ?s.problems,
+                            "prices refreshed"
+                        );
+                    }
+                    merged
+                }
+                Err(e) => {
+                    tracing::warn!(region = %t.region, "price refresh failed: {e:#}");
+                    current.with_refresh_error(&t.region, now, &format!("{e:#}"))
+                }
+            };
+            catalog.send_replace(std::sync::Arc::new(next));
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(every) => {}
+            _ = shutdown.changed() => return,
+        }
+    }
+}
