@@ -57,6 +57,10 @@ impl Tmux {
     }
 
     fn wait_for(&self, what: &str, ok: impl Fn(&str) -> bool) -> String {
+        self.wait_up_to(90, what, ok)
+    }
+
+    fn wait_up_to(&self, secs: u64, what: &str, ok: impl Fn(&str) -> bool) -> String {
         let t0 = Instant::now();
         loop {
             let s = self.screen();
@@ -64,7 +68,7 @@ impl Tmux {
                 return s;
             }
             assert!(
-                t0.elapsed() < Duration::from_secs(90),
+                t0.elapsed() < Duration::from_secs(secs),
                 "timed out waiting for {what}; screen:\n{s}"
             );
             std::thread::sleep(Duration::from_millis(200));
@@ -292,4 +296,56 @@ fn twenty_live_clusters_open_and_the_keys_still_answer() {
     });
     t.keys("q");
     t.wait_for("exit 0", |s| s.contains("nodecast-exit=0"));
+}
+
+#[test]
+#[ignore = "needs tmux, kube-apiserver, etcd and the AWS emulator; run by scripts/test.sh"]
+fn live_cost_pane_prices_from_the_live_refresh() {
+    let home = tempfile::tempdir().expect("home");
+    let kc = crate::peers::kubeconfig();
+    let name = format!("priced-{}", std::process::id());
+    crate::peers::runtime().block_on(async {
+        let c = crate::peers::client(&kc).await;
+        crate::live_kube::seed(&c, &name, &name).await;
+        // History for the forecasts the plan is made from.
+        crate::live_cloudwatch::seed(&name, crate::live_cloudwatch::hour(chrono::Utc::now())).await;
+    });
+    let pricing = crate::prices::pricing_server(false);
+    let cfg = home.path().join("config.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[prices]\nec2_endpoint = {:?}\npricing_endpoint = {:?}\n\n\
+             [[cluster]]\nname = \"priced\"\nkubeconfig = {:?}\nregion = \"us-east-1\"\n\
+             [cluster.cloudwatch]\ncluster_name = {name:?}\n",
+            crate::peers::env("NODECAST_TEST_AWS_ENDPOINT"),
+            pricing.url,
+            kc.display().to_string(),
+        ),
+    )
+    .expect("config");
+    let t = Tmux::start(
+        "priced",
+        home.path(),
+        &format!("--config {}", cfg.display()),
+    );
+    t.wait_for("the live cluster", |s| {
+        s.contains("priced") && s.contains("ok")
+    });
+    t.keys("1");
+    t.keys("p");
+    t.keys("p");
+    // The plan is priced with the refreshed catalog: the title says so and
+    // the shipped catalog's age warning is gone. The first forecasts train
+    // this cluster's models from its 14 days of history: allow for a busy
+    // machine running the other tests.
+    let s = t.wait_up_to(300, "the cost pane on live prices", |s| {
+        s.contains("Cost ·") && s.contains("list prices: live") && s.contains("$/H NOW")
+    });
+    assert!(s.contains("(5 on-demand"), "{s}");
+    assert!(!s.contains("days old"), "{s}");
+    assert!(!pricing.requests().is_empty());
+    t.keys("q");
+    let s = t.wait_for("exit", |s| s.contains("nodecast-exit="));
+    assert!(s.contains("nodecast-exit=0"), "{s}");
 }

@@ -21,7 +21,7 @@ fn target(cluster: &str, endpoint: Option<String>) -> CloudWatchTarget {
     }
 }
 
-fn hour(now: DateTime<Utc>) -> DateTime<Utc> {
+pub fn hour(now: DateTime<Utc>) -> DateTime<Utc> {
     DateTime::from_timestamp(now.timestamp() / 3600 * 3600, 0).expect("hour")
 }
 
@@ -29,7 +29,7 @@ fn hour(now: DateTime<Utc>) -> DateTime<Utc> {
 /// 10 by night and 14 by day (UTC 08-20), 7,910 millicores and 30 GiB per
 /// node, 50 % of CPU and 25 % of memory reserved, 40 % CPU utilization; one
 /// hour carries garbage (utilization 250 %, a negative node count).
-async fn seed(cluster: &str, end: DateTime<Utc>) {
+pub async fn seed(cluster: &str, end: DateTime<Utc>) {
     let cfg = aws_config::defaults(aws_config::BehaviorVersion::latest())
         .region(aws_config::Region::new("us-east-1"))
         .load()

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 /// Nodes of two node groups and pods in a namespace of the test's own
 /// (`ns`), labelled so tests do not see each other's objects by mistake.
-async fn seed(c: &kube::Client, ns: &str, group: &str) {
+pub async fn seed(c: &kube::Client, ns: &str, group: &str) {
     let pp = PostParams::default();
     let _ = Api::<Namespace>::all(c.clone())
         .create(

@@ -251,7 +251,7 @@ fn plans_price_with_live_prices_and_show_a_failed_refresh() {
 
 /// A Pricing endpoint serving the two fixture pages (the second when the
 /// request carries the first's NextToken), or AccessDenied when `deny`.
-fn pricing_server(deny: bool) -> FakeServer {
+pub fn pricing_server(deny: bool) -> FakeServer {
     serve(move |_, req: &Request| {
         if deny {
             return (

@@ -24,14 +24,14 @@ fn usd(v: Option<f64>) -> String {
 impl Widget for CostPane<'_> {
     fn render(self, area: Rect, buf: &mut Buffer) {
         let t = self.theme;
-        let prices = self
-            .plan
-            .map(|p| p.prices.as_str())
-            .unwrap_or("shipped prices");
-        let title = Line::from(vec![
-            Span::styled(" Cost ", t.title()),
-            Span::styled(format!("· list prices: {prices} "), t.dim()),
-        ]);
+        let mut title = vec![Span::styled(" Cost ", t.title())];
+        if let Some(p) = self.plan {
+            title.push(Span::styled(
+                format!("· list prices: {} ", p.prices),
+                t.dim(),
+            ));
+        }
+        let title = Line::from(title);
         let inner = framed(title, t, area, buf);
         let Some(p) = self.plan else {
             Paragraph::new(Span::styled("waiting for the forecasts", t.dim())).render(inner, buf);
