@@ -126,6 +126,8 @@ async fn run_forecasts(
             _ = shutdown.changed() => return,
         }
         let fleet = fleet_rx.borrow_and_update().clone();
+        // Not marked seen: a refresh that lands while this job runs fires the
+        // catalog branch afterwards, when `last` holds the job's forecasts.
         let catalog = catalog_rx.borrow().clone();
         let origin = origin_for(clock.now());
         let todo: Vec<(ClusterId, ClusterView)> = fleet

@@ -269,16 +269,21 @@ pub fn pricing_server(deny: bool) -> FakeServer {
     })
 }
 
-#[test]
-#[ignore = "needs the AWS emulator (scripts/test.sh starts moto server)"]
-fn refresh_against_the_emulator_matches_the_shipped_catalog() {
-    let pricing = pricing_server(false);
-    let target = PriceTarget {
+/// us-east-1 on the emulator's EC2 and `pricing`'s GetProducts.
+fn emulator_target(pricing: &FakeServer) -> PriceTarget {
+    PriceTarget {
         region: "us-east-1".into(),
         profile: None,
         ec2_endpoint: Some(env("NODECAST_TEST_AWS_ENDPOINT")),
         pricing_endpoint: Some(pricing.url.clone()),
-    };
+    }
+}
+
+#[test]
+#[ignore = "needs the AWS emulator (scripts/test.sh starts moto server)"]
+fn refresh_against_the_emulator_matches_the_shipped_catalog() {
+    let pricing = pricing_server(false);
+    let target = emulator_target(&pricing);
     let live = runtime()
         .block_on(fetch(&target, chrono::Utc::now()))
         .expect("refresh");
@@ -454,12 +459,7 @@ fn prices_command_shows_live_prices_and_reports_failures() {
 fn the_refresh_task_publishes_a_live_catalog() {
     use std::sync::Arc;
     let pricing = pricing_server(false);
-    let target = PriceTarget {
-        region: "us-east-1".into(),
-        profile: None,
-        ec2_endpoint: Some(env("NODECAST_TEST_AWS_ENDPOINT")),
-        pricing_endpoint: Some(pricing.url.clone()),
-    };
+    let target = emulator_target(&pricing);
     let bad = PriceTarget {
         region: "eu-west-1".into(),
         pricing_endpoint: Some("http://127.0.0.1:9/".into()),
