@@ -153,35 +153,22 @@ impl Signed<'_> {
         bail!("{url}: no answer after {ATTEMPTS} attempts")
     }
 
-    /// An EC2 Query call, every page.
-    async fn ec2_pages<T>(
+    /// Every page of one call: `request` makes a page's body from the
+    /// previous page's token, `parse` reads its items and next token.
+    async fn pages<T>(
         &self,
         url: &str,
+        service: &str,
         region: &str,
-        params: &[(&str, String)],
+        headers: &[(&str, &str)],
+        request: impl Fn(Option<&str>) -> String,
         parse: impl Fn(&str) -> Result<(Vec<T>, Option<String>)>,
     ) -> Result<Vec<T>> {
         let mut out = Vec::new();
         let mut token: Option<String> = None;
         for _ in 0..MAX_PAGES {
-            let mut form: Vec<(&str, String)> = params.to_vec();
-            form.push(("Version", "2016-11-15".into()));
-            if let Some(t) = &token {
-                form.push(("NextToken", t.clone()));
-            }
-            let body = form_encode(&form);
-            let text = self
-                .post(
-                    url,
-                    "ec2",
-                    region,
-                    &[(
-                        "content-type",
-                        "application/x-www-form-urlencoded; charset=utf-8",
-                    )],
-                    &body,
-                )
-                .await?;
+            let body = request(token.as_deref());
+            let text = self.post(url, service, region, headers, &body).await?;
             let (items, next) = parse(&text)?;
             out.extend(items);
             match next {
@@ -190,6 +177,29 @@ impl Signed<'_> {
             }
         }
         bail!("{url}: more than {MAX_PAGES} pages")
+    }
+
+    /// An EC2 Query call, every page.
+    async fn ec2_pages<T>(
+        &self,
+        url: &str,
+        region: &str,
+        params: &[(&str, String)],
+        parse: impl Fn(&str) -> Result<(Vec<T>, Option<String>)>,
+    ) -> Result<Vec<T>> {
+        let request = |token: Option<&str>| {
+            let mut form: Vec<(&str, String)> = params.to_vec();
+            form.push(("Version", "2016-11-15".into()));
+            if let Some(t) = token {
+                form.push(("NextToken", t.to_string()));
+            }
+            form_encode(&form)
+        };
+        let form = [(
+            "content-type",
+            "application/x-www-form-urlencoded; charset=utf-8",
+        )];
+        self.pages(url, "ec2", region, &form, request, parse).await
     }
 }
 
@@ -293,34 +303,18 @@ pub async fn fetch(target: &PriceTarget, now: DateTime<Utc>) -> Result<LivePrice
     ];
     let shapes = signed.ec2_pages(&ec2, region, &types_query, live::parse_instance_types);
     let spot = signed.ec2_pages(&ec2, region, &spot_query, live::parse_spot_prices);
-    let on_demand = async {
-        let mut out = std::collections::BTreeMap::new();
-        let mut token: Option<String> = None;
-        for _ in 0..MAX_PAGES {
-            let body = products_request(region, token.as_deref());
-            let text = signed
-                .post(
-                    &pricing,
-                    "pricing",
-                    pricing_at,
-                    &[
-                        ("content-type", "application/x-amz-json-1.1"),
-                        ("x-amz-target", "AWSPriceListService.GetProducts"),
-                    ],
-                    &body,
-                )
-                .await?;
-            let (page, next) = live::parse_products(&text)?;
-            for (k, v) in page {
-                out.entry(k).or_insert(v);
-            }
-            match next {
-                Some(n) if token.as_ref() != Some(&n) => token = Some(n),
-                _ => return Ok(out),
-            }
-        }
-        Err(anyhow!("{pricing}: more than {MAX_PAGES} pages"))
-    };
+    let json = [
+        ("content-type", "application/x-amz-json-1.1"),
+        ("x-amz-target", "AWSPriceListService.GetProducts"),
+    ];
+    let on_demand = signed.pages(
+        &pricing,
+        "pricing",
+        pricing_at,
+        &json,
+        |token| products_request(region, token),
+        |text| live::parse_products(text).map(|(page, next)| (page.into_iter().collect(), next)),
+    );
     let (shapes, spot, on_demand) = tokio::join!(shapes, spot, on_demand);
     let mut out = LivePrices {
         region: region.to_string(),
@@ -333,7 +327,12 @@ pub async fn fetch(target: &PriceTarget, now: DateTime<Utc>) -> Result<LivePrice
         Err(e) => out.problems.push(format!("instance types: {e:#}")),
     }
     match on_demand {
-        Ok(p) => out.on_demand = p,
+        // A type listed twice keeps its first price.
+        Ok(p) => {
+            for (k, v) in p {
+                out.on_demand.entry(k).or_insert(v);
+            }
+        }
         Err(e) => out.problems.push(format!("on-demand prices: {e:#}")),
     }
     match spot {
