@@ -12,8 +12,14 @@ use std::collections::HashMap;
 /// Validation origins used for weights and bands.
 pub const VALIDATION_ORIGINS: usize = 28;
 /// Candidates (members alone or averaged in pairs) combined at each
-/// horizon: the best by validation sMAPE.
+/// horizon: the best by validation sMAPE over neighbouring horizons.
 pub const TOP_K: usize = 3;
+/// Horizons up to this one choose only among [`SHORT_POOL`].
+pub const SHORT_HORIZONS: usize = 3;
+/// The members that track the level hour by hour: at the first hours the
+/// latest level decides, and the weaker members (naive, seasonal naive, the
+/// trees) only win validation by luck there, which costs on the test hours.
+pub const SHORT_POOL: [&str; 4] = ["mstl", "ets", "theta", "lstm"];
 /// Residual quantile for the p10 side (and 1 - it for p90). Wider than 0.1
 /// because validation residuals understate errors after a regime change.
 pub const BAND_Q: f64 = 0.06;
@@ -58,6 +64,12 @@ pub struct EnsembleForecast {
     pub validation_origins: usize,
     /// Each member's validation sMAPE (%) per horizon (row per member).
     pub member_smape: Vec<Vec<Option<f64>>>,
+}
+
+/// Neighbouring horizons pooled to score candidates at `h`: ±2 hours, ±h/3
+/// further out, where errors change slowly from hour to hour.
+fn selection_window(h: usize) -> std::ops::RangeInclusive<usize> {
+    window(h, (h / 3).max(2))
 }
 
 fn window(h: usize, half: usize) -> std::ops::RangeInclusive<usize> {
@@ -153,15 +165,26 @@ impl Ensemble {
                 }
             }
         }
+        let short: Vec<bool> = self
+            .members
+            .iter()
+            .map(|mb| SHORT_POOL.contains(&mb.name()))
+            .collect();
         let mut weights = vec![vec![0.0; m]; H];
         for h in 1..=H {
             let w = &mut weights[h - 1];
+            // At the first hours only the level-tracking members compete (all
+            // of them where none of those forecasts this horizon).
+            let only_short = h <= SHORT_HORIZONS
+                && (0..m).any(|j| short[j] && now_points[j].as_ref().is_some_and(|p| p.len() >= h));
             let mut scored: Vec<(f64, usize)> = Vec::new();
             for (ci, c) in candidates.iter().enumerate() {
-                if mean_of(&now_points, c, h - 1).is_none() {
+                if mean_of(&now_points, c, h - 1).is_none()
+                    || (only_short && !c.iter().all(|j| short[*j]))
+                {
                     continue;
                 }
-                let (s, k) = window(h, 2).fold((0.0, 0), |(s, k), hh| {
+                let (s, k) = selection_window(h).fold((0.0, 0), |(s, k), hh| {
                     (s + err[ci][hh - 1].0, k + err[ci][hh - 1].1)
                 });
                 if k > 0 {
@@ -255,7 +278,8 @@ pub fn banded(point: &[f64], res: &[Vec<f64>]) -> OriginForecast {
         p90: Vec::with_capacity(point.len()),
     };
     for (h, &p) in point.iter().enumerate() {
-        let mut r: Vec<f64> = window(h + 1, 3)
+        // ±3 hours, fewer at the first hours, where errors grow fastest.
+        let mut r: Vec<f64> = window(h + 1, (h.div_ceil(2)).clamp(1, 3))
             .flat_map(|hh| res[hh - 1].iter().copied())
             .collect();
         r.sort_by(f64::total_cmp);

@@ -288,3 +288,52 @@ fn confidence_score_matches_hand_computation() {
     );
     assert_eq!(confidence(&[], 28, 336), 0);
 }
+
+#[test]
+fn first_hours_choose_only_among_level_tracking_members() {
+    use nodecast::forecast::ensemble::{MemberCache, SHORT_HORIZONS, SHORT_POOL};
+    use nodecast::forecast::members::Naive;
+    // A slow random walk: the last value (naive) is the best forecast at every
+    // horizon, so naive wins validation everywhere it may compete.
+    let mut v = 100.0;
+    let y: Vec<f64> = (0..10 * 24)
+        .map(|h| {
+            v += 2.0 * noise(h);
+            v
+        })
+        .collect();
+    let observed = vec![true; y.len()];
+    let ens = Ensemble::new(vec![
+        Box::new(Naive),
+        Box::new(SeasonalNaive {
+            season: 24,
+            name: "seasonal24",
+        }),
+        Box::new(Theta),
+    ]);
+    let f = ens
+        .forecast(&y, &observed, None, 0, y.len(), &mut MemberCache::default())
+        .expect("forecast");
+    assert!(SHORT_POOL.contains(&"theta") && !SHORT_POOL.contains(&"naive"));
+    for h in 1..=SHORT_HORIZONS {
+        assert_eq!(f.weights[h - 1], vec![0.0, 0.0, 1.0], "h{h}");
+    }
+    assert!(
+        f.weights[5][0] > 0.0,
+        "naive serves 6 h: {:?}",
+        f.weights[5]
+    );
+    // Without any level-tracking member every member competes at 1 h.
+    let plain = Ensemble::new(vec![
+        Box::new(Naive),
+        Box::new(SeasonalNaive {
+            season: 24,
+            name: "seasonal24",
+        }),
+    ]);
+    let g = plain
+        .forecast(&y, &observed, None, 0, y.len(), &mut MemberCache::default())
+        .expect("forecast");
+    assert!(g.weights[0][0] > 0.0, "{:?}", g.weights[0]);
+    assert!((g.weights[0].iter().sum::<f64>() - 1.0).abs() < 1e-9);
+}
