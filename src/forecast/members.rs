@@ -89,7 +89,8 @@ impl Member for EtsLevel {
 }
 
 /// MSTL (daily and, with two weeks of data, weekly seasons) with an AutoETS
-/// trend, from Grafana's augurs.
+/// trend, from Grafana's augurs; multiplicative (on the logarithm) for a
+/// positive series.
 pub struct Mstl;
 
 impl Member for Mstl {
@@ -105,9 +106,23 @@ impl Member for Mstl {
             return None;
         };
         let trend = AutoETSTrendModel::from(AutoETS::non_seasonal());
-        let fitted = MSTLModel::new(periods, trend).fit(y).ok()?;
-        let f = fitted.predict(h, None).ok()?;
-        finite(f.point)
+        // Demand's daily and weekly swings grow with its level: decompose the
+        // logarithm (multiplicative seasons) when every value is positive, so
+        // that a forecast never swings below zero after a surge.
+        let log = y.iter().all(|v| *v > 0.0);
+        let fitted = if log {
+            let ln: Vec<f64> = y.iter().map(|v| v.ln()).collect();
+            MSTLModel::new(periods, trend).fit(&ln)
+        } else {
+            MSTLModel::new(periods, trend).fit(y)
+        }
+        .ok()?;
+        let f = fitted.predict(h, None).ok()?.point;
+        finite(if log {
+            f.iter().map(|v| v.exp()).collect()
+        } else {
+            f
+        })
     }
 }
 

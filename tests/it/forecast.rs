@@ -337,3 +337,18 @@ fn first_hours_choose_only_among_level_tracking_members() {
     assert!(g.weights[0][0] > 0.0, "{:?}", g.weights[0]);
     assert!((g.weights[0].iter().sum::<f64>() - 1.0).abs() < 1e-9);
 }
+
+#[test]
+fn mstl_seasons_scale_with_the_level() {
+    // A daily swing of ±60 % around a level that falls from 1000 to 50 two
+    // days before the origin (a surge that ended): the season learnt over
+    // the surge must shrink with the level, not swing the forecast below zero.
+    let level = |h: usize| if h < 16 * 24 { 1000.0 } else { 50.0 };
+    let v =
+        |h: usize| level(h) * (1.0 + 0.6 * ((h % 24) as f64 / 24.0 * std::f64::consts::TAU).sin());
+    let y: Vec<f64> = (0..18 * 24).map(v).collect();
+    let truth: Vec<f64> = (18 * 24..18 * 24 + 24).map(v).collect();
+    let f = Mstl.point(&y, 0, 24).expect("mstl");
+    assert!(f.iter().all(|x| *x > 0.0), "{f:?}");
+    assert!(mape(&truth, &f) < 25.0, "mape {}", mape(&truth, &f));
+}
