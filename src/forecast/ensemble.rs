@@ -14,12 +14,11 @@ pub const VALIDATION_ORIGINS: usize = 28;
 /// Candidates (members alone or averaged in pairs) combined at each
 /// horizon: the best by validation sMAPE over neighbouring horizons.
 pub const TOP_K: usize = 3;
-/// Horizons up to this one choose only among [`SHORT_POOL`].
+/// Horizons up to this one choose only among the members that track the
+/// level ([`Member::tracks_level`]): at the first hours the latest level
+/// decides, and the other members (naive, seasonal naive, the trees) only
+/// win validation by luck there, which costs on the test hours.
 pub const SHORT_HORIZONS: usize = 3;
-/// The members that track the level hour by hour: at the first hours the
-/// latest level decides, and the weaker members (naive, seasonal naive, the
-/// trees) only win validation by luck there, which costs on the test hours.
-pub const SHORT_POOL: [&str; 4] = ["mstl", "ets", "theta", "lstm"];
 /// Residual quantile for the p10 side (and 1 - it for p90). Wider than 0.1
 /// because validation residuals understate errors after a regime change.
 pub const BAND_Q: f64 = 0.06;
@@ -165,11 +164,7 @@ impl Ensemble {
                 }
             }
         }
-        let short: Vec<bool> = self
-            .members
-            .iter()
-            .map(|mb| SHORT_POOL.contains(&mb.name()))
-            .collect();
+        let short: Vec<bool> = self.members.iter().map(|mb| mb.tracks_level()).collect();
         let mut weights = vec![vec![0.0; m]; H];
         for h in 1..=H {
             let w = &mut weights[h - 1];

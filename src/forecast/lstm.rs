@@ -201,6 +201,9 @@ impl Member for LstmMember {
     fn name(&self) -> &'static str {
         "lstm"
     }
+    fn tracks_level(&self) -> bool {
+        true
+    }
 
     fn point(&self, y: &[f64], start_hour: i64, _h: usize) -> Option<Vec<f64>> {
         if y.len() < 5 * 24 {

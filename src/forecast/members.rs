@@ -28,6 +28,11 @@ pub trait Member: Send + Sync {
     ) -> Option<Vec<f64>> {
         self.point(y, start_hour, h)
     }
+    /// Whether the member follows the series' level hour by hour (the only
+    /// members the ensemble weighs at the first hours).
+    fn tracks_level(&self) -> bool {
+        false
+    }
     /// The model file that serves a forecast after `y` (learned members that
     /// save their models), for the manifest's validation scores.
     fn model_file(
@@ -97,6 +102,9 @@ impl Member for Mstl {
     fn name(&self) -> &'static str {
         "mstl"
     }
+    fn tracks_level(&self) -> bool {
+        true
+    }
     fn point(&self, y: &[f64], _: i64, h: usize) -> Option<Vec<f64>> {
         let periods = if y.len() >= 336 {
             vec![24, 168]
@@ -134,6 +142,9 @@ pub struct Ets;
 impl Member for Ets {
     fn name(&self) -> &'static str {
         "ets"
+    }
+    fn tracks_level(&self) -> bool {
+        true
     }
     fn point(&self, y: &[f64], _: i64, h: usize) -> Option<Vec<f64>> {
         // The last four weeks at most: the recent level matters more than the distant past.
@@ -246,6 +257,9 @@ fn ses(y: &[f64], alpha: f64) -> (f64, f64) {
 impl Member for Theta {
     fn name(&self) -> &'static str {
         "theta"
+    }
+    fn tracks_level(&self) -> bool {
+        true
     }
     fn point(&self, y: &[f64], _: i64, h: usize) -> Option<Vec<f64>> {
         let n = y.len();

@@ -291,7 +291,7 @@ fn confidence_score_matches_hand_computation() {
 
 #[test]
 fn first_hours_choose_only_among_level_tracking_members() {
-    use nodecast::forecast::ensemble::{MemberCache, SHORT_HORIZONS, SHORT_POOL};
+    use nodecast::forecast::ensemble::{MemberCache, SHORT_HORIZONS};
     use nodecast::forecast::members::Naive;
     // A slow random walk: the last value (naive) is the best forecast at every
     // horizon, so naive wins validation everywhere it may compete.
@@ -314,7 +314,7 @@ fn first_hours_choose_only_among_level_tracking_members() {
     let f = ens
         .forecast(&y, &observed, None, 0, y.len(), &mut MemberCache::default())
         .expect("forecast");
-    assert!(SHORT_POOL.contains(&"theta") && !SHORT_POOL.contains(&"naive"));
+    assert!(Theta.tracks_level() && !Naive.tracks_level());
     for h in 1..=SHORT_HORIZONS {
         assert_eq!(f.weights[h - 1], vec![0.0, 0.0, 1.0], "h{h}");
     }
