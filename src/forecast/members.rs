@@ -118,13 +118,12 @@ impl Member for Mstl {
         // logarithm (multiplicative seasons) when every value is positive, so
         // that a forecast never swings below zero after a surge.
         let log = y.iter().all(|v| *v > 0.0);
-        let fitted = if log {
-            let ln: Vec<f64> = y.iter().map(|v| v.ln()).collect();
-            MSTLModel::new(periods, trend).fit(&ln)
+        let input: Vec<f64> = if log {
+            y.iter().map(|v| v.ln()).collect()
         } else {
-            MSTLModel::new(periods, trend).fit(y)
-        }
-        .ok()?;
+            y.to_vec()
+        };
+        let fitted = MSTLModel::new(periods, trend).fit(&input).ok()?;
         let f = fitted.predict(h, None).ok()?.point;
         finite(if log {
             f.iter().map(|v| v.exp()).collect()
