@@ -19,6 +19,10 @@ pub const TOP_K: usize = 3;
 /// decides, and the other members (naive, seasonal naive, the trees) only
 /// win validation by luck there, which costs on the test hours.
 pub const SHORT_HORIZONS: usize = 3;
+/// Share of the weights past [`SHORT_HORIZONS`] held by the level-tracking
+/// members in equal parts (shrinkage of the validated weights towards a
+/// fixed combination, which validation noise cannot move).
+pub const TRACKER_SHARE: f64 = 0.25;
 /// Residual quantile for the p10 side (and 1 - it for p90). Wider than 0.1
 /// because validation residuals understate errors after a regime change.
 pub const BAND_Q: f64 = 0.06;
@@ -202,6 +206,20 @@ impl Ensemble {
                 let c = &candidates[*ci];
                 for j in c {
                     w[*j] += 1.0 / (c.len() * top.len()) as f64;
+                }
+            }
+            // Past the first hours, a fixed share goes to the level-tracking
+            // members in equal parts whatever validation says: a week of
+            // validation origins picks a winner by luck as often as not.
+            let trackers: Vec<usize> = (0..m)
+                .filter(|j| short[*j] && now_points[*j].as_ref().is_some_and(|p| p.len() >= h))
+                .collect();
+            if h > SHORT_HORIZONS && !trackers.is_empty() {
+                for v in w.iter_mut() {
+                    *v *= 1.0 - TRACKER_SHARE;
+                }
+                for j in &trackers {
+                    w[*j] += TRACKER_SHARE / trackers.len() as f64;
                 }
             }
         }

@@ -339,6 +339,47 @@ fn first_hours_choose_only_among_level_tracking_members() {
 }
 
 #[test]
+fn level_trackers_keep_a_fixed_share_past_the_first_hours() {
+    use nodecast::forecast::backtest::H;
+    use nodecast::forecast::ensemble::{MemberCache, SHORT_HORIZONS, TRACKER_SHARE};
+    use nodecast::forecast::members::Naive;
+    // The random walk again: naive wins validation at every horizon, yet
+    // past the first hours theta (the one level-tracking member) keeps its
+    // fixed share and naive never holds more than the rest.
+    let mut v = 100.0;
+    let y: Vec<f64> = (0..10 * 24)
+        .map(|h| {
+            v += 2.0 * noise(h);
+            v
+        })
+        .collect();
+    let observed = vec![true; y.len()];
+    let ens = Ensemble::new(vec![Box::new(Naive), Box::new(Theta)]);
+    let f = ens
+        .forecast(&y, &observed, None, 0, y.len(), &mut MemberCache::default())
+        .expect("forecast");
+    for h in SHORT_HORIZONS + 1..=H {
+        let w = &f.weights[h - 1];
+        assert!(w[1] >= TRACKER_SHARE - 1e-12, "h{h}: {w:?}");
+        assert!(w[0] <= 1.0 - TRACKER_SHARE + 1e-12, "h{h}: {w:?}");
+        assert!((w.iter().sum::<f64>() - 1.0).abs() < 1e-9, "h{h}: {w:?}");
+    }
+    assert!(
+        f.weights[23][0] > 0.0,
+        "naive still serves 24 h: {:?}",
+        f.weights[23]
+    );
+    // The point forecast is the weighted mean of the members' forecasts.
+    let members: Vec<f64> = f
+        .members
+        .iter()
+        .map(|m| m.as_ref().expect("member").p50[23])
+        .collect();
+    let want = f.weights[23][0] * members[0] + f.weights[23][1] * members[1];
+    assert!((f.combined.p50[23] - want).abs() < 1e-9 * want.abs().max(1.0));
+}
+
+#[test]
 fn mstl_seasons_scale_with_the_level() {
     // A daily swing of ±60 % around a level that falls from 1000 to 50 two
     // days before the origin (a surge that ended): the season learnt over
