@@ -82,6 +82,10 @@ pub enum Command {
         /// Print one JSON object
         #[arg(long)]
         json: bool,
+        /// Also write every member's forecasts at every origin to this JSON
+        /// file (for scripts/recombine.py)
+        #[arg(long, value_name = "FILE")]
+        dump_members: Option<PathBuf>,
     },
     /// One forecast from the end of a `timestamp,value` CSV: hourly p10/p50/p90
     Forecast {

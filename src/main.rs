@@ -34,6 +34,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             models,
             baseline,
             json,
+            dump_members,
         }) => {
             return commands::backtest(
                 input,
@@ -41,6 +42,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 models.as_deref(),
                 baseline.as_deref(),
                 *json,
+                dump_members.as_deref(),
             );
         }
         Some(Command::Forecast { input, hours, json }) => {

@@ -53,6 +53,7 @@ pub fn backtest(
     models: Option<&[String]>,
     baseline: Option<&Path>,
     json: bool,
+    dump_members: Option<&Path>,
 ) -> Result<()> {
     let ensemble = ensemble_of(models)?;
     let hourly = read_hourly(input)?;
@@ -60,7 +61,12 @@ pub fn backtest(
         .file_name()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let report = backtest::run(&name, &hourly, &ensemble, horizons)?;
+    let (report, dump) =
+        backtest::run_dumping(&name, &hourly, &ensemble, horizons, dump_members.is_some())?;
+    if let (Some(path), Some(dump)) = (dump_members, dump) {
+        std::fs::write(path, serde_json::to_string(&dump)?)
+            .with_context(|| format!("cannot write {}", path.display()))?;
+    }
     if json {
         println!("{}", serde_json::to_string_pretty(&report)?);
         return Ok(());

@@ -142,9 +142,30 @@ pub struct BacktestReport {
 }
 
 use super::Prepared;
-use super::ensemble::{Ensemble, MemberCache};
+use super::ensemble::{Ensemble, MIN_TRAIN, MemberCache};
 use crate::domain::HourlySeries;
 use anyhow::{Result, bail};
+
+/// Every member's point forecasts at every origin a backtest used (the test
+/// origins and every validation origin behind them), with the series they
+/// were made from: what `scripts/recombine.py` recombines offline to measure
+/// other ways of weighing the members without refitting them.
+#[derive(Clone, Debug, Serialize)]
+pub struct MemberDump {
+    pub series: String,
+    /// Unix hour of `y[0]`.
+    pub start_hour: i64,
+    /// The gap-filled hourly series, and which hours were observed.
+    pub y: Vec<f64>,
+    pub observed: Vec<bool>,
+    /// The test origins.
+    pub origins: Vec<usize>,
+    pub members: Vec<String>,
+    /// Which members track the level (the only ones weighed at 1-3 h).
+    pub tracks_level: Vec<bool>,
+    /// (origin, each member's forecast of the 48 hours from it, if any).
+    pub points: Vec<(usize, Vec<Option<Vec<f64>>>)>,
+}
 
 /// Runs the protocol over an hourly series with the given ensemble. Scores
 /// the ensemble and every member; `horizons` picks the scored horizons.
@@ -154,6 +175,17 @@ pub fn run(
     ensemble: &Ensemble,
     horizons: &[usize],
 ) -> Result<BacktestReport> {
+    Ok(run_dumping(series_name, hourly, ensemble, horizons, false)?.0)
+}
+
+/// [`run`], and with `dump` the members' forecasts it rests on.
+pub fn run_dumping(
+    series_name: &str,
+    hourly: &HourlySeries,
+    ensemble: &Ensemble,
+    horizons: &[usize],
+    dump: bool,
+) -> Result<(BacktestReport, Option<MemberDump>)> {
     let t0 = std::time::Instant::now();
     let n = hourly.values.len();
     if hourly.hours_present() < 48 || n < 2 * H {
@@ -192,6 +224,36 @@ pub fn run(
         }
         ens.push(f.combined);
     }
+    let dump = dump.then(|| {
+        // The origins the ensemble read: the test origins and the absolute
+        // 6-hour grid from the first hour a member may forecast.
+        let last = os.last().copied().unwrap_or(0);
+        let points = (MIN_TRAIN..=last)
+            .filter(|v| (start_hour + *v as i64).rem_euclid(STEP as i64) == 0 || os.contains(v))
+            .map(|v| {
+                (
+                    v,
+                    ensemble
+                        .member_points(&y, None, start_hour, v, &mut cache)
+                        .clone(),
+                )
+            })
+            .collect();
+        MemberDump {
+            series: series_name.to_string(),
+            start_hour,
+            y: y.clone(),
+            observed: observed.clone(),
+            origins: os.clone(),
+            members: ensemble
+                .members
+                .iter()
+                .map(|m| m.name().to_string())
+                .collect(),
+            tracks_level: ensemble.members.iter().map(|m| m.tracks_level()).collect(),
+            points,
+        }
+    });
     let keep = |mut s: BTreeMap<String, HorizonScore>| {
         s.retain(|h, _| horizons.iter().any(|x| x.to_string() == *h));
         s
@@ -207,12 +269,13 @@ pub fn run(
             keep(score(&hourly.values, &os, &per_member[j], true)),
         );
     }
-    Ok(BacktestReport {
+    let report = BacktestReport {
         series: series_name.to_string(),
         hours: n,
         origins: os.len(),
         first_origin: os.first().copied().unwrap_or(0),
         seconds: (t0.elapsed().as_secs_f64() * 10.0).round() / 10.0,
         models,
-    })
+    };
+    Ok((report, dump))
 }

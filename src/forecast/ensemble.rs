@@ -84,7 +84,7 @@ impl Ensemble {
         Ensemble { members }
     }
 
-    fn member_points<'c>(
+    pub(crate) fn member_points<'c>(
         &self,
         y: &[f64],
         ctx: Option<&ClusterContext>,

@@ -169,3 +169,73 @@ fn train_loads_the_shipped_demo_models_into_an_empty_models_folder() {
         assert!(models.join(name).exists(), "{name} copied in");
     }
 }
+
+#[test]
+fn member_dump_recombines_offline_to_the_backtests_ensemble() {
+    let dir = tempfile::tempdir().expect("dir");
+    let dump = dir.path().join("members.json");
+    let report = dir.path().join("report.json");
+    let out = nodecast(&[
+        "backtest",
+        "--input",
+        &data("alibaba-2018-cpu.csv"),
+        "--json",
+        "--dump-members",
+        dump.to_str().expect("utf8"),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    std::fs::write(&report, &out.stdout).expect("write report");
+    let d: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&dump).expect("dump")).expect("json");
+    assert_eq!(d["series"], "alibaba-2018-cpu.csv");
+    let y: Vec<f64> = d["y"]
+        .as_array()
+        .expect("y")
+        .iter()
+        .filter_map(|v| v.as_f64())
+        .collect();
+    assert_eq!(y.len(), 187);
+    assert_eq!(d["origins"].as_array().expect("origins").len(), 5);
+    let names = d["members"].as_array().expect("members");
+    let naive = names.iter().position(|n| n == "naive").expect("naive");
+    let mstl = names.iter().position(|n| n == "mstl").expect("mstl");
+    assert_eq!(d["tracks_level"][mstl], true);
+    assert_eq!(d["tracks_level"][naive], false);
+    // Every test origin is there, and naive's forecast is the hour before it.
+    let points = d["points"].as_array().expect("points");
+    for o in d["origins"].as_array().expect("origins") {
+        let o = o.as_u64().expect("origin") as usize;
+        let p = points
+            .iter()
+            .find(|p| p[0].as_u64() == Some(o as u64))
+            .expect("test origin dumped");
+        assert_eq!(p[1][naive][47].as_f64(), Some(y[o - 1]), "origin {o}");
+    }
+    // The offline recombination reproduces the product's ensemble MAPE exactly.
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/recombine.py");
+    let check = Command::new("python3")
+        .args([script, dump.to_str().expect("utf8"), "--check"])
+        .arg(&report)
+        .output()
+        .expect("python3 runs scripts/recombine.py");
+    assert!(
+        check.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&check.stdout),
+        String::from_utf8_lossy(&check.stderr)
+    );
+    // Another setting gives other figures.
+    let other = Command::new("python3")
+        .args([script, dump.to_str().expect("utf8"), "--top-k", "1"])
+        .output()
+        .expect("python3");
+    assert!(other.status.success());
+    assert_ne!(
+        String::from_utf8_lossy(&other.stdout),
+        String::from_utf8_lossy(&check.stdout)
+    );
+}

@@ -1,0 +1,154 @@
+#!/usr/bin/env python3
+"""Recombine the ensemble offline from `nodecast backtest --dump-members FILE`.
+
+The dump holds every member's point forecasts at every origin the backtest
+used. This script redoes what src/forecast/ensemble.rs does with them (the
+choice of candidates by validation sMAPE, the level-trackers' share) and
+scores the combined point forecast's MAPE at the scored horizons, so that
+other settings can be measured in seconds without refitting any member:
+
+    nodecast backtest --input S.csv --json --dump-members S.members.json > S.json
+    python3 scripts/recombine.py S.members.json --check S.json   # same as the product
+    python3 scripts/recombine.py S.members.json --top-k 5 --tracker-share 0.4
+
+Pure Python (no numpy). Bands are not recombined: MAPE only.
+"""
+
+import argparse
+import json
+import math
+import sys
+
+H = 48
+STEP = 6
+MIN_TRAIN = 48
+SCORED = [1, 6, 12, 24, 48]
+
+
+def window(h, half):
+    return range(max(1, h - half), min(H, h + half) + 1)
+
+
+def validation_origins(start_hour, origin, count):
+    latest = origin - H
+    if latest < 0:
+        return []
+    latest -= (start_hour + latest) % STEP
+    return [latest - STEP * k for k in range(count) if latest - STEP * k >= MIN_TRAIN]
+
+
+def combined(d, points, origin, args, members):
+    y, observed, short = d["y"], d["observed"], d["tracks_level"]
+    m = len(d["members"])
+    vals = validation_origins(d["start_hour"], origin, args.validation_origins)
+    now = points[origin]
+    pool = [j for j in range(m) if members is None or d["members"][j] in members]
+    cands = [(j,) for j in pool] + [
+        (a, b) for i, a in enumerate(pool) for b in pool[i + 1 :]
+    ]
+
+    def mean_of(pts, c, h):
+        s = 0.0
+        for j in c:
+            p = pts[j]
+            if p is None or len(p) <= h:
+                return None
+            s += p[h]
+        return s / len(c)
+
+    err = []
+    for c in cands:
+        e = [[0.0, 0] for _ in range(H)]
+        for v in vals:
+            pts = points[v]
+            for h in range(H):
+                t = v + h
+                p = mean_of(pts, c, h)
+                if p is not None and observed[t] and abs(y[t]) + abs(p) > 0.0:
+                    e[h][0] += 2.0 * abs(y[t] - p) / (abs(y[t]) + abs(p))
+                    e[h][1] += 1
+        err.append(e)
+
+    def has(j, h):
+        return now[j] is not None and len(now[j]) >= h
+
+    out = []
+    for h in range(1, H + 1):
+        w = [0.0] * m
+        only_short = h <= args.short_horizons and any(short[j] and has(j, h) for j in pool)
+        scored = []
+        for ci, c in enumerate(cands):
+            if mean_of(now, c, h - 1) is None or (only_short and not all(short[j] for j in c)):
+                continue
+            s = k = 0
+            for hh in window(h, max(h // 3, 2)):
+                s += err[ci][hh - 1][0]
+                k += err[ci][hh - 1][1]
+            if k > 0:
+                scored.append((s / k, ci))
+        if not scored:
+            avail = [j for j in pool if has(j, h)]
+            for j in avail:
+                w[j] = 1.0 / len(avail)
+        else:
+            scored.sort(key=lambda x: x[0])
+            top = scored[: args.top_k]
+            for _, ci in top:
+                for j in cands[ci]:
+                    w[j] += 1.0 / (len(cands[ci]) * len(top))
+            trackers = [j for j in pool if short[j] and has(j, h)]
+            if h > args.short_horizons and trackers:
+                w = [x * (1.0 - args.tracker_share) for x in w]
+                for j in trackers:
+                    w[j] += args.tracker_share / len(trackers)
+        s = wsum = 0.0
+        for j in range(m):
+            if has(j, h):
+                s += w[j] * now[j][h - 1]
+                wsum += w[j]
+        out.append(max(s / wsum, 0.0) if wsum > 0 else 0.0)
+    return out
+
+
+def mape(d, args, members):
+    points = {o: p for o, p in d["points"]}
+    ape = {h: [] for h in SCORED}
+    for o in d["origins"]:
+        f = combined(d, points, o, args, members)
+        for h in SCORED:
+            t = o + h - 1
+            if t < len(d["y"]) and d["observed"][t] and d["y"][t] != 0:
+                ape[h].append(abs(d["y"][t] - f[h - 1]) / abs(d["y"][t]) * 100.0)
+    return {h: (sum(v) / len(v) if v else None) for h, v in ape.items()}
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("dump", nargs="+", help="files written by --dump-members")
+    ap.add_argument("--top-k", type=int, default=3)
+    ap.add_argument("--tracker-share", type=float, default=0.25)
+    ap.add_argument("--short-horizons", type=int, default=3)
+    ap.add_argument("--validation-origins", type=int, default=28)
+    ap.add_argument("--members", help="comma-separated pool (default: every member)")
+    ap.add_argument("--check", help="backtest JSON of the same series: exit 1 unless the ensemble MAPE matches")
+    args = ap.parse_args()
+    members = set(args.members.split(",")) if args.members else None
+    ok = True
+    for path in args.dump:
+        with open(path) as f:
+            d = json.load(f)
+        got = mape(d, args, members)
+        print(d["series"], " ".join("h%d=%.4f" % (h, got[h]) for h in SCORED if got[h] is not None))
+        if args.check:
+            with open(args.check) as f:
+                want = json.load(f)["models"]["ensemble"]
+            for h in SCORED:
+                w = want.get(str(h), {}).get("mape")
+                if w is not None and not math.isclose(w, got[h], rel_tol=1e-9, abs_tol=1e-9):
+                    print("h%d: backtest %.6f, recombined %.6f" % (h, w, got[h]), file=sys.stderr)
+                    ok = False
+    sys.exit(0 if ok else 1)
+
+
+if __name__ == "__main__":
+    main()
