@@ -172,10 +172,12 @@ impl Ensemble {
         let mut weights = vec![vec![0.0; m]; H];
         for h in 1..=H {
             let w = &mut weights[h - 1];
-            // At the first hours only the level-tracking members compete (all
-            // of them where none of those forecasts this horizon).
-            let only_short = h <= SHORT_HORIZONS
-                && (0..m).any(|j| short[j] && now_points[j].as_ref().is_some_and(|p| p.len() >= h));
+            // The level-tracking members that forecast this horizon. At the
+            // first hours only they compete (every member where there are none).
+            let trackers: Vec<usize> = (0..m)
+                .filter(|j| short[*j] && now_points[*j].as_ref().is_some_and(|p| p.len() >= h))
+                .collect();
+            let only_short = h <= SHORT_HORIZONS && !trackers.is_empty();
             let mut scored: Vec<(f64, usize)> = Vec::new();
             for (ci, c) in candidates.iter().enumerate() {
                 if mean_of(&now_points, c, h - 1).is_none()
@@ -211,9 +213,6 @@ impl Ensemble {
             // Past the first hours, a fixed share goes to the level-tracking
             // members in equal parts whatever validation says: a week of
             // validation origins picks a winner by luck as often as not.
-            let trackers: Vec<usize> = (0..m)
-                .filter(|j| short[*j] && now_points[*j].as_ref().is_some_and(|p| p.len() >= h))
-                .collect();
             if h > SHORT_HORIZONS && !trackers.is_empty() {
                 for v in w.iter_mut() {
                     *v *= 1.0 - TRACKER_SHARE;
