@@ -289,19 +289,25 @@ fn confidence_score_matches_hand_computation() {
     assert_eq!(confidence(&[], 28, 336), 0);
 }
 
+/// Ten days of a slow random walk: the last value (naive) is the best
+/// forecast at every horizon.
+fn slow_random_walk() -> Vec<f64> {
+    let mut v = 100.0;
+    (0..10 * 24)
+        .map(|h| {
+            v += 2.0 * noise(h);
+            v
+        })
+        .collect()
+}
+
 #[test]
 fn first_hours_choose_only_among_level_tracking_members() {
     use nodecast::forecast::ensemble::{MemberCache, SHORT_HORIZONS};
     use nodecast::forecast::members::Naive;
     // A slow random walk: the last value (naive) is the best forecast at every
     // horizon, so naive wins validation everywhere it may compete.
-    let mut v = 100.0;
-    let y: Vec<f64> = (0..10 * 24)
-        .map(|h| {
-            v += 2.0 * noise(h);
-            v
-        })
-        .collect();
+    let y = slow_random_walk();
     let observed = vec![true; y.len()];
     let ens = Ensemble::new(vec![
         Box::new(Naive),
@@ -346,13 +352,7 @@ fn level_trackers_keep_a_fixed_share_past_the_first_hours() {
     // The random walk again: naive wins validation at every horizon, yet
     // past the first hours theta (the one level-tracking member) keeps its
     // fixed share and naive never holds more than the rest.
-    let mut v = 100.0;
-    let y: Vec<f64> = (0..10 * 24)
-        .map(|h| {
-            v += 2.0 * noise(h);
-            v
-        })
-        .collect();
+    let y = slow_random_walk();
     let observed = vec![true; y.len()];
     let ens = Ensemble::new(vec![Box::new(Naive), Box::new(Theta)]);
     let f = ens
