@@ -74,6 +74,7 @@ def combined(d, points, origin, args, members):
 
     out = []
     for h in range(1, H + 1):
+        alone = [None] * m
         w = [0.0] * m
         only_short = h <= args.short_horizons and any(short[j] and has(j, h) for j in pool)
         scored = []
@@ -86,6 +87,8 @@ def combined(d, points, origin, args, members):
                 k += err[ci][hh - 1][1]
             if k > 0:
                 scored.append((s / k, ci))
+                if len(cands[ci]) == 1:
+                    alone[cands[ci][0]] = s / k
         if not scored:
             avail = [j for j in pool if has(j, h)]
             for j in avail:
@@ -99,8 +102,14 @@ def combined(d, points, origin, args, members):
             trackers = [j for j in pool if short[j] and has(j, h)]
             if h > args.short_horizons and trackers:
                 w = [x * (1.0 - args.tracker_share) for x in w]
-                for j in trackers:
-                    w[j] += args.tracker_share / len(trackers)
+                # Split by inverse validation sMAPE to the power (equal parts
+                # when a tracker has no score yet).
+                if all(alone[j] is not None and alone[j] > 0.0 for j in trackers):
+                    parts = [alone[j] ** -args.tracker_power for j in trackers]
+                else:
+                    parts = [1.0] * len(trackers)
+                for j, part in zip(trackers, parts):
+                    w[j] += args.tracker_share * part / sum(parts)
         s = wsum = 0.0
         for j in range(m):
             if has(j, h):
@@ -127,6 +136,7 @@ def main():
     ap.add_argument("dump", nargs="+", help="files written by --dump-members")
     ap.add_argument("--top-k", type=int, default=3)
     ap.add_argument("--tracker-share", type=float, default=0.25)
+    ap.add_argument("--tracker-power", type=float, default=2.0)
     ap.add_argument("--short-horizons", type=int, default=3)
     ap.add_argument("--validation-origins", type=int, default=28)
     ap.add_argument("--members", help="comma-separated pool (default: every member)")

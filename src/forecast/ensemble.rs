@@ -20,9 +20,14 @@ pub const TOP_K: usize = 3;
 /// win validation by luck there, which costs on the test hours.
 pub const SHORT_HORIZONS: usize = 3;
 /// Share of the weights past [`SHORT_HORIZONS`] held by the level-tracking
-/// members in equal parts (shrinkage of the validated weights towards a
-/// fixed combination, which validation noise cannot move).
+/// members whatever the top candidates are (shrinkage of the validated
+/// choice towards a combination of all of them, which the luck of one
+/// candidate's validation cannot move).
 pub const TRACKER_SHARE: f64 = 0.25;
+/// The share is split between the level-tracking members in proportion to
+/// their validation sMAPE to this power, negated (inverse squared error;
+/// equal parts when one has no validation score yet).
+pub const TRACKER_POWER: f64 = 2.0;
 /// Residual quantile for the p10 side (and 1 - it for p90). Wider than 0.1
 /// because validation residuals understate errors after a regime change.
 pub const BAND_Q: f64 = 0.06;
@@ -179,6 +184,8 @@ impl Ensemble {
                 .collect();
             let only_short = h <= SHORT_HORIZONS && !trackers.is_empty();
             let mut scored: Vec<(f64, usize)> = Vec::new();
+            // Validation sMAPE of each member alone (candidate j is member j).
+            let mut alone: Vec<Option<f64>> = vec![None; m];
             for (ci, c) in candidates.iter().enumerate() {
                 if mean_of(&now_points, c, h - 1).is_none()
                     || (only_short && !c.iter().all(|j| short[*j]))
@@ -190,6 +197,9 @@ impl Ensemble {
                 });
                 if k > 0 {
                     scored.push((s / k as f64, ci));
+                    if ci < m {
+                        alone[ci] = Some(s / k as f64);
+                    }
                 }
             }
             if scored.is_empty() {
@@ -210,15 +220,26 @@ impl Ensemble {
                     w[*j] += 1.0 / (c.len() * top.len()) as f64;
                 }
             }
-            // Past the first hours, a fixed share goes to the level-tracking
-            // members in equal parts whatever validation says: a week of
-            // validation origins picks a winner by luck as often as not.
+            // Past the first hours, a fixed share goes to all the level-
+            // tracking members whatever the top candidates are (a week of
+            // validation origins picks a winner by luck as often as not),
+            // split by inverse squared validation error.
             if h > SHORT_HORIZONS && !trackers.is_empty() {
                 for v in w.iter_mut() {
                     *v *= 1.0 - TRACKER_SHARE;
                 }
-                for j in &trackers {
-                    w[*j] += TRACKER_SHARE / trackers.len() as f64;
+                let inverse: Option<Vec<f64>> = trackers
+                    .iter()
+                    .map(|j| {
+                        alone[*j]
+                            .filter(|e| *e > 0.0)
+                            .map(|e| e.powf(-TRACKER_POWER))
+                    })
+                    .collect();
+                let parts = inverse.unwrap_or_else(|| vec![1.0; trackers.len()]);
+                let total: f64 = parts.iter().sum();
+                for (j, part) in trackers.iter().zip(&parts) {
+                    w[*j] += TRACKER_SHARE * part / total;
                 }
             }
         }

@@ -379,6 +379,48 @@ fn level_trackers_keep_a_fixed_share_past_the_first_hours() {
     assert!((f.combined.p50[23] - want).abs() < 1e-9 * want.abs().max(1.0));
 }
 
+/// A level-tracking member that is always 30 % high.
+struct HighTracker;
+
+impl Member for HighTracker {
+    fn name(&self) -> &'static str {
+        "high"
+    }
+    fn tracks_level(&self) -> bool {
+        true
+    }
+    fn point(&self, y: &[f64], _: i64, h: usize) -> Option<Vec<f64>> {
+        y.last().map(|v| vec![v * 1.3; h])
+    }
+}
+
+#[test]
+fn the_trackers_share_goes_mostly_to_the_one_that_validates_best() {
+    use nodecast::forecast::backtest::H;
+    use nodecast::forecast::ensemble::{MemberCache, SHORT_HORIZONS, TRACKER_SHARE};
+    use nodecast::forecast::members::Naive;
+    // On the random walk theta is within a few per cent and the other
+    // tracker 30 % high: split by inverse squared validation error, the
+    // share goes almost all to theta (equal parts would give each 12.5 %).
+    let y = slow_random_walk();
+    let observed = vec![true; y.len()];
+    let ens = Ensemble::new(vec![
+        Box::new(Naive),
+        Box::new(Theta),
+        Box::new(HighTracker),
+    ]);
+    let f = ens
+        .forecast(&y, &observed, None, 0, y.len(), &mut MemberCache::default())
+        .expect("forecast");
+    for h in SHORT_HORIZONS + 1..=H {
+        let w = &f.weights[h - 1];
+        assert!(w[2] > 0.0, "h{h}: every tracker keeps a part: {w:?}");
+        assert!(w[2] < 0.05 * TRACKER_SHARE, "h{h}: {w:?}");
+        assert!(w[1] >= 0.95 * TRACKER_SHARE, "h{h}: {w:?}");
+        assert!((w.iter().sum::<f64>() - 1.0).abs() < 1e-9, "h{h}: {w:?}");
+    }
+}
+
 #[test]
 fn mstl_seasons_scale_with_the_level() {
     // A daily swing of ±60 % around a level that falls from 1000 to 50 two
