@@ -8,6 +8,8 @@ use super::fingerprint;
 use super::members::Member;
 use super::quantile;
 use std::collections::HashMap;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// Validation origins used for weights and bands.
 pub const VALIDATION_ORIGINS: usize = 28;
@@ -51,6 +53,21 @@ impl MemberCache {
 /// The cache key of member forecasts after `y` (and the cluster's series over it).
 fn history_key(y: &[f64], ctx: Option<&ClusterContext>, start_hour: i64) -> u64 {
     fingerprint(y, start_hour) ^ ctx.map(|c| c.fingerprint(y.len())).unwrap_or(0)
+}
+
+/// A member's forecast of the next [`H`] hours; none if the member panics
+/// (a bug in one member must not take the forecast, or the dashboard, down).
+fn guarded(
+    member: &dyn Member,
+    y: &[f64],
+    ctx: Option<&ClusterContext>,
+    start_hour: i64,
+) -> Option<Vec<f64>> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        member.point_in(y, ctx, start_hour, H)
+    }))
+    .ok()
+    .flatten()
 }
 
 /// Entries kept before the cache starts afresh.
@@ -101,12 +118,60 @@ impl Ensemble {
             cache.by_history.clear();
         }
         let key = history_key(&y[..origin], ctx, start_hour);
-        cache.by_history.entry(key).or_insert_with(|| {
-            self.members
+        cache
+            .by_history
+            .entry(key)
+            .or_insert_with(|| self.points_on_every_core(&y[..origin], ctx, start_hour))
+    }
+
+    /// Every member's forecast after `y`, the members shared out between
+    /// the machine's cores (the statistical fits are what a refresh costs;
+    /// each member's forecast is the same whichever thread makes it). A
+    /// member that panics gives no forecast.
+    fn points_on_every_core(
+        &self,
+        y: &[f64],
+        ctx: Option<&ClusterContext>,
+        start_hour: i64,
+    ) -> Vec<Option<Vec<f64>>> {
+        let m = self.members.len();
+        let workers = std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .min(m);
+        if workers <= 1 {
+            return self
+                .members
                 .iter()
-                .map(|m| m.point_in(&y[..origin], ctx, start_hour, H))
-                .collect()
-        })
+                .map(|mb| guarded(mb.as_ref(), y, ctx, start_hour))
+                .collect();
+        }
+        let next = AtomicUsize::new(0);
+        let slots: Vec<Mutex<Option<Vec<f64>>>> = (0..m).map(|_| Mutex::new(None)).collect();
+        std::thread::scope(|s| {
+            let workers: Vec<_> = (0..workers)
+                .map(|_| {
+                    s.spawn(|| {
+                        loop {
+                            let j = next.fetch_add(1, Ordering::Relaxed);
+                            let Some(member) = self.members.get(j) else {
+                                break;
+                            };
+                            let p = guarded(member.as_ref(), y, ctx, start_hour);
+                            if let Ok(mut slot) = slots[j].lock() {
+                                *slot = p;
+                            }
+                        }
+                    })
+                })
+                .collect();
+            for w in workers {
+                let _ = w.join();
+            }
+        });
+        slots
+            .into_iter()
+            .map(|s| s.into_inner().ok().flatten())
+            .collect()
     }
 
     /// Forecast at `origin` from `y[..origin]` (`observed` marks real hours;

@@ -421,6 +421,36 @@ fn the_trackers_share_goes_mostly_to_the_one_that_validates_best() {
     }
 }
 
+/// A member with a bug.
+struct Panicking;
+
+impl Member for Panicking {
+    fn name(&self) -> &'static str {
+        "panicking"
+    }
+    fn point(&self, _: &[f64], _: i64, _: usize) -> Option<Vec<f64>> {
+        panic!("a member bug")
+    }
+}
+
+#[test]
+fn a_panicking_member_gives_no_forecast_and_the_others_still_serve() {
+    use nodecast::forecast::ensemble::MemberCache;
+    use nodecast::forecast::members::Naive;
+    // The members run on every core; one that panics must not take the
+    // forecast (or the dashboard) down with it.
+    let y = slow_random_walk();
+    let observed = vec![true; y.len()];
+    let ens = Ensemble::new(vec![Box::new(Naive), Box::new(Panicking), Box::new(Theta)]);
+    let f = ens
+        .forecast(&y, &observed, None, 0, y.len(), &mut MemberCache::default())
+        .expect("forecast");
+    assert!(f.members[1].is_none());
+    assert!(f.members[0].is_some() && f.members[2].is_some());
+    assert!(f.weights.iter().all(|w| w[1] == 0.0));
+    assert!(f.combined.p50.iter().all(|v| v.is_finite() && *v > 0.0));
+}
+
 #[test]
 fn mstl_seasons_scale_with_the_level() {
     // A daily swing of ±60 % around a level that falls from 1000 to 50 two
