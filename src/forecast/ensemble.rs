@@ -138,13 +138,6 @@ impl Ensemble {
         let workers = std::thread::available_parallelism()
             .map_or(1, |n| n.get())
             .min(m);
-        if workers <= 1 {
-            return self
-                .members
-                .iter()
-                .map(|mb| guarded(mb.as_ref(), y, ctx, start_hour))
-                .collect();
-        }
         let next = AtomicUsize::new(0);
         let slots: Vec<Mutex<Option<Vec<f64>>>> = (0..m).map(|_| Mutex::new(None)).collect();
         std::thread::scope(|s| {
