@@ -301,15 +301,23 @@ fn slow_random_walk() -> Vec<f64> {
         .collect()
 }
 
+/// The ensemble of `members` at the end of [`slow_random_walk`].
+fn forecast_walk(members: Vec<Box<dyn Member>>) -> nodecast::forecast::ensemble::EnsembleForecast {
+    use nodecast::forecast::ensemble::MemberCache;
+    let y = slow_random_walk();
+    let observed = vec![true; y.len()];
+    Ensemble::new(members)
+        .forecast(&y, &observed, None, 0, y.len(), &mut MemberCache::default())
+        .expect("forecast")
+}
+
 #[test]
 fn first_hours_choose_only_among_level_tracking_members() {
-    use nodecast::forecast::ensemble::{MemberCache, SHORT_HORIZONS};
+    use nodecast::forecast::ensemble::SHORT_HORIZONS;
     use nodecast::forecast::members::Naive;
     // A slow random walk: the last value (naive) is the best forecast at every
     // horizon, so naive wins validation everywhere it may compete.
-    let y = slow_random_walk();
-    let observed = vec![true; y.len()];
-    let ens = Ensemble::new(vec![
+    let f = forecast_walk(vec![
         Box::new(Naive),
         Box::new(SeasonalNaive {
             season: 24,
@@ -317,9 +325,6 @@ fn first_hours_choose_only_among_level_tracking_members() {
         }),
         Box::new(Theta),
     ]);
-    let f = ens
-        .forecast(&y, &observed, None, 0, y.len(), &mut MemberCache::default())
-        .expect("forecast");
     assert!(Theta.tracks_level() && !Naive.tracks_level());
     for h in 1..=SHORT_HORIZONS {
         assert_eq!(f.weights[h - 1], vec![0.0, 0.0, 1.0], "h{h}");
@@ -330,16 +335,13 @@ fn first_hours_choose_only_among_level_tracking_members() {
         f.weights[5]
     );
     // Without any level-tracking member every member competes at 1 h.
-    let plain = Ensemble::new(vec![
+    let g = forecast_walk(vec![
         Box::new(Naive),
         Box::new(SeasonalNaive {
             season: 24,
             name: "seasonal24",
         }),
     ]);
-    let g = plain
-        .forecast(&y, &observed, None, 0, y.len(), &mut MemberCache::default())
-        .expect("forecast");
     assert!(g.weights[0][0] > 0.0, "{:?}", g.weights[0]);
     assert!((g.weights[0].iter().sum::<f64>() - 1.0).abs() < 1e-9);
 }
@@ -347,17 +349,12 @@ fn first_hours_choose_only_among_level_tracking_members() {
 #[test]
 fn level_trackers_keep_a_fixed_share_past_the_first_hours() {
     use nodecast::forecast::backtest::H;
-    use nodecast::forecast::ensemble::{MemberCache, SHORT_HORIZONS, TRACKER_SHARE};
+    use nodecast::forecast::ensemble::{SHORT_HORIZONS, TRACKER_SHARE};
     use nodecast::forecast::members::Naive;
     // The random walk again: naive wins validation at every horizon, yet
     // past the first hours theta (the one level-tracking member) keeps its
     // fixed share and naive never holds more than the rest.
-    let y = slow_random_walk();
-    let observed = vec![true; y.len()];
-    let ens = Ensemble::new(vec![Box::new(Naive), Box::new(Theta)]);
-    let f = ens
-        .forecast(&y, &observed, None, 0, y.len(), &mut MemberCache::default())
-        .expect("forecast");
+    let f = forecast_walk(vec![Box::new(Naive), Box::new(Theta)]);
     for h in SHORT_HORIZONS + 1..=H {
         let w = &f.weights[h - 1];
         assert!(w[1] >= TRACKER_SHARE - 1e-12, "h{h}: {w:?}");
@@ -397,21 +394,16 @@ impl Member for HighTracker {
 #[test]
 fn the_trackers_share_goes_mostly_to_the_one_that_validates_best() {
     use nodecast::forecast::backtest::H;
-    use nodecast::forecast::ensemble::{MemberCache, SHORT_HORIZONS, TRACKER_SHARE};
+    use nodecast::forecast::ensemble::{SHORT_HORIZONS, TRACKER_SHARE};
     use nodecast::forecast::members::Naive;
     // On the random walk theta is within a few per cent and the other
     // tracker 30 % high: split by inverse squared validation error, the
     // share goes almost all to theta (equal parts would give each 12.5 %).
-    let y = slow_random_walk();
-    let observed = vec![true; y.len()];
-    let ens = Ensemble::new(vec![
+    let f = forecast_walk(vec![
         Box::new(Naive),
         Box::new(Theta),
         Box::new(HighTracker),
     ]);
-    let f = ens
-        .forecast(&y, &observed, None, 0, y.len(), &mut MemberCache::default())
-        .expect("forecast");
     for h in SHORT_HORIZONS + 1..=H {
         let w = &f.weights[h - 1];
         assert!(w[2] > 0.0, "h{h}: every tracker keeps a part: {w:?}");
@@ -435,16 +427,10 @@ impl Member for Panicking {
 
 #[test]
 fn a_panicking_member_gives_no_forecast_and_the_others_still_serve() {
-    use nodecast::forecast::ensemble::MemberCache;
     use nodecast::forecast::members::Naive;
     // The members run on every core; one that panics must not take the
     // forecast (or the dashboard) down with it.
-    let y = slow_random_walk();
-    let observed = vec![true; y.len()];
-    let ens = Ensemble::new(vec![Box::new(Naive), Box::new(Panicking), Box::new(Theta)]);
-    let f = ens
-        .forecast(&y, &observed, None, 0, y.len(), &mut MemberCache::default())
-        .expect("forecast");
+    let f = forecast_walk(vec![Box::new(Naive), Box::new(Panicking), Box::new(Theta)]);
     assert!(f.members[1].is_none());
     assert!(f.members[0].is_some() && f.members[2].is_some());
     assert!(f.weights.iter().all(|w| w[1] == 0.0));
