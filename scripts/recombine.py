@@ -38,7 +38,7 @@ def validation_origins(start_hour, origin, count):
 
 
 def combined(d, points, origin, args, members):
-    y, observed, short = d["y"], d["observed"], d["tracks_level"]
+    y, observed, short, first = d["y"], d["observed"], d["tracks_level"], d["first_hours"]
     m = len(d["members"])
     vals = validation_origins(d["start_hour"], origin, args.validation_origins)
     now = points[origin]
@@ -76,10 +76,10 @@ def combined(d, points, origin, args, members):
     for h in range(1, H + 1):
         alone = [None] * m
         w = [0.0] * m
-        only_short = h <= args.short_horizons and any(short[j] and has(j, h) for j in pool)
+        only_short = h <= args.short_horizons and any(first[j] and has(j, h) for j in pool)
         scored = []
         for ci, c in enumerate(cands):
-            if mean_of(now, c, h - 1) is None or (only_short and not all(short[j] for j in c)):
+            if mean_of(now, c, h - 1) is None or (only_short and not all(first[j] for j in c)):
                 continue
             s = k = 0
             for hh in window(h, max(h // 3, 2)):

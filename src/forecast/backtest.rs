@@ -161,8 +161,10 @@ pub struct MemberDump {
     /// The test origins.
     pub origins: Vec<usize>,
     pub members: Vec<String>,
-    /// Which members track the level (the only ones weighed at 1-3 h).
+    /// Which members track the level (the ones that hold the fixed share).
     pub tracks_level: Vec<bool>,
+    /// Which members serve the first hours (the only ones weighed at 1-3 h).
+    pub first_hours: Vec<bool>,
     /// (origin, each member's forecast of the 48 hours from it, if any).
     pub points: Vec<(usize, Vec<Option<Vec<f64>>>)>,
 }
@@ -251,6 +253,11 @@ pub fn run_dumping(
                 .map(|m| m.name().to_string())
                 .collect(),
             tracks_level: ensemble.members.iter().map(|m| m.tracks_level()).collect(),
+            first_hours: ensemble
+                .members
+                .iter()
+                .map(|m| m.serves_first_hours())
+                .collect(),
             points,
         }
     });

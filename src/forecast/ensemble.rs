@@ -17,7 +17,7 @@ pub const VALIDATION_ORIGINS: usize = 28;
 /// horizon: the best by validation sMAPE over neighbouring horizons.
 pub const TOP_K: usize = 3;
 /// Horizons up to this one choose only among the members that track the
-/// level ([`Member::tracks_level`]): at the first hours the latest level
+/// level ([`Member::serves_first_hours`]): at the first hours the latest level
 /// decides, and the other members (naive, seasonal naive, the trees) only
 /// win validation by luck there, which costs on the test hours.
 pub const SHORT_HORIZONS: usize = 3;
@@ -232,21 +232,26 @@ impl Ensemble {
             }
         }
         let short: Vec<bool> = self.members.iter().map(|mb| mb.tracks_level()).collect();
+        let first: Vec<bool> = self
+            .members
+            .iter()
+            .map(|mb| mb.serves_first_hours())
+            .collect();
+        let forecasts = |j: usize, h: usize| now_points[j].as_ref().is_some_and(|p| p.len() >= h);
         let mut weights = vec![vec![0.0; m]; H];
         for h in 1..=H {
             let w = &mut weights[h - 1];
             // The level-tracking members that forecast this horizon. At the
-            // first hours only they compete (every member where there are none).
-            let trackers: Vec<usize> = (0..m)
-                .filter(|j| short[*j] && now_points[*j].as_ref().is_some_and(|p| p.len() >= h))
-                .collect();
-            let only_short = h <= SHORT_HORIZONS && !trackers.is_empty();
+            // first hours only those that serve them compete (every member
+            // where there are none).
+            let trackers: Vec<usize> = (0..m).filter(|j| short[*j] && forecasts(*j, h)).collect();
+            let only_short = h <= SHORT_HORIZONS && (0..m).any(|j| first[j] && forecasts(j, h));
             let mut scored: Vec<(f64, usize)> = Vec::new();
             // Validation sMAPE of each member alone (candidate j is member j).
             let mut alone: Vec<Option<f64>> = vec![None; m];
             for (ci, c) in candidates.iter().enumerate() {
                 if mean_of(&now_points, c, h - 1).is_none()
-                    || (only_short && !c.iter().all(|j| short[*j]))
+                    || (only_short && !c.iter().all(|j| first[*j]))
                 {
                     continue;
                 }
@@ -262,9 +267,7 @@ impl Ensemble {
             }
             if scored.is_empty() {
                 // No validation yet: equal weights over the members that forecast this horizon.
-                let avail: Vec<usize> = (0..m)
-                    .filter(|j| now_points[*j].as_ref().is_some_and(|p| p.len() >= h))
-                    .collect();
+                let avail: Vec<usize> = (0..m).filter(|j| forecasts(*j, h)).collect();
                 for j in &avail {
                     w[*j] = 1.0 / avail.len() as f64;
                 }

@@ -9,6 +9,7 @@ pub mod lstm;
 pub mod members;
 pub mod nodes;
 pub mod persist;
+pub mod season;
 pub mod trees;
 
 use crate::domain::{Forecast, HourlySeries, SeriesKind};
