@@ -178,7 +178,7 @@ fn member_dump_recombines_offline_to_the_backtests_ensemble() {
     let out = nodecast(&[
         "backtest",
         "--input",
-        &data("alibaba-2018-cpu.csv"),
+        &data("azure-v2-mem.csv"),
         "--json",
         "--dump-members",
         dump.to_str().expect("utf8"),
@@ -191,20 +191,28 @@ fn member_dump_recombines_offline_to_the_backtests_ensemble() {
     std::fs::write(&report, &out.stdout).expect("write report");
     let d: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&dump).expect("dump")).expect("json");
-    assert_eq!(d["series"], "alibaba-2018-cpu.csv");
+    assert_eq!(d["series"], "azure-v2-mem.csv");
     let y: Vec<f64> = d["y"]
         .as_array()
         .expect("y")
         .iter()
         .filter_map(|v| v.as_f64())
         .collect();
-    assert_eq!(y.len(), 187);
-    assert_eq!(d["origins"].as_array().expect("origins").len(), 5);
+    assert_eq!(y.len(), 720);
+    assert_eq!(d["origins"].as_array().expect("origins").len(), 41);
     let names = d["members"].as_array().expect("members");
     let naive = names.iter().position(|n| n == "naive").expect("naive");
     let mstl = names.iter().position(|n| n == "mstl").expect("mstl");
+    let daytype = names
+        .iter()
+        .position(|n| n == "theta_daytype")
+        .expect("theta_daytype");
     assert_eq!(d["tracks_level"][mstl], true);
     assert_eq!(d["tracks_level"][naive], false);
+    // theta_daytype holds part of the trackers' share but not the first hours.
+    assert_eq!(d["tracks_level"][daytype], true);
+    assert_eq!(d["first_hours"][daytype], false);
+    assert_eq!(d["first_hours"][mstl], true);
     // Every test origin is there, and naive's forecast is the hour before it.
     let points = d["points"].as_array().expect("points");
     for o in d["origins"].as_array().expect("origins") {
@@ -215,7 +223,8 @@ fn member_dump_recombines_offline_to_the_backtests_ensemble() {
             .expect("test origin dumped");
         assert_eq!(p[1][naive][47].as_f64(), Some(y[o - 1]), "origin {o}");
     }
-    // The offline recombination reproduces the product's ensemble MAPE exactly.
+    // The offline recombination reproduces the product's ensemble MAPE exactly
+    // (on a series with two weekends, where theta_daytype forecasts).
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/recombine.py");
     let check = Command::new("python3")
         .args([script, dump.to_str().expect("utf8"), "--check"])

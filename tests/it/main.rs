@@ -21,6 +21,7 @@ mod plan;
 mod prices;
 mod render;
 mod replay;
+mod season;
 mod simulate_cli;
 mod spot;
 mod store;

@@ -1,0 +1,146 @@
+//! The day-type season (working days and days off) and the member built on it.
+
+use crate::fixture::{mape, noise};
+use chrono::{NaiveDate, TimeZone, Utc};
+use nodecast::forecast::ensemble::{Ensemble, MemberCache, SHORT_HORIZONS};
+use nodecast::forecast::features::Calendar;
+use nodecast::forecast::members::{Member, Theta, ThetaDayType};
+use nodecast::forecast::season::{DayTypeSeason, day_off};
+
+/// Unix hour of Monday 2026-01-05 00:00 UTC.
+fn monday() -> i64 {
+    Utc.with_ymd_and_hms(2026, 1, 5, 0, 0, 0)
+        .single()
+        .expect("date")
+        .timestamp()
+        / 3600
+}
+
+/// Business demand: working days 8 in the night half and 12 in the day half
+/// (mean 10), days off a flat 5. `h` counts hours from a Monday midnight.
+fn business(h: usize) -> f64 {
+    if (h / 24) % 7 >= 5 {
+        5.0
+    } else if h % 24 < 12 {
+        8.0
+    } else {
+        12.0
+    }
+}
+
+#[test]
+fn day_type_season_matches_hand_computation() {
+    let cal = Calendar::default();
+    let y: Vec<f64> = (0..7 * 24).map(business).collect();
+    let season = DayTypeSeason::fit(&y, monday(), &cal).expect("season");
+    // Days off at half the working days' level: working 7 / (5 + 2 x 0.5) =
+    // 7/6, off 7/12; the working profile 0.8 / 1.2, the days-off profile 1.
+    // Every hour deseasonalized is the week's mean, 60/7.
+    for v in season.deseasonalize(&y, monday()) {
+        assert!((v - 60.0 / 7.0).abs() < 1e-9, "{v}");
+    }
+    // Put back on the next week's hours (from a Saturday, two days ahead).
+    let next = season.reseasonalize(&[60.0 / 7.0; 72], monday() + 5 * 24);
+    let want: Vec<f64> = (5 * 24..8 * 24).map(business).collect();
+    for (a, b) in next.iter().zip(&want) {
+        assert!((a - b).abs() < 1e-9, "{a} vs {b}");
+    }
+    // A series that starts mid-day: its partial first day is left out.
+    let late = DayTypeSeason::fit(&y[5..], monday() + 5, &cal).expect("season");
+    let de = late.deseasonalize(&y[5..], monday() + 5);
+    assert!(de.iter().all(|v| (v - 60.0 / 7.0).abs() < 1e-9));
+}
+
+#[test]
+fn day_type_season_needs_two_of_each_day_type_and_positive_values() {
+    let cal = Calendar::default();
+    let y: Vec<f64> = (0..7 * 24).map(business).collect();
+    // Monday to Saturday: one day off only.
+    assert!(DayTypeSeason::fit(&y[..6 * 24], monday(), &cal).is_none());
+    // Wednesday to Sunday: three working days and two days off.
+    assert!(DayTypeSeason::fit(&y[2 * 24..], monday() + 48, &cal).is_some());
+    let mut zero = y.clone();
+    zero[30] = 0.0;
+    assert!(DayTypeSeason::fit(&zero, monday(), &cal).is_none());
+}
+
+#[test]
+fn weekends_and_calendar_holidays_are_days_off() {
+    let wednesday = NaiveDate::from_ymd_opt(2026, 1, 7).expect("date");
+    let cal = Calendar {
+        holidays: vec![wednesday],
+        events: Vec::new(),
+    };
+    let hour = |day: i64, h: i64| monday() + day * 24 + h;
+    assert!(!day_off(&cal, hour(1, 23)), "Tuesday");
+    assert!(
+        day_off(&cal, hour(2, 0)) && day_off(&cal, hour(2, 23)),
+        "the holiday"
+    );
+    assert!(
+        !day_off(&Calendar::default(), hour(2, 12)),
+        "Wednesday without it"
+    );
+    assert!(
+        day_off(&cal, hour(5, 3)) && day_off(&cal, hour(6, 20)),
+        "Saturday, Sunday"
+    );
+    assert!(!day_off(&cal, hour(7, 0)), "Monday");
+}
+
+#[test]
+fn theta_daytype_learns_the_weekend_dip_theta_cannot_and_not_noise() {
+    let demand = |h: usize| business(h) * (1.0 + 0.02 * noise(h));
+    // Twelve days (two weekends) from a Monday; forecast the third weekend.
+    let y: Vec<f64> = (0..12 * 24).map(demand).collect();
+    let truth: Vec<f64> = (12 * 24..14 * 24).map(demand).collect();
+    let member = ThetaDayType {
+        calendar: Calendar::default(),
+    };
+    let f = member.point(&y, monday(), 48).expect("theta_daytype");
+    assert!(mape(&truth, &f) < 4.0, "theta_daytype {}", mape(&truth, &f));
+    let t = Theta.point(&y, monday(), 48).expect("theta");
+    assert!(mape(&truth, &t) > 30.0, "theta {}", mape(&truth, &t));
+    // The same values shuffled in time: no week to learn.
+    let mut idx: Vec<usize> = (0..14 * 24).collect();
+    idx.sort_by(|a, b| noise(*a * 7919).total_cmp(&noise(*b * 7919)));
+    let shuffled: Vec<f64> = idx.iter().map(|h| demand(*h)).collect();
+    let f = member
+        .point(&shuffled[..12 * 24], monday(), 48)
+        .expect("theta_daytype");
+    assert!(
+        mape(&shuffled[12 * 24..], &f) > 20.0,
+        "{}",
+        mape(&shuffled[12 * 24..], &f)
+    );
+}
+
+#[test]
+fn theta_daytype_holds_the_trackers_share_but_not_the_first_hours() {
+    let member = ThetaDayType {
+        calendar: Calendar::default(),
+    };
+    assert!(member.tracks_level() && !member.serves_first_hours());
+    assert!(Theta.serves_first_hours());
+    let y: Vec<f64> = (0..21 * 24)
+        .map(|h| business(h) * (1.0 + 0.02 * noise(h)))
+        .collect();
+    let observed = vec![true; y.len()];
+    let f = Ensemble::new(vec![Box::new(Theta), Box::new(member)])
+        .forecast(
+            &y,
+            &observed,
+            None,
+            monday(),
+            y.len(),
+            &mut MemberCache::default(),
+        )
+        .expect("forecast");
+    for h in 1..=SHORT_HORIZONS {
+        assert_eq!(f.weights[h - 1], vec![1.0, 0.0], "h{h}");
+    }
+    // From 4 h on it competes, and on a weekly cycle it wins the weights.
+    let later = &f.weights[23];
+    assert!(later[1] > later[0], "24 h weights {later:?}");
+    assert_eq!(f.combined.p50.len(), 48);
+}
