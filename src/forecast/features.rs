@@ -144,7 +144,8 @@ impl Calendar {
         }
     }
 
-    fn holiday(&self, t: DateTime<Utc>) -> bool {
+    /// Whether `t` falls on one of the calendar's holidays.
+    pub fn holiday(&self, t: DateTime<Utc>) -> bool {
         self.holidays.contains(&t.date_naive())
     }
 

@@ -89,10 +89,8 @@ fn daily_indices(y: &[f64], multiplicative: bool) -> [f64; 24] {
 /// Whether the unix hour `hour` falls on a day off: Saturday, Sunday (UTC)
 /// or a holiday of the calendar.
 pub fn day_off(calendar: &Calendar, hour: i64) -> bool {
-    DateTime::from_timestamp(hour * 3600, 0).is_some_and(|t| {
-        matches!(t.weekday(), Weekday::Sat | Weekday::Sun)
-            || calendar.holidays.contains(&t.date_naive())
-    })
+    DateTime::from_timestamp(hour * 3600, 0)
+        .is_some_and(|t| matches!(t.weekday(), Weekday::Sat | Weekday::Sun) || calendar.holiday(t))
 }
 
 /// Whole days of each type a day-type season needs (a profile from one day
