@@ -36,6 +36,8 @@ export AWS_ENDPOINT_URL="$NODECAST_TEST_AWS_ENDPOINT" AWS_ACCESS_KEY_ID=testing 
 unset KUBECONFIG AWS_PROFILE
 
 export TERM="${TERM:-xterm-256color}"
+# The source tree has no import cycle between its files.
+python3 scripts/import_cycles.py
 # Library, binary and the one integration-test binary, peer tests included.
 cargo test --locked --lib --bins --test it -- --include-ignored
 # The criterion benchmark runs once in test mode, so it cannot rot.

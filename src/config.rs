@@ -1,10 +1,35 @@
 //! `config.toml`: where it lives, what it holds, and errors that name the
 //! file, line and field.
 
-use anyhow::{Result, anyhow};
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 use toml::Spanned;
+
+/// A config that cannot be read or used; every message names the file, and
+/// where it can the line, column and field.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{}: cannot read the config: {error}", path.display())]
+    Read {
+        path: PathBuf,
+        error: std::io::Error,
+    },
+    /// A value at a known place: TOML that does not parse there, or a value
+    /// out of range.
+    #[error("{}: line {line}, column {column}: {}{message}", path.display(), field.as_ref().map(|f| format!("field `{f}`: ")).unwrap_or_default())]
+    At {
+        path: PathBuf,
+        line: usize,
+        column: usize,
+        field: Option<String>,
+        message: String,
+    },
+    /// TOML that does not parse, at no known place.
+    #[error("{}: {message}", path.display())]
+    Syntax { path: PathBuf, message: String },
+}
+
+pub type Result<T, E = ConfigError> = std::result::Result<T, E>;
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -62,7 +87,7 @@ pub struct ForecastConfig {
 }
 
 /// `[plan]`: scaling rules, instance-mix constraints and discounts; every
-/// field optional (defaults in the README).
+/// field optional (defaults in docs/configuration.md).
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PlanSection {
@@ -279,12 +304,15 @@ pub fn field_error(
     span: std::ops::Range<usize>,
     field: &str,
     msg: &str,
-) -> anyhow::Error {
-    let (line, col) = line_col(text, span.start);
-    anyhow!(
-        "{}: line {line}, column {col}: field `{field}`: {msg}",
-        file.display()
-    )
+) -> ConfigError {
+    let (line, column) = line_col(text, span.start);
+    ConfigError::At {
+        path: file.to_path_buf(),
+        line,
+        column,
+        field: Some(field.to_string()),
+        message: msg.to_string(),
+    }
 }
 
 /// Parses and checks a config text read from `file`.
@@ -293,16 +321,19 @@ pub fn parse(text: &str, file: &Path) -> Result<Config> {
         let msg = e.message().trim().to_string();
         match e.span() {
             Some(span) => {
-                let (line, col) = line_col(text, span.start);
-                let field = key_at(text, line)
-                    .map(|k| format!("field `{k}`: "))
-                    .unwrap_or_default();
-                anyhow!(
-                    "{}: line {line}, column {col}: {field}{msg}",
-                    file.display()
-                )
+                let (line, column) = line_col(text, span.start);
+                ConfigError::At {
+                    path: file.to_path_buf(),
+                    line,
+                    column,
+                    field: key_at(text, line),
+                    message: msg,
+                }
             }
-            None => anyhow!("{}: {msg}", file.display()),
+            None => ConfigError::Syntax {
+                path: file.to_path_buf(),
+                message: msg,
+            },
         }
     })?;
     if let Some(s) = &cfg.demo.speed
@@ -528,7 +559,9 @@ pub fn load(explicit: Option<&Path>) -> Result<(Config, Option<PathBuf>)> {
             _ => return Ok((Config::default(), None)),
         },
     };
-    let text = std::fs::read_to_string(&path)
-        .map_err(|e| anyhow!("{}: cannot read the config: {e}", path.display()))?;
+    let text = std::fs::read_to_string(&path).map_err(|error| ConfigError::Read {
+        path: path.clone(),
+        error,
+    })?;
     Ok((parse(&text, &path)?, Some(path)))
 }

@@ -319,6 +319,13 @@ pub struct Forecast {
     pub mix: Vec<HorizonMix>,
 }
 
+impl Forecast {
+    /// The hour with the highest p50 (the last of equals).
+    pub fn peak(&self) -> Option<&ForecastPoint> {
+        self.points.iter().max_by(|a, b| a.p50.total_cmp(&b.p50))
+    }
+}
+
 /// The ensemble members serving one horizon and their weights (summing to 1).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct HorizonMix {
@@ -329,15 +336,19 @@ pub struct HorizonMix {
 /// Forecasts of one cluster, by series.
 pub type ClusterForecast = BTreeMap<SeriesKind, Forecast>;
 
-/// A change of a node group's desired size that the operator approves or rejects.
+/// A change of a node group's size: what a proposal offers, what the
+/// operator approves or rejects, what the audit log records and what an
+/// actuator applies, the same value all the way.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct ScalingAction {
     pub cluster: ClusterId,
     pub node_group: String,
+    /// The size the plan started from, and the size it asks for.
     pub from: u32,
     pub to: u32,
+    /// The hour the new size serves.
     pub at: DateTime<Utc>,
-    pub why: String,
+    pub reason: ScaleReason,
 }
 
 /// A PodDisruptionBudget: the pods it guards and how many may go at once.
@@ -367,4 +378,165 @@ pub struct SourceStatus {
     pub health: SourceHealth,
     /// When the source last delivered data.
     pub last_data: Option<DateTime<Utc>>,
+}
+
+/// How a source stands, or a cluster (its worst source), as the tabs, the
+/// status bar, the fleet table and `snapshot --json` show it.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Health {
+    /// No data yet.
+    Waiting,
+    /// Data `age_secs` old.
+    Ok {
+        age_secs: i64,
+    },
+    /// The newest data is too old (`None`: the source has no data point).
+    Stale {
+        age_secs: Option<i64>,
+    },
+    Error(String),
+}
+
+impl Health {
+    /// `waiting`, `ok`, `stale` or `error`.
+    pub fn status(&self) -> &'static str {
+        match self {
+            Health::Waiting => "waiting",
+            Health::Ok { .. } => "ok",
+            Health::Stale { .. } => "stale",
+            Health::Error(_) => "error",
+        }
+    }
+
+    /// What is wrong, for a stale or failing source.
+    pub fn message(&self) -> Option<String> {
+        match self {
+            Health::Stale { age_secs: Some(a) } => Some(format!("newest point {} h old", a / 3600)),
+            Health::Stale { age_secs: None } => Some("no data points".into()),
+            Health::Error(m) => Some(m.clone()),
+            Health::Waiting | Health::Ok { .. } => None,
+        }
+    }
+
+    fn rank(&self) -> u8 {
+        match self {
+            Health::Ok { .. } => 0,
+            Health::Waiting => 1,
+            Health::Stale { .. } => 2,
+            Health::Error(_) => 3,
+        }
+    }
+
+    /// A source's health at `now` from what the store recorded: data older
+    /// than `stale_after_secs` is stale.
+    pub fn of_source(s: &SourceStatus, now: DateTime<Utc>, stale_after_secs: i64) -> Health {
+        match (&s.health, s.last_data) {
+            (SourceHealth::Error(m), _) => Health::Error(format!("{}: {m}", s.name)),
+            (SourceHealth::Ok, None) => Health::Waiting,
+            (SourceHealth::Ok, Some(t)) => {
+                let age_secs = (now - t).num_seconds().max(0);
+                if age_secs > stale_after_secs {
+                    Health::Stale {
+                        age_secs: Some(age_secs),
+                    }
+                } else {
+                    Health::Ok { age_secs }
+                }
+            }
+        }
+    }
+
+    /// A cluster's health: its worst source (waiting until one has data).
+    pub fn of_cluster(
+        sources: &[SourceStatus],
+        now: DateTime<Utc>,
+        stale_after_secs: i64,
+    ) -> Health {
+        let mut worst = Health::Waiting;
+        for s in sources {
+            let h = Health::of_source(s, now, stale_after_secs);
+            if h.rank() > worst.rank() || matches!(worst, Health::Waiting) && h.rank() == 0 {
+                worst = h;
+            }
+        }
+        worst
+    }
+}
+
+/// `{"status": "ok" | "stale" | "error" | "waiting", "message": text or null}`.
+impl Serialize for Health {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut st = s.serialize_struct("Health", 2)?;
+        st.serialize_field("status", self.status())?;
+        st.serialize_field("message", &self.message())?;
+        st.end()
+    }
+}
+
+/// Raw objects a source observed in one cluster at one instant.
+#[derive(Clone, Debug, Default)]
+pub struct ClusterState {
+    pub node_groups: Vec<NodeGroup>,
+    pub nodes: Vec<Node>,
+    pub pods: Vec<Pod>,
+    /// PodDisruptionBudgets (for spot and scale-in rules).
+    pub budgets: Vec<DisruptionBudget>,
+}
+
+/// How likely a plan's choice hurts: latency (requests queueing) or spot
+/// interruptions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Risk {
+    Low,
+    Medium,
+    High,
+    /// Nothing to judge it by (no interruption band, no usage).
+    Unknown,
+}
+
+impl Risk {
+    pub fn label(self) -> &'static str {
+        match self {
+            Risk::Low => "low",
+            Risk::Medium => "medium",
+            Risk::High => "high",
+            Risk::Unknown => "unknown",
+        }
+    }
+}
+
+impl fmt::Display for Risk {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.label())
+    }
+}
+
+/// Why a size was chosen.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ScaleReason {
+    /// The forecast's upper band for the next hour needs more nodes.
+    ForecastAbove,
+    /// What is requested now needs more nodes (pending pods).
+    RequestsAbove,
+    /// The upper band stayed below a smaller size for the whole window.
+    BandBelow,
+    /// Nothing to change.
+    Hold,
+    /// Pulled back inside the group's min/max.
+    Bounds,
+}
+
+impl ScaleReason {
+    pub fn label(self) -> &'static str {
+        match self {
+            ScaleReason::ForecastAbove => "forecast above",
+            ScaleReason::RequestsAbove => "requests above",
+            ScaleReason::BandBelow => "band below",
+            ScaleReason::Hold => "hold",
+            ScaleReason::Bounds => "group bounds",
+        }
+    }
 }

@@ -20,3 +20,4 @@ pub mod sources;
 pub mod store;
 pub mod tls;
 pub mod ui;
+pub mod workloads;

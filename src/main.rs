@@ -45,9 +45,6 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 dump_members.as_deref(),
             );
         }
-        Some(Command::Forecast { input, hours, json }) => {
-            return commands::forecast(input, *hours as usize, *json);
-        }
         Some(Command::Simulate {
             input,
             instance_type,
@@ -98,17 +95,22 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        Some(Command::Backtest { .. } | Command::Forecast { .. } | Command::Simulate { .. }) => {
-            Ok(())
+        Some(Command::Forecast { input, hours, json }) => {
+            commands::forecast(&setup, &input, hours as usize, json)
         }
+        Some(Command::Backtest { .. } | Command::Simulate { .. }) => Ok(()),
         None => {
             let (_log_guard, log_path) = nodecast::logging::init()?;
             let rt = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .build()?;
+            let models = nodecast::store::models::open_models(
+                &setup.models_dir,
+                setup.fleet.uses_shipped_models(),
+            )?;
             let forecaster = Arc::new(EnsembleForecaster::with_models(
                 &setup.calendar,
-                Arc::new(nodecast::commands::open_models(&setup)?),
+                Arc::new(models),
             ));
             let result = rt.block_on(nodecast::runtime::run_tui(setup, forecaster));
             if let Err(e) = &result {

@@ -1,14 +1,21 @@
-//! From flags and config to what runs: mode, clusters, theme, database.
+//! From flags and config to what runs: the fleet (demo or live, decided
+//! here once), theme, database and models folder.
 
 use crate::app::Mode;
 use crate::cli::Cli;
+use crate::clock::Clock;
 use crate::config::{self, Config};
+use crate::domain::ClusterId;
+use crate::sources::Source;
+use crate::sources::aws_prices::PriceRefresh;
 use crate::sources::cloudwatch::CloudWatchTarget;
-use crate::sources::demo::DEMO_CLUSTERS;
+use crate::sources::demo::{DEMO_CLUSTERS, demo_epoch, demo_sources};
 use crate::sources::kube::KubeTarget;
-use crate::sources::live::LiveCluster;
+use crate::sources::live::{LiveCluster, STALE_AFTER_SECS};
+use crate::store::Store;
+use crate::store::db::Db;
 use crate::ui::theme::Theme;
-use anyhow::{Result, anyhow};
+use anyhow::{Context, Result, anyhow};
 use serde::Serialize;
 use std::path::PathBuf;
 
@@ -20,10 +27,174 @@ pub struct ClusterEntry {
     pub description: String,
 }
 
+/// Every source task of a fleet, with the cluster it serves.
+pub type ClusterSources = Vec<(ClusterId, Box<dyn Source>)>;
+
+/// Where the fleet comes from. Decided once, here: everything that differs
+/// between the demo and live clusters (sources, clock, staleness, history,
+/// price refresh, shipped models) is a method of this enum.
+pub enum FleetSource {
+    /// The demo fleet replaying public traces; its clock starts at the
+    /// demo's epoch and runs `speed` times real time.
+    Demo { speed: f64 },
+    /// Live clusters on the wall clock.
+    Live {
+        clusters: Vec<LiveCluster>,
+        /// The live price refresh (`[prices]`).
+        prices: PriceRefresh,
+    },
+}
+
+impl FleetSource {
+    pub fn mode(&self) -> Mode {
+        match self {
+            FleetSource::Demo { .. } => Mode::Demo,
+            FleetSource::Live { .. } => Mode::Live,
+        }
+    }
+
+    /// Clock speed (1 for live clusters).
+    pub fn speed(&self) -> f64 {
+        match self {
+            FleetSource::Demo { speed } => *speed,
+            FleetSource::Live { .. } => 1.0,
+        }
+    }
+
+    /// The fleet's clock.
+    pub fn clock(&self) -> Clock {
+        match self {
+            FleetSource::Demo { speed } => Clock::new(demo_epoch(), *speed),
+            FleetSource::Live { .. } => Clock::wall(),
+        }
+    }
+
+    /// Seconds (fleet time) after which a source's data is stale.
+    pub fn stale_after_secs(&self) -> i64 {
+        match self {
+            // The replay polls every 30 fleet seconds whatever the speed.
+            FleetSource::Demo { speed } => (30.0 * speed.max(1.0)) as i64,
+            FleetSource::Live { .. } => STALE_AFTER_SECS,
+        }
+    }
+
+    /// The live clusters (none for the demo).
+    pub fn live(&self) -> &[LiveCluster] {
+        match self {
+            FleetSource::Demo { .. } => &[],
+            FleetSource::Live { clusters, .. } => clusters,
+        }
+    }
+
+    /// The price refresh to run, if any (live clusters with `[prices] refresh`).
+    pub fn price_refresh(&self) -> Option<&PriceRefresh> {
+        match self {
+            FleetSource::Live { prices, .. } if prices.refresh => Some(prices),
+            _ => None,
+        }
+    }
+
+    /// Whether the models shipped in the project (`models/demo`) serve too.
+    pub fn uses_shipped_models(&self) -> bool {
+        matches!(self, FleetSource::Demo { .. })
+    }
+
+    /// The database file's default name.
+    fn db_file(&self) -> &'static str {
+        match self {
+            FleetSource::Demo { .. } => "demo.db",
+            FleetSource::Live { .. } => "nodecast.db",
+        }
+    }
+
+    /// The clusters (tab order) with their regions, and every source task of
+    /// each, for a fleet on `clock` (the demo replays from its start).
+    pub fn sources(
+        &self,
+        clock: &Clock,
+    ) -> Result<(Vec<(ClusterId, String)>, ClusterSources)> {
+        match self {
+            FleetSource::Live { clusters, .. } => {
+                let ids = clusters
+                    .iter()
+                    .map(|c| (ClusterId(c.name.clone()), c.region.clone()))
+                    .collect();
+                let sources = clusters
+                    .iter()
+                    .flat_map(|c| {
+                        c.sources()
+                            .into_iter()
+                            .map(|s| (ClusterId(c.name.clone()), s))
+                    })
+                    .collect();
+                Ok((ids, sources))
+            }
+            FleetSource::Demo { speed } => {
+                let demo = demo_sources(clock.anchor(), *speed)?;
+                let ids = demo
+                    .iter()
+                    .map(|(s, _)| (s.cluster.clone(), s.region.clone()))
+                    .collect();
+                let sources = demo
+                    .into_iter()
+                    .map(|(spec, src)| (spec.cluster, Box::new(src) as Box<dyn Source>))
+                    .collect();
+                Ok((ids, sources))
+            }
+        }
+    }
+
+    /// The store for `ids` over `db`: a live fleet loads its stored history;
+    /// the demo replays afresh and forgets what an earlier run stored.
+    pub fn open_store(
+        &self,
+        db: Db,
+        ids: &[(ClusterId, String)],
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Store> {
+        let mut store = Store::new(db, ids);
+        match self {
+            FleetSource::Live { .. } => store
+                .load_history(now)
+                .context("cannot load the stored history")?,
+            FleetSource::Demo { .. } => store
+                .reset_history()
+                .context("cannot reset the demo history")?,
+        }
+        Ok(store)
+    }
+
+    /// `nodecast clusters`' lines.
+    fn entries(&self) -> Vec<ClusterEntry> {
+        match self {
+            FleetSource::Demo { .. } => DEMO_CLUSTERS
+                .iter()
+                .map(|(n, r, d)| ClusterEntry {
+                    name: n.to_string(),
+                    region: r.to_string(),
+                    source: "replay".into(),
+                    description: d.to_string(),
+                })
+                .collect(),
+            FleetSource::Live { clusters, .. } => clusters
+                .iter()
+                .map(|c| ClusterEntry {
+                    name: c.name.clone(),
+                    region: c.region.clone(),
+                    source: c.source_names(),
+                    description: match &c.kube.context {
+                        Some(ctx) => format!("kubeconfig context {ctx}"),
+                        None => "kubeconfig current context".into(),
+                    },
+                })
+                .collect(),
+        }
+    }
+}
+
 pub struct Setup {
-    pub mode: Mode,
+    pub fleet: FleetSource,
     pub clusters: Vec<ClusterEntry>,
-    pub speed: f64,
     pub theme: Theme,
     pub db_path: PathBuf,
     /// Where trained models are saved and loaded.
@@ -31,14 +202,10 @@ pub struct Setup {
     pub config_path: Option<PathBuf>,
     /// Holidays and business events for the forecaster.
     pub calendar: crate::forecast::features::Calendar,
-    /// Headroom over forecast requests for the nodes-needed counts.
-    pub headroom: f64,
-    /// Planning settings.
+    /// Planning settings (headroom included).
     pub plan: crate::plan::PlanConfig,
-    /// Live clusters (empty in demo mode).
-    pub live: Vec<LiveCluster>,
-    /// The live price refresh (used in live mode only).
-    pub prices: crate::sources::aws_prices::PriceRefresh,
+    /// The price refresh's settings (`nodecast prices` uses them in demo mode too).
+    pub prices: PriceRefresh,
 }
 
 /// The live clusters of a config, or of a kubeconfig when the config has
@@ -119,38 +286,19 @@ pub fn resolve(cli: &Cli) -> Result<Setup> {
     } else {
         live_clusters(cli, &cfg)?
     };
-    let mode = if live.is_empty() {
-        Mode::Demo
-    } else {
-        Mode::Live
-    };
-    let clusters = if mode == Mode::Demo {
-        DEMO_CLUSTERS
-            .iter()
-            .map(|(n, r, d)| ClusterEntry {
-                name: n.to_string(),
-                region: r.to_string(),
-                source: "replay".into(),
-                description: d.to_string(),
-            })
-            .collect()
-    } else {
-        live.iter()
-            .map(|c| ClusterEntry {
-                name: c.name.clone(),
-                region: c.region.clone(),
-                source: c.source_names(),
-                description: match &c.kube.context {
-                    Some(ctx) => format!("kubeconfig context {ctx}"),
-                    None => "kubeconfig current context".into(),
-                },
-            })
-            .collect()
-    };
+    let prices = cfg.price_refresh(&live.iter().map(|c| c.region.clone()).collect::<Vec<_>>());
     let speed = cli
         .speed
         .or_else(|| cfg.demo.speed.as_ref().map(|s| *s.get_ref()))
         .unwrap_or(1.0);
+    let fleet = if live.is_empty() {
+        FleetSource::Demo { speed }
+    } else {
+        FleetSource::Live {
+            clusters: live,
+            prices: prices.clone(),
+        }
+    };
     let theme = if std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()) {
         Theme::plain()
     } else {
@@ -162,35 +310,28 @@ pub fn resolve(cli: &Cli) -> Result<Setup> {
         Theme::load(&name).map_err(|e| match (&cli.theme, &cfg.theme, &config_path) {
             (None, Some(t), Some(p)) => {
                 let text = std::fs::read_to_string(p).unwrap_or_default();
-                config::field_error(p, &text, t.span(), "theme", &format!("{e:#}"))
+                config::field_error(p, &text, t.span(), "theme", &format!("{e:#}")).into()
             }
             _ => anyhow!("--theme: {e:#}"),
         })?
     };
     let db_path = match &cli.db {
         Some(p) => p.clone(),
-        None => data_dir()?.join(if mode == Mode::Demo {
-            "demo.db"
-        } else {
-            "nodecast.db"
-        }),
+        None => data_dir()?.join(fleet.db_file()),
     };
     let models_dir = match &cli.models_dir {
         Some(p) => p.clone(),
         None => data_dir()?.join("models"),
     };
     Ok(Setup {
-        mode,
+        clusters: fleet.entries(),
+        fleet,
         models_dir,
-        clusters,
-        speed,
         theme,
         db_path,
         config_path,
         calendar: cfg.calendar(),
-        headroom: cfg.headroom(),
         plan: cfg.plan(),
-        prices: cfg.price_refresh(&live.iter().map(|c| c.region.clone()).collect::<Vec<_>>()),
-        live,
+        prices,
     })
 }

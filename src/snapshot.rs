@@ -2,22 +2,13 @@
 //! the same way for every source (replay, Kubernetes API).
 
 use crate::domain::{
-    CapacityType, ClusterId, Node, NodeGroup, OwnerKind, Pod, PodPhase, Resources, Sample,
+    CapacityType, ClusterId, ClusterState, NodeGroup, OwnerKind, PodPhase, Resources, Sample,
     SeriesKind, SourceStatus,
 };
+use crate::workloads::{GroupWorkloads, group_workloads, workloads_of};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use std::collections::BTreeMap;
-
-/// Raw objects a source observed in one cluster at one instant.
-#[derive(Clone, Debug, Default)]
-pub struct ClusterState {
-    pub node_groups: Vec<NodeGroup>,
-    pub nodes: Vec<Node>,
-    pub pods: Vec<Pod>,
-    /// PodDisruptionBudgets (for spot and scale-in rules).
-    pub budgets: Vec<crate::domain::DisruptionBudget>,
-}
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct NodeGroupSummary {
@@ -36,6 +27,16 @@ pub struct NodeGroupSummary {
 }
 
 impl NodeGroupSummary {
+    /// Nodes not Ready yet (or any more).
+    pub fn not_ready(&self) -> u32 {
+        self.nodes.saturating_sub(self.ready)
+    }
+
+    /// The group runs at its max (or over it).
+    pub fn at_max(&self) -> bool {
+        self.max.is_some_and(|m| self.nodes >= m)
+    }
+
     /// A group with no nodes counted yet.
     fn empty(
         name: &str,
@@ -88,149 +89,6 @@ pub struct ClusterSnapshot {
     /// Per node group, what its workloads say about spot and sizing.
     #[serde(skip)]
     pub group_workloads: Vec<GroupWorkloads>,
-}
-
-/// What the planner needs from a node group's workloads.
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
-pub struct GroupWorkloads {
-    pub node_group: String,
-    /// Requested cores of its workloads (DaemonSets left out), and of those
-    /// that could run on spot.
-    pub requested_cores: f64,
-    pub tolerant_cores: f64,
-    /// Scheduled pods, DaemonSets included.
-    pub pods: u32,
-    /// The largest pod's requests.
-    pub largest_pod: Resources,
-}
-
-impl GroupWorkloads {
-    /// Share of requested cores that could run on spot (0 when none requested).
-    pub fn tolerant_share(&self) -> f64 {
-        if self.requested_cores > 0.0 {
-            self.tolerant_cores / self.requested_cores
-        } else {
-            0.0
-        }
-    }
-}
-
-/// Workloads summed per node group (pure; classification by `plan::spot`).
-pub fn group_workloads(workloads: &[WorkloadSummary]) -> Vec<GroupWorkloads> {
-    use crate::plan::spot::{SpotFit, classify};
-    let mut out: Vec<GroupWorkloads> = Vec::new();
-    for w in workloads {
-        let fit = classify(w).0;
-        for (g, r, pods) in &w.groups {
-            let i = match out.iter().position(|x| x.node_group == *g) {
-                Some(i) => i,
-                None => {
-                    out.push(GroupWorkloads {
-                        node_group: g.clone(),
-                        ..Default::default()
-                    });
-                    out.len() - 1
-                }
-            };
-            let e = &mut out[i];
-            e.pods += pods;
-            e.largest_pod = Resources::new(
-                e.largest_pod.cores.max(w.largest_pod.cores),
-                e.largest_pod.gib.max(w.largest_pod.gib),
-            );
-            if fit != SpotFit::EveryNode {
-                e.requested_cores += r.cores;
-                if fit == SpotFit::Tolerant {
-                    e.tolerant_cores += r.cores;
-                }
-            }
-        }
-    }
-    out
-}
-
-/// One workload's pods as the planner needs them (spot fitness, largest pod).
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
-pub struct WorkloadSummary {
-    /// `namespace/name` (the pod's own name for a bare pod).
-    pub name: String,
-    pub kind: OwnerKind,
-    /// Pods that are not Succeeded or Failed.
-    pub replicas: u32,
-    pub requests: Resources,
-    /// The largest single pod's requests.
-    pub largest_pod: Resources,
-    /// A PodDisruptionBudget selects its pods.
-    pub has_budget: bool,
-    pub local_storage: bool,
-    pub persistent_volume: bool,
-    /// Node groups its scheduled pods run in, with their requests and pod count there.
-    pub groups: Vec<(String, Resources, u32)>,
-}
-
-/// True when `b` selects `p`: same namespace, every matchLabels pair present
-/// (an empty selector selects the whole namespace, as in policy/v1).
-pub fn budget_selects(b: &crate::domain::DisruptionBudget, p: &crate::domain::Pod) -> bool {
-    let ns = |n: &str| {
-        n.split_once('/')
-            .map(|(ns, _)| ns.to_string())
-            .unwrap_or_default()
-    };
-    ns(&b.name) == ns(&p.name)
-        && b.match_labels
-            .iter()
-            .all(|(k, v)| p.label(k) == Some(v.as_str()))
-}
-
-/// Groups live pods by workload; `node_group` maps a node to its group.
-pub fn workloads_of(state: &ClusterState) -> Vec<WorkloadSummary> {
-    let node_group: BTreeMap<&str, &str> = state
-        .nodes
-        .iter()
-        .map(|n| (n.name.as_str(), n.node_group.as_str()))
-        .collect();
-    let mut by: std::collections::HashMap<&str, WorkloadSummary> = std::collections::HashMap::new();
-    for p in &state.pods {
-        if matches!(p.phase, PodPhase::Succeeded | PodPhase::Failed) {
-            continue;
-        }
-        let key = if p.workload.is_empty() {
-            p.name.as_str()
-        } else {
-            p.workload.as_str()
-        };
-        let w = by.entry(key).or_insert_with(|| WorkloadSummary {
-            name: key.to_string(),
-            kind: p.owner,
-            has_budget: state.budgets.iter().any(|b| budget_selects(b, p)),
-            ..Default::default()
-        });
-        w.replicas += 1;
-        w.requests = w.requests.plus(p.requests);
-        w.largest_pod = Resources::new(
-            w.largest_pod.cores.max(p.requests.cores),
-            w.largest_pod.gib.max(p.requests.gib),
-        );
-        w.local_storage |= p.local_storage;
-        w.persistent_volume |= p.persistent_volume;
-        if let Some(g) = p.node.as_deref().and_then(|n| node_group.get(n)) {
-            match w.groups.iter_mut().find(|(name, _, _)| name == g) {
-                Some((_, r, n)) => {
-                    *r = r.plus(p.requests);
-                    *n += 1;
-                }
-                None => w.groups.push((g.to_string(), p.requests, 1)),
-            }
-        }
-    }
-    let mut out: Vec<WorkloadSummary> = by.into_values().collect();
-    out.sort_by(|a, b| {
-        b.requests
-            .cores
-            .total_cmp(&a.requests.cores)
-            .then(a.name.cmp(&b.name))
-    });
-    out
 }
 
 impl ClusterSnapshot {
@@ -350,13 +208,18 @@ pub struct ClusterView {
 /// The fleet as published by the store: one view per cluster, in tab order.
 #[derive(Clone, Debug, Default)]
 pub struct Fleet {
-    pub clusters: Vec<(ClusterId, ClusterView)>,
+    /// Each cluster's view, shared with whoever holds an earlier fleet until
+    /// the store changes it (copy on write).
+    pub clusters: Vec<(ClusterId, std::sync::Arc<ClusterView>)>,
     /// Bumped on every publish.
     pub version: u64,
 }
 
 impl Fleet {
     pub fn view(&self, id: &ClusterId) -> Option<&ClusterView> {
-        self.clusters.iter().find(|(c, _)| c == id).map(|(_, v)| v)
+        self.clusters
+            .iter()
+            .find(|(c, _)| c == id)
+            .map(|(_, v)| v.as_ref())
     }
 }

@@ -17,7 +17,7 @@ pub enum Command {
     Quit,
 }
 
-/// Every key, as shown in the help overlay and the README.
+/// Every key, as shown in the help overlay and the README's key table.
 pub const KEYS: &[(&str, &str)] = &[
     ("1-9", "show cluster 1-9"),
     ("0 / f", "show the fleet (all clusters summed)"),

@@ -1,7 +1,12 @@
-//! What the UI shows, owned by the app loop alone.
+//! What the UI shows, owned by the app loop alone. Every figure a pane shows
+//! is derived here by `update` or by the forecast job; panes only format.
 
-use crate::domain::{ClusterForecast, ClusterId, SeriesKind};
+use crate::domain::{
+    ClusterForecast, ClusterId, Forecast, Health, HourlySeries, Resources, SeriesKind,
+};
+use crate::plan::ClusterPlan;
 use crate::snapshot::{ClusterView, Fleet};
+use chrono::{DateTime, Utc};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -37,46 +42,153 @@ pub enum LowerPane {
     Cost,
 }
 
+/// Everything the dashboard knows about one cluster.
+#[derive(Clone, Debug)]
+pub struct ClusterTab {
+    pub id: ClusterId,
+    /// What the store last published: region, snapshot, history, sources.
+    pub view: Arc<ClusterView>,
+    /// The latest forecasts, one per forecast series.
+    pub forecast: ClusterForecast,
+    /// The plan made from those forecasts (with the nodes needed per group).
+    pub plan: Option<ClusterPlan>,
+}
+
+impl ClusterTab {
+    pub fn new(id: ClusterId) -> Self {
+        ClusterTab {
+            id,
+            view: Arc::new(ClusterView::default()),
+            forecast: ClusterForecast::new(),
+            plan: None,
+        }
+    }
+
+    /// The cluster's health at `now`: its worst source.
+    pub fn health(&self, now: DateTime<Utc>, stale_after_secs: i64) -> Health {
+        Health::of_cluster(&self.view.sources, now, stale_after_secs)
+    }
+}
+
+/// The fleet tab's figures: the clusters summed.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct FleetTotals {
+    pub nodes: u32,
+    pub pods: u32,
+    pub pending_pods: u32,
+    pub allocatable: Resources,
+    pub requests: Resources,
+    /// `None` unless every cluster reports usage.
+    pub usage: Option<Resources>,
+    /// List price of the nodes running now, over the clusters with a plan.
+    pub usd_per_hour: f64,
+    pub usd_per_month: f64,
+    /// Clusters with a plan (priced), of all.
+    pub priced: usize,
+    /// History summed per series, where every cluster has that series.
+    pub history: BTreeMap<SeriesKind, HourlySeries>,
+    /// Forecasts summed per series (bands added), where every cluster has one
+    /// issued at the same hour.
+    pub forecast: BTreeMap<SeriesKind, Forecast>,
+}
+
+impl FleetTotals {
+    /// Snapshot totals and summed histories of `clusters`.
+    fn live_figures(&mut self, clusters: &[ClusterTab]) {
+        let mut t = FleetTotals {
+            usage: Some(Resources::default()),
+            ..Default::default()
+        };
+        for c in clusters {
+            match &c.view.latest {
+                Some(s) => {
+                    t.nodes += s.nodes;
+                    t.pods += s.pods;
+                    t.pending_pods += s.pending_pods;
+                    t.allocatable = t.allocatable.plus(s.allocatable);
+                    t.requests = t.requests.plus(s.requests);
+                    t.usage = t.usage.zip(s.usage).map(|(a, b)| a.plus(b));
+                }
+                None => t.usage = None,
+            }
+        }
+        for kind in SeriesKind::FORECAST {
+            let hs: Vec<&HourlySeries> = clusters
+                .iter()
+                .filter_map(|c| c.view.history.get(&kind))
+                .collect();
+            if !hs.is_empty() && hs.len() == clusters.len() {
+                t.history.insert(kind, crate::forecast::sum_series(&hs));
+            }
+        }
+        t.forecast = std::mem::take(&mut self.forecast);
+        t.usd_per_hour = self.usd_per_hour;
+        t.usd_per_month = self.usd_per_month;
+        t.priced = self.priced;
+        *self = t;
+    }
+
+    /// Summed forecasts and costs of `clusters`.
+    fn planned_figures(&mut self, clusters: &[ClusterTab]) {
+        self.forecast.clear();
+        for kind in SeriesKind::FORECAST {
+            let fs: Vec<&Forecast> = clusters
+                .iter()
+                .filter_map(|c| c.forecast.get(&kind))
+                .collect();
+            if !fs.is_empty()
+                && fs.len() == clusters.len()
+                && let Some(sum) = crate::forecast::sum_forecasts(&fs)
+            {
+                self.forecast.insert(kind, sum);
+            }
+        }
+        let plans: Vec<&ClusterPlan> = clusters.iter().filter_map(|c| c.plan.as_ref()).collect();
+        self.priced = plans.len();
+        self.usd_per_hour = plans.iter().map(|p| p.usd_per_hour_now).sum();
+        self.usd_per_month = self.usd_per_hour * crate::plan::cost::HOURS_PER_MONTH;
+    }
+}
+
 pub struct AppState {
     pub mode: Mode,
-    pub clusters: Vec<ClusterId>,
+    /// One tab per cluster, in tab order.
+    pub clusters: Vec<ClusterTab>,
+    pub fleet: FleetTotals,
     pub tab: Tab,
     pub chart: SeriesKind,
     pub pane: LowerPane,
     pub help: bool,
-    pub fleet: Arc<Fleet>,
-    pub forecasts: BTreeMap<ClusterId, ClusterForecast>,
-    /// Each cluster's plan from its latest forecasts.
-    pub plans: BTreeMap<ClusterId, crate::plan::ClusterPlan>,
     pub forecasting: ForecastStatus,
     /// Demo clock speed (1 in live mode).
     pub speed: f64,
     /// A source whose data is older than this (fleet seconds) is stale.
     pub stale_after_secs: i64,
-    /// Headroom over forecast requests for the nodes-needed counts.
-    pub headroom: f64,
     pub quit: bool,
 }
 
 impl AppState {
-    pub fn new(mode: Mode, clusters: Vec<ClusterId>, speed: f64, model: &str) -> AppState {
+    pub fn new(
+        mode: Mode,
+        clusters: Vec<ClusterId>,
+        speed: f64,
+        stale_after_secs: i64,
+        model: &str,
+    ) -> AppState {
         AppState {
             mode,
-            clusters,
+            clusters: clusters.into_iter().map(ClusterTab::new).collect(),
+            fleet: FleetTotals::default(),
             tab: Tab::Fleet,
             chart: SeriesKind::Nodes,
             pane: LowerPane::Forecast,
             help: false,
-            fleet: Arc::new(Fleet::default()),
-            forecasts: BTreeMap::new(),
-            plans: BTreeMap::new(),
             forecasting: ForecastStatus {
                 model: model.to_string(),
                 ..Default::default()
             },
             speed,
-            stale_after_secs: (30.0 * speed.max(1.0)) as i64,
-            headroom: crate::forecast::nodes::DEFAULT_HEADROOM,
+            stale_after_secs,
             quit: false,
         }
     }
@@ -88,63 +200,47 @@ impl AppState {
             .collect()
     }
 
-    pub fn selected_cluster(&self) -> Option<(&ClusterId, Option<&ClusterView>)> {
+    /// The cluster on screen, if a cluster tab is.
+    pub fn selected_cluster(&self) -> Option<&ClusterTab> {
         match self.tab {
             Tab::Fleet => None,
-            Tab::Cluster(i) => self.clusters.get(i).map(|id| (id, self.fleet.view(id))),
+            Tab::Cluster(i) => self.clusters.get(i),
         }
     }
-}
 
-/// How fresh one cluster's data is, worst source first.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Freshness {
-    /// No data yet.
-    Waiting,
-    Ok {
-        age_secs: i64,
-    },
-    Stale {
-        age_secs: i64,
-    },
-    Error(String),
-}
+    pub fn cluster_mut(&mut self, id: &ClusterId) -> Option<&mut ClusterTab> {
+        self.clusters.iter_mut().find(|c| c.id == *id)
+    }
 
-/// The worst state among a cluster's sources at `now`.
-pub fn freshness(
-    view: Option<&ClusterView>,
-    now: chrono::DateTime<chrono::Utc>,
-    stale_after_secs: i64,
-) -> Freshness {
-    use crate::domain::SourceHealth;
-    let Some(view) = view else {
-        return Freshness::Waiting;
-    };
-    let mut worst = Freshness::Waiting;
-    for s in &view.sources {
-        let f = match (&s.health, s.last_data) {
-            (SourceHealth::Error(m), _) => Freshness::Error(format!("{}: {m}", s.name)),
-            (SourceHealth::Ok, None) => Freshness::Waiting,
-            (SourceHealth::Ok, Some(t)) => {
-                let age_secs = (now - t).num_seconds().max(0);
-                if age_secs > stale_after_secs {
-                    Freshness::Stale { age_secs }
-                } else {
-                    Freshness::Ok { age_secs }
-                }
+    pub fn cluster(&self, id: &ClusterId) -> Option<&ClusterTab> {
+        self.clusters.iter().find(|c| c.id == *id)
+    }
+
+    /// Takes the store's newest fleet: each cluster's view, then the totals.
+    pub fn set_fleet(&mut self, fleet: &Fleet) {
+        for (id, view) in &fleet.clusters {
+            if let Some(c) = self.cluster_mut(id) {
+                c.view = view.clone();
             }
-        };
-        let rank = |f: &Freshness| match f {
-            Freshness::Ok { .. } => 0,
-            Freshness::Waiting => 1,
-            Freshness::Stale { .. } => 2,
-            Freshness::Error(_) => 3,
-        };
-        if rank(&f) > rank(&worst) || matches!(worst, Freshness::Waiting) && rank(&f) == 0 {
-            worst = f;
         }
+        self.fleet.live_figures(&self.clusters);
     }
-    worst
+
+    /// Takes a cluster's new forecasts.
+    pub fn set_forecast(&mut self, id: &ClusterId, forecast: ClusterForecast) {
+        if let Some(c) = self.cluster_mut(id) {
+            c.forecast = forecast;
+        }
+        self.fleet.planned_figures(&self.clusters);
+    }
+
+    /// Takes a cluster's new plan.
+    pub fn set_plan(&mut self, id: &ClusterId, plan: ClusterPlan) {
+        if let Some(c) = self.cluster_mut(id) {
+            c.plan = Some(plan);
+        }
+        self.fleet.planned_figures(&self.clusters);
+    }
 }
 
 /// A duration as "42s", "5m", "3h".

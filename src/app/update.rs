@@ -91,7 +91,7 @@ pub fn update(state: &mut AppState, action: Action) -> Vec<Effect> {
         },
         Action::Command(cmd) => apply(state, cmd),
         Action::Fleet(f) => {
-            state.fleet = f;
+            state.set_fleet(&f);
             true
         }
         Action::ForecastProgress {
@@ -105,11 +105,11 @@ pub fn update(state: &mut AppState, action: Action) -> Vec<Effect> {
         }
         Action::Forecasts(id, fc) => {
             state.forecasting.error = None;
-            state.forecasts.insert(id, fc);
+            state.set_forecast(&id, fc);
             true
         }
         Action::Plan(id, plan) => {
-            state.plans.insert(id, *plan);
+            state.set_plan(&id, *plan);
             true
         }
         Action::ForecastsDone => {

@@ -357,7 +357,9 @@ pub fn parse_spot_prices(xml: &str) -> Result<(Vec<SpotQuote>, Option<String>)> 
         };
         let price = number::<f64>(&r, "spotPrice", &format!("spot price of {t} in {z}"))
             .context("DescribeSpotPriceHistory")?;
-        if linux {
+        // A zero, negative or infinite price is garbage: the type keeps the
+        // savings it had.
+        if linux && price.is_finite() && price > 0.0 {
             out.push((t.clone(), z.clone(), price));
         }
     }

@@ -1,5 +1,5 @@
 //! EC2 instance types with their EKS allocatable, from data/instance_types_eks.csv
-//! (built from Karpenter's instance-type reference and price table; see README).
+//! (built from Karpenter's instance-type reference and price table; see docs/data.md).
 
 pub mod live;
 
@@ -22,7 +22,7 @@ pub fn parse_cpu(q: &str) -> Result<f64> {
     let (n, mult) = scaled.unwrap_or((q, 1.0));
     n.parse::<f64>()
         .ok()
-        .filter(|v| v.is_finite())
+        .filter(|v| v.is_finite() && *v >= 0.0)
         .map(|v| v * mult)
         .ok_or_else(|| anyhow!("bad CPU quantity {q:?}"))
 }
@@ -31,28 +31,30 @@ pub fn parse_cpu(q: &str) -> Result<f64> {
 pub fn parse_mem_gib(q: &str) -> Result<f64> {
     let q = q.trim();
     const GIB: f64 = 1024.0 * 1024.0 * 1024.0;
-    let units: [(&str, f64); 8] = [
+    let units: [(&str, f64); 13] = [
         ("Ki", 1024.0),
         ("Mi", 1024.0 * 1024.0),
         ("Gi", GIB),
         ("Ti", GIB * 1024.0),
+        ("Pi", GIB * 1024.0 * 1024.0),
+        ("Ei", GIB * 1024.0 * 1024.0 * 1024.0),
+        ("m", 1e-3),
         ("k", 1e3),
         ("M", 1e6),
         ("G", 1e9),
         ("T", 1e12),
+        ("P", 1e15),
+        ("E", 1e18),
     ];
-    for (suffix, mult) in units {
-        if let Some(n) = q.strip_suffix(suffix) {
-            let v: f64 = n
-                .parse()
-                .map_err(|_| anyhow!("bad memory quantity {q:?}"))?;
-            return Ok(v * mult / GIB);
-        }
-    }
-    let v: f64 = q
-        .parse()
-        .map_err(|_| anyhow!("bad memory quantity {q:?}"))?;
-    Ok(v / GIB)
+    let (n, mult) = units
+        .into_iter()
+        .find_map(|(suffix, mult)| q.strip_suffix(suffix).map(|n| (n, mult)))
+        .unwrap_or((q, 1.0));
+    n.parse::<f64>()
+        .ok()
+        .map(|v| v * mult / GIB)
+        .filter(|v| v.is_finite() && *v >= 0.0)
+        .ok_or_else(|| anyhow!("bad memory quantity {q:?}"))
 }
 
 /// Regions whose spot columns the shipped catalog carries.

@@ -1,18 +1,17 @@
 //! The `backtest` and `forecast` commands.
 
-use crate::app::Mode;
 use crate::domain::SeriesKind;
-use crate::forecast::Prepared;
-use crate::forecast::backtest::{self, BacktestReport, H};
-use crate::forecast::ensemble::{Ensemble, MemberCache};
+use crate::forecast::HORIZON_HOURS as H;
+use crate::forecast::backtest::{self, BacktestReport};
+use crate::forecast::ensemble::Ensemble;
 use crate::forecast::live::EnsembleForecaster;
-use crate::forecast::members::all_members;
-use crate::forecast::persist::ModelDir;
+use crate::forecast::registry::all_members;
 use crate::forecast::{Forecaster, HORIZON_HOURS, origin_for};
-use crate::runtime::demo_store_at;
 use crate::series_csv::{parse_series, resample_hourly};
 use crate::sources::demo::demo_epoch;
+use crate::sources::demo::demo_store_at;
 use crate::store::db::Db;
+use crate::store::models::open_models;
 use anyhow::{Context, Result, anyhow, bail};
 use chrono::Duration;
 use std::path::Path;
@@ -126,7 +125,11 @@ fn print_table(r: &BacktestReport, horizons: &[usize], best: Option<&serde_json:
     }
 }
 
-pub fn forecast(input: &Path, hours: usize, json: bool) -> Result<()> {
+/// `nodecast forecast`: one forecast from the end of the file by the
+/// dashboard's forecaster (the config's calendar and events, the saved
+/// models), so the CLI and the screen print the same numbers for the same
+/// history.
+pub fn forecast(setup: &crate::setup::Setup, input: &Path, hours: usize, json: bool) -> Result<()> {
     let hourly = read_hourly(input)?;
     if hourly.hours_present() < 24 {
         bail!(
@@ -138,28 +141,23 @@ pub fn forecast(input: &Path, hours: usize, json: bool) -> Result<()> {
     let start = hourly
         .start
         .ok_or_else(|| anyhow!("{}: no data", input.display()))?;
-    let p =
-        Prepared::before(&hourly, None).ok_or_else(|| anyhow!("{}: no data", input.display()))?;
-    let n = p.y.len();
-    let f = ensemble_of(None)?
-        .forecast(
-            &p.y,
-            &p.observed,
-            None,
-            p.start_hour,
-            n,
-            &mut MemberCache::default(),
-        )
+    let origin = start + Duration::hours(hourly.values.len() as i64);
+    let models = open_models(&setup.models_dir, setup.fleet.uses_shipped_models())?;
+    let forecaster = EnsembleForecaster::with_models(&setup.calendar, Arc::new(models));
+    let f = forecaster
+        .forecast(SeriesKind::CpuRequests, &hourly, origin, hours.min(H))
         .ok_or_else(|| anyhow!("{}: no model could forecast", input.display()))?;
-    let origin = start + Duration::hours(n as i64);
-    let rows: Vec<serde_json::Value> = (0..hours.min(H))
-        .map(|i| {
+    let rows: Vec<serde_json::Value> = f
+        .points
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
             serde_json::json!({
-                "timestamp": (origin + Duration::hours(i as i64)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                "timestamp": p.ts.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
                 "horizon": i + 1,
-                "p10": f.combined.p10[i],
-                "p50": f.combined.p50[i],
-                "p90": f.combined.p90[i],
+                "p10": p.p10,
+                "p50": p.p50,
+                "p90": p.p90,
             })
         })
         .collect();
@@ -184,26 +182,14 @@ pub fn forecast(input: &Path, hours: usize, json: bool) -> Result<()> {
     Ok(())
 }
 
-/// The models folder of `setup`; the demo also reads the pretrained models
-/// shipped in the project's `models/demo`.
-pub fn open_models(setup: &crate::setup::Setup) -> Result<ModelDir> {
-    let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("models/demo");
-    let read_only = if setup.mode == Mode::Demo && shipped.is_dir() && shipped != setup.models_dir {
-        vec![shipped]
-    } else {
-        Vec::new()
-    };
-    ModelDir::open(&setup.models_dir, read_only)
-}
-
 /// `nodecast train`: every cluster's forecast at its current hour, which
 /// trains (or loads) the learned members' models and saves them with the
 /// manifest; prints what each series took.
 pub fn train(setup: &crate::setup::Setup) -> Result<()> {
-    if setup.mode != Mode::Demo {
+    if !setup.fleet.uses_shipped_models() {
         bail!("train: live clusters arrive with the live sources; use --demo");
     }
-    let models = Arc::new(open_models(setup)?);
+    let models = Arc::new(open_models(&setup.models_dir, true)?);
     let forecaster = EnsembleForecaster::with_models(&setup.calendar, models.clone());
     let anchor = demo_epoch();
     let store = demo_store_at(anchor, Db::open(&setup.db_path)?)?;

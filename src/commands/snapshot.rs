@@ -1,8 +1,9 @@
 //! `nodecast snapshot`: connect to every live cluster once, load its state
 //! and history, print, exit (for scripts and for checking a set-up).
 
+use crate::domain::Health;
 use crate::setup::Setup;
-use crate::sources::live::{Probe, ProbeStatus, probe};
+use crate::sources::live::{Probe, probe};
 use anyhow::{Result, bail};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -41,7 +42,7 @@ pub struct ClusterLine {
     pub cpu: Option<Cpu>,
     pub memory: Option<Memory>,
     pub history_hours: usize,
-    pub sources: BTreeMap<String, ProbeStatus>,
+    pub sources: BTreeMap<String, Health>,
 }
 
 fn round(v: f64) -> f64 {
@@ -88,20 +89,21 @@ impl From<&Probe> for ClusterLine {
 
 /// Probes the live clusters (or the one named) concurrently; true when every source answered.
 pub fn run(setup: &Setup, only: Option<&str>, json: bool) -> Result<bool> {
-    if setup.live.is_empty() {
+    if setup.fleet.live().is_empty() {
         bail!(
             "no live cluster: add a [[cluster]] table to the config, pass --context NAME, \
              or set up a kubeconfig (snapshot does not probe the demo fleet)"
         );
     }
     let clusters: Vec<_> = setup
-        .live
+        .fleet
+        .live()
         .iter()
         .filter(|c| only.is_none_or(|n| c.name == n))
         .cloned()
         .collect();
     if clusters.is_empty() {
-        let known: Vec<&str> = setup.live.iter().map(|c| c.name.as_str()).collect();
+        let known: Vec<&str> = setup.fleet.live().iter().map(|c| c.name.as_str()).collect();
         bail!(
             "--cluster {:?}: no such cluster; configured: {}",
             only.unwrap_or_default(),
@@ -146,9 +148,9 @@ fn print_table(lines: &[ClusterLine]) {
         let sources: Vec<String> = l
             .sources
             .iter()
-            .map(|(n, s)| match &s.message {
-                Some(m) => format!("{n} {}: {m}", s.status),
-                None => format!("{n} {}", s.status),
+            .map(|(n, s)| match s.message() {
+                Some(m) => format!("{n} {}: {m}", s.status()),
+                None => format!("{n} {}", s.status()),
             })
             .collect();
         println!(

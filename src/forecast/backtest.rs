@@ -1,72 +1,9 @@
 //! The hourly backtest protocol of PROTOCOL.md: origins, scoring, JSON report.
 //! Pure: series in, scores out.
 
+use super::horizon::{HORIZON_HOURS as H, OriginForecast, STEP, origins};
 use serde::Serialize;
 use std::collections::BTreeMap;
-
-pub const H: usize = 48;
-pub const STEP: usize = 6;
-pub const SCORED: [usize; 5] = [1, 6, 12, 24, 48];
-
-/// First hour of the test window: `max(min(168, n div 2), n - 720, ceil(0.6 n))`.
-pub fn o_min(n: usize) -> usize {
-    (168.min(n / 2))
-        .max(n.saturating_sub(720))
-        .max((0.6 * n as f64).ceil() as usize)
-}
-
-/// Origins `n-48, n-54, ...` down to the last `>= o_min`, ascending.
-pub fn origins(n: usize) -> Vec<usize> {
-    let o_min = o_min(n);
-    let mut out = Vec::new();
-    let mut o = n as i64 - H as i64;
-    while o >= o_min as i64 {
-        out.push(o as usize);
-        o -= STEP as i64;
-    }
-    out.reverse();
-    out
-}
-
-/// Linear interpolation of missing hours (ends carry the nearest value).
-pub fn interpolate(y: &[Option<f64>]) -> Vec<f64> {
-    let known: Vec<(usize, f64)> = y
-        .iter()
-        .enumerate()
-        .filter_map(|(i, v)| v.map(|v| (i, v)))
-        .collect();
-    if known.is_empty() {
-        return vec![0.0; y.len()];
-    }
-    let mut out = vec![0.0; y.len()];
-    let mut k = 0;
-    for (i, slot) in out.iter_mut().enumerate() {
-        while k + 1 < known.len() && known[k + 1].0 <= i {
-            k += 1;
-        }
-        let (i0, v0) = known[k];
-        *slot = if i <= i0 || k + 1 >= known.len() {
-            v0
-        } else {
-            let (i1, v1) = known[k + 1];
-            v0 + (v1 - v0) * (i - i0) as f64 / (i1 - i0) as f64
-        };
-    }
-    // Before the first known hour: the first value.
-    let (f0, v0) = known[0];
-    for slot in out.iter_mut().take(f0) {
-        *slot = v0;
-    }
-    out
-}
-
-/// One model's forecast at one origin: p10, p50, p90 for each of the 48 hours.
-#[derive(Clone, Debug, Default)]
-pub struct OriginForecast {
-    pub p50: Vec<f64>,
-    pub p10: Vec<f64>,
-    pub p90: Vec<f64>,
-}
 
 #[derive(Clone, Debug, Serialize, PartialEq)]
 pub struct HorizonScore {
@@ -141,8 +78,8 @@ pub struct BacktestReport {
     pub models: BTreeMap<String, BTreeMap<String, HorizonScore>>,
 }
 
-use super::Prepared;
 use super::ensemble::{Ensemble, MIN_TRAIN, MemberCache};
+use super::prepared::Prepared;
 use crate::domain::HourlySeries;
 use anyhow::{Result, bail};
 

@@ -2,11 +2,11 @@
 //! validation origins before the forecast origin, and p10/p90 bands from the
 //! conformalized relative residuals of the combined forecast at those origins.
 
-use super::backtest::{H, OriginForecast, STEP};
 use super::features::ClusterContext;
-use super::fingerprint;
+use super::horizon::{HORIZON_HOURS as H, OriginForecast, STEP};
 use super::members::Member;
-use super::quantile;
+use super::prepared::fingerprint;
+use super::prepared::quantile;
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};

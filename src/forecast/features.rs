@@ -2,7 +2,10 @@
 //! Values are relative to the last day's mean level, so one model serves a
 //! series whatever its scale, and a tree can extrapolate a level change.
 
+use super::prepared::Prepared;
+use crate::domain::{HourlySeries, SeriesKind};
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use std::collections::BTreeMap;
 
 /// Feature count; bump [`FEATURES_VERSION`] when the features change.
 pub const FEATURES: usize = 21;
@@ -68,7 +71,7 @@ impl ClusterContext {
         for (i, s) in self.all().into_iter().enumerate() {
             let part = s
                 .as_ref()
-                .map(|v| super::fingerprint(&v[..n.min(v.len())], i as i64))
+                .map(|v| super::prepared::fingerprint(&v[..n.min(v.len())], i as i64))
                 .unwrap_or(i as u64);
             h = (h ^ part).wrapping_mul(0x100000001b3);
         }
@@ -242,5 +245,35 @@ trait HourOfDay {
 impl HourOfDay for DateTime<Utc> {
     fn hour_of_day(&self) -> u32 {
         chrono::Timelike::hour(self)
+    }
+}
+
+/// The cluster's series before `origin`, hour-aligned with `target` (the
+/// prepared series being forecast): each filled, held flat past its ends.
+pub fn cluster_context(
+    target: &Prepared,
+    cluster: &BTreeMap<SeriesKind, HourlySeries>,
+    origin: DateTime<Utc>,
+) -> ClusterContext {
+    let aligned = |kind: SeriesKind| -> Option<Vec<f64>> {
+        let p = Prepared::before(cluster.get(&kind)?, Some(origin))?;
+        if p.hours_observed() == 0 || p.y.is_empty() {
+            return None;
+        }
+        let last = p.y.len() as i64 - 1;
+        Some(
+            (0..target.y.len() as i64)
+                .map(|i| p.y[(i + target.start_hour - p.start_hour).clamp(0, last) as usize])
+                .collect(),
+        )
+    };
+    ClusterContext {
+        nodes: aligned(SeriesKind::Nodes),
+        pods: aligned(SeriesKind::Pods),
+        pending: aligned(SeriesKind::PendingPods),
+        cpu_usage: aligned(SeriesKind::CpuUsage),
+        cpu_requests: aligned(SeriesKind::CpuRequests),
+        batch: aligned(SeriesKind::BatchPods),
+        background: aligned(SeriesKind::BackgroundPods),
     }
 }

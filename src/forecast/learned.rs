@@ -3,9 +3,9 @@
 //! is a feature), refit once a day of history and cached.
 
 use super::features::{Calendar, ClusterContext, FEATURE_NAMES, FEATURES_VERSION, features, level};
-use super::fingerprint;
 use super::members::Member;
-use super::persist::{ModelDir, file_name};
+use super::persist::{ModelStore, TrainedModel, file_name};
+use super::prepared::fingerprint;
 use super::trees::{BoostParams, ForestParams, GradientBoosting, RandomForest, TreeParams};
 use linfa::DatasetBase;
 use linfa::traits::{Fit, Predict};
@@ -93,7 +93,7 @@ pub struct TreeMember {
     pub kind: Kind,
     pub calendar: Calendar,
     cache: Mutex<HashMap<u64, Arc<Model>>>,
-    models: Option<Arc<ModelDir>>,
+    models: Option<Arc<dyn ModelStore>>,
 }
 
 impl TreeMember {
@@ -107,7 +107,7 @@ impl TreeMember {
     }
 
     /// The member, loading and saving its models in `models`.
-    pub fn saving(mut self, models: Option<Arc<ModelDir>>) -> Self {
+    pub fn saving(mut self, models: Option<Arc<dyn ModelStore>>) -> Self {
         self.models = models;
         self
     }
@@ -125,12 +125,11 @@ impl TreeMember {
         key: u64,
     ) -> Option<Model> {
         let name = self.file(key);
-        if let Some(dir) = &self.models
-            && let Some(path) = dir.locate(&name)
+        if let Some(store) = &self.models
+            && let Some(bytes) = store.load(&name)
         {
-            let read = std::fs::read(&path)
+            let read = serde_json::from_slice::<Model>(&bytes)
                 .map_err(anyhow::Error::from)
-                .and_then(|b| Ok(serde_json::from_slice::<Model>(&b)?))
                 .and_then(|m| {
                     if m.max_feature().is_some_and(|f| f >= FEATURE_NAMES.len()) {
                         anyhow::bail!("a split reads a feature past the {}", FEATURE_NAMES.len());
@@ -140,22 +139,24 @@ impl TreeMember {
             match read {
                 Ok(m) => return Some(m),
                 Err(e) => {
-                    tracing::warn!(file = %path.display(), error = %e, "unreadable tree model; refitting")
+                    tracing::warn!(file = %store.describe(&name), error = %e, "unreadable tree model; refitting")
                 }
             }
         }
         let started = std::time::Instant::now();
         let model = self.fit(y, ctx, start_hour)?;
-        if let Some(dir) = &self.models {
+        if let Some(store) = &self.models {
+            let trained = TrainedModel {
+                member: self.name().to_string(),
+                key,
+                history_hours: y.len(),
+                horizons: [1, 48],
+                train_seconds: started.elapsed().as_secs_f64(),
+                training_loss: None,
+            };
             let saved = serde_json::to_vec(&model)
                 .map_err(anyhow::Error::from)
-                .and_then(|bytes| {
-                    dir.save(
-                        &name,
-                        &bytes,
-                        ModelDir::entry(self.name(), key, y.len(), [1, 48], started, None),
-                    )
-                });
+                .and_then(|bytes| store.save(&name, &bytes, trained));
             if let Err(e) = saved {
                 tracing::warn!(file = %name, error = %e, "cannot save the tree model");
             }

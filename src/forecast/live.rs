@@ -3,15 +3,17 @@
 
 use super::ensemble::{Ensemble, EnsembleForecast, MemberCache};
 use super::features::Calendar;
-use super::members::{all_members, members_saving, members_with};
-use super::persist::ModelDir;
+use super::persist::ModelStore;
+use super::registry::{all_members, members_saving, members_with};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
 /// Horizons whose validation sMAPE the manifest keeps.
 pub const VALIDATION_HORIZONS: [usize; 5] = [1, 6, 12, 24, 48];
 use super::features::ClusterContext;
-use super::{Forecaster, Prepared, cluster_context, history_warnings};
+use super::features::cluster_context;
+use super::forecaster::{Forecaster, confidence, history_warnings};
+use super::prepared::Prepared;
 use crate::domain::{Forecast, ForecastPoint, HorizonMix, HourlySeries, SeriesKind};
 use chrono::{DateTime, Duration, Utc};
 use std::sync::Mutex;
@@ -22,7 +24,7 @@ use std::sync::Mutex;
 pub struct EnsembleForecaster {
     ensemble: Ensemble,
     cache: Mutex<MemberCache>,
-    models: Option<Arc<ModelDir>>,
+    models: Option<Arc<dyn ModelStore>>,
 }
 
 impl Default for EnsembleForecaster {
@@ -47,7 +49,7 @@ impl EnsembleForecaster {
 
     /// The forecaster whose learned members load and save their models in
     /// `models`, with each member's validation scores in its manifest.
-    pub fn with_models(cal: &Calendar, models: Arc<ModelDir>) -> Self {
+    pub fn with_models(cal: &Calendar, models: Arc<dyn ModelStore>) -> Self {
         EnsembleForecaster {
             ensemble: Ensemble::new(members_saving(cal, Some(models.clone()))),
             cache: Mutex::new(MemberCache::default()),
@@ -203,7 +205,7 @@ impl EnsembleForecaster {
                 p90: f.combined.p90[i],
             })
             .collect();
-        let confidence = super::confidence(&points, f.validation_origins, history_hours);
+        let confidence = confidence(&points, f.validation_origins, history_hours);
         Forecast {
             series,
             issued_at: origin,

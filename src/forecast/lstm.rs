@@ -5,17 +5,16 @@
 //! as safetensors.
 
 use super::features::ClusterContext;
-use super::fingerprint;
 use super::learned::{log_ratio, reference};
 use super::members::Member;
-use super::persist::{ModelDir, file_name};
+use super::persist::{ModelStore, TrainedModel, file_name};
+use super::prepared::fingerprint;
 use super::trees::Rng;
 use candle_core::{DType, Device, Tensor};
 use candle_nn::{
     AdamW, LSTM, Linear, Module, Optimizer, ParamsAdamW, RNN, VarBuilder, VarMap, linear, lstm,
 };
 use std::collections::HashMap;
-use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 /// Hours the LSTM reads.
@@ -132,13 +131,38 @@ impl LstmNet {
             .collect())
     }
 
-    pub fn save(&self, path: &Path) -> candle_core::Result<()> {
-        self.vars.save(path)
+    /// The weights as a safetensors file (the bytes `VarMap::save` writes).
+    pub fn to_bytes(&self) -> candle_core::Result<Vec<u8>> {
+        let data = self
+            .vars
+            .data()
+            .lock()
+            .map_err(|_| candle_core::Error::Msg("LSTM weights lock poisoned".into()))?;
+        let tensors: Vec<(String, Tensor)> = data
+            .iter()
+            .map(|(k, v)| (k.clone(), v.as_tensor().clone()))
+            .collect();
+        safetensors::tensor::serialize(tensors.iter().map(|(k, t)| (k.as_str(), t)), None)
+            .map_err(|e| candle_core::Error::Msg(format!("safetensors: {e}")))
     }
 
-    pub fn load(path: &Path) -> candle_core::Result<LstmNet> {
-        let mut net = LstmNet::new(0)?;
-        net.vars.load(path)?;
+    /// A net from a safetensors file's bytes; every weight must be present.
+    pub fn from_bytes(bytes: &[u8]) -> candle_core::Result<LstmNet> {
+        let net = LstmNet::new(0)?;
+        let stored = candle_core::safetensors::load_buffer(bytes, &Device::Cpu)?;
+        {
+            let data = net
+                .vars
+                .data()
+                .lock()
+                .map_err(|_| candle_core::Error::Msg("LSTM weights lock poisoned".into()))?;
+            for (name, var) in data.iter() {
+                let t = stored
+                    .get(name)
+                    .ok_or_else(|| candle_core::Error::Msg(format!("no weight {name}")))?;
+                var.set(t)?;
+            }
+        }
         Ok(net)
     }
 }
@@ -147,12 +171,12 @@ impl LstmNet {
 #[derive(Default)]
 pub struct LstmMember {
     cache: Mutex<HashMap<u64, Arc<LstmNet>>>,
-    models: Option<Arc<ModelDir>>,
+    models: Option<Arc<dyn ModelStore>>,
 }
 
 impl LstmMember {
     /// A member that loads and saves its nets in `models`.
-    pub fn new(models: Option<Arc<ModelDir>>) -> Self {
+    pub fn new(models: Option<Arc<dyn ModelStore>>) -> Self {
         LstmMember {
             cache: Mutex::new(HashMap::new()),
             models,
@@ -168,29 +192,34 @@ impl LstmMember {
     /// Loads the net for `key` from the models folder, or trains and saves it.
     fn load_or_train(&self, y: &[f64], start_hour: i64, key: u64) -> Option<LstmNet> {
         let name = file_name("lstm", key, "safetensors");
-        if let Some(dir) = &self.models
-            && let Some(path) = dir.locate(&name)
+        if let Some(store) = &self.models
+            && let Some(bytes) = store.load(&name)
         {
-            match LstmNet::load(&path) {
+            match LstmNet::from_bytes(&bytes) {
                 Ok(net) => return Some(net),
                 Err(e) => {
-                    tracing::warn!(file = %path.display(), error = %e, "unreadable LSTM model; retraining")
+                    tracing::warn!(file = %store.describe(&name), error = %e, "unreadable LSTM model; retraining")
                 }
             }
         }
         let started = std::time::Instant::now();
         let net = LstmNet::new(42).ok()?;
         let loss = net.train(y, start_hour).ok()?;
-        if let Some(dir) = &self.models {
-            let path = dir.path().join(&name);
-            let saved = net.save(&path).map_err(anyhow::Error::from).and_then(|_| {
-                dir.register(
-                    &name,
-                    ModelDir::entry("lstm", key, y.len(), [1, OUT], started, Some(loss)),
-                )
-            });
+        if let Some(store) = &self.models {
+            let trained = TrainedModel {
+                member: "lstm".into(),
+                key,
+                history_hours: y.len(),
+                horizons: [1, OUT],
+                train_seconds: started.elapsed().as_secs_f64(),
+                training_loss: Some(loss),
+            };
+            let saved = net
+                .to_bytes()
+                .map_err(anyhow::Error::from)
+                .and_then(|bytes| store.save(&name, &bytes, trained));
             if let Err(e) = saved {
-                tracing::warn!(file = %path.display(), error = %e, "cannot save the LSTM model");
+                tracing::warn!(file = %store.describe(&name), error = %e, "cannot save the LSTM model");
             }
         }
         Some(net)

@@ -2,15 +2,11 @@
 //! forecasts of the next hours. Pure and deterministic.
 
 use super::features::{Calendar, ClusterContext};
-use super::learned::{Kind, TreeMember};
-use super::lstm::LstmMember;
-use super::persist::ModelDir;
 use super::season::{DayTypeSeason, deseasonalize};
 use augurs_core::{Fit, Predict};
 use augurs_ets::AutoETS;
 use augurs_ets::trend::AutoETSTrendModel;
 use augurs_mstl::MSTLModel;
-use std::sync::Arc;
 
 /// A point forecaster over a gap-free hourly history.
 pub trait Member: Send + Sync {
@@ -261,39 +257,4 @@ impl Member for ThetaDayType {
 
 fn finite(v: Vec<f64>) -> Option<Vec<f64>> {
     v.iter().all(|x| x.is_finite()).then_some(v)
-}
-
-/// Every member, by name.
-pub fn all_members() -> Vec<Box<dyn Member>> {
-    members_with(&Calendar::builtin(1990..=2040))
-}
-
-/// Every member, the learned ones reading holidays and business events from `cal`.
-pub fn members_with(cal: &Calendar) -> Vec<Box<dyn Member>> {
-    members_saving(cal, None)
-}
-
-/// Every member; the learned ones load and save their models in `models`.
-pub fn members_saving(cal: &Calendar, models: Option<Arc<ModelDir>>) -> Vec<Box<dyn Member>> {
-    vec![
-        Box::new(Naive),
-        Box::new(EtsLevel),
-        Box::new(SeasonalNaive {
-            season: 24,
-            name: "seasonal24",
-        }),
-        Box::new(SeasonalNaive {
-            season: 168,
-            name: "seasonal168",
-        }),
-        Box::new(Mstl),
-        Box::new(Ets),
-        Box::new(Theta),
-        Box::new(ThetaDayType {
-            calendar: cal.clone(),
-        }),
-        Box::new(LstmMember::new(models.clone())),
-        Box::new(TreeMember::new(Kind::Forest, cal.clone()).saving(models.clone())),
-        Box::new(TreeMember::new(Kind::Boost, cal.clone()).saving(models)),
-    ]
 }

@@ -59,6 +59,23 @@ impl NodesNeeded {
     pub fn peak(&self) -> Option<&NeedPoint> {
         peak_of(&self.hours)
     }
+
+    /// The peak of the first `hours` forecast hours.
+    pub fn peak_within(&self, hours: usize) -> Option<&NeedPoint> {
+        peak_of(&self.hours[..self.hours.len().min(hours)])
+    }
+
+    /// The 48-hour peak's p90 goes over the group's max.
+    pub fn p90_over_max(&self) -> bool {
+        self.max
+            .zip(self.peak())
+            .is_some_and(|(max, p)| p.p90 > max)
+    }
+
+    /// The 48-hour peak's p50 needs more nodes than the group runs now.
+    pub fn grows(&self) -> bool {
+        self.peak().is_some_and(|p| p.p50 > self.nodes_now)
+    }
 }
 
 /// The hour of `hours` with the most nodes needed at p50 (the first of equals).

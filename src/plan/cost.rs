@@ -2,6 +2,7 @@
 //! commitments from the stable floor of demand, and an M/M/c queueing risk.
 //! Pure.
 
+use crate::domain::Risk;
 use serde::Serialize;
 
 pub const HOURS_PER_MONTH: f64 = 730.0;
@@ -100,14 +101,14 @@ pub fn erlang_c(c: u32, rho: f64) -> f64 {
 }
 
 /// Latency risk level of a group at utilization `rho` on `c` nodes, with its reason.
-pub fn latency_risk(c: u32, rho: f64) -> (&'static str, String) {
+pub fn latency_risk(c: u32, rho: f64) -> (Risk, String) {
     let p = erlang_c(c, rho);
     let level = if p < 0.05 {
-        "low"
+        Risk::Low
     } else if p < 0.25 {
-        "medium"
+        Risk::Medium
     } else {
-        "high"
+        Risk::High
     };
     (
         level,

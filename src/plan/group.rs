@@ -1,35 +1,31 @@
 //! One node group's plan: its size hour by hour under the scaling rule, the
 //! proposals that changes it, cost, instance mix, spot share and latency risk.
 
-use super::PlanConfig;
+use super::config::PlanConfig;
 use super::cost::{HOURS_PER_MONTH, latency_risk};
 use super::mix::{self, Mix, MixConstraints, Offer, Requirement};
-use super::scaling::{Reason, ScaleRules, at_quantile, next_size};
+use super::scaling::{ScaleRules, at_quantile, next_size};
 use super::spot::{SpotAdvice, band_risk};
 use crate::catalog::{self, Catalog};
-use crate::domain::{CapacityType, Forecast, Resources};
+use crate::domain::{CapacityType, Forecast, Resources, Risk, ScalingAction};
 use crate::forecast::nodes::NodesNeeded;
 use crate::snapshot::{ClusterSnapshot, NodeGroupSummary};
 use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 
-/// "Scale node group X from a to b at T".
+/// "Scale node group X from a to b at T", with what the operator needs to
+/// judge it.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Proposal {
-    pub node_group: String,
-    pub from: u32,
-    pub to: u32,
-    /// The hour the new size serves.
-    pub at: DateTime<Utc>,
-    /// When to start: `at` minus the lead time for nodes to join.
+    pub action: ScalingAction,
+    /// When to start: `action.at` minus the lead time for nodes to join.
     pub apply_by: DateTime<Utc>,
-    pub reason: Reason,
     /// Nodes needed that hour: p10, p50, p90 (headroom included).
     pub band: (u32, u32, u32),
     pub usd_per_hour_delta: Option<f64>,
     /// Requests over allocatable after the change, at the p50 forecast.
     pub utilization_after: f64,
-    pub risk: &'static str,
+    pub risk: Risk,
     pub risk_reason: String,
 }
 
@@ -58,11 +54,13 @@ pub struct GroupPlan {
     /// Planned size for each forecast hour.
     pub sizes: Vec<u32>,
     pub planned_usd_48h: Option<f64>,
+    /// The plan's mean $/h over the 48 h against today's size.
+    pub plan_vs_now_usd_per_hour: Option<f64>,
     pub proposals: Vec<Proposal>,
     pub mix: Option<MixAdvice>,
     pub spot: SpotAdvice,
     pub utilization_now: f64,
-    pub risk_now: (&'static str, String),
+    pub risk_now: (Risk, String),
 }
 
 /// Price of one node of `t` in `region` for this capacity type.
@@ -148,12 +146,15 @@ pub fn plan_group(x: &GroupInputs) -> GroupPlan {
             let rho = utilization(demand_at(h), next, per);
             let (risk, risk_reason) = latency_risk(next, rho * busy);
             proposals.push(Proposal {
-                node_group: g.name.clone(),
-                from: size,
-                to: next,
-                at,
+                action: ScalingAction {
+                    cluster: snapshot.cluster.clone(),
+                    node_group: g.name.clone(),
+                    from: size,
+                    to: next,
+                    at,
+                    reason,
+                },
                 apply_by: at - Duration::minutes(rules.lead_minutes as i64),
-                reason,
                 band: (need.hours[h].p10, need.hours[h].p50, need.hours[h].p90),
                 usd_per_hour_delta: price.map(|p| (next as f64 - size as f64) * p),
                 utilization_after: rho,
@@ -165,6 +166,7 @@ pub fn plan_group(x: &GroupInputs) -> GroupPlan {
         sizes.push(size);
     }
     let usd_per_hour_now = price.map(|p| p * g.nodes as f64);
+    let planned_usd_48h = price.map(|p| sizes.iter().map(|s| *s as f64 * p).sum::<f64>());
     let rho_now = utilization(g.requests, g.nodes, per);
     let spot = spot_advice(g, t, region, snapshot, usd_per_hour_now);
     GroupPlan {
@@ -175,7 +177,10 @@ pub fn plan_group(x: &GroupInputs) -> GroupPlan {
         usd_per_node_hour: price,
         usd_per_month_now: usd_per_hour_now.map(|u| u * HOURS_PER_MONTH),
         usd_per_hour_now,
-        planned_usd_48h: price.map(|p| sizes.iter().map(|s| *s as f64 * p).sum()),
+        planned_usd_48h,
+        plan_vs_now_usd_per_hour: planned_usd_48h
+            .zip(usd_per_hour_now)
+            .map(|(a, b)| (a - b * 48.0) / 48.0),
         mix: mix_advice(x, &rules),
         spot,
         utilization_now: rho_now,
@@ -211,7 +216,7 @@ fn spot_advice(
         usd_per_hour_saved: saved,
         risk: offer
             .map(|o| band_risk(&o.interruption))
-            .unwrap_or("unknown"),
+            .unwrap_or(Risk::Unknown),
     }
 }
 

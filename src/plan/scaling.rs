@@ -4,6 +4,7 @@
 //! never below what is requested now and never by more than one step.
 //! Pure: numbers in, a node count out.
 
+use crate::domain::ScaleReason;
 use serde::Serialize;
 
 /// Limits of one node group's scaling.
@@ -41,7 +42,7 @@ impl Default for ScaleRules {
     }
 }
 
-/// p80. Measured with `nodecast simulate` over the shared series (README):
+/// p80. Measured with `nodecast simulate` over the shared series (docs/planning.md):
 /// p80 costs 8.2 % more than reactive scaling for 0.21 x its shortage; p85
 /// 9.7 % for 0.18 x; p90 11.6 % (over the 10 % bar) for 0.15 x.
 pub const DEFAULT_QUANTILE: f64 = 0.80;
@@ -71,22 +72,6 @@ pub fn at_quantile(p50: f64, p90: f64, q: f64) -> f64 {
 }
 pub const DEFAULT_LEAD_MINUTES: u32 = 5;
 
-/// Why a size was chosen.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Reason {
-    /// The forecast's upper band for the next hour needs more nodes.
-    ForecastAbove,
-    /// What is requested now needs more nodes (pending pods).
-    RequestsAbove,
-    /// The upper band stayed below a smaller size for the whole window.
-    BandBelow,
-    /// Nothing to change.
-    Hold,
-    /// Pulled back inside the group's min/max.
-    Bounds,
-}
-
 /// Nodes, fractional: demand divided by one node's allocatable.
 fn whole(nodes: f64) -> u32 {
     if !nodes.is_finite() || nodes <= 0.0 {
@@ -105,14 +90,14 @@ pub fn next_size(
     requested_now: f64,
     upper: &[f64],
     rules: &ScaleRules,
-) -> (u32, Reason) {
+) -> (u32, ScaleReason) {
     let floor = whole(requested_now);
     let next = upper.first().map(|u| whole(*u)).unwrap_or(0);
     let (size, reason) = if next > current || floor > current {
         if next >= floor {
-            (next, Reason::ForecastAbove)
+            (next, ScaleReason::ForecastAbove)
         } else {
-            (floor, Reason::RequestsAbove)
+            (floor, ScaleReason::RequestsAbove)
         }
     } else {
         let window = &upper[..upper.len().min(rules.scale_in_window_h.max(1))];
@@ -122,17 +107,17 @@ pub fn next_size(
             let to = band_max.max(floor).max(current.saturating_sub(step));
             let least = ((current as f64 * rules.min_scale_in).ceil() as u32).max(1);
             if to + least <= current {
-                (to, Reason::BandBelow)
+                (to, ScaleReason::BandBelow)
             } else {
-                (current, Reason::Hold)
+                (current, ScaleReason::Hold)
             }
         } else {
-            (current, Reason::Hold)
+            (current, ScaleReason::Hold)
         }
     };
     let bounded = size.clamp(rules.min, rules.max.max(rules.min));
     if bounded != size {
-        (bounded, Reason::Bounds)
+        (bounded, ScaleReason::Bounds)
     } else {
         (size, reason)
     }

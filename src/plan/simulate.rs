@@ -3,8 +3,9 @@
 //! choose each hour's size from the hours before it only. Pure.
 
 use super::scaling::{ScaleRules, at_quantile, next_size};
-use crate::forecast::backtest::{interpolate, o_min};
 use crate::forecast::ensemble::{Ensemble, MemberCache};
+use crate::forecast::horizon::o_min;
+use crate::forecast::prepared::interpolate;
 use serde::Serialize;
 use std::collections::BTreeMap;
 

@@ -6,9 +6,9 @@
 //! Endpoints: the `[prices]` config's, else `AWS_ENDPOINT_URL_EC2` /
 //! `AWS_ENDPOINT_URL_PRICING`, else `AWS_ENDPOINT_URL`, else AWS's own.
 
+use super::{Result, SourceError};
 use crate::catalog::Catalog;
 use crate::catalog::live::{self, LivePrices};
-use anyhow::{Context, Result, anyhow, bail};
 use aws_config::BehaviorVersion;
 use aws_credential_types::Credentials;
 use aws_credential_types::provider::ProvideCredentials;
@@ -101,7 +101,7 @@ impl Signed<'_> {
                 .time(SystemTime::now())
                 .settings(SigningSettings::default())
                 .build()
-                .map_err(|e| anyhow!("cannot sign: {e}"))?
+                .map_err(|e| SourceError::Setup(format!("cannot sign: {e}")))?
                 .into();
             let signable = SignableRequest::new(
                 "POST",
@@ -109,9 +109,9 @@ impl Signed<'_> {
                 headers.iter().copied(),
                 SignableBody::Bytes(body.as_bytes()),
             )
-            .map_err(|e| anyhow!("cannot sign {url}: {e}"))?;
+            .map_err(|e| SourceError::Setup(format!("cannot sign {url}: {e}")))?;
             let (instructions, _) = sign(signable, &params)
-                .map_err(|e| anyhow!("cannot sign {url}: {e}"))?
+                .map_err(|e| SourceError::Setup(format!("cannot sign {url}: {e}")))?
                 .into_parts();
             let mut req = self.http.post(url).body(body.to_string());
             for (k, v) in headers.iter().copied().chain(instructions.headers()) {
@@ -125,13 +125,12 @@ impl Signed<'_> {
                     wait *= 2;
                     continue;
                 }
-                Err(e) => return Err(anyhow!("{url}: {e}")),
+                Err(e) => return Err(SourceError::Unreachable(format!("{url}: {e}"))),
             };
             let status = resp.status();
-            let text = resp
-                .text()
-                .await
-                .with_context(|| format!("{url}: reading the response"))?;
+            let text = resp.text().await.map_err(|e| {
+                SourceError::Unreachable(format!("{url}: reading the response: {e}"))
+            })?;
             if status.is_success() {
                 return Ok(text);
             }
@@ -148,9 +147,15 @@ impl Signed<'_> {
             } else {
                 text.chars().take(300).collect()
             };
-            bail!("{url}: HTTP {}: {reason}", status.as_u16());
+            let msg = format!("{url}: HTTP {}: {reason}", status.as_u16());
+            return Err(match status.as_u16() {
+                401 | 403 => SourceError::Denied(msg),
+                _ => SourceError::Failed(msg),
+            });
         }
-        bail!("{url}: no answer after {ATTEMPTS} attempts")
+        Err(SourceError::Unreachable(format!(
+            "{url}: no answer after {ATTEMPTS} attempts"
+        )))
     }
 
     /// Every page of one call: `request` makes a page's body from the
@@ -162,21 +167,24 @@ impl Signed<'_> {
         region: &str,
         headers: &[(&str, &str)],
         request: impl Fn(Option<&str>) -> String,
-        parse: impl Fn(&str) -> Result<(Vec<T>, Option<String>)>,
+        parse: impl Fn(&str) -> anyhow::Result<(Vec<T>, Option<String>)>,
     ) -> Result<Vec<T>> {
         let mut out = Vec::new();
         let mut token: Option<String> = None;
         for _ in 0..MAX_PAGES {
             let body = request(token.as_deref());
             let text = self.post(url, service, region, headers, &body).await?;
-            let (items, next) = parse(&text)?;
+            let (items, next) =
+                parse(&text).map_err(|e| SourceError::Unreadable(format!("{e:#}")))?;
             out.extend(items);
             match next {
                 Some(n) if token.as_ref() != Some(&n) => token = Some(n),
                 _ => return Ok(out),
             }
         }
-        bail!("{url}: more than {MAX_PAGES} pages")
+        Err(SourceError::Failed(format!(
+            "{url}: more than {MAX_PAGES} pages"
+        )))
     }
 
     /// An EC2 Query call, every page.
@@ -185,7 +193,7 @@ impl Signed<'_> {
         url: &str,
         region: &str,
         params: &[(&str, String)],
-        parse: impl Fn(&str) -> Result<(Vec<T>, Option<String>)>,
+        parse: impl Fn(&str) -> anyhow::Result<(Vec<T>, Option<String>)>,
     ) -> Result<Vec<T>> {
         let request = |token: Option<&str>| {
             let mut form: Vec<(&str, String)> = params.to_vec();
@@ -257,11 +265,11 @@ async fn credentials(target: &PriceTarget) -> Result<Credentials> {
     let cfg = loader.load().await;
     let provider = cfg
         .credentials_provider()
-        .ok_or_else(|| anyhow!("no AWS credentials provider"))?;
+        .ok_or_else(|| SourceError::Setup("no AWS credentials provider".into()))?;
     provider
         .provide_credentials()
         .await
-        .map_err(|e| anyhow!("no AWS credentials: {e}"))
+        .map_err(|e| SourceError::Setup(format!("no AWS credentials: {e}")))
 }
 
 /// Refreshes `target.region`'s instance shapes, on-demand and spot prices.
@@ -273,7 +281,7 @@ pub async fn fetch(target: &PriceTarget, now: DateTime<Utc>) -> Result<LivePrice
         .connect_timeout(Duration::from_secs(5))
         .timeout(Duration::from_secs(30))
         .build()
-        .context("cannot build the HTTP client")?;
+        .map_err(|e| SourceError::Setup(format!("cannot build the HTTP client: {e}")))?;
     let signed = Signed {
         http: &http,
         creds: &creds,
@@ -340,7 +348,10 @@ pub async fn fetch(target: &PriceTarget, now: DateTime<Utc>) -> Result<LivePrice
         Err(e) => out.problems.push(format!("spot prices: {e:#}")),
     }
     if failed.iter().all(|f| *f) {
-        bail!("{region}: {}", out.problems.join("; "));
+        return Err(SourceError::Failed(format!(
+            "{region}: {}",
+            out.problems.join("; ")
+        )));
     }
     Ok(out)
 }

@@ -8,9 +8,9 @@
 //! per period: requests = reserved capacity % x per-node limit x nodes, and
 //! usage = utilization % x per-node limit x nodes.
 
+use super::{Result, SourceError};
 use super::{Source, SourceUpdate, floor_to};
 use crate::domain::{Sample, SeriesKind};
-use anyhow::{Context, Result};
 use async_trait::async_trait;
 use aws_config::BehaviorVersion;
 use aws_config::retry::RetryConfig;
@@ -142,13 +142,7 @@ impl CloudWatchSource {
                 .set_next_token(token.take())
                 .send()
                 .await
-                .map_err(|e| {
-                    anyhow::anyhow!(
-                        "GetMetricData ({}): {}",
-                        self.target.cluster_name,
-                        aws_sdk_cloudwatch::error::DisplayErrorContext(e)
-                    )
-                })?;
+                .map_err(|e| sdk_error(&self.target.cluster_name, e))?;
             for r in resp.metric_data_results() {
                 let Some(id) = r.id() else { continue };
                 for (t, v) in r.timestamps().iter().zip(r.values()) {
@@ -165,6 +159,32 @@ impl CloudWatchSource {
         }
         Ok(out)
     }
+}
+
+/// A failed GetMetricData call as a source error, by what failed: no
+/// answer, access denied, an error answer, or an unreadable one.
+fn sdk_error<E, R>(cluster: &str, e: aws_sdk_cloudwatch::error::SdkError<E, R>) -> SourceError
+where
+    E: std::error::Error + aws_sdk_cloudwatch::error::ProvideErrorMetadata + 'static,
+    R: std::fmt::Debug,
+{
+    use aws_sdk_cloudwatch::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+    let denied = matches!(
+        e.code(),
+        Some("AccessDenied" | "AccessDeniedException" | "UnrecognizedClientException")
+            | Some("InvalidClientTokenId" | "SignatureDoesNotMatch" | "ExpiredToken")
+    );
+    let kind: fn(String) -> SourceError = match &e {
+        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) => SourceError::Unreachable,
+        SdkError::ResponseError(_) => SourceError::Unreadable,
+        SdkError::ServiceError(_) if denied => SourceError::Denied,
+        SdkError::ConstructionFailure(_) => SourceError::Setup,
+        _ => SourceError::Failed,
+    };
+    kind(format!(
+        "GetMetricData ({cluster}): {}",
+        DisplayErrorContext(e)
+    ))
 }
 
 /// One period's metric values by query id.
@@ -205,7 +225,10 @@ pub fn samples_from(ts: DateTime<Utc>, p: &Periods) -> Vec<(SeriesKind, Sample)>
     }
     let cores = get("cpu_limit").map(|m| m / 1000.0);
     let gib = get("mem_limit").map(|b| b / GIB);
-    let total = |per_node: Option<f64>, share: Option<f64>| Some(per_node? * nodes? * share?);
+    // Products of finite values can still overflow: an infinite total is dropped too.
+    let total = |per_node: Option<f64>, share: Option<f64>| {
+        Some(per_node? * nodes? * share?).filter(|v| v.is_finite())
+    };
     let pairs = [
         (SeriesKind::CpuRequests, cores, "cpu_reserved"),
         (SeriesKind::MemRequests, gib, "mem_reserved"),
@@ -237,7 +260,7 @@ impl Source for CloudWatchSource {
         let periods = self
             .fetch(start, end, 3600)
             .await
-            .context("Container Insights history")?;
+            .map_err(|e| e.context("Container Insights history"))?;
         // Polls go on in 5-minute periods after the last whole hour.
         self.last = Some(end - Span::seconds(300));
         Ok(periods

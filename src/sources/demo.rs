@@ -1,11 +1,11 @@
-//! The demo fleet: four clusters replaying real public traces (see README,
-//! "Demo fleet"), scaled to realistic EKS sizes.
+//! The demo fleet: four clusters replaying real public traces (see
+//! docs/sources.md, "The demo fleet"), scaled to realistic EKS sizes.
 
 use super::replay::{ReplayCluster, ReplayGroup, ReplaySource, ReplaySpec, Scale, Trace};
+use super::{Result, SourceError};
 use crate::catalog;
 use crate::domain::{CapacityType, ClusterId, NodeGroup, OwnerKind};
 use crate::series_csv::parse_series;
-use anyhow::{Result, anyhow};
 use chrono::{DateTime, Utc};
 use std::time::Duration;
 
@@ -43,8 +43,8 @@ pub const DEMO_CLUSTERS: [(&str, &str, &str); 4] = [
 ];
 
 fn trace(text: &str, file: &str) -> Result<Trace> {
-    let samples = parse_series(text, file)?;
-    Trace::from_samples(&samples).map_err(|e| anyhow!("{file}: {e}"))
+    let samples = parse_series(text, file).map_err(|e| SourceError::Setup(format!("{e:#}")))?;
+    Trace::from_samples(&samples).map_err(|e| e.context(file))
 }
 
 fn group(
@@ -58,10 +58,10 @@ fn group(
 ) -> Result<ReplayGroup> {
     let instance = catalog::lookup(instance_type)
         .ok_or_else(|| {
-            anyhow!(
+            SourceError::Setup(format!(
                 "instance type {instance_type} is not in {}",
                 catalog::CATALOG_FILE
-            )
+            ))
         })?
         .clone();
     Ok(ReplayGroup {
@@ -234,4 +234,36 @@ pub fn demo_sources(anchor: DateTime<Utc>, speed: f64) -> Result<Vec<(ReplaySpec
             (spec, ReplaySource { cluster, interval })
         })
         .collect())
+}
+
+/// The demo fleet at `anchor`, built synchronously through the same store
+/// path the runtime uses (for `nodecast train`, tests and benchmarks).
+pub fn demo_store_at(
+    anchor: DateTime<Utc>,
+    db: crate::store::db::Db,
+) -> anyhow::Result<crate::store::Store> {
+    use super::{Source, SourceEvent, SourceEventKind};
+    let sources = demo_sources(anchor, 1.0)?;
+    let ids: Vec<(ClusterId, String)> = sources
+        .iter()
+        .map(|(s, _)| (s.cluster.clone(), s.region.clone()))
+        .collect();
+    let mut store = crate::store::Store::new(db, &ids);
+    store.reset_history()?;
+    for (spec, mut src) in sources {
+        let backfill = futures::executor::block_on(src.backfill(anchor))?;
+        let update = futures::executor::block_on(src.poll(anchor))?;
+        for kind in [
+            SourceEventKind::Backfill(backfill),
+            SourceEventKind::Update(update),
+        ] {
+            store.apply(SourceEvent {
+                cluster: spec.cluster.clone(),
+                source: src.name().to_string(),
+                at: anchor,
+                kind,
+            })?;
+        }
+    }
+    Ok(store)
 }

@@ -5,10 +5,10 @@
 //! the reflectors hold.
 
 use super::kube_objects::{NodeMetrics, budget_from, pod_from, state_from};
+use super::{Result, SourceError, error_chain};
 use super::{Source, SourceUpdate};
 use crate::domain::Pod as DomainPod;
 use crate::domain::{Sample, SeriesKind};
-use anyhow::{Context, Result, anyhow};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use futures::StreamExt;
@@ -39,15 +39,32 @@ pub struct KubeTarget {
     pub context: Option<String>,
 }
 
+/// The API server's answer to a call as a source error: refused (401/403),
+/// failed (another status), or unreachable.
+fn api_error(e: kube::Error) -> SourceError {
+    let msg = format!("API server: {e}");
+    match &e {
+        kube::Error::Api(s) if s.code == 401 || s.code == 403 => SourceError::Denied(msg),
+        kube::Error::Api(_) => SourceError::Failed(msg),
+        _ => SourceError::Unreachable(msg),
+    }
+}
+
 impl KubeTarget {
     /// A client for the target, with nodecast's timeouts. Reads the kubeconfig; no network.
     pub async fn client(&self) -> Result<Client> {
         crate::tls::install_provider();
+        let setup = |what: String| {
+            move |e: kube::config::KubeconfigError| {
+                SourceError::Setup(format!("{what}: {}", error_chain(&e)))
+            }
+        };
         let kc = match &self.kubeconfig {
             Some(p) => {
-                Kubeconfig::read_from(p).with_context(|| format!("kubeconfig {}", p.display()))?
+                Kubeconfig::read_from(p).map_err(setup(format!("kubeconfig {}", p.display())))?
             }
-            None => Kubeconfig::read().context("kubeconfig (KUBECONFIG or ~/.kube/config)")?,
+            None => Kubeconfig::read()
+                .map_err(setup("kubeconfig (KUBECONFIG or ~/.kube/config)".into()))?,
         };
         let opts = KubeConfigOptions {
             context: self.context.clone(),
@@ -55,12 +72,13 @@ impl KubeTarget {
         };
         let mut cfg = kube::Config::from_custom_kubeconfig(kc, &opts)
             .await
-            .with_context(|| match &self.context {
+            .map_err(setup(match &self.context {
                 Some(c) => format!("kubeconfig context {c:?}"),
                 None => "kubeconfig current context".to_string(),
-            })?;
+            }))?;
         cfg.connect_timeout = Some(CALL_TIMEOUT);
-        Client::try_from(cfg).context("Kubernetes client")
+        Client::try_from(cfg)
+            .map_err(|e| SourceError::Setup(format!("Kubernetes client: {}", error_chain(&e))))
     }
 }
 
@@ -391,13 +409,17 @@ impl Source for KubeSource {
 
     async fn poll(&mut self, _now: DateTime<Utc>) -> Result<SourceUpdate> {
         let Some(w) = &self.watching else {
-            return Err(anyhow!("not connected"));
+            return Err(SourceError::Unreachable("not connected".into()));
         };
         let client = w.client.clone();
         match tokio::time::timeout(CALL_TIMEOUT, client.apiserver_version()).await {
             Ok(Ok(_)) => {}
-            Ok(Err(e)) => return Err(anyhow!("API server: {e}")),
-            Err(_) => return Err(anyhow!("API server: no answer in {CALL_TIMEOUT:?}")),
+            Ok(Err(e)) => return Err(api_error(e)),
+            Err(_) => {
+                return Err(SourceError::Unreachable(format!(
+                    "API server: no answer in {CALL_TIMEOUT:?}"
+                )));
+            }
         }
         let (nodes, pods) = (w.nodes.clone(), w.pods.clone());
         let budgets = w.budgets.clone();
@@ -413,7 +435,9 @@ impl Source for KubeSource {
                 .map(|e| e.clone())
                 .unwrap_or_default()
                 .unwrap_or_else(|| "still listing".into());
-            return Err(anyhow!("no complete list of nodes and pods yet: {why}"));
+            return Err(SourceError::NotReady(format!(
+                "no complete list of nodes and pods yet: {why}"
+            )));
         }
         // Only the first poll waits for the budgets; later ones take what is there.
         let wait = if self.polled {

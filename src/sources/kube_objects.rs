@@ -4,9 +4,9 @@
 //! scheduler counts them, phase, node and why they are unschedulable. Pure;
 //! the Kubernetes source feeds it from its watchers.
 
+use super::{Result, SourceError};
 use crate::catalog::{parse_cpu, parse_mem_gib};
 use crate::domain::{CapacityType, Node, OwnerKind, Pod, PodPhase, Resources};
-use anyhow::{Context, Result, anyhow};
 use k8s_openapi::api::core::v1 as core;
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use std::collections::BTreeMap;
@@ -30,17 +30,20 @@ pub fn resources(list: Option<&BTreeMap<String, Quantity>>) -> Result<Resources>
     let Some(list) = list else {
         return Ok(Resources::default());
     };
+    fn unreadable(what: &'static str) -> impl Fn(anyhow::Error) -> SourceError {
+        move |e| SourceError::Unreadable(format!("{what}: {e:#}"))
+    }
     let cores = list
         .get("cpu")
         .map(|q| parse_cpu(&q.0))
         .transpose()
-        .context("cpu")?
+        .map_err(unreadable("cpu"))?
         .unwrap_or(0.0);
     let gib = list
         .get("memory")
         .map(|q| parse_mem_gib(&q.0))
         .transpose()
-        .context("memory")?
+        .map_err(unreadable("memory"))?
         .unwrap_or(0.0);
     Ok(Resources::new(cores, gib))
 }
@@ -65,7 +68,7 @@ pub fn node_from(n: &core::Node) -> Result<Node> {
         .and_then(|c| c.iter().find(|c| c.type_ == "Ready"))
         .is_some_and(|c| c.status == "True");
     let allocatable = resources(status.and_then(|s| s.allocatable.as_ref()))
-        .with_context(|| format!("node {name}: status.allocatable"))?;
+        .map_err(|e| e.context(format!("node {name}: status.allocatable")))?;
     Ok(Node {
         node_group: label(labels, &NODE_GROUP_LABELS)
             .unwrap_or(UNGROUPED)
@@ -161,7 +164,7 @@ fn max(a: Resources, b: Resources) -> Resources {
 pub fn pod_requests(spec: &core::PodSpec) -> Result<Resources> {
     let req = |c: &core::Container| {
         resources(c.resources.as_ref().and_then(|r| r.requests.as_ref()))
-            .with_context(|| format!("container {}: resources.requests", c.name))
+            .map_err(|e| e.context(format!("container {}: resources.requests", c.name)))
     };
     let mut sidecars = Resources::default();
     let mut init_peak = Resources::default();
@@ -178,7 +181,7 @@ pub fn pod_requests(spec: &core::PodSpec) -> Result<Resources> {
     for c in &spec.containers {
         app = app.plus(req(c)?);
     }
-    let overhead = resources(spec.overhead.as_ref()).context("overhead")?;
+    let overhead = resources(spec.overhead.as_ref()).map_err(|e| e.context("overhead"))?;
     Ok(max(app, init_peak).plus(overhead))
 }
 
@@ -192,8 +195,8 @@ pub fn pod_from(p: &core::Pod) -> Result<Pod> {
     let spec = p
         .spec
         .as_ref()
-        .ok_or_else(|| anyhow!("pod {name}: no spec"))?;
-    let requests = pod_requests(spec).with_context(|| format!("pod {name}"))?;
+        .ok_or_else(|| SourceError::Unreadable(format!("pod {name}: no spec")))?;
+    let requests = pod_requests(spec).map_err(|e| e.context(format!("pod {name}")))?;
     let status = p.status.as_ref();
     let phase = match status.and_then(|s| s.phase.as_deref()) {
         Some("Running") => PodPhase::Running,
@@ -259,7 +262,7 @@ pub fn state_from<N, P>(
     nodes: &[N],
     pods: &[P],
     metrics: Option<&[NodeMetrics]>,
-) -> (crate::snapshot::ClusterState, Vec<String>)
+) -> (crate::domain::ClusterState, Vec<String>)
 where
     N: std::borrow::Borrow<core::Node>,
     P: std::borrow::Borrow<core::Pod>,
@@ -279,7 +282,7 @@ where
             }
         })
         .collect();
-    let mut out = crate::snapshot::ClusterState::default();
+    let mut out = crate::domain::ClusterState::default();
     for n in nodes {
         match node_from(n.borrow()) {
             Ok(mut node) => {
@@ -311,13 +314,18 @@ pub fn budget_from(o: &kube::api::DynamicObject) -> Result<crate::domain::Disrup
             serde_json::Value::Null => Ok(None),
             serde_json::Value::Number(n) => Ok(Some(n.to_string())),
             serde_json::Value::String(s) => Ok(Some(s.clone())),
-            other => Err(anyhow!("pod disruption budget {name}: {field} is {other}")),
+            other => Err(SourceError::Unreadable(format!(
+                "pod disruption budget {name}: {field} is {other}"
+            ))),
         }
     };
     let match_labels = match &spec["selector"]["matchLabels"] {
         serde_json::Value::Null => BTreeMap::new(),
-        v => serde_json::from_value(v.clone())
-            .with_context(|| format!("pod disruption budget {name}: spec.selector.matchLabels"))?,
+        v => serde_json::from_value(v.clone()).map_err(|e| {
+            SourceError::Unreadable(format!(
+                "pod disruption budget {name}: spec.selector.matchLabels: {e}"
+            ))
+        })?,
     };
     Ok(crate::domain::DisruptionBudget {
         min_available: int_or_string(&spec["minAvailable"], "spec.minAvailable")?,

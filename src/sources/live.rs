@@ -4,13 +4,12 @@
 use super::cloudwatch::{CloudWatchSource, CloudWatchTarget};
 use super::kube::{KubeSource, KubeTarget};
 use super::prometheus::PrometheusSource;
+use super::{Result, SourceError};
 use super::{Source, SourceUpdate};
-use crate::domain::{ClusterId, Sample, SeriesKind};
+use crate::domain::{ClusterId, Health, Sample, SeriesKind};
 use crate::snapshot::{ClusterSnapshot, summarize};
-use anyhow::{Result, anyhow};
 use async_trait::async_trait;
 use chrono::{DateTime, Duration as Span, Utc};
-use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
@@ -46,9 +45,9 @@ impl LiveCluster {
         if let Some((url, queries)) = &self.prometheus {
             match PrometheusSource::new(url, queries, HISTORY_POLL) {
                 Ok(p) => out.push(Box::new(p)),
-                Err(e) => out.push(Box::new(FailedSource {
+                Err(why) => out.push(Box::new(FailedSource {
                     name: "prometheus".into(),
-                    why: format!("{e:#}"),
+                    why,
                 })),
             }
         }
@@ -71,7 +70,7 @@ impl LiveCluster {
 /// A source that could not be built: every call reports why.
 pub struct FailedSource {
     pub name: String,
-    pub why: String,
+    pub why: SourceError,
 }
 
 #[async_trait]
@@ -83,19 +82,11 @@ impl Source for FailedSource {
         HISTORY_POLL
     }
     async fn backfill(&mut self, _now: DateTime<Utc>) -> Result<Vec<(SeriesKind, Sample)>> {
-        Err(anyhow!("{}", self.why))
+        Err(self.why.clone())
     }
     async fn poll(&mut self, _now: DateTime<Utc>) -> Result<SourceUpdate> {
-        Err(anyhow!("{}", self.why))
+        Err(self.why.clone())
     }
-}
-
-/// One source's answer to a probe.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct ProbeStatus {
-    /// `ok`, `stale` or `error`.
-    pub status: &'static str,
-    pub message: Option<String>,
 }
 
 /// What one probe of a cluster found.
@@ -104,7 +95,7 @@ pub struct Probe {
     pub cluster: String,
     pub snapshot: Option<ClusterSnapshot>,
     pub history: Vec<(SeriesKind, Sample)>,
-    pub sources: BTreeMap<String, ProbeStatus>,
+    pub sources: BTreeMap<String, Health>,
 }
 
 impl Probe {
@@ -119,7 +110,9 @@ impl Probe {
 
     /// Every source answered (stale data is an answer; an error is not).
     pub fn all_answered(&self) -> bool {
-        self.sources.values().all(|s| s.status != "error")
+        self.sources
+            .values()
+            .all(|s| !matches!(s, Health::Error(_)))
     }
 }
 
@@ -137,7 +130,11 @@ pub async fn probe(cluster: &LiveCluster, now: DateTime<Utc>) -> Probe {
     let runs = cluster.sources().into_iter().map(|mut src| async move {
         let name = src.name().to_string();
         let r = tokio::time::timeout(PROBE_TIMEOUT, probe_source(src.as_mut(), now)).await;
-        let r = r.unwrap_or_else(|_| Err(anyhow!("no answer in {PROBE_TIMEOUT:?}")));
+        let r = r.unwrap_or_else(|_| {
+            Err(SourceError::Unreachable(format!(
+                "no answer in {PROBE_TIMEOUT:?}"
+            )))
+        });
         (name, r)
     });
     let mut out = Probe {
@@ -148,10 +145,7 @@ pub async fn probe(cluster: &LiveCluster, now: DateTime<Utc>) -> Probe {
     };
     for (name, r) in futures::future::join_all(runs).await {
         let status = match r {
-            Err(e) => ProbeStatus {
-                status: "error",
-                message: Some(format!("{e:#}")),
-            },
+            Err(e) => Health::Error(e.to_string()),
             Ok((history, update)) => {
                 if let Some(state) = &update.state {
                     out.snapshot = Some(summarize(&ClusterId(cluster.name.clone()), now, state));
@@ -162,21 +156,14 @@ pub async fn probe(cluster: &LiveCluster, now: DateTime<Utc>) -> Probe {
                     .map(|(_, s)| s.ts)
                     .max();
                 let status = match newest {
-                    Some(t) if now - t > HISTORY_STALE_AFTER => ProbeStatus {
-                        status: "stale",
-                        message: Some(format!(
-                            "newest point {} h old",
-                            (now - t).num_minutes() / 60
-                        )),
+                    Some(t) if now - t > HISTORY_STALE_AFTER => Health::Stale {
+                        age_secs: Some((now - t).num_seconds()),
                     },
-                    None if update.state.is_none() => ProbeStatus {
-                        status: "stale",
-                        message: Some("no data points".into()),
+                    None if update.state.is_none() => Health::Stale { age_secs: None },
+                    Some(t) => Health::Ok {
+                        age_secs: (now - t).num_seconds().max(0),
                     },
-                    _ => ProbeStatus {
-                        status: "ok",
-                        message: None,
-                    },
+                    None => Health::Ok { age_secs: 0 },
                 };
                 out.history.extend(history);
                 out.history.extend(update.samples);

@@ -11,9 +11,8 @@ pub mod prometheus;
 pub mod replay;
 
 use crate::clock::Clock;
+use crate::domain::ClusterState;
 use crate::domain::{ClusterId, Sample, SeriesKind};
-use crate::snapshot::ClusterState;
-use anyhow::Result;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use std::time::Duration;
@@ -22,6 +21,63 @@ use tokio::sync::{mpsc, watch};
 /// `t` rounded down to a multiple of `secs` seconds since the epoch (a period start).
 pub fn floor_to(t: DateTime<Utc>, secs: i64) -> DateTime<Utc> {
     DateTime::from_timestamp(t.timestamp().div_euclid(secs) * secs, 0).unwrap_or(t)
+}
+
+/// Why a source could not answer. Each message names what was asked and of
+/// whom; the variant says what kind of failure it was, for callers that
+/// treat them differently.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub enum SourceError {
+    /// The source cannot work as set up: kubeconfig, context, client.
+    #[error("{0}")]
+    Setup(String),
+    /// No answer in time, or no connection.
+    #[error("{0}")]
+    Unreachable(String),
+    /// The peer refused: credentials or permissions.
+    #[error("{0}")]
+    Denied(String),
+    /// The peer answered with an error.
+    #[error("{0}")]
+    Failed(String),
+    /// An answer nodecast cannot read.
+    #[error("{0}")]
+    Unreadable(String),
+    /// Connected, but not ready to answer yet (watchers still listing).
+    #[error("{0}")]
+    NotReady(String),
+}
+
+impl SourceError {
+    /// The same failure with `what` in front of its message.
+    pub fn context(self, what: impl std::fmt::Display) -> SourceError {
+        use SourceError::*;
+        match self {
+            Setup(m) => Setup(format!("{what}: {m}")),
+            Unreachable(m) => Unreachable(format!("{what}: {m}")),
+            Denied(m) => Denied(format!("{what}: {m}")),
+            Failed(m) => Failed(format!("{what}: {m}")),
+            Unreadable(m) => Unreadable(format!("{what}: {m}")),
+            NotReady(m) => NotReady(format!("{what}: {m}")),
+        }
+    }
+}
+
+pub type Result<T, E = SourceError> = std::result::Result<T, E>;
+
+/// An error with its chain of causes, `outer: inner: ...` (as anyhow's `{:#}`).
+pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        let s = c.to_string();
+        if !out.ends_with(&s) {
+            out.push_str(": ");
+            out.push_str(&s);
+        }
+        cause = c.source();
+    }
+    out
 }
 
 /// What one poll of a source observed.

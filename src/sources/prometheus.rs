@@ -2,9 +2,9 @@
 //! usual kube-state-metrics and cAdvisor series, one PromQL query per series
 //! (overridable in config), read with `query_range`.
 
+use super::{Result, SourceError};
 use super::{Source, SourceUpdate, floor_to};
 use crate::domain::{Sample, SeriesKind};
-use anyhow::{Context, Result, anyhow, bail};
 use async_trait::async_trait;
 use chrono::{DateTime, Duration as Span, Utc};
 use std::collections::BTreeMap;
@@ -81,7 +81,7 @@ impl PrometheusSource {
             .timeout(CALL_TIMEOUT)
             .connect_timeout(Duration::from_secs(5))
             .build()
-            .context("HTTP client")?;
+            .map_err(|e| SourceError::Setup(format!("HTTP client: {e}")))?;
         Ok(PrometheusSource {
             url: url.trim_end_matches('/').to_string(),
             queries: QUERIES
@@ -117,24 +117,28 @@ impl PrometheusSource {
             ])
             .send()
             .await
-            .map_err(|e| anyhow!("{}: {e}", self.url))?;
+            .map_err(|e| SourceError::Unreachable(format!("{}: {e}", self.url)))?;
         let status = resp.status();
-        let body: serde_json::Value = resp
-            .json()
-            .await
-            .map_err(|e| anyhow!("{}: answer is not JSON ({status}): {e}", self.url))?;
-        parse_matrix(&body).with_context(|| format!("query {query:?}"))
+        let body: serde_json::Value = resp.json().await.map_err(|e| {
+            let msg = format!("{}: answer is not JSON ({status}): {e}", self.url);
+            match status.as_u16() {
+                401 | 403 => SourceError::Denied(msg),
+                200..=299 => SourceError::Unreadable(msg),
+                _ => SourceError::Failed(msg),
+            }
+        })?;
+        parse_matrix(&body).map_err(|e| e.context(format!("query {query:?}")))
     }
 }
 
 /// The points of a `query_range` answer (one series expected; several are summed).
 pub fn parse_matrix(body: &serde_json::Value) -> Result<Vec<(DateTime<Utc>, f64)>> {
     if body["status"] != "success" {
-        bail!(
+        return Err(SourceError::Failed(format!(
             "{}: {}",
             body["errorType"].as_str().unwrap_or("error"),
             body["error"].as_str().unwrap_or("no message")
-        );
+        )));
     }
     let mut sum: BTreeMap<i64, f64> = BTreeMap::new();
     for series in body["data"]["result"].as_array().into_iter().flatten() {
@@ -142,13 +146,20 @@ pub fn parse_matrix(body: &serde_json::Value) -> Result<Vec<(DateTime<Utc>, f64)
             let ts = point[0].as_f64();
             let v = point[1].as_str().and_then(|s| s.parse::<f64>().ok());
             match (ts, v) {
+                // A NaN or infinite value (a division by zero in the query)
+                // makes that time's sum unknown: it is left out below.
                 (Some(ts), Some(v)) => *sum.entry(ts as i64).or_default() += v,
-                _ => bail!("a point is not [time, \"value\"]: {point}"),
+                _ => {
+                    return Err(SourceError::Unreadable(format!(
+                        "a point is not [time, \"value\"]: {point}"
+                    )));
+                }
             }
         }
     }
     Ok(sum
         .into_iter()
+        .filter(|(_, v)| v.is_finite())
         .filter_map(|(t, v)| Some((DateTime::from_timestamp(t, 0)?, v)))
         .collect())
 }

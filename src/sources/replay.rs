@@ -3,13 +3,13 @@
 //! pods have been pending for the node start time, scale down after nodes have
 //! been unneeded for 10 minutes), and pods whose requests follow the demand.
 
-use super::{Source, SourceUpdate};
+use super::{Result, Source, SourceError, SourceUpdate};
+use crate::domain::ClusterState;
 use crate::domain::{
     ClusterId, InstanceType, Node, NodeGroup, OwnerKind, Pod, PodPhase, Resources, Sample,
     SeriesKind,
 };
-use crate::snapshot::{ClusterState, summarize};
-use anyhow::{Result, bail};
+use crate::snapshot::summarize;
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
 use std::time::Duration as StdDuration;
@@ -39,7 +39,7 @@ impl Trace {
     /// Puts samples on a 5-minute grid (mean per step, gaps carry the last value).
     pub fn from_samples(samples: &[Sample]) -> Result<Trace> {
         let Some(first) = samples.iter().map(|s| s.ts).min() else {
-            bail!("empty trace");
+            return Err(SourceError::Setup("empty trace".into()));
         };
         let last = samples.iter().map(|s| s.ts).max().unwrap_or(first);
         let base = first.timestamp().div_euclid(STEP_SECS) * STEP_SECS;
@@ -60,7 +60,7 @@ impl Trace {
         }
         let max = values.iter().copied().fold(f64::MIN, f64::max);
         if max <= 0.0 {
-            bail!("trace has no positive value");
+            return Err(SourceError::Setup("trace has no positive value".into()));
         }
         Ok(Trace {
             start: DateTime::from_timestamp(base, 0).unwrap_or(first),

@@ -1,8 +1,8 @@
 //! SQLite storage: metric history, forecasts issued and the audit log.
 //! WAL journal with full sync: a committed transaction survives a killed process.
 
+use super::{Result, StoreError};
 use crate::domain::{Sample, SeriesKind};
-use anyhow::{Context, Result};
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
 use std::path::{Path, PathBuf};
@@ -54,11 +54,15 @@ impl Db {
     /// Opens (creating it and its folder if needed) and migrates the database.
     pub fn open(path: &Path) -> Result<Db> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir)
-                .with_context(|| format!("cannot create the folder {}", dir.display()))?;
+            std::fs::create_dir_all(dir).map_err(|error| StoreError::Folder {
+                path: dir.to_path_buf(),
+                error,
+            })?;
         }
-        let conn = Connection::open(path)
-            .with_context(|| format!("cannot open the database {}", path.display()))?;
+        let conn = Connection::open(path).map_err(|error| StoreError::Open {
+            path: path.to_path_buf(),
+            error,
+        })?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
@@ -67,8 +71,10 @@ impl Db {
             conn,
             path: path.to_path_buf(),
         };
-        db.migrate()
-            .with_context(|| format!("cannot migrate the database {}", path.display()))?;
+        db.migrate().map_err(|error| StoreError::Migrate {
+            path: path.to_path_buf(),
+            error: Box::new(error),
+        })?;
         Ok(db)
     }
 
@@ -85,11 +91,12 @@ impl Db {
 
     fn migrate(&mut self) -> Result<()> {
         let have = self.schema_version()?;
-        anyhow::ensure!(
-            have <= MIGRATIONS.len(),
-            "schema version {have} is newer than this nodecast knows ({})",
-            MIGRATIONS.len()
-        );
+        if have > MIGRATIONS.len() {
+            return Err(StoreError::TooNew {
+                have,
+                known: MIGRATIONS.len(),
+            });
+        }
         for (i, sql) in MIGRATIONS.iter().enumerate().skip(have) {
             let tx = self.conn.transaction()?;
             tx.execute_batch(sql)?;

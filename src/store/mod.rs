@@ -3,16 +3,57 @@
 
 pub mod db;
 pub mod history;
+pub mod models;
 
 use crate::domain::{ClusterId, Sample, SeriesKind, SourceHealth, SourceStatus};
 use crate::snapshot::{ClusterView, Fleet, summarize};
 use crate::sources::{SourceEvent, SourceEventKind};
-use anyhow::Result;
 use chrono::{DateTime, Duration, Utc};
 use db::Db;
 use history::{HourlyBuckets, RETENTION_HOURS, implausible};
+use std::path::PathBuf;
 use std::sync::Arc;
 use tokio::sync::{mpsc, watch};
+
+/// What went wrong with the database or the models folder; every message
+/// names the file.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("cannot create the folder {}: {error}", path.display())]
+    Folder {
+        path: PathBuf,
+        error: std::io::Error,
+    },
+    #[error("cannot open the database {}: {error}", path.display())]
+    Open {
+        path: PathBuf,
+        error: rusqlite::Error,
+    },
+    #[error("cannot migrate the database {}: {error}", path.display())]
+    Migrate {
+        path: PathBuf,
+        error: Box<StoreError>,
+    },
+    #[error("schema version {have} is newer than this nodecast knows ({known})")]
+    TooNew { have: usize, known: usize },
+    #[error(transparent)]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("cannot {doing} {}: {error}", path.display())]
+    File {
+        doing: &'static str,
+        path: PathBuf,
+        error: std::io::Error,
+    },
+    #[error("{}: not a model manifest: {error}", path.display())]
+    Manifest {
+        path: PathBuf,
+        error: serde_json::Error,
+    },
+    #[error("the model manifest's lock is poisoned (a thread panicked while writing it)")]
+    Poisoned,
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
 pub struct Store {
     db: Db,
@@ -29,10 +70,10 @@ impl Store {
                 .map(|(id, region)| {
                     (
                         id.clone(),
-                        ClusterView {
+                        Arc::new(ClusterView {
                             region: region.clone(),
                             ..Default::default()
-                        },
+                        }),
                     )
                 })
                 .collect(),
@@ -60,7 +101,7 @@ impl Store {
             for (k, s) in self.db.load_samples(&id.0, since)? {
                 self.buckets[i].add(k, s);
             }
-            view.history = self.buckets[i].series();
+            Arc::make_mut(view).history = self.buckets[i].series();
         }
         Ok(())
     }
@@ -91,7 +132,7 @@ impl Store {
                 if let Some(state) = u.state {
                     let snap = summarize(&ev.cluster, ev.at, &state);
                     samples.extend(snap.samples());
-                    self.fleet.clusters[i].1.latest = Some(snap);
+                    Arc::make_mut(&mut self.fleet.clusters[i].1).latest = Some(snap);
                 }
                 SourceHealth::Ok
             }
@@ -114,7 +155,7 @@ impl Store {
             }
             self.buckets[i].prune();
         }
-        let view = &mut self.fleet.clusters[i].1;
+        let view = Arc::make_mut(&mut self.fleet.clusters[i].1);
         if !samples.is_empty() {
             view.history = self.buckets[i].series();
         }

@@ -1,8 +1,9 @@
 //! The header (DEMO badge and tabs) and the status bar.
 
 use super::theme::Theme;
-use crate::app::state::{Freshness, fmt_age, freshness};
+use crate::app::state::fmt_age;
 use crate::app::{AppState, Mode, Tab};
+use crate::domain::Health;
 use chrono::{DateTime, Utc};
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
@@ -11,10 +12,10 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Widget;
 
 /// Marker after a tab's name when its sources are stale or failing.
-pub fn marker(f: &Freshness, theme: &Theme) -> Option<Span<'static>> {
+pub fn marker(f: &Health, theme: &Theme) -> Option<Span<'static>> {
     match f {
-        Freshness::Stale { .. } => Some(Span::styled(" ◌", theme.warning())),
-        Freshness::Error(_) => Some(Span::styled(" ✗", theme.failure())),
+        Health::Stale { .. } => Some(Span::styled(" ◌", theme.warning())),
+        Health::Error(_) => Some(Span::styled(" ✗", theme.failure())),
         _ => None,
     }
 }
@@ -42,13 +43,9 @@ impl Widget for TabsBar<'_> {
             let (label, fresh) = match tab {
                 Tab::Fleet => ("0 fleet".to_string(), None),
                 Tab::Cluster(i) => {
-                    let id = &self.state.clusters[i];
-                    let f = freshness(
-                        self.state.fleet.view(id),
-                        self.now,
-                        self.state.stale_after_secs,
-                    );
-                    (format!("{} {}", i + 1, id), Some(f))
+                    let c = &self.state.clusters[i];
+                    let f = c.health(self.now, self.state.stale_after_secs);
+                    (format!("{} {}", i + 1, c.id), Some(f))
                 }
             };
             let style = if tab == self.state.tab {
@@ -79,21 +76,20 @@ impl StatusBar<'_> {
         let t = self.theme;
         let mut spans = Vec::new();
         let (mut ok, mut oldest) = (0, 0);
-        for id in &self.state.clusters {
-            let view = self.state.fleet.view(id);
-            let f = freshness(view, self.now, self.state.stale_after_secs);
-            let names: Vec<&str> = view
-                .map(|v| v.sources.iter().map(|s| s.name.as_str()).collect())
-                .unwrap_or_default();
+        for c in &self.state.clusters {
+            let id = &c.id;
+            let f = c.health(self.now, self.state.stale_after_secs);
+            let names: Vec<&str> = c.view.sources.iter().map(|s| s.name.as_str()).collect();
             let (text, style) = match &f {
-                Freshness::Waiting => ("waiting".to_string(), t.dim()),
-                Freshness::Ok { age_secs } => (fmt_age(*age_secs), Style::default().fg(t.ok)),
-                Freshness::Stale { age_secs } => {
-                    (format!("stale {}", fmt_age(*age_secs)), t.warning())
-                }
-                Freshness::Error(m) => (format!("error {m}"), t.failure()),
+                Health::Waiting => ("waiting".to_string(), t.dim()),
+                Health::Ok { age_secs } => (fmt_age(*age_secs), Style::default().fg(t.ok)),
+                Health::Stale { age_secs } => (
+                    format!("stale {}", age_secs.map(fmt_age).unwrap_or_default()),
+                    t.warning(),
+                ),
+                Health::Error(m) => (format!("error {m}"), t.failure()),
             };
-            if let (true, Freshness::Ok { age_secs }) = (compact, &f) {
+            if let (true, Health::Ok { age_secs }) = (compact, &f) {
                 ok += 1;
                 oldest = oldest.max(*age_secs);
                 continue;

@@ -3,10 +3,10 @@
 use chrono::{DateTime, Utc};
 use nodecast::forecast::features::Calendar;
 use nodecast::forecast::live::EnsembleForecaster;
-use nodecast::forecast::persist::ModelDir;
-use nodecast::runtime::demo_store_at;
 use nodecast::snapshot::Fleet;
+use nodecast::sources::demo::demo_store_at;
 use nodecast::store::db::Db;
+use nodecast::store::models::ModelDir;
 use std::path::Path;
 use std::sync::Arc;
 

@@ -7,8 +7,8 @@ mod common;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use nodecast::domain::SeriesKind;
+use nodecast::forecast::forecast_cluster;
 use nodecast::forecast::origin_for;
-use nodecast::runtime::forecast_cluster;
 
 fn bench_refresh(c: &mut Criterion) {
     let now = common::now();

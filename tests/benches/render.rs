@@ -4,9 +4,9 @@
 mod common;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use nodecast::app::{AppState, Mode, Tab};
+use nodecast::app::{Action, AppState, Mode, Tab, update};
+use nodecast::forecast::forecast_cluster;
 use nodecast::forecast::origin_for;
-use nodecast::runtime::forecast_cluster;
 use nodecast::ui::theme::Theme;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
@@ -19,16 +19,15 @@ fn bench_render(c: &mut Criterion) {
         Mode::Demo,
         fleet.clusters.iter().map(|(i, _)| i.clone()).collect(),
         1.0,
+        30,
         "x",
     );
     let forecaster = common::forecaster();
     for (id, v) in &fleet.clusters {
-        state.forecasts.insert(
-            id.clone(),
-            forecast_cluster(&forecaster, v, origin_for(now)),
-        );
+        let fc = forecast_cluster(&forecaster, v, origin_for(now));
+        update(&mut state, Action::Forecasts(id.clone(), fc));
     }
-    state.fleet = Arc::new(fleet);
+    update(&mut state, Action::Fleet(Arc::new(fleet)));
     let theme = Theme::dark();
     let mut term = Terminal::new(TestBackend::new(160, 48)).expect("term");
     for (name, tab) in [

@@ -3,10 +3,11 @@
 
 use chrono::Utc;
 use criterion::{Criterion, criterion_group, criterion_main};
+use nodecast::domain::ClusterState;
 use nodecast::domain::{
     CapacityType, ClusterId, Node, NodeGroup, OwnerKind, Pod, PodPhase, Resources,
 };
-use nodecast::snapshot::{ClusterState, summarize};
+use nodecast::snapshot::summarize;
 
 fn big_cluster() -> ClusterState {
     let groups: Vec<NodeGroup> = (0..20)

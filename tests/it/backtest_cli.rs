@@ -163,7 +163,7 @@ fn train_loads_the_shipped_demo_models_into_an_empty_models_folder() {
     let last = lines[12];
     assert!(last.ends_with("(0 trained now)"), "nothing trained: {last}");
     assert!(last.contains(&models.display().to_string()));
-    let manifest = nodecast::forecast::persist::read_manifest(&models).expect("manifest");
+    let manifest = nodecast::store::models::read_manifest(&models).expect("manifest");
     assert!(manifest.models.len() > 20);
     for name in manifest.models.keys() {
         assert!(models.join(name).exists(), "{name} copied in");

@@ -1,15 +1,20 @@
 //! A demo fleet at a fixed clock, built through the product's own store path.
 
 use chrono::{DateTime, Utc};
-use nodecast::app::{AppState, Mode};
-use nodecast::domain::{ClusterForecast, ClusterId};
+use nodecast::app::{Action, AppState, Mode, update};
+use nodecast::domain::{
+    ClusterForecast, ClusterId, Forecast, ForecastPoint, HorizonMix, HourlySeries, SeriesKind,
+};
+use nodecast::forecast::Forecaster;
 use nodecast::forecast::features::Calendar;
+use nodecast::forecast::forecast_cluster;
 use nodecast::forecast::live::EnsembleForecaster;
 use nodecast::forecast::origin_for;
-use nodecast::forecast::persist::{Manifest, ModelDir};
-use nodecast::runtime::{demo_store_at, forecast_cluster};
+use nodecast::forecast::persist::Manifest;
 use nodecast::snapshot::Fleet;
+use nodecast::sources::demo::demo_store_at;
 use nodecast::store::db::Db;
+use nodecast::store::models::ModelDir;
 use nodecast::ui::theme::Theme;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
@@ -63,26 +68,100 @@ pub fn built() -> &'static Built {
     })
 }
 
-pub fn state() -> AppState {
-    let Built {
-        fleet, forecasts, ..
-    } = built();
+/// The fixture fleet's state as the dashboard builds it: the store's fleet,
+/// then each cluster's forecasts and its plan, through `update`.
+fn state_from(forecasts: &[(ClusterId, ClusterForecast)]) -> AppState {
+    let fleet = &built().fleet;
     let ids = fleet.clusters.iter().map(|(id, _)| id.clone()).collect();
-    let mut state = AppState::new(Mode::Demo, ids, 1.0, "ensemble");
-    state.forecasts = forecasts.iter().cloned().collect();
+    let mut state = AppState::new(Mode::Demo, ids, 1.0, 30, "ensemble");
+    update(&mut state, Action::Fleet(Arc::new(fleet.clone())));
     // Plans as the forecast job makes them, at the demo's date.
     let cfg = nodecast::plan::PlanConfig::default();
     let catalog = nodecast::catalog::Catalog::shipped();
-    for (id, view) in &fleet.clusters {
-        if let Some(fc) = state.forecasts.get(id)
-            && let Some(p) =
-                nodecast::plan::plan_cluster(view, fc, &cfg, &catalog, now().date_naive())
+    for (id, fc) in forecasts {
+        update(&mut state, Action::Forecasts(id.clone(), fc.clone()));
+        let view = fleet.view(id).expect("view");
+        if let Some(p) = nodecast::plan::plan_cluster(view, fc, &cfg, &catalog, now().date_naive())
         {
-            state.plans.insert(id.clone(), p);
+            update(&mut state, Action::Plan(id.clone(), Box::new(p)));
         }
     }
-    state.fleet = Arc::new(fleet.clone());
     state
+}
+
+/// The demo fleet with the real ensemble's forecasts (the end-to-end state).
+pub fn state() -> AppState {
+    state_from(&built().forecasts)
+}
+
+/// The demo fleet with [`StubForecaster`]'s forecasts: what the pane
+/// snapshots render, so that a change to the models leaves them alone.
+pub fn stub_state() -> AppState {
+    let fleet = &built().fleet;
+    let forecasts: Vec<_> = fleet
+        .clusters
+        .iter()
+        .map(|(id, view)| {
+            (
+                id.clone(),
+                forecast_cluster(&StubForecaster, view, origin_for(now())),
+            )
+        })
+        .collect();
+    state_from(&forecasts)
+}
+
+/// A fixed forecast for pane tests: each hour the value a day earlier
+/// (seasonal naive), a band of ±10 %, fixed confidence and model mix.
+pub struct StubForecaster;
+
+impl Forecaster for StubForecaster {
+    fn name(&self) -> &str {
+        "stub"
+    }
+
+    fn forecast(
+        &self,
+        series: SeriesKind,
+        history: &HourlySeries,
+        origin: DateTime<Utc>,
+        hours: usize,
+    ) -> Option<Forecast> {
+        let start = history.start?;
+        let n = ((origin - start).num_hours().max(0) as usize).min(history.values.len());
+        let past = &history.values[..n];
+        let last = past.iter().rev().flatten().next().copied()?;
+        let points = (0..hours)
+            .map(|h| {
+                let day_before = (n + h % 24)
+                    .checked_sub(24)
+                    .and_then(|i| past.get(i).copied().flatten());
+                let p50 = day_before.unwrap_or(last);
+                ForecastPoint {
+                    ts: origin + chrono::Duration::hours(h as i64),
+                    p10: p50 * 0.9,
+                    p50,
+                    p90: p50 * 1.1,
+                }
+            })
+            .collect();
+        Some(Forecast {
+            series,
+            issued_at: origin,
+            model: "stub forecast (seasonal naive, ±10 %)".into(),
+            points,
+            history_hours: history.hours_present(),
+            warnings: Vec::new(),
+            confidence: 80,
+            mix: [1, 6, 24, 48]
+                .into_iter()
+                .map(|horizon| HorizonMix {
+                    horizon,
+                    members: vec![("stub".into(), 1.0)],
+                })
+                .collect(),
+        })
+    }
 }
 
 pub fn render(state: &AppState, theme: &Theme, w: u16, h: u16) -> Buffer {

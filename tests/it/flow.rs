@@ -13,7 +13,8 @@ fn key(code: KeyCode) -> Action {
 fn number_keys_select_clusters_and_zero_the_fleet() {
     let mut s = state();
     assert_eq!(s.tab, Tab::Fleet, "opens on the fleet tab");
-    for (i, name) in s.clusters.clone().iter().enumerate() {
+    let names: Vec<_> = s.clusters.iter().map(|c| c.id.clone()).collect();
+    for (i, name) in names.iter().enumerate() {
         let fx = update(&mut s, key(KeyCode::Char(char::from(b'1' + i as u8))));
         assert_eq!(fx, vec![Effect::Render]);
         assert_eq!(s.tab, Tab::Cluster(i));
@@ -87,7 +88,7 @@ fn unknown_keys_do_not_redraw() {
 #[test]
 fn forecast_progress_shows_in_the_status_bar_until_the_job_is_done() {
     let mut s = state();
-    let id = s.clusters[1].clone();
+    let id = s.clusters[1].id.clone();
     let fx = update(
         &mut s,
         Action::ForecastProgress {

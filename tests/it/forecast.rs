@@ -3,10 +3,13 @@
 use crate::fixture::{mape, noise};
 use chrono::{Duration, TimeZone, Utc};
 use nodecast::domain::{HourlySeries, SeriesKind};
-use nodecast::forecast::backtest::{self, OriginForecast, interpolate, mase_scale, origins, score};
+use nodecast::forecast::backtest::{self, mase_scale, score};
 use nodecast::forecast::ensemble::Ensemble;
+use nodecast::forecast::horizon::{OriginForecast, origins};
 use nodecast::forecast::live::EnsembleForecaster;
-use nodecast::forecast::members::{Member, Mstl, SeasonalNaive, Theta, all_members};
+use nodecast::forecast::members::{Member, Mstl, SeasonalNaive, Theta};
+use nodecast::forecast::prepared::interpolate;
+use nodecast::forecast::registry::all_members;
 use nodecast::forecast::{Forecaster, quantile, sum_forecasts, sum_series};
 
 fn series(values: Vec<f64>) -> HourlySeries {
@@ -348,7 +351,7 @@ fn first_hours_choose_only_among_level_tracking_members() {
 
 #[test]
 fn level_trackers_keep_a_fixed_share_past_the_first_hours() {
-    use nodecast::forecast::backtest::H;
+    use nodecast::forecast::HORIZON_HOURS as H;
     use nodecast::forecast::ensemble::{SHORT_HORIZONS, TRACKER_SHARE};
     use nodecast::forecast::members::Naive;
     // The random walk again: naive wins validation at every horizon, yet
@@ -393,7 +396,7 @@ impl Member for HighTracker {
 
 #[test]
 fn the_trackers_share_goes_mostly_to_the_one_that_validates_best() {
-    use nodecast::forecast::backtest::H;
+    use nodecast::forecast::HORIZON_HOURS as H;
     use nodecast::forecast::ensemble::{SHORT_HORIZONS, TRACKER_SHARE};
     use nodecast::forecast::members::Naive;
     // On the random walk theta is within a few per cent and the other

@@ -34,12 +34,11 @@ fn lstm_learns_a_daily_cycle_but_not_noise_and_round_trips_through_safetensors()
     nz.train(&z[..14 * 24], 0).expect("train");
     let fz = nz.predict(&z[..14 * 24], 0).expect("predict");
     assert!(mape(&z[14 * 24..], &fz) > 8.0);
-    // Save and load: the same forecast.
-    let dir = tempfile::tempdir().expect("dir");
-    let p = dir.path().join("lstm.safetensors");
-    net.save(&p).expect("save");
-    let back = LstmNet::load(&p).expect("load");
+    // Save and load (safetensors bytes): the same forecast; a cut file is refused.
+    let bytes = net.to_bytes().expect("save");
+    let back = LstmNet::from_bytes(&bytes).expect("load");
     assert_eq!(back.predict(&y, 0).expect("predict"), after);
+    assert!(LstmNet::from_bytes(&bytes[..bytes.len() / 2]).is_err());
     // Deterministic: the same seed and data give the same model.
     let again = LstmNet::new(42).expect("net");
     again.train(&y, 0).expect("train");

@@ -1,5 +1,6 @@
 //! The one integration-test binary (the dependency graph links once).
 
+mod architecture;
 mod backtest_cli;
 mod config;
 mod e2e;
@@ -16,6 +17,7 @@ mod lstm;
 mod mix;
 mod models;
 mod nodes;
+mod parsers;
 mod peers;
 mod plan;
 mod prices;

@@ -6,7 +6,8 @@ use nodecast::forecast::features::Calendar;
 use nodecast::forecast::learned::{Kind, TreeMember};
 use nodecast::forecast::lstm::LstmMember;
 use nodecast::forecast::members::Member;
-use nodecast::forecast::persist::{MANIFEST, ModelDir, file_name, read_manifest};
+use nodecast::forecast::persist::{MANIFEST, file_name};
+use nodecast::store::models::{ModelDir, read_manifest};
 use std::sync::Arc;
 
 fn cycles(hours: usize) -> Vec<f64> {

@@ -1,6 +1,7 @@
 //! The scaling rule every proposal follows, and `simulate`'s policies.
 
-use nodecast::plan::scaling::{Reason, ScaleRules, at_quantile, next_size, normal_quantile};
+use nodecast::domain::ScaleReason;
+use nodecast::plan::scaling::{ScaleRules, at_quantile, next_size, normal_quantile};
 use nodecast::plan::simulate::{need, reactive, score, static_peak};
 
 fn rules() -> ScaleRules {
@@ -19,12 +20,12 @@ fn rules() -> ScaleRules {
 fn scales_out_ahead_of_the_upper_band() {
     assert_eq!(
         next_size(5, 4.0, &[7.2, 3.0, 3.0], &rules()),
-        (8, Reason::ForecastAbove)
+        (8, ScaleReason::ForecastAbove)
     );
     // Requests above the size (pending pods) win over a lower forecast.
     assert_eq!(
         next_size(5, 6.5, &[5.5, 5.0], &rules()),
-        (7, Reason::RequestsAbove)
+        (7, ScaleReason::RequestsAbove)
     );
 }
 
@@ -33,12 +34,12 @@ fn a_forecast_alone_never_removes_capacity() {
     // The band says 3 nodes, but what is requested now fills 9.5: stay at 10.
     assert_eq!(
         next_size(10, 9.5, &[3.0, 3.0, 3.0], &rules()),
-        (10, Reason::Hold)
+        (10, ScaleReason::Hold)
     );
     // The band must stay below for the whole window (3 h): hour 3 needs 10.
     assert_eq!(
         next_size(10, 2.0, &[3.0, 3.0, 9.5], &rules()),
-        (10, Reason::Hold)
+        (10, ScaleReason::Hold)
     );
 }
 
@@ -47,17 +48,20 @@ fn scale_in_is_bounded_by_the_step_the_band_and_requests() {
     // Band max over the window is 3, requests 2, step 50 % of 10: 5.
     assert_eq!(
         next_size(10, 2.0, &[3.0, 3.0, 3.0, 12.0], &rules()),
-        (5, Reason::BandBelow)
+        (5, ScaleReason::BandBelow)
     );
     // A small step leaves more; requests set the floor.
     let slow = ScaleRules {
         max_scale_in_step: 0.1,
         ..rules()
     };
-    assert_eq!(next_size(10, 2.0, &[3.0; 3], &slow), (9, Reason::BandBelow));
+    assert_eq!(
+        next_size(10, 2.0, &[3.0; 3], &slow),
+        (9, ScaleReason::BandBelow)
+    );
     assert_eq!(
         next_size(10, 8.2, &[3.0; 3], &rules()),
-        (9, Reason::BandBelow)
+        (9, ScaleReason::BandBelow)
     );
 }
 
@@ -68,8 +72,11 @@ fn small_dips_are_held_so_the_size_does_not_flap() {
         ..rules()
     };
     // 45 nodes: a scale-in must remove at least ceil(2.25) = 3.
-    assert_eq!(next_size(45, 10.0, &[43.5; 3], &r), (45, Reason::Hold));
-    assert_eq!(next_size(45, 10.0, &[41.5; 3], &r), (42, Reason::BandBelow));
+    assert_eq!(next_size(45, 10.0, &[43.5; 3], &r), (45, ScaleReason::Hold));
+    assert_eq!(
+        next_size(45, 10.0, &[41.5; 3], &r),
+        (42, ScaleReason::BandBelow)
+    );
 }
 
 #[test]
@@ -79,8 +86,8 @@ fn sizes_stay_inside_the_group_bounds() {
         max: 8,
         ..rules()
     };
-    assert_eq!(next_size(7, 2.0, &[30.0], &r), (8, Reason::Bounds));
-    assert_eq!(next_size(7, 1.0, &[1.0; 3], &r), (6, Reason::Bounds));
+    assert_eq!(next_size(7, 2.0, &[30.0], &r), (8, ScaleReason::Bounds));
+    assert_eq!(next_size(7, 1.0, &[1.0; 3], &r), (6, ScaleReason::Bounds));
 }
 
 #[test]
@@ -126,15 +133,10 @@ fn sizing_quantile_reads_the_band_as_a_normal_spread() {
 
 #[test]
 fn demo_plans_keep_the_rules_and_price_every_change() {
-    use nodecast::plan::scaling::Reason;
     let state = crate::fixture::state();
-    assert_eq!(
-        state.plans.len(),
-        state.clusters.len(),
-        "a plan per cluster"
-    );
-    for (id, plan) in &state.plans {
-        let view = state.fleet.view(id).expect("view");
+    for c in &state.clusters {
+        let (id, view) = (&c.id, &c.view);
+        let plan = c.plan.as_ref().expect("a plan per cluster");
         let snap = view.latest.as_ref().expect("snapshot");
         let mut total_now = 0.0;
         for g in &plan.groups {
@@ -150,20 +152,22 @@ fn demo_plans_keep_the_rules_and_price_every_change() {
                 .allocatable;
             let requested = (s.requests.cores / per.cores).max(s.requests.gib / per.gib);
             for p in &g.proposals {
+                assert_eq!(&p.action.cluster, id);
+                let (a, p) = (&p.action, p);
                 assert!(
-                    p.to >= s.min.unwrap_or(0) && p.to <= s.max.unwrap_or(u32::MAX),
+                    a.to >= s.min.unwrap_or(0) && a.to <= s.max.unwrap_or(u32::MAX),
                     "{id} {p:?}"
                 );
-                assert_eq!(p.apply_by, p.at - chrono::Duration::minutes(5));
+                assert_eq!(p.apply_by, a.at - chrono::Duration::minutes(5));
                 let delta = p.usd_per_hour_delta.expect("priced");
-                assert!((delta - (p.to as f64 - p.from as f64) * price).abs() < 1e-9);
-                if p.to < p.from {
+                assert!((delta - (a.to as f64 - a.from as f64) * price).abs() < 1e-9);
+                if a.to < a.from {
                     // Never below what is requested now, and only with the band below.
                     assert!(
-                        p.to as f64 >= requested.ceil() - 1e-9,
+                        a.to as f64 >= requested.ceil() - 1e-9,
                         "{id} {p:?} under requests {requested}"
                     );
-                    assert_eq!(p.reason, Reason::BandBelow);
+                    assert_eq!(a.reason, ScaleReason::BandBelow);
                 }
             }
             let planned: f64 = g.sizes.iter().map(|s| *s as f64 * price).sum();

@@ -1,7 +1,10 @@
 //! What the operator sees: text snapshots at 120x40 with a fixed clock, and
-//! colours cell by cell (a text snapshot ignores colour).
+//! colours cell by cell (a text snapshot ignores colour). The panes render
+//! from a stub forecast (`fixture::stub_state`), so a change to the models
+//! leaves these snapshots alone; one end-to-end snapshot renders the real
+//! ensemble's forecasts (the README's screenshot).
 
-use crate::fixture::{render, state, text};
+use crate::fixture::{render, state, stub_state, text};
 use nodecast::app::{Action, Command, Tab, update};
 use nodecast::domain::SeriesKind;
 use nodecast::ui::chart::BAND_GLYPH_PLAIN;
@@ -22,8 +25,13 @@ fn find(buf: &Buffer, needle: &str) -> Option<(u16, u16)> {
 
 #[test]
 fn fleet_tab_snapshot() {
-    let s = state();
-    let usd: f64 = s.plans.values().map(|p| p.usd_per_hour_now).sum();
+    let s = stub_state();
+    let usd: f64 = s
+        .clusters
+        .iter()
+        .filter_map(|c| c.plan.as_ref())
+        .map(|p| p.usd_per_hour_now)
+        .sum();
     let t = text(&render(&s, &Theme::dark(), 120, 40));
     assert!(
         t.contains(&format!("${usd:.2}/h")),
@@ -33,8 +41,17 @@ fn fleet_tab_snapshot() {
 }
 
 #[test]
-fn cluster_tabs_snapshots() {
+fn end_to_end_cluster_tab_on_the_real_ensemble() {
     let mut s = state();
+    update(&mut s, Action::Command(Command::Cluster(1)));
+    let t = text(&render(&s, &Theme::dark(), 120, 40));
+    assert!(t.contains("ensemble of 11 members"), "{t}");
+    insta::assert_snapshot!("e2e_cluster_prod-web", t);
+}
+
+#[test]
+fn cluster_tabs_snapshots() {
+    let mut s = stub_state();
     for (i, name) in ["prod-web", "batch-mixed", "events-web", "svc-asg"]
         .iter()
         .enumerate()
@@ -51,7 +68,7 @@ fn cluster_tabs_snapshots() {
 
 #[test]
 fn forecast_pane_cpu_and_memory_snapshots() {
-    let mut s = state();
+    let mut s = stub_state();
     update(&mut s, Action::Command(Command::Cluster(1)));
     update(&mut s, Action::Command(Command::CycleSeries));
     assert_eq!(s.chart, SeriesKind::CpuRequests);
@@ -66,7 +83,7 @@ fn forecast_pane_cpu_and_memory_snapshots() {
 
 #[test]
 fn plan_and_cost_panes_snapshots() {
-    let mut s = state();
+    let mut s = stub_state();
     update(&mut s, Action::Command(Command::Cluster(1)));
     update(&mut s, Action::Command(Command::CyclePane));
     let t = text(&render(&s, &Theme::dark(), 120, 40));
@@ -86,7 +103,7 @@ fn plan_and_cost_panes_snapshots() {
 
 #[test]
 fn help_overlay_lists_every_key() {
-    let mut s = state();
+    let mut s = stub_state();
     update(&mut s, Action::Command(Command::ToggleHelp));
     let t = text(&render(&s, &Theme::dark(), 120, 40));
     for (k, what) in nodecast::app::KEYS {
@@ -97,7 +114,7 @@ fn help_overlay_lists_every_key() {
 
 #[test]
 fn demo_badge_is_on_screen_in_its_colour() {
-    let s = state();
+    let s = stub_state();
     let theme = Theme::dark();
     let buf = render(&s, &theme, 120, 40);
     let (x, y) = find(&buf, "DEMO").expect("DEMO badge");
@@ -122,7 +139,7 @@ fn band_cells(buf: &Buffer, theme: &Theme) -> Vec<(u16, u16)> {
 
 #[test]
 fn band_is_shaded_right_of_now_only() {
-    let mut s = state();
+    let mut s = stub_state();
     update(&mut s, Action::Command(Command::Cluster(1)));
     let theme = Theme::dark();
     let buf = render(&s, &theme, 120, 40);
@@ -146,7 +163,7 @@ fn band_is_shaded_right_of_now_only() {
 
 #[test]
 fn no_color_draws_the_band_with_a_glyph_and_no_colour() {
-    let mut s = state();
+    let mut s = stub_state();
     update(&mut s, Action::Command(Command::Cluster(1)));
     let theme = Theme::plain();
     let buf = render(&s, &theme, 120, 40);
@@ -164,15 +181,15 @@ fn no_color_draws_the_band_with_a_glyph_and_no_colour() {
 
 #[test]
 fn pending_pods_and_hot_node_groups_show_in_the_warning_colour() {
-    let mut s = state();
+    let mut s = stub_state();
     let theme = Theme::dark();
     // Find a cluster with pending pods in the fixture, by the product's own numbers.
     let (i, pending) = s
         .clusters
         .iter()
         .enumerate()
-        .find_map(|(i, id)| {
-            let p = s.fleet.view(id)?.latest.as_ref()?.pending_pods;
+        .find_map(|(i, c)| {
+            let p = c.view.latest.as_ref()?.pending_pods;
             (p > 0).then_some((i, p))
         })
         .expect("the fixture has a cluster with pending pods");
@@ -211,7 +228,7 @@ fn every_builtin_theme_parses_and_unknown_names_are_refused() {
 
 #[test]
 fn every_tab_renders_at_any_size_without_panicking() {
-    let mut s = state();
+    let mut s = stub_state();
     for (w, h) in [(80, 24), (60, 15), (200, 60), (20, 5), (1, 1)] {
         for tab in s.tabs() {
             s.tab = tab;

@@ -2,13 +2,12 @@
 //! disruption-budget matching, commitments and queueing risk by hand.
 
 use k8s_openapi::api::core::v1::Pod as KPod;
+use nodecast::domain::ClusterState;
 use nodecast::domain::{DisruptionBudget, Node, OwnerKind, Pod, PodPhase, Resources};
 use nodecast::plan::cost::{Discounts, commitment, erlang_c, latency_risk};
 use nodecast::plan::spot::{SpotFit, classify};
-use nodecast::snapshot::{
-    ClusterState, WorkloadSummary, budget_selects, group_workloads, workloads_of,
-};
 use nodecast::sources::kube_objects::pod_from;
+use nodecast::workloads::{WorkloadSummary, budget_selects, group_workloads, workloads_of};
 use serde_json::json;
 
 fn api_pod(
@@ -158,7 +157,7 @@ fn workloads_are_classified_from_replicas_budgets_and_volumes() {
     assert_eq!(g.pods, 8, "DaemonSet pods count toward pods per node");
     assert_eq!(g.largest_pod, Resources::new(2.0, 1.0));
     assert_eq!(
-        nodecast::snapshot::GroupWorkloads::default().tolerant_share(),
+        nodecast::workloads::GroupWorkloads::default().tolerant_share(),
         0.0
     );
 }
@@ -203,7 +202,7 @@ fn erlang_c_by_hand() {
     // More servers at the same utilization queue less.
     assert!(erlang_c(40, 0.8) < erlang_c(4, 0.8));
     let (level, why) = latency_risk(40, 0.5);
-    assert_eq!(level, "low");
+    assert_eq!(level, nodecast::domain::Risk::Low);
     assert!(why.contains("50% busy on 40 nodes"), "{why}");
-    assert_eq!(latency_risk(3, 0.95).0, "high");
+    assert_eq!(latency_risk(3, 0.95).0, nodecast::domain::Risk::High);
 }

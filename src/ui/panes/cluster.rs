@@ -7,8 +7,6 @@ use super::overview::{OverviewPane, height_for};
 use super::plan::PlanPane;
 use crate::app::AppState;
 use crate::app::state::LowerPane;
-use crate::domain::SeriesKind;
-use crate::forecast::nodes::nodes_needed;
 use crate::ui::theme::Theme;
 use chrono::{DateTime, Utc};
 use ratatui::buffer::Buffer;
@@ -24,18 +22,13 @@ pub struct ClusterScreen<'a> {
 
 impl Widget for ClusterScreen<'_> {
     fn render(self, area: Rect, buf: &mut Buffer) {
-        let Some(id) = self.state.clusters.get(self.index) else {
+        let Some(cluster) = self.state.clusters.get(self.index) else {
             return;
         };
-        let view = self.state.fleet.view(id);
-        let snapshot = view.and_then(|v| v.latest.as_ref());
+        let view = &cluster.view;
+        let snapshot = view.latest.as_ref();
         let groups = snapshot.map(|s| s.node_groups.len()).unwrap_or(1);
-        let forecasts = self.state.forecasts.get(id);
-        let needs = snapshot.zip(forecasts).and_then(|(s, f)| {
-            let cpu = f.get(&SeriesKind::CpuRequests)?;
-            let mem = f.get(&SeriesKind::MemRequests)?;
-            Some(nodes_needed(s, cpu, mem, self.state.headroom))
-        });
+        let plan = cluster.plan.as_ref();
         // The nodes-needed pane only where the chart keeps 14 rows.
         let needed_h = needed::height_for(groups);
         let needed_h = if area.height >= height_for(groups) + needed_h + 14 {
@@ -51,23 +44,22 @@ impl Widget for ClusterScreen<'_> {
         .areas(area);
         OverviewPane {
             snapshot,
-            region: view.map(|v| v.region.as_str()).unwrap_or(""),
+            region: &view.region,
             theme: self.theme,
         }
         .render(top, buf);
         NeededPane {
-            needs: needs.as_deref(),
-            headroom: self.state.headroom,
+            needs: plan.map(|p| p.needs.as_slice()),
+            headroom: plan.map(|p| p.headroom).unwrap_or_default(),
             theme: self.theme,
         }
         .render(middle, buf);
         let series = self.state.chart;
-        let plan = self.state.plans.get(id);
         match self.state.pane {
             LowerPane::Forecast => ForecastPane {
                 series,
-                history: view.and_then(|v| v.history.get(&series)),
-                forecast: forecasts.and_then(|f| f.get(&series)),
+                history: view.history.get(&series),
+                forecast: cluster.forecast.get(&series),
                 note: "",
                 theme: self.theme,
                 now: self.now,

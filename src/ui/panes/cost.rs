@@ -43,10 +43,6 @@ impl Widget for CostPane<'_> {
         ])
         .areas(inner);
         let rows = p.groups.iter().map(|g| {
-            let delta = g
-                .planned_usd_48h
-                .zip(g.usd_per_hour_now)
-                .map(|(a, b)| (a - b * 48.0) / 48.0);
             Row::new(vec![
                 Cell::from(g.node_group.clone()),
                 Cell::from(format!("{}× {}", g.nodes_now, g.instance_type)),
@@ -54,7 +50,7 @@ impl Widget for CostPane<'_> {
                 Cell::from(usd(g.usd_per_hour_now)),
                 Cell::from(usd(g.usd_per_month_now)),
                 Cell::from(usd(g.planned_usd_48h)),
-                Cell::from(usd_delta(delta)),
+                Cell::from(usd_delta(g.plan_vs_now_usd_per_hour)),
             ])
         });
         let total = Row::new(vec![
@@ -64,9 +60,7 @@ impl Widget for CostPane<'_> {
             Cell::from(format!("${:.2}", p.usd_per_hour_now)),
             Cell::from(format!("${:.0}", p.usd_per_month_now)),
             Cell::from(format!("${:.2}", p.planned_usd_48h)),
-            Cell::from(usd_delta(Some(
-                (p.planned_usd_48h - p.unchanged_usd_48h) / 48.0,
-            ))),
+            Cell::from(usd_delta(Some(p.plan_vs_now_usd_per_hour))),
         ])
         .style(Style::default().fg(t.accent));
         Table::new(

@@ -2,9 +2,8 @@
 
 use super::forecast::ForecastPane;
 use crate::app::AppState;
-use crate::app::state::{Freshness, fmt_age, freshness};
-use crate::domain::{Forecast, HourlySeries, Resources};
-use crate::forecast::{sum_forecasts, sum_series};
+use crate::app::state::fmt_age;
+use crate::domain::Health;
 use crate::ui::cpu_mem_cells;
 use crate::ui::theme::Theme;
 use chrono::{DateTime, Utc};
@@ -26,38 +25,27 @@ impl FleetScreen<'_> {
     fn table(&self, area: Rect, buf: &mut Buffer) {
         let t = self.theme;
         let st = self.state;
+        let total = &st.fleet;
         let mut rows = Vec::new();
-        let (mut nodes, mut pods, mut pending) = (0u32, 0u32, 0u32);
-        let (mut alloc, mut req, mut usage) = (
-            Resources::default(),
-            Resources::default(),
-            Some(Resources::default()),
-        );
-        for (i, id) in st.clusters.iter().enumerate() {
-            let view = st.fleet.view(id);
-            let snap = view.and_then(|v| v.latest.as_ref());
-            let f = freshness(view, self.now, st.stale_after_secs);
-            let (src, src_style) = match &f {
-                Freshness::Waiting => ("waiting".to_string(), t.dim()),
-                Freshness::Ok { age_secs } => (
-                    format!("ok {}", fmt_age(*age_secs)),
+        for (i, c) in st.clusters.iter().enumerate() {
+            let (src, src_style) = match c.health(self.now, st.stale_after_secs) {
+                Health::Waiting => ("waiting".to_string(), t.dim()),
+                Health::Ok { age_secs } => (
+                    format!("ok {}", fmt_age(age_secs)),
                     Style::default().fg(t.ok),
                 ),
-                Freshness::Stale { age_secs } => {
-                    (format!("stale {}", fmt_age(*age_secs)), t.warning())
-                }
-                Freshness::Error(m) => (format!("error: {m}"), t.failure()),
+                Health::Stale { age_secs } => (
+                    format!("stale {}", age_secs.map(fmt_age).unwrap_or_default()),
+                    t.warning(),
+                ),
+                Health::Error(m) => (format!("error: {m}"), t.failure()),
             };
-            let region = view.map(|v| v.region.clone()).unwrap_or_default();
-            let mut cells = vec![Cell::from(format!("{} {}", i + 1, id)), Cell::from(region)];
-            match snap {
+            let mut cells = vec![
+                Cell::from(format!("{} {}", i + 1, c.id)),
+                Cell::from(c.view.region.clone()),
+            ];
+            match &c.view.latest {
                 Some(s) => {
-                    nodes += s.nodes;
-                    pods += s.pods;
-                    pending += s.pending_pods;
-                    alloc = alloc.plus(s.allocatable);
-                    req = req.plus(s.requests);
-                    usage = usage.zip(s.usage).map(|(a, b)| a.plus(b));
                     let pstyle = if s.pending_pods > 0 {
                         t.warning()
                     } else {
@@ -69,27 +57,33 @@ impl FleetScreen<'_> {
                     cells.extend(cpu_mem_cells(s.allocatable, s.requests, s.usage, BAR_W, t));
                 }
                 None => {
-                    usage = None;
                     cells.extend(["–", "–", "–", "", ""].map(Cell::from));
                 }
             }
             cells.push(Cell::from(Span::styled(src, src_style)));
             rows.push(Row::new(cells));
         }
+        let (nodes, pods, pending) = (total.nodes, total.pods, total.pending_pods);
         let pstyle = if pending > 0 {
             t.warning()
         } else {
             Style::default().fg(t.fg)
         };
-        let mut total = vec![
+        let mut total_row = vec![
             Cell::from("fleet total"),
             Cell::from(""),
             Cell::from(nodes.to_string()),
             Cell::from(pods.to_string()),
             Cell::from(Span::styled(pending.to_string(), pstyle)),
         ];
-        total.extend(cpu_mem_cells(alloc, req, usage, BAR_W, t));
-        rows.push(Row::new(total).style(Style::default().add_modifier(Modifier::BOLD)));
+        total_row.extend(cpu_mem_cells(
+            total.allocatable,
+            total.requests,
+            total.usage,
+            BAR_W,
+            t,
+        ));
+        rows.push(Row::new(total_row).style(Style::default().add_modifier(Modifier::BOLD)));
         let header = Row::new([
             "CLUSTER", "REGION", "NODES", "PODS", "PENDING", "CPU", "MEMORY", "SOURCES",
         ])
@@ -116,18 +110,12 @@ impl FleetScreen<'_> {
             Span::styled(format!("{pending} pending "), pstyle),
         ]);
         // Cost of the nodes running now, from the clusters' plans.
-        let planned: Vec<_> = st
-            .clusters
-            .iter()
-            .filter_map(|id| st.plans.get(id))
-            .collect();
         let mut title = title;
-        if !planned.is_empty() {
-            let usd: f64 = planned.iter().map(|p| p.usd_per_hour_now).sum();
-            let of = if planned.len() < st.clusters.len() {
+        if total.priced > 0 {
+            let of = if total.priced < st.clusters.len() {
                 format!(
                     " ({} of {} clusters priced)",
-                    planned.len(),
+                    total.priced,
                     st.clusters.len()
                 )
             } else {
@@ -135,8 +123,8 @@ impl FleetScreen<'_> {
             };
             title.spans.push(Span::styled(
                 format!(
-                    "· ${usd:.2}/h · ${:.0}/month{of} ",
-                    usd * crate::plan::cost::HOURS_PER_MONTH
+                    "· ${:.2}/h · ${:.0}/month{of} ",
+                    total.usd_per_hour, total.usd_per_month
                 ),
                 Style::default().fg(t.fg),
             ));
@@ -161,27 +149,10 @@ impl Widget for FleetScreen<'_> {
             Layout::vertical([Constraint::Length(n + 4), Constraint::Min(8)]).areas(area);
         self.table(top, buf);
         let series = self.state.chart;
-        let st = self.state;
-        let histories: Vec<&HourlySeries> = st
-            .clusters
-            .iter()
-            .filter_map(|id| st.fleet.view(id).and_then(|v| v.history.get(&series)))
-            .collect();
-        let history = (histories.len() == st.clusters.len()).then(|| sum_series(&histories));
-        let forecasts: Vec<&Forecast> = st
-            .clusters
-            .iter()
-            .filter_map(|id| st.forecasts.get(id).and_then(|f| f.get(&series)))
-            .collect();
-        let forecast = if forecasts.len() == st.clusters.len() {
-            sum_forecasts(&forecasts)
-        } else {
-            None
-        };
         ForecastPane {
             series,
-            history: history.as_ref(),
-            forecast: forecast.as_ref(),
+            history: self.state.fleet.history.get(&series),
+            forecast: self.state.fleet.forecast.get(&series),
             note: ", bands added",
             theme: self.theme,
             now: self.now,

@@ -86,7 +86,7 @@ impl Widget for ForecastPane<'_> {
         }
         .render(chart, buf);
         let mut spans = Vec::new();
-        if let Some(peak) = points.iter().max_by(|a, b| a.p50.total_cmp(&b.p50)) {
+        if let Some(peak) = self.forecast.and_then(|f| f.peak()) {
             spans.push(Span::styled(
                 format!(
                     " next {}h: peak p50 {} {} (p10 {} – p90 {}) at {}",

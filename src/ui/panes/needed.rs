@@ -2,7 +2,7 @@
 //! requests need over the next 6 and 48 hours, banded, against today's count
 //! and the group's max.
 
-use crate::forecast::nodes::{NeedPoint, NodesNeeded, peak_of};
+use crate::forecast::nodes::{NeedPoint, NodesNeeded};
 use crate::ui::framed;
 use crate::ui::theme::Theme;
 use ratatui::buffer::Buffer;
@@ -34,10 +34,10 @@ fn banded(p: &NeedPoint) -> String {
 
 /// The point with the most nodes at p50 among `hours`.
 fn row<'a>(n: &NodesNeeded, t: &Theme) -> Row<'a> {
-    let next6 = peak_of(&n.hours[..n.hours.len().min(6)]);
+    let next6 = n.peak_within(6);
     let all = n.peak();
-    let over_max = n.max.zip(all).is_some_and(|(max, p)| p.p90 > max);
-    let grows = all.is_some_and(|p| p.p50 > n.nodes_now);
+    let over_max = n.p90_over_max();
+    let grows = n.grows();
     let (note, note_style) = if over_max {
         ("p90 above max: raise the max or add a group", t.warning())
     } else if grows {

@@ -29,14 +29,14 @@ fn group_row<'a>(g: &NodeGroupSummary, t: &Theme) -> Row<'a> {
         (Some(a), Some(b)) => format!("{a}–{b}"),
         _ => "–".into(),
     };
-    let at_max = g.max.is_some_and(|m| g.nodes >= m);
+    let at_max = g.at_max();
     let nodes_style = if at_max {
         t.warning()
     } else {
         Style::default().fg(t.fg)
     };
-    let nodes = if g.ready < g.nodes {
-        format!("{} ({} nr)", g.nodes, g.nodes - g.ready)
+    let nodes = if g.not_ready() > 0 {
+        format!("{} ({} nr)", g.nodes, g.not_ready())
     } else {
         g.nodes.to_string()
     };

@@ -2,9 +2,9 @@
 //! each group's cheapest instance mix against today's type and a greedy
 //! pick, and the spot table.
 
+use crate::domain::Risk;
 use crate::plan::ClusterPlan;
 use crate::plan::group::{GroupPlan, Proposal};
-use crate::plan::scaling::Reason;
 use crate::ui::framed;
 use crate::ui::theme::Theme;
 use ratatui::buffer::Buffer;
@@ -17,16 +17,6 @@ pub struct PlanPane<'a> {
     /// `None` until the cluster's forecasts are ready.
     pub plan: Option<&'a ClusterPlan>,
     pub theme: &'a Theme,
-}
-
-pub fn reason_label(r: Reason) -> &'static str {
-    match r {
-        Reason::ForecastAbove => "forecast above",
-        Reason::RequestsAbove => "requests above",
-        Reason::BandBelow => "band below",
-        Reason::Hold => "hold",
-        Reason::Bounds => "group bounds",
-    }
 }
 
 /// "+$1.54/h" or "−$0.77/h".
@@ -49,19 +39,19 @@ fn apply_by(p: &Proposal, issued: chrono::DateTime<chrono::Utc>) -> String {
 
 fn proposal_row<'a>(p: &Proposal, issued: chrono::DateTime<chrono::Utc>, t: &Theme) -> Row<'a> {
     let risk_style = match p.risk {
-        "high" => t.failure(),
-        "medium" => t.warning(),
-        _ => t.dim(),
+        Risk::High => t.failure(),
+        Risk::Medium => t.warning(),
+        Risk::Low | Risk::Unknown => t.dim(),
     };
     Row::new(vec![
         Cell::from(apply_by(p, issued)),
-        Cell::from(p.node_group.clone()),
-        Cell::from(format!("{} → {}", p.from, p.to)),
-        Cell::from(reason_label(p.reason)),
+        Cell::from(p.action.node_group.clone()),
+        Cell::from(format!("{} → {}", p.action.from, p.action.to)),
+        Cell::from(p.action.reason.label()),
         Cell::from(format!("{} ({}–{})", p.band.1, p.band.0, p.band.2)),
         Cell::from(usd_delta(p.usd_per_hour_delta)),
         Cell::from(format!("{:.0}%", p.utilization_after * 100.0)),
-        Cell::from(Span::styled(p.risk, risk_style)),
+        Cell::from(Span::styled(p.risk.label(), risk_style)),
     ])
 }
 
@@ -157,7 +147,7 @@ impl Widget for PlanPane<'_> {
             .render(a, buf);
         } else {
             let mut sorted = proposals.clone();
-            sorted.sort_by_key(|p| (p.apply_by, p.node_group.clone()));
+            sorted.sort_by_key(|p| (p.apply_by, p.action.node_group.clone()));
             Table::new(
                 sorted
                     .iter()
@@ -213,7 +203,7 @@ impl Widget for PlanPane<'_> {
                     } else {
                         "–".into()
                     }),
-                    Cell::from(g.spot.risk),
+                    Cell::from(g.spot.risk.label()),
                 ])
             }),
             [

@@ -1,0 +1,130 @@
+//! One cluster's plan: every node group's plan, the cluster's costs and the
+//! commitment advice, from its snapshot, history and forecasts. Pure.
+
+use super::config::PlanConfig;
+use super::cost::{self, Commitment, Discounts, HOURS_PER_MONTH};
+use super::group::{self, GroupPlan};
+use crate::domain::{ClusterForecast, SeriesKind};
+use crate::forecast::nodes::{NodesNeeded, nodes_needed};
+use crate::snapshot::ClusterView;
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+/// One cluster's plan.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ClusterPlan {
+    pub issued_at: DateTime<Utc>,
+    pub region: String,
+    pub groups: Vec<GroupPlan>,
+    /// List price of the nodes running now.
+    pub usd_per_hour_now: f64,
+    pub usd_per_month_now: f64,
+    /// After the enterprise discount.
+    pub effective_usd_per_hour_now: f64,
+    /// The next 48 hours at the planned sizes (list prices).
+    pub planned_usd_48h: f64,
+    /// The next 48 hours at today's sizes (list prices).
+    pub unchanged_usd_48h: f64,
+    /// The plan's mean $/h over the 48 h against today's sizes.
+    pub plan_vs_now_usd_per_hour: f64,
+    /// Nodes needed per node group, hour by hour (what the plan sized from).
+    pub needs: Vec<NodesNeeded>,
+    /// Headroom over forecast requests in those counts.
+    pub headroom: f64,
+    /// USD/h the spot-tolerant share would save on spot.
+    pub spot_usd_per_hour_saved: f64,
+    /// Savings Plan advice from the on-demand spend's floor.
+    pub commitment: Option<Commitment>,
+    pub discounts: Discounts,
+    /// Where the prices come from ("live 2026-11-28 12:00 UTC (...)" or "shipped 2026-07-20, ...").
+    pub prices: String,
+    /// Catalog age, refresh or missing-price warnings.
+    pub warnings: Vec<String>,
+}
+
+/// Plans `view`'s cluster from its forecasts. `None` until the cluster has a
+/// snapshot and CPU and memory request forecasts.
+pub fn plan_cluster(
+    view: &ClusterView,
+    forecasts: &ClusterForecast,
+    cfg: &PlanConfig,
+    catalog: &crate::catalog::Catalog,
+    today: chrono::NaiveDate,
+) -> Option<ClusterPlan> {
+    let snapshot = view.latest.as_ref()?;
+    let cpu = forecasts.get(&SeriesKind::CpuRequests)?;
+    let mem = forecasts.get(&SeriesKind::MemRequests)?;
+    let needs = nodes_needed(snapshot, cpu, mem, cfg.headroom);
+    let mut warnings: Vec<String> = catalog.staleness(&view.region, today).into_iter().collect();
+    if let Some(stamp) = catalog.live.get(&view.region) {
+        warnings.extend(stamp.problems.iter().map(|p| format!("price refresh: {p}")));
+    }
+    let groups: Vec<GroupPlan> = needs
+        .iter()
+        .filter_map(|need| {
+            let g = snapshot
+                .node_groups
+                .iter()
+                .find(|g| g.name == need.node_group)?;
+            let plan = group::plan_group(&group::GroupInputs {
+                group: g,
+                need,
+                cpu,
+                mem,
+                snapshot,
+                region: &view.region,
+                cfg,
+                catalog,
+            });
+            if plan.usd_per_node_hour.is_none() {
+                warnings.push(format!(
+                    "{}: no price for {} in {}; left out of totals",
+                    g.name, g.instance_type, view.region
+                ));
+            }
+            Some(plan)
+        })
+        .collect();
+    let usd_per_hour_now: f64 = groups.iter().filter_map(|g| g.usd_per_hour_now).sum();
+    let sum48 = |f: &dyn Fn(&GroupPlan) -> Option<f64>| groups.iter().filter_map(f).sum::<f64>();
+    let planned_usd_48h = sum48(&|g| g.planned_usd_48h);
+    let unchanged_usd_48h = sum48(&|g| g.usd_per_hour_now.map(|u| u * 48.0));
+    // The on-demand spend of past hours: node counts at today's on-demand price per node.
+    let od_now: f64 = groups
+        .iter()
+        .filter(|g| g.capacity_type == crate::domain::CapacityType::OnDemand)
+        .filter_map(|g| g.usd_per_hour_now)
+        .sum();
+    let commitment = view.history.get(&SeriesKind::Nodes).and_then(|h| {
+        let per_node = od_now / snapshot.nodes.max(1) as f64;
+        let hours: Vec<f64> = h
+            .values
+            .iter()
+            .rev()
+            .take(720)
+            .flatten()
+            .map(|n| n * per_node)
+            .collect();
+        (per_node > 0.0)
+            .then(|| cost::commitment(&hours, &cfg.discounts))
+            .flatten()
+    });
+    Some(ClusterPlan {
+        issued_at: cpu.issued_at,
+        region: view.region.clone(),
+        usd_per_month_now: usd_per_hour_now * HOURS_PER_MONTH,
+        effective_usd_per_hour_now: usd_per_hour_now * (1.0 - cfg.discounts.enterprise),
+        spot_usd_per_hour_saved: groups.iter().map(|g| g.spot.usd_per_hour_saved).sum(),
+        usd_per_hour_now,
+        planned_usd_48h,
+        unchanged_usd_48h,
+        plan_vs_now_usd_per_hour: (planned_usd_48h - unchanged_usd_48h) / 48.0,
+        headroom: cfg.headroom,
+        commitment,
+        discounts: cfg.discounts,
+        prices: catalog.prices_note(&view.region),
+        groups,
+        needs,
+        warnings,
+    })
+}

@@ -1,0 +1,52 @@
+//! Planning settings (config `[plan]`; defaults in docs/configuration.md).
+
+use super::cost::Discounts;
+use super::scaling::ScaleRules;
+use crate::forecast::nodes::DEFAULT_HEADROOM;
+use serde::Serialize;
+
+/// Planning settings.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct PlanConfig {
+    /// Headroom over forecast requests.
+    pub headroom: f64,
+    /// Sizing quantile, scale-in window and step, lead time (min/max come
+    /// from each node group).
+    pub rules: ScaleRules,
+    /// Instance categories the mix may use ("c", "m", "r").
+    pub categories: Vec<String>,
+    /// Families and architectures allowed (empty: any family; the group's
+    /// own architecture, since images may not be multi-arch).
+    pub families: Vec<String>,
+    pub architectures: Vec<String>,
+    pub min_generation: u32,
+    /// Most nodes a mix may use where the group sets no max.
+    pub max_nodes: u32,
+    /// Distinct instance types a spot mix must spread over.
+    pub min_spot_types: usize,
+    /// Most distinct types in an on-demand mix (a spot mix may use two more
+    /// than its minimum).
+    pub max_types: usize,
+    /// Sizes allowed in a group's mix: vCPUs within this factor of the
+    /// group's type either way (a 4xlarge group: xlarge to 16xlarge).
+    pub size_factor: f64,
+    pub discounts: Discounts,
+}
+
+impl Default for PlanConfig {
+    fn default() -> Self {
+        PlanConfig {
+            headroom: DEFAULT_HEADROOM,
+            rules: ScaleRules::default(),
+            categories: vec!["c".into(), "m".into(), "r".into()],
+            families: Vec::new(),
+            architectures: Vec::new(),
+            min_generation: 5,
+            max_nodes: 1000,
+            min_spot_types: 3,
+            max_types: 3,
+            size_factor: 4.0,
+            discounts: Discounts::default(),
+        }
+    }
+}

@@ -1,0 +1,200 @@
+//! The forecast job: the one owner of background forecasting and planning.
+//!
+//! On each new fleet it forecasts the clusters whose last forecast is from an
+//! earlier hour, off the async threads, and plans each from its forecasts.
+//! At most one job runs and at most one waits: fleets published while a job
+//! runs are not queued one by one; the newest replaces any waiting one (the
+//! watch channel keeps only the newest). A new catalog (a live price
+//! refresh) plans every cluster again from its last forecasts.
+
+use crate::app::Action;
+use crate::catalog::Catalog;
+use crate::clock::Clock;
+use crate::domain::{ClusterForecast, ClusterId, SeriesKind};
+use crate::forecast::{Forecaster, forecast_cluster, origin_for};
+use crate::plan::{PlanConfig, plan_cluster};
+use crate::snapshot::{ClusterView, Fleet};
+use chrono::{DateTime, NaiveDate, Utc};
+use std::collections::HashMap;
+use std::sync::Arc;
+use tokio::sync::{mpsc, watch};
+
+pub struct ForecastJob {
+    forecaster: Arc<dyn Forecaster>,
+    plan: Arc<PlanConfig>,
+    /// Per cluster: the origin of its last forecast and how many series it had.
+    done: HashMap<ClusterId, (DateTime<Utc>, usize)>,
+    /// Per cluster: its last forecasts, which a new catalog plans again.
+    last: HashMap<ClusterId, ClusterForecast>,
+}
+
+/// One run's work: clusters to forecast from `origin`, planned with
+/// `catalog` on `today`'s prices.
+struct Run {
+    todo: Vec<(ClusterId, Arc<ClusterView>)>,
+    origin: DateTime<Utc>,
+    catalog: Arc<Catalog>,
+    today: NaiveDate,
+}
+
+impl ForecastJob {
+    pub fn new(forecaster: Arc<dyn Forecaster>, plan: PlanConfig) -> Self {
+        ForecastJob {
+            forecaster,
+            plan: Arc::new(plan),
+            done: HashMap::new(),
+            last: HashMap::new(),
+        }
+    }
+
+    /// The clusters of `fleet` a job at `origin` forecasts: those with
+    /// history whose last forecast is from an earlier hour or had no series.
+    pub fn due(&self, fleet: &Fleet, origin: DateTime<Utc>) -> Vec<(ClusterId, Arc<ClusterView>)> {
+        fleet
+            .clusters
+            .iter()
+            .filter(|(id, v)| {
+                let hours = v
+                    .history
+                    .get(&SeriesKind::Nodes)
+                    .map(|h| h.hours_present())
+                    .unwrap_or(0);
+                hours > 0
+                    && self
+                        .done
+                        .get(id)
+                        .is_none_or(|(o, n)| *o < origin || *n == 0)
+            })
+            .map(|(id, v)| (id.clone(), v.clone()))
+            .collect()
+    }
+
+    /// Forecasts and plans each cluster of `run` (blocking: runs off the async
+    /// threads), sending progress before each cluster and its forecasts and
+    /// plan as soon as they are made. Returns the forecasts made.
+    fn forecast_and_plan(
+        forecaster: &dyn Forecaster,
+        plan: &PlanConfig,
+        run: Run,
+        tx: &mpsc::Sender<Action>,
+    ) -> Vec<(ClusterId, ClusterForecast)> {
+        let total = run.todo.len();
+        let mut finished = Vec::new();
+        for (i, (id, v)) in run.todo.into_iter().enumerate() {
+            let progress = Action::ForecastProgress {
+                done: i,
+                total,
+                cluster: id.clone(),
+            };
+            if tx.blocking_send(progress).is_err() {
+                break;
+            }
+            let fc = forecast_cluster(forecaster, &v, run.origin);
+            finished.push((id.clone(), fc.clone()));
+            let planned = plan_cluster(&v, &fc, plan, &run.catalog, run.today);
+            if tx.blocking_send(Action::Forecasts(id.clone(), fc)).is_err() {
+                break;
+            }
+            if let Some(p) = planned
+                && tx.blocking_send(Action::Plan(id, Box::new(p))).is_err()
+            {
+                break;
+            }
+        }
+        finished
+    }
+
+    /// Plans every cluster with forecasts again with `catalog`.
+    async fn replan(
+        &self,
+        fleet: Arc<Fleet>,
+        catalog: Arc<Catalog>,
+        today: NaiveDate,
+        tx: &mpsc::Sender<Action>,
+    ) {
+        let forecasts: Vec<(ClusterId, ClusterForecast)> = self
+            .last
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        let plan = self.plan.clone();
+        let tx = tx.clone();
+        let job = tokio::task::spawn_blocking(move || {
+            for (id, fc) in forecasts {
+                let Some(v) = fleet.view(&id) else { continue };
+                if let Some(p) = plan_cluster(v, &fc, &plan, &catalog, today)
+                    && tx.blocking_send(Action::Plan(id, Box::new(p))).is_err()
+                {
+                    return;
+                }
+            }
+        });
+        if let Err(e) = job.await {
+            tracing::error!("re-planning after a price refresh failed: {e}");
+        }
+    }
+
+    /// Runs until shutdown or until the fleet or the app hangs up.
+    pub async fn run(
+        mut self,
+        mut fleet_rx: watch::Receiver<Arc<Fleet>>,
+        mut catalog_rx: watch::Receiver<Arc<Catalog>>,
+        clock: Clock,
+        tx: mpsc::Sender<Action>,
+        mut shutdown: watch::Receiver<bool>,
+    ) {
+        let mut catalog_open = true;
+        loop {
+            tokio::select! {
+                r = fleet_rx.changed() => if r.is_err() { return },
+                r = catalog_rx.changed(), if catalog_open => {
+                    if r.is_err() {
+                        catalog_open = false;
+                        continue;
+                    }
+                    let catalog = catalog_rx.borrow_and_update().clone();
+                    let fleet = fleet_rx.borrow().clone();
+                    self.replan(fleet, catalog, clock.now().date_naive(), &tx).await;
+                    continue;
+                }
+                _ = shutdown.changed() => return,
+            }
+            let fleet = fleet_rx.borrow_and_update().clone();
+            let origin = origin_for(clock.now());
+            let todo = self.due(&fleet, origin);
+            if todo.is_empty() {
+                continue;
+            }
+            // The catalog is not marked seen: a refresh that lands while this
+            // job runs fires the catalog branch afterwards, when `last` holds
+            // the job's forecasts.
+            let run = Run {
+                todo,
+                origin,
+                catalog: catalog_rx.borrow().clone(),
+                today: clock.now().date_naive(),
+            };
+            let (forecaster, plan, job_tx) =
+                (self.forecaster.clone(), self.plan.clone(), tx.clone());
+            let job = tokio::task::spawn_blocking(move || {
+                Self::forecast_and_plan(forecaster.as_ref(), &plan, run, &job_tx)
+            });
+            match job.await {
+                Ok(results) => {
+                    for (id, fc) in results {
+                        self.done.insert(id.clone(), (origin, fc.len()));
+                        self.last.insert(id, fc);
+                    }
+                    if tx.send(Action::ForecastsDone).await.is_err() {
+                        return;
+                    }
+                }
+                Err(e) => {
+                    let _ = tx
+                        .send(Action::ForecastFailed(format!("forecast job failed: {e}")))
+                        .await;
+                }
+            }
+        }
+    }
+}
