@@ -1,7 +1,7 @@
 //! SQLite storage: metric history, forecasts issued and the audit log.
 //! WAL journal with full sync: a committed transaction survives a killed process.
 
-use super::{Result, StoreError};
+use super::error::{Result, StoreError};
 use crate::domain::{Sample, SeriesKind};
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, params};

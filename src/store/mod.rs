@@ -2,8 +2,11 @@
 //! and publishes an immutable [`Fleet`] on a watch channel.
 
 pub mod db;
+pub mod error;
 pub mod history;
 pub mod models;
+
+pub use error::{Result, StoreError};
 
 use crate::domain::{ClusterId, Sample, SeriesKind, SourceHealth, SourceStatus};
 use crate::snapshot::{ClusterView, Fleet, summarize};
@@ -11,49 +14,10 @@ use crate::sources::{SourceEvent, SourceEventKind};
 use chrono::{DateTime, Duration, Utc};
 use db::Db;
 use history::{HourlyBuckets, RETENTION_HOURS, implausible};
-use std::path::PathBuf;
 use std::sync::Arc;
 use tokio::sync::{mpsc, watch};
 
-/// What went wrong with the database or the models folder; every message
-/// names the file.
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    #[error("cannot create the folder {}: {error}", path.display())]
-    Folder {
-        path: PathBuf,
-        error: std::io::Error,
-    },
-    #[error("cannot open the database {}: {error}", path.display())]
-    Open {
-        path: PathBuf,
-        error: rusqlite::Error,
-    },
-    #[error("cannot migrate the database {}: {error}", path.display())]
-    Migrate {
-        path: PathBuf,
-        error: Box<StoreError>,
-    },
-    #[error("schema version {have} is newer than this nodecast knows ({known})")]
-    TooNew { have: usize, known: usize },
-    #[error(transparent)]
-    Sqlite(#[from] rusqlite::Error),
-    #[error("cannot {doing} {}: {error}", path.display())]
-    File {
-        doing: &'static str,
-        path: PathBuf,
-        error: std::io::Error,
-    },
-    #[error("{}: not a model manifest: {error}", path.display())]
-    Manifest {
-        path: PathBuf,
-        error: serde_json::Error,
-    },
-    #[error("the model manifest's lock is poisoned (a thread panicked while writing it)")]
-    Poisoned,
-}
 
-pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
 pub struct Store {
     db: Db,

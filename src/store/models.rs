@@ -8,7 +8,7 @@
 //! A model directory is written to; read-only directories behind it (the
 //! pretrained demo models shipped in `models/`) are searched after it.
 
-use super::{Result, StoreError};
+use super::error::{Result, StoreError};
 use crate::forecast::persist::{MANIFEST, Manifest, ModelEntry, ModelStore, TrainedModel};
 use chrono::{DateTime, Utc};
 use std::collections::BTreeMap;
