@@ -15,9 +15,10 @@ impl fmt::Display for ClusterId {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum CapacityType {
+    #[default]
     OnDemand,
     Spot,
 }
@@ -86,7 +87,7 @@ pub struct SpotOffer {
 }
 
 /// A group of nodes that scales together: EKS managed node group, ASG or Karpenter NodePool.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct NodeGroup {
     pub name: String,
     pub instance_type: String,
@@ -94,9 +95,15 @@ pub struct NodeGroup {
     pub min: u32,
     pub max: u32,
     pub desired: u32,
+    /// Labels and taints every node of the group gets (its template), as
+    /// the source declares them; nodes' own labels add to them.
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
+    #[serde(default)]
+    pub taints: Vec<Taint>,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Node {
     pub name: String,
     pub node_group: String,
@@ -109,6 +116,10 @@ pub struct Node {
     pub requests: Resources,
     /// Measured usage; `None` where the cluster serves no metrics.
     pub usage: Option<Resources>,
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
+    #[serde(default)]
+    pub taints: Vec<Taint>,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -155,6 +166,10 @@ pub struct Pod {
     /// Mounts a PersistentVolumeClaim.
     #[serde(default)]
     pub persistent_volume: bool,
+    /// Where a pending pod may run (nodeSelector, required node affinity,
+    /// tolerations); `None` for bound pods and pods that constrain nothing.
+    #[serde(default)]
+    pub placement: Option<Box<Placement>>,
 }
 
 impl Pod {
@@ -539,4 +554,53 @@ impl ScaleReason {
             ScaleReason::Bounds => "group bounds",
         }
     }
+}
+
+/// A node taint (`spec.taints[]`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Taint {
+    pub key: String,
+    #[serde(default)]
+    pub value: String,
+    /// NoSchedule, PreferNoSchedule or NoExecute.
+    pub effect: String,
+}
+
+/// A pod toleration (`spec.tolerations[]`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Toleration {
+    /// Empty with `Exists`: every key.
+    #[serde(default)]
+    pub key: String,
+    /// `Equal` (the default) or `Exists`.
+    #[serde(default)]
+    pub operator: String,
+    #[serde(default)]
+    pub value: String,
+    /// Empty: every effect.
+    #[serde(default)]
+    pub effect: String,
+}
+
+/// One `matchExpressions` requirement of a node selector term.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LabelRequirement {
+    pub key: String,
+    /// In, NotIn, Exists, DoesNotExist, Gt or Lt.
+    pub operator: String,
+    #[serde(default)]
+    pub values: Vec<String>,
+}
+
+/// A pending pod's constraints on where it may run.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Placement {
+    /// `spec.nodeSelector`.
+    #[serde(default)]
+    pub node_selector: BTreeMap<String, String>,
+    /// Required node affinity: any one term, each term all of its requirements.
+    #[serde(default)]
+    pub affinity: Vec<Vec<LabelRequirement>>,
+    #[serde(default)]
+    pub tolerations: Vec<Toleration>,
 }

@@ -11,6 +11,7 @@ pub mod config;
 pub mod domain;
 pub mod forecast;
 pub mod logging;
+pub mod placement;
 pub mod plan;
 pub mod runtime;
 pub mod series_csv;

@@ -109,10 +109,7 @@ impl FleetSource {
 
     /// The clusters (tab order) with their regions, and every source task of
     /// each, for a fleet on `clock` (the demo replays from its start).
-    pub fn sources(
-        &self,
-        clock: &Clock,
-    ) -> Result<(Vec<(ClusterId, String)>, ClusterSources)> {
+    pub fn sources(&self, clock: &Clock) -> Result<(Vec<(ClusterId, String)>, ClusterSources)> {
         match self {
             FleetSource::Live { clusters, .. } => {
                 let ids = clusters

@@ -3,8 +3,9 @@
 
 use crate::domain::{
     CapacityType, ClusterId, ClusterState, NodeGroup, OwnerKind, PodPhase, Resources, Sample,
-    SeriesKind, SourceStatus,
+    SeriesKind, SourceStatus, Taint,
 };
+use crate::placement::{GroupShape, group_for};
 use crate::workloads::{GroupWorkloads, group_workloads, workloads_of};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -24,9 +25,36 @@ pub struct NodeGroupSummary {
     pub requests: Resources,
     /// `None` when no node of the group reports usage.
     pub usage: Option<Resources>,
+    /// The labels and taints its nodes share (and its template declares):
+    /// what a pending pod's selectors and tolerations are checked against.
+    pub labels: BTreeMap<String, String>,
+    pub taints: Vec<Taint>,
+    /// Pending pods this group would run (see [`crate::placement::group_for`]),
+    /// and their requests.
+    pub pending_pods: u32,
+    pub pending: Resources,
 }
 
 impl NodeGroupSummary {
+    /// What the group's pods ask for: those running on it and those pending for it.
+    pub fn demand(&self) -> Resources {
+        self.requests.plus(self.pending)
+    }
+
+    /// One node's allocatable: the catalog's EKS figure for the instance
+    /// type, or what the group's nodes report on average.
+    pub fn one_node(&self) -> Option<Resources> {
+        if let Some(t) = crate::catalog::lookup(&self.instance_type) {
+            return Some(t.allocatable);
+        }
+        (self.nodes > 0).then(|| {
+            Resources::new(
+                self.allocatable.cores / self.nodes as f64,
+                self.allocatable.gib / self.nodes as f64,
+            )
+        })
+    }
+
     /// Nodes not Ready yet (or any more).
     pub fn not_ready(&self) -> u32 {
         self.nodes.saturating_sub(self.ready)
@@ -42,20 +70,24 @@ impl NodeGroupSummary {
         name: &str,
         instance_type: &str,
         capacity_type: CapacityType,
-        bounds: Option<&NodeGroup>,
+        declared: Option<&NodeGroup>,
     ) -> Self {
         NodeGroupSummary {
             name: name.to_string(),
             instance_type: instance_type.to_string(),
             capacity_type,
-            min: bounds.map(|g| g.min),
-            max: bounds.map(|g| g.max),
-            desired: bounds.map(|g| g.desired),
+            min: declared.map(|g| g.min),
+            max: declared.map(|g| g.max),
+            desired: declared.map(|g| g.desired),
             nodes: 0,
             ready: 0,
             allocatable: Resources::default(),
             requests: Resources::default(),
             usage: None,
+            labels: declared.map(|g| g.labels.clone()).unwrap_or_default(),
+            taints: declared.map(|g| g.taints.clone()).unwrap_or_default(),
+            pending_pods: 0,
+            pending: Resources::default(),
         }
     }
 }
@@ -78,6 +110,8 @@ pub struct ClusterSnapshot {
     /// Pods that are not Succeeded or Failed.
     pub pods: u32,
     pub pending_pods: u32,
+    /// Pending pods no node group can run (selectors, taints or size).
+    pub unplaced_pods: u32,
     /// PodDisruptionBudgets in the cluster.
     pub disruption_budgets: u32,
     /// Pods that are not Succeeded or Failed, by kind of workload.
@@ -151,6 +185,8 @@ pub fn summarize(cluster: &ClusterId, at: DateTime<Utc>, state: &ClusterState) -
     }
     let (mut allocatable, mut usage, mut any_usage) =
         (Resources::default(), Resources::default(), false);
+    // The labels and taints every node of a group has.
+    let mut shared: BTreeMap<usize, (BTreeMap<String, String>, Vec<Taint>)> = BTreeMap::new();
     for n in &state.nodes {
         let gi = match groups.iter().position(|g| g.name == n.node_group) {
             Some(i) => i,
@@ -164,6 +200,15 @@ pub fn summarize(cluster: &ClusterId, at: DateTime<Utc>, state: &ClusterState) -
                 groups.len() - 1
             }
         };
+        match shared.get_mut(&gi) {
+            None => {
+                shared.insert(gi, (n.labels.clone(), n.taints.clone()));
+            }
+            Some((labels, taints)) => {
+                labels.retain(|k, v| n.labels.get(k) == Some(v));
+                taints.retain(|t| n.taints.contains(t));
+            }
+        }
         let g = &mut groups[gi];
         g.nodes += 1;
         g.ready += n.ready as u32;
@@ -180,9 +225,20 @@ pub fn summarize(cluster: &ClusterId, at: DateTime<Utc>, state: &ClusterState) -
             any_usage = true;
         }
     }
+    for (gi, (labels, taints)) in shared {
+        let g = &mut groups[gi];
+        g.labels.extend(labels);
+        for t in taints {
+            if !g.taints.contains(&t) {
+                g.taints.push(t);
+            }
+        }
+    }
+    let unplaced_pods = place_pending(state, &mut groups);
     ClusterSnapshot {
         cluster: cluster.clone(),
         taken_at: at,
+        unplaced_pods,
         nodes: state.nodes.len() as u32,
         node_groups: groups,
         pods,
@@ -194,6 +250,33 @@ pub fn summarize(cluster: &ClusterId, at: DateTime<Utc>, state: &ClusterState) -
         usage: any_usage.then_some(usage),
         group_workloads: group_workloads(&workloads_of(state)),
     }
+}
+
+/// Gives each pending pod to the node group that would run it; returns how
+/// many no group can run.
+fn place_pending(state: &ClusterState, groups: &mut [NodeGroupSummary]) -> u32 {
+    let shapes: Vec<GroupShape> = groups
+        .iter()
+        .map(|g| GroupShape {
+            labels: g.labels.clone(),
+            taints: g.taints.clone(),
+            per_node: g.one_node().unwrap_or_default(),
+        })
+        .collect();
+    let mut unplaced = 0;
+    for p in &state.pods {
+        if p.node.is_some() || matches!(p.phase, PodPhase::Succeeded | PodPhase::Failed) {
+            continue;
+        }
+        match group_for(p.placement.as_deref(), p.requests, &shapes) {
+            Some(i) => {
+                groups[i].pending_pods += 1;
+                groups[i].pending = groups[i].pending.plus(p.requests);
+            }
+            None => unplaced += 1,
+        }
+    }
+    unplaced
 }
 
 /// Everything known about one cluster, as published by the store.

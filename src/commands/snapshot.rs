@@ -14,6 +14,8 @@ pub struct GroupLine {
     pub nodes: u32,
     pub instance_type: String,
     pub capacity_type: crate::domain::CapacityType,
+    /// Pending pods this group would run (its selectors, taints and node size).
+    pub pending_pods: u32,
 }
 
 #[derive(Debug, Serialize)]
@@ -67,6 +69,7 @@ impl From<&Probe> for ClusterLine {
                             nodes: g.nodes,
                             instance_type: g.instance_type.clone(),
                             capacity_type: g.capacity_type,
+                            pending_pods: g.pending_pods,
                         })
                         .collect()
                 })

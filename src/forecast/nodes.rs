@@ -4,7 +4,6 @@
 //! of the CPU- and memory-bound counts, banded the same way (p10 from p10s,
 //! p90 from p90s). Pure.
 
-use crate::catalog;
 use crate::domain::{Forecast, Resources};
 use crate::snapshot::{ClusterSnapshot, NodeGroupSummary};
 use chrono::{DateTime, Utc};
@@ -95,24 +94,11 @@ pub fn nodes_for(demand: f64, headroom: f64, per_node: f64) -> u32 {
     ((n * 1e6).round() / 1e6).ceil().min(u32::MAX as f64) as u32
 }
 
-/// One node's allocatable: the catalog's EKS figure for the instance type,
-/// or what the group's nodes report on average.
-fn per_node(g: &NodeGroupSummary) -> Option<Resources> {
-    if let Some(t) = catalog::lookup(&g.instance_type) {
-        return Some(t.allocatable);
-    }
-    (g.nodes > 0).then(|| {
-        Resources::new(
-            g.allocatable.cores / g.nodes as f64,
-            g.allocatable.gib / g.nodes as f64,
-        )
-    })
-}
-
-/// Each group's share of requests; by allocatable where nothing is requested yet.
+/// Each group's share of the demand (requests of its pods, running and
+/// pending for it); by allocatable where nothing is requested yet.
 fn shares(groups: &[NodeGroupSummary]) -> Vec<Resources> {
     let total = |f: &dyn Fn(&NodeGroupSummary) -> f64| groups.iter().map(f).sum::<f64>();
-    let req = Resources::new(total(&|g| g.requests.cores), total(&|g| g.requests.gib));
+    let req = Resources::new(total(&|g| g.demand().cores), total(&|g| g.demand().gib));
     let alloc = Resources::new(
         total(&|g| g.allocatable.cores),
         total(&|g| g.allocatable.gib),
@@ -132,12 +118,12 @@ fn shares(groups: &[NodeGroupSummary]) -> Vec<Resources> {
         .map(|g| {
             Resources::new(
                 share(
-                    g.requests.cores,
+                    g.demand().cores,
                     g.allocatable.cores,
                     req.cores,
                     alloc.cores,
                 ),
-                share(g.requests.gib, g.allocatable.gib, req.gib, alloc.gib),
+                share(g.demand().gib, g.allocatable.gib, req.gib, alloc.gib),
             )
         })
         .collect()
@@ -157,7 +143,7 @@ pub fn nodes_needed(
         .iter()
         .zip(shares)
         .filter_map(|(g, share)| {
-            let per = per_node(g)?;
+            let per = g.one_node()?;
             let hours = cpu
                 .points
                 .iter()

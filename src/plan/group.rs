@@ -63,6 +63,18 @@ pub struct GroupPlan {
     pub risk_now: (Risk, String),
 }
 
+/// A relative change as a percentage with one sign: "−12%", "+3%", "0%".
+pub fn signed_pct(change: f64) -> String {
+    let pct = (change * 100.0).round();
+    if pct < 0.0 {
+        format!("−{:.0}%", -pct)
+    } else if pct > 0.0 {
+        format!("+{pct:.0}%")
+    } else {
+        "0%".into()
+    }
+}
+
 /// Price of one node of `t` in `region` for this capacity type.
 fn node_price(t: &crate::domain::InstanceType, region: &str, ct: CapacityType) -> Option<f64> {
     match ct {
@@ -118,24 +130,37 @@ pub fn plan_group(x: &GroupInputs) -> GroupPlan {
             mem.points.get(h).map(|p| p.p50).unwrap_or(0.0) * need.share.gib,
         )
     };
-    // Nodes today's requests fill: the floor no plan goes below.
-    let requested_now = if per.cores > 0.0 && per.gib > 0.0 {
-        (g.requests.cores / per.cores).max(g.requests.gib / per.gib)
+    // Nodes today's requests fill, pending pods for this group included: the
+    // floor no plan goes below. A group with pods pending for it is never
+    // scaled in (its floor is at least its size), whatever the forecast.
+    let demand = g.demand();
+    let mut requested_now = if per.cores > 0.0 && per.gib > 0.0 {
+        (demand.cores / per.cores).max(demand.gib / per.gib)
     } else {
         0.0
     };
+    if g.pending_pods > 0 {
+        requested_now = requested_now.max(g.nodes as f64);
+    }
     let upper: Vec<f64> = need
         .hours
         .iter()
         .map(|p| at_quantile(p.p50 as f64, p.p90 as f64, rules.quantile))
         .collect();
     // Queueing risk follows what the CPUs are busy with: requests scaled by
-    // today's usage-to-requests ratio where usage is measured.
+    // today's usage-to-requests ratio. Without measured usage (no
+    // metrics-server) there is nothing to judge it by: the risk is unknown.
     let busy = g
         .usage
         .filter(|_| g.requests.cores > 0.0)
-        .map(|u| (u.cores / g.requests.cores).clamp(0.0, 1.5))
-        .unwrap_or(1.0);
+        .map(|u| (u.cores / g.requests.cores).clamp(0.0, 1.5));
+    let risk_at = |nodes: u32, rho: f64| match busy {
+        Some(b) => latency_risk(nodes, rho * b),
+        None => (
+            Risk::Unknown,
+            "usage unknown (the cluster serves no metrics.k8s.io)".to_string(),
+        ),
+    };
     let mut size = g.nodes;
     let mut sizes = Vec::with_capacity(upper.len());
     let mut proposals = Vec::new();
@@ -144,7 +169,7 @@ pub fn plan_group(x: &GroupInputs) -> GroupPlan {
         if next != size {
             let at = need.hours[h].ts;
             let rho = utilization(demand_at(h), next, per);
-            let (risk, risk_reason) = latency_risk(next, rho * busy);
+            let (risk, risk_reason) = risk_at(next, rho);
             proposals.push(Proposal {
                 action: ScalingAction {
                     cluster: snapshot.cluster.clone(),
@@ -184,7 +209,7 @@ pub fn plan_group(x: &GroupInputs) -> GroupPlan {
         mix: mix_advice(x, &rules),
         spot,
         utilization_now: rho_now,
-        risk_now: latency_risk(g.nodes, rho_now * busy),
+        risk_now: risk_at(g.nodes, rho_now),
         sizes,
         proposals,
     }
@@ -309,10 +334,10 @@ fn mix_advice(x: &GroupInputs, rules: &ScaleRules) -> Option<MixAdvice> {
         }
     });
     let vs = |m: &Option<Mix>, what: &str| {
-        m.as_ref().map(|m| {
+        m.as_ref().filter(|m| m.usd_per_hour > 0.0).map(|m| {
             format!(
-                "−{:.0}% vs {what}",
-                100.0 * (1.0 - best.usd_per_hour / m.usd_per_hour)
+                "{} vs {what}",
+                signed_pct(best.usd_per_hour / m.usd_per_hour - 1.0)
             )
         })
     };

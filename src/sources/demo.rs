@@ -72,6 +72,22 @@ fn group(
             min,
             max,
             desired: min,
+            // What EKS puts on a managed node group's nodes.
+            labels: [
+                ("eks.amazonaws.com/nodegroup", name),
+                ("node.kubernetes.io/instance-type", instance_type),
+                (
+                    "eks.amazonaws.com/capacityType",
+                    match capacity_type {
+                        CapacityType::OnDemand => "ON_DEMAND",
+                        CapacityType::Spot => "SPOT",
+                    },
+                ),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+            taints: Vec::new(),
         },
         instance,
         share,

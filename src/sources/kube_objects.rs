@@ -6,7 +6,10 @@
 
 use super::{Result, SourceError};
 use crate::catalog::{parse_cpu, parse_mem_gib};
-use crate::domain::{CapacityType, Node, OwnerKind, Pod, PodPhase, Resources};
+use crate::domain::{
+    CapacityType, LabelRequirement, Node, OwnerKind, Placement, Pod, PodPhase, Resources, Taint,
+    Toleration,
+};
 use k8s_openapi::api::core::v1 as core;
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use std::collections::BTreeMap;
@@ -96,6 +99,19 @@ pub fn node_from(n: &core::Node) -> Result<Node> {
         allocatable,
         requests: Resources::default(),
         usage: None,
+        labels: labels.cloned().unwrap_or_default(),
+        taints: n
+            .spec
+            .as_ref()
+            .and_then(|s| s.taints.as_ref())
+            .into_iter()
+            .flatten()
+            .map(|t| Taint {
+                key: t.key.clone(),
+                value: t.value.clone().unwrap_or_default(),
+                effect: t.effect.clone(),
+            })
+            .collect(),
         name,
     })
 }
@@ -220,7 +236,14 @@ pub fn pod_from(p: &core::Pod) -> Result<Pod> {
         None
     };
     let volumes = spec.volumes.as_deref().unwrap_or(&[]);
+    // Only a pending pod's placement matters (which group it waits for).
+    let placement = if node.is_none() {
+        placement_of(spec).map(Box::new)
+    } else {
+        None
+    };
     Ok(Pod {
+        placement,
         owner: owner_kind(p),
         workload: workload_of(p),
         labels: crate::domain::labels_text(
@@ -245,6 +268,52 @@ pub fn pod_from(p: &core::Pod) -> Result<Pod> {
         unschedulable,
         name,
     })
+}
+
+/// A pod's nodeSelector, required node affinity and tolerations; `None`
+/// when it sets none of them.
+pub fn placement_of(spec: &core::PodSpec) -> Option<Placement> {
+    let affinity = spec
+        .affinity
+        .as_ref()
+        .and_then(|a| a.node_affinity.as_ref())
+        .and_then(|n| {
+            n.required_during_scheduling_ignored_during_execution
+                .as_ref()
+        })
+        .map(|sel| {
+            sel.node_selector_terms
+                .iter()
+                .map(|term| {
+                    term.match_expressions
+                        .iter()
+                        .flatten()
+                        .map(|r| LabelRequirement {
+                            key: r.key.clone(),
+                            operator: r.operator.clone(),
+                            values: r.values.clone().unwrap_or_default(),
+                        })
+                        .collect()
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let p = Placement {
+        node_selector: spec.node_selector.clone().unwrap_or_default(),
+        affinity,
+        tolerations: spec
+            .tolerations
+            .iter()
+            .flatten()
+            .map(|t| Toleration {
+                key: t.key.clone().unwrap_or_default(),
+                operator: t.operator.clone().unwrap_or_default(),
+                value: t.value.clone().unwrap_or_default(),
+                effect: t.effect.clone().unwrap_or_default(),
+            })
+            .collect(),
+    };
+    (p != Placement::default()).then_some(p)
 }
 
 /// One node's usage as `metrics.k8s.io/v1beta1` NodeMetrics serves it.

@@ -6,8 +6,8 @@
 use super::{Result, Source, SourceError, SourceUpdate};
 use crate::domain::ClusterState;
 use crate::domain::{
-    ClusterId, InstanceType, Node, NodeGroup, OwnerKind, Pod, PodPhase, Resources, Sample,
-    SeriesKind,
+    ClusterId, InstanceType, Node, NodeGroup, OwnerKind, Placement, Pod, PodPhase, Resources,
+    Sample, SeriesKind,
 };
 use crate::snapshot::summarize;
 use async_trait::async_trait;
@@ -365,6 +365,8 @@ impl ReplayCluster {
                     allocatable: g.instance.allocatable,
                     requests: DAEMONSET_PER_NODE,
                     usage: Some(DAEMONSET_PER_NODE.scale(1.0 / 3.0)),
+                    labels: g.group.labels.clone(),
+                    taints: g.group.taints.clone(),
                 });
             }
             // Fill nodes in order, as a bin-packing scheduler would.
@@ -397,6 +399,18 @@ impl ReplayCluster {
                     labels: crate::domain::labels_text([("app", g.group.name.as_str())]),
                     local_storage: false,
                     persistent_volume: g.owner == OwnerKind::StatefulSet,
+                    // Each workload runs on its own node group, as a
+                    // nodeSelector on the group's EKS label says.
+                    placement: pending.then(|| {
+                        Box::new(Placement {
+                            node_selector: [(
+                                "eks.amazonaws.com/nodegroup".to_string(),
+                                g.group.name.clone(),
+                            )]
+                            .into(),
+                            ..Default::default()
+                        })
+                    }),
                 });
             }
         }

@@ -17,8 +17,6 @@ use history::{HourlyBuckets, RETENTION_HOURS, implausible};
 use std::sync::Arc;
 use tokio::sync::{mpsc, watch};
 
-
-
 pub struct Store {
     db: Db,
     fleet: Fleet,

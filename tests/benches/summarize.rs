@@ -22,6 +22,7 @@ fn big_cluster() -> ClusterState {
             min: 0,
             max: 500,
             desired: 250,
+            ..Default::default()
         })
         .collect();
     let nodes: Vec<Node> = (0..5_000)
@@ -35,6 +36,27 @@ fn big_cluster() -> ClusterState {
             allocatable: Resources::new(15.89, 57.63),
             requests: Resources::default(),
             usage: Some(Resources::new(8.0, 30.0)),
+            // The labels an EKS node carries (the summary keeps those its group shares).
+            labels: [
+                ("eks.amazonaws.com/nodegroup", format!("group-{}", i % 20)),
+                ("eks.amazonaws.com/capacityType", "ON_DEMAND".into()),
+                ("node.kubernetes.io/instance-type", "m6i.4xlarge".into()),
+                (
+                    "topology.kubernetes.io/zone",
+                    format!("us-east-1{}", ["a", "b", "c"][i % 3]),
+                ),
+                ("topology.kubernetes.io/region", "us-east-1".into()),
+                (
+                    "kubernetes.io/hostname",
+                    format!("ip-10-0-{}-{}", i / 250, i % 250),
+                ),
+                ("kubernetes.io/arch", "amd64".into()),
+                ("kubernetes.io/os", "linux".into()),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect(),
+            taints: Vec::new(),
         })
         .collect();
     let owners = [

@@ -25,7 +25,11 @@ fn the_fleet_source_decides_clock_staleness_and_refresh_once() {
     let demo = FleetSource::Demo { speed: 60.0 };
     assert_eq!(demo.mode(), Mode::Demo);
     assert_eq!(demo.clock().anchor(), nodecast::sources::demo::demo_epoch());
-    assert_eq!(demo.stale_after_secs(), 30 * 60, "the replay's 30 s scale with the speed");
+    assert_eq!(
+        demo.stale_after_secs(),
+        30 * 60,
+        "the replay's 30 s scale with the speed"
+    );
     assert!(demo.price_refresh().is_none() && demo.uses_shipped_models());
     let (ids, sources) = demo.sources(&demo.clock()).expect("demo sources");
     assert_eq!(ids.len(), 4);
@@ -40,7 +44,9 @@ fn the_fleet_source_decides_clock_staleness_and_refresh_once() {
     assert_eq!(live.mode(), Mode::Live);
     assert_eq!(live.stale_after_secs(), 180);
     assert!(live.price_refresh().is_some() && !live.uses_shipped_models());
-    let secs = (chrono::Utc::now() - live.clock().now()).num_seconds().abs();
+    let secs = (chrono::Utc::now() - live.clock().now())
+        .num_seconds()
+        .abs();
     assert!(secs < 5, "a live fleet runs on the wall clock");
 }
 
@@ -52,11 +58,17 @@ fn the_forecast_job_takes_clusters_with_history_only() {
         nodecast::plan::PlanConfig::default(),
     );
     let origin = nodecast::forecast::origin_for(now());
-    let due: Vec<String> = job.due(&fleet, origin).iter().map(|(id, _)| id.0.clone()).collect();
+    let due: Vec<String> = job
+        .due(&fleet, origin)
+        .iter()
+        .map(|(id, _)| id.0.clone())
+        .collect();
     assert_eq!(due, ["prod-web", "batch-mixed", "events-web", "svc-asg"]);
     // A cluster whose sources have sent nothing yet waits.
     let mut waiting = fleet.clone();
-    waiting.clusters.push((ClusterId("new".into()), Arc::new(ClusterView::default())));
+    waiting
+        .clusters
+        .push((ClusterId("new".into()), Arc::new(ClusterView::default())));
     assert_eq!(job.due(&waiting, origin).len(), 4);
 }
 
@@ -64,18 +76,37 @@ fn the_forecast_job_takes_clusters_with_history_only() {
 fn fleet_totals_are_derived_in_update_from_every_cluster() {
     let s = stub_state();
     let t = &s.fleet;
-    let snaps: Vec<_> = s.clusters.iter().filter_map(|c| c.view.latest.as_ref()).collect();
+    let snaps: Vec<_> = s
+        .clusters
+        .iter()
+        .filter_map(|c| c.view.latest.as_ref())
+        .collect();
     assert_eq!(snaps.len(), 4);
     assert_eq!(t.nodes, snaps.iter().map(|x| x.nodes).sum::<u32>());
-    assert_eq!(t.pending_pods, snaps.iter().map(|x| x.pending_pods).sum::<u32>());
+    assert_eq!(
+        t.pending_pods,
+        snaps.iter().map(|x| x.pending_pods).sum::<u32>()
+    );
     let cores: f64 = snaps.iter().map(|x| x.requests.cores).sum();
     assert!((t.requests.cores - cores).abs() < 1e-9);
     assert_eq!(t.priced, 4);
-    let usd: f64 = s.clusters.iter().filter_map(|c| c.plan.as_ref()).map(|p| p.usd_per_hour_now).sum();
+    let usd: f64 = s
+        .clusters
+        .iter()
+        .filter_map(|c| c.plan.as_ref())
+        .map(|p| p.usd_per_hour_now)
+        .sum();
     assert!((t.usd_per_hour - usd).abs() < 1e-9);
     for kind in SeriesKind::FORECAST {
-        let f = t.forecast.get(&kind).expect("every cluster forecast: a fleet forecast");
-        let first = s.clusters.iter().map(|c| c.forecast[&kind].points[0].p50).sum::<f64>();
+        let f = t
+            .forecast
+            .get(&kind)
+            .expect("every cluster forecast: a fleet forecast");
+        let first = s
+            .clusters
+            .iter()
+            .map(|c| c.forecast[&kind].points[0].p50)
+            .sum::<f64>();
         assert!((f.points[0].p50 - first).abs() < 1e-9);
         assert!(t.history.contains_key(&kind));
     }
@@ -114,7 +145,10 @@ impl ModelStore for MemoryStore {
         self.files.lock().ok()?.get(name).cloned()
     }
     fn save(&self, name: &str, bytes: &[u8], model: TrainedModel) -> anyhow::Result<()> {
-        self.files.lock().expect("lock").insert(name.into(), bytes.to_vec());
+        self.files
+            .lock()
+            .expect("lock")
+            .insert(name.into(), bytes.to_vec());
         self.saved.lock().expect("lock").push(model);
         Ok(())
     }
@@ -133,7 +167,10 @@ fn learned_members_keep_models_only_through_the_store_they_are_given() {
     let f1 = first.point(&y, 0, 48).expect("forecast");
     let saved = store.saved.lock().expect("lock").clone();
     assert_eq!(saved.len(), 1, "one model trained and saved");
-    assert_eq!((saved[0].member.as_str(), saved[0].history_hours), ("forest", 14 * 24));
+    assert_eq!(
+        (saved[0].member.as_str(), saved[0].history_hours),
+        ("forest", 14 * 24)
+    );
     // Another member on the same store loads it: the same forecast, no second fit.
     let second = TreeMember::new(Kind::Forest, Calendar::default()).saving(Some(store.clone()));
     assert_eq!(second.point(&y, 0, 48).expect("forecast"), f1);
@@ -157,11 +194,20 @@ fn cluster_health_is_its_worst_source_and_prints_as_snapshot_json() {
     };
     let ok = src("kube", SourceHealth::Ok, Some(5));
     let stale = src("cloudwatch", SourceHealth::Ok, Some(400));
-    let failing = src("prometheus", SourceHealth::Error("HTTP 503".into()), Some(5));
-    assert_eq!(Health::of_cluster(&[ok.clone()], t, 180), Health::Ok { age_secs: 5 });
+    let failing = src(
+        "prometheus",
+        SourceHealth::Error("HTTP 503".into()),
+        Some(5),
+    );
+    assert_eq!(
+        Health::of_cluster(std::slice::from_ref(&ok), t, 180),
+        Health::Ok { age_secs: 5 }
+    );
     assert_eq!(
         Health::of_cluster(&[ok.clone(), stale.clone()], t, 180),
-        Health::Stale { age_secs: Some(400) }
+        Health::Stale {
+            age_secs: Some(400)
+        }
     );
     let worst = Health::of_cluster(&[stale, failing, ok], t, 180);
     assert_eq!(worst, Health::Error("prometheus: HTTP 503".into()));
@@ -170,7 +216,10 @@ fn cluster_health_is_its_worst_source_and_prints_as_snapshot_json() {
         serde_json::json!({"status": "error", "message": "prometheus: HTTP 503"})
     );
     assert_eq!(
-        serde_json::to_value(Health::Stale { age_secs: Some(3 * 3600 + 5) }).expect("json"),
+        serde_json::to_value(Health::Stale {
+            age_secs: Some(3 * 3600 + 5)
+        })
+        .expect("json"),
         serde_json::json!({"status": "stale", "message": "newest point 3 h old"})
     );
     assert_eq!(Health::of_cluster(&[], t, 180), Health::Waiting);
@@ -210,7 +259,11 @@ fn the_forecast_command_prints_the_dashboards_forecast() {
         .env_remove("KUBECONFIG")
         .output()
         .expect("run");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let rows: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).expect("json");
     // The dashboard's forecaster in process, on the same history: the same numbers.
     let text = std::fs::read_to_string(&input).expect("csv");
@@ -219,7 +272,8 @@ fn the_forecast_command_prints_the_dashboards_forecast() {
     );
     let origin = hourly.start.expect("start") + chrono::Duration::hours(hourly.values.len() as i64);
     let dir = tempfile::tempdir().expect("dir");
-    let store = nodecast::store::models::ModelDir::open(dir.path(), vec![shipped_models()]).expect("models");
+    let store = nodecast::store::models::ModelDir::open(dir.path(), vec![shipped_models()])
+        .expect("models");
     let f = EnsembleForecaster::with_models(&Calendar::builtin(1990..=2040), Arc::new(store))
         .forecast(SeriesKind::CpuRequests, &hourly, origin, 12)
         .expect("forecast");
@@ -250,5 +304,10 @@ fn a_publish_copies_only_the_cluster_that_changed() {
         assert_eq!(Arc::ptr_eq(a, b), id.0 != "batch-mixed", "{id}");
     }
     let changed = after.view(&ClusterId("batch-mixed".into())).expect("view");
-    assert!(changed.sources.iter().any(|s| s.health == SourceHealth::Error("connection reset".into())));
+    assert!(
+        changed
+            .sources
+            .iter()
+            .any(|s| s.health == SourceHealth::Error("connection reset".into()))
+    );
 }

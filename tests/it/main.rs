@@ -19,6 +19,7 @@ mod models;
 mod nodes;
 mod parsers;
 mod peers;
+mod placement;
 mod plan;
 mod prices;
 mod render;

@@ -18,6 +18,10 @@ fn group(name: &str, itype: &str, nodes: u32, req: Resources, max: u32) -> NodeG
         allocatable: Resources::new(0.0, 0.0),
         requests: req,
         usage: None,
+        labels: Default::default(),
+        taints: Vec::new(),
+        pending_pods: 0,
+        pending: Resources::default(),
     }
 }
 
@@ -67,6 +71,7 @@ fn groups_split_demand_by_request_share_and_take_the_larger_bound() {
         .expect("r6i.2xlarge")
         .allocatable;
     let snap = ClusterSnapshot {
+        unplaced_pods: 0,
         cluster: ClusterId("c".into()),
         taken_at: Utc::now(),
         node_groups: vec![
@@ -131,6 +136,7 @@ fn groups_without_requests_share_by_allocatable_and_unknown_types_use_node_avera
     let mut b = group("b", "x-unknown.large", 0, Resources::default(), 10);
     b.allocatable = Resources::default();
     let snap = ClusterSnapshot {
+        unplaced_pods: 0,
         cluster: ClusterId("c".into()),
         taken_at: Utc::now(),
         node_groups: vec![a, b],

@@ -148,6 +148,7 @@ fn step_cluster(max_nodes: u32) -> (ReplayCluster, chrono::DateTime<Utc>) {
                 min: 1,
                 max: max_nodes,
                 desired: 1,
+                ..Default::default()
             },
             instance,
             share: 1.0,

@@ -83,6 +83,7 @@ fn node(name: &str, group: &str) -> Node {
         allocatable: Resources::new(7.91, 27.0),
         requests: Resources::default(),
         usage: None,
+        ..Default::default()
     }
 }
 

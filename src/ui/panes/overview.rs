@@ -120,9 +120,25 @@ impl Widget for OverviewPane<'_> {
             .style(Style::default().fg(t.fg))
             .render(table, buf);
         let pending = if s.pending_pods > 0 {
+            let per_group: Vec<String> = s
+                .node_groups
+                .iter()
+                .filter(|g| g.pending_pods > 0)
+                .map(|g| format!("{} {}", g.name, g.pending_pods))
+                .collect();
+            let unplaced = if s.unplaced_pods > 0 {
+                format!("; {} fit no node group", s.unplaced_pods)
+            } else {
+                String::new()
+            };
             format!(
-                "⚠ {} pods pending: demand outruns capacity (node groups at max or nodes starting)",
-                s.pending_pods
+                "⚠ {} pods pending for {}{unplaced}: demand outruns capacity (groups at max or nodes starting)",
+                s.pending_pods,
+                if per_group.is_empty() {
+                    "no group".to_string()
+                } else {
+                    per_group.join(", ")
+                }
             )
         } else {
             "no pending pods".to_string()
