@@ -366,6 +366,26 @@ pub struct ScalingAction {
     pub reason: ScaleReason,
 }
 
+impl ScalingAction {
+    /// A short id that stays the same between a listing and an approval:
+    /// a hash of the cluster, node group, sizes and hour.
+    pub fn id(&self) -> String {
+        let mut h: u64 = 0xcbf29ce484222325;
+        let text = format!(
+            "{}\n{}\n{}\n{}\n{}",
+            self.cluster.0,
+            self.node_group,
+            self.from,
+            self.to,
+            self.at.timestamp()
+        );
+        for b in text.bytes() {
+            h = (h ^ b as u64).wrapping_mul(0x100000001b3);
+        }
+        format!("{:08x}", (h >> 32) as u32 ^ h as u32)
+    }
+}
+
 /// A PodDisruptionBudget: the pods it guards and how many may go at once.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct DisruptionBudget {

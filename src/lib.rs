@@ -9,6 +9,7 @@ pub mod clock;
 pub mod commands;
 pub mod config;
 pub mod domain;
+pub mod exec;
 pub mod forecast;
 pub mod logging;
 pub mod placement;

@@ -1,7 +1,9 @@
 //! The demo fleet: four clusters replaying real public traces (see
 //! docs/sources.md, "The demo fleet"), scaled to realistic EKS sizes.
 
-use super::replay::{ReplayCluster, ReplayGroup, ReplaySource, ReplaySpec, Scale, Trace};
+use super::replay::{
+    DemoControl, ReplayCluster, ReplayGroup, ReplaySource, ReplaySpec, Scale, Trace,
+};
 use super::{Result, SourceError};
 use crate::catalog;
 use crate::domain::{CapacityType, ClusterId, NodeGroup, OwnerKind};
@@ -241,12 +243,24 @@ pub fn demo_epoch() -> DateTime<Utc> {
 
 /// The demo fleet's sources, with "now" = `anchor`.
 pub fn demo_sources(anchor: DateTime<Utc>, speed: f64) -> Result<Vec<(ReplaySpec, ReplaySource)>> {
+    demo_sources_controlled(anchor, speed, None)
+}
+
+/// The demo fleet's sources, taking approved floors from `control` where given.
+pub fn demo_sources_controlled(
+    anchor: DateTime<Utc>,
+    speed: f64,
+    control: Option<DemoControl>,
+) -> Result<Vec<(ReplaySpec, ReplaySource)>> {
     // Poll about every second of wall time; the replay steps its history in 5-minute steps.
     let interval = Duration::from_millis(if speed > 1.0 { 500 } else { 1000 });
     Ok(demo_specs()?
         .into_iter()
         .map(|spec| {
-            let cluster = ReplayCluster::new(spec.clone(), anchor);
+            let mut cluster = ReplayCluster::new(spec.clone(), anchor);
+            if let Some(c) = &control {
+                cluster = cluster.controlled(c.clone());
+            }
             (spec, ReplaySource { cluster, interval })
         })
         .collect())

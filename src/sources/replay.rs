@@ -12,6 +12,8 @@ use crate::domain::{
 use crate::snapshot::summarize;
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration as StdDuration;
 
 /// Step of the replayed traces and of backfilled history.
@@ -159,6 +161,50 @@ pub struct ReplayCluster {
     anchor: DateTime<Utc>,
     scalers: Vec<Scaler>,
     last: Option<DateTime<Utc>>,
+    /// Where an approved action reaches the replay (the dashboard's demo).
+    control: Option<DemoControl>,
+}
+
+/// One demo node group as an actuator sees it: its size and bounds (the
+/// replay writes them at every step) and the floor an approved action set
+/// (the replay's autoscaler keeps at least that many nodes, adding them
+/// after its usual delay, as Cluster Autoscaler does for a raised minSize).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct GroupControl {
+    pub nodes: u32,
+    pub min: u32,
+    pub max: u32,
+    pub floor: Option<u32>,
+}
+
+/// The demo fleet's node groups, shared by the replay and the demo actuator,
+/// keyed by (cluster, node group).
+#[derive(Clone, Debug, Default)]
+pub struct DemoControl(Arc<Mutex<BTreeMap<(String, String), GroupControl>>>);
+
+impl DemoControl {
+    pub fn get(&self, cluster: &str, group: &str) -> Option<GroupControl> {
+        let m = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        m.get(&(cluster.to_string(), group.to_string())).copied()
+    }
+
+    /// Sets a group's floor; `false` when the demo has no such group.
+    pub fn set_floor(&self, cluster: &str, group: &str, floor: u32) -> bool {
+        let mut m = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        match m.get_mut(&(cluster.to_string(), group.to_string())) {
+            Some(g) => {
+                g.floor = Some(floor);
+                true
+            }
+            None => false,
+        }
+    }
+
+    fn update(&self, cluster: &str, group: &str, f: impl FnOnce(&mut GroupControl)) {
+        let mut m = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        f(m.entry((cluster.to_string(), group.to_string()))
+            .or_default());
+    }
 }
 
 fn per_node_room(i: &InstanceType) -> Resources {
@@ -184,7 +230,20 @@ impl ReplayCluster {
             anchor,
             scalers,
             last: None,
+            control: None,
         }
+    }
+
+    /// The cluster taking approved floors from `control`.
+    pub fn controlled(mut self, control: DemoControl) -> Self {
+        self.control = Some(control);
+        self
+    }
+
+    /// The floor an approved action set for group `name`.
+    fn floor(&self, name: &str) -> Option<u32> {
+        let c = self.control.as_ref()?;
+        c.get(&self.spec.cluster.0, name)?.floor
     }
 
     fn offset(&self, t: DateTime<Utc>) -> i64 {
@@ -224,15 +283,23 @@ impl ReplayCluster {
     /// Advances the autoscaler to `t` and returns each group's numbers.
     pub fn step(&mut self, t: DateTime<Utc>) -> Vec<GroupTick> {
         let work = self.workload(t);
+        let floors: Vec<Option<u32>> = self
+            .spec
+            .groups
+            .iter()
+            .map(|g| self.floor(&g.group.name))
+            .collect();
         let mut out = Vec::with_capacity(work.len());
-        for ((g, s), (pods, per_pod, fit, need)) in self
+        for (((g, s), (pods, per_pod, fit, need)), floor) in self
             .spec
             .groups
             .iter()
             .zip(self.scalers.iter_mut())
             .zip(work)
+            .zip(floors)
         {
-            let need = need.clamp(g.group.min.max(1), g.group.max.max(1));
+            let least = g.group.min.max(floor.unwrap_or(0)).max(1);
+            let need = need.clamp(least.min(g.group.max.max(1)), g.group.max.max(1));
             if need > s.nodes {
                 s.unneeded_since = None;
                 let since = *s.pending_since.get_or_insert(t);
@@ -250,6 +317,13 @@ impl ReplayCluster {
             } else {
                 s.pending_since = None;
                 s.unneeded_since = None;
+            }
+            if let Some(c) = &self.control {
+                c.update(&self.spec.cluster.0, &g.group.name, |gc| {
+                    gc.nodes = s.nodes;
+                    gc.min = g.group.min;
+                    gc.max = g.group.max;
+                });
             }
             out.push(GroupTick {
                 nodes: s.nodes,
@@ -328,6 +402,9 @@ impl ReplayCluster {
             }
             let mut group = g.group.clone();
             group.desired = tk.nodes;
+            if let Some(f) = self.floor(&g.group.name) {
+                group.min = group.min.max(f).min(group.max);
+            }
             state.node_groups.push(group);
             let room = per_node_room(&g.instance);
             let fit = ((room.cores / tk.pod_requests.cores).min(room.gib / tk.pod_requests.gib))

@@ -43,10 +43,17 @@ const MIGRATIONS: &[&str] = &[
         outcome     TEXT,
         action_json TEXT NOT NULL
      );",
+    // 2: the audit log's writer: who, which action, why, and when it ended.
+    "ALTER TABLE audit ADD COLUMN action_id TEXT NOT NULL DEFAULT '';
+     ALTER TABLE audit ADD COLUMN operator TEXT NOT NULL DEFAULT '';
+     ALTER TABLE audit ADD COLUMN detail TEXT NOT NULL DEFAULT '';
+     ALTER TABLE audit ADD COLUMN finished_at INTEGER;
+     ALTER TABLE audit ADD COLUMN wrote INTEGER NOT NULL DEFAULT 0;
+     CREATE INDEX audit_by_time ON audit(at);",
 ];
 
 pub struct Db {
-    conn: Connection,
+    pub(super) conn: Connection,
     path: PathBuf,
 }
 

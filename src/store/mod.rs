@@ -1,6 +1,7 @@
 //! The store task: the only writer of history. It persists what sources send
 //! and publishes an immutable [`Fleet`] on a watch channel.
 
+pub mod audit;
 pub mod db;
 pub mod error;
 pub mod history;

@@ -4,6 +4,7 @@ mod architecture;
 mod backtest_cli;
 mod config;
 mod e2e;
+mod exec;
 mod fake_http;
 mod fixture;
 mod flow;

@@ -1,0 +1,375 @@
+//! Acting on a plan: the executor every approval and rejection goes
+//! through, whoever asks (the dashboard or the command line). It enforces
+//! read-only mode itself, checks every safety rule against the live size
+//! read just before the write, records the intent in the audit log before
+//! the call and the outcome after, and reads the size back.
+
+pub mod demo;
+pub mod rules;
+
+use crate::domain::{ClusterId, ScalingAction};
+use crate::store::audit::Outcome;
+use crate::store::db::Db;
+use async_trait::async_trait;
+use chrono::{DateTime, Duration, Utc};
+use rules::{Check, Limits, Recent, Runaway};
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+/// Why an actuator could not read or change a group.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub enum ExecError {
+    /// The target has no such node group.
+    #[error("{0}")]
+    NoSuchGroup(String),
+    /// The call failed: the AWS or Kubernetes error text.
+    #[error("{0}")]
+    Call(String),
+}
+
+/// A node group as its actuator reads it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct LiveSize {
+    /// The size the group is asked to have (desired; the demo's node count).
+    pub desired: u32,
+    /// The group's own bounds.
+    pub min: u32,
+    pub max: u32,
+    /// The floor nodecast set (where an autoscaler keeps the size).
+    pub floor: Option<u32>,
+}
+
+/// What applies a change to one kind of node group.
+#[async_trait]
+pub trait Actuator: Send + Sync {
+    /// The call a change makes, as the confirmation names it.
+    fn call(&self) -> &'static str;
+    /// Whether an autoscaler keeps the group's size: a change then moves
+    /// the floor it keeps, and it adds or removes the nodes itself.
+    fn autoscaler(&self) -> bool;
+    async fn live(&self, cluster: &ClusterId, node_group: &str) -> Result<LiveSize, ExecError>;
+    /// Applies `to`, given the size the operator's approval was checked against.
+    async fn apply(
+        &self,
+        cluster: &ClusterId,
+        node_group: &str,
+        seen: &LiveSize,
+        to: u32,
+    ) -> Result<(), ExecError>;
+    /// Whether `read_back` shows the change to `to` in place.
+    fn landed(&self, read_back: &LiveSize, to: u32) -> bool;
+}
+
+/// A cluster's actions mode (`[cluster.actions] mode`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ActionsMode {
+    /// Proposals are shown; approving says read-only.
+    Off,
+    Approve,
+}
+
+/// How a decision ended, with every rule's verdict where they were checked.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Decision {
+    pub action_id: String,
+    pub outcome: Outcome,
+    pub detail: String,
+    pub checks: Vec<Check>,
+    pub at: DateTime<Utc>,
+}
+
+/// One cluster the executor may act on.
+pub struct Target {
+    pub mode: ActionsMode,
+    pub actuator: Arc<dyn Actuator>,
+    /// Per node group overrides of the default limits.
+    pub max_nodes: Option<u32>,
+    pub max_step: Option<u32>,
+    pub cooldown: Duration,
+}
+
+pub struct Executor {
+    db: Mutex<Db>,
+    targets: BTreeMap<ClusterId, Target>,
+    runaway: Runaway,
+    /// `--read-only`: every cluster off, whatever its mode.
+    read_only: bool,
+    operator: String,
+}
+
+impl Executor {
+    pub fn new(db: Db, operator: &str, read_only: bool) -> Self {
+        Executor {
+            db: Mutex::new(db),
+            targets: BTreeMap::new(),
+            runaway: Runaway::default(),
+            read_only,
+            operator: operator.to_string(),
+        }
+    }
+
+    pub fn with_target(mut self, cluster: ClusterId, target: Target) -> Self {
+        self.targets.insert(cluster, target);
+        self
+    }
+
+    pub fn with_runaway(mut self, runaway: Runaway) -> Self {
+        self.runaway = runaway;
+        self
+    }
+
+    fn db(&self) -> std::sync::MutexGuard<'_, Db> {
+        self.db.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Whether writes are allowed on `cluster`, and if not, why.
+    pub fn writable(&self, cluster: &ClusterId) -> Result<(), String> {
+        if self.read_only {
+            return Err("read-only: --read-only turns every cluster's actions off".into());
+        }
+        match self.targets.get(cluster).map(|t| t.mode) {
+            Some(ActionsMode::Approve) => Ok(()),
+            Some(ActionsMode::Off) => Err(format!(
+                "read-only: [cluster.actions] mode is off for {cluster}"
+            )),
+            None => Err(format!("read-only: no actuator for {cluster}")),
+        }
+    }
+
+    /// What was applied lately: the group's last apply and the cluster's
+    /// applies of the last hour, from the audit log.
+    fn recent(&self, action: &ScalingAction, now: DateTime<Utc>) -> Recent {
+        let rows = self
+            .db()
+            .audit_rows(now - Duration::hours(1), Some(&action.cluster.0))
+            .unwrap_or_default();
+        // Writes that landed (an approval found already in place wrote nothing).
+        let applied = rows
+            .iter()
+            .filter(|r| r.outcome == Some(Outcome::Applied) && r.wrote);
+        Recent {
+            group_last_applied: applied
+                .clone()
+                .filter(|r| r.node_group == action.node_group)
+                .filter_map(|r| r.finished_at)
+                .max(),
+            cluster_applies: applied
+                .filter_map(|r| Some((r.finished_at?, r.to.saturating_sub(r.from))))
+                .collect(),
+        }
+    }
+
+    fn record(
+        &self,
+        action: &ScalingAction,
+        outcome: Outcome,
+        detail: String,
+        checks: Vec<Check>,
+        now: DateTime<Utc>,
+    ) -> Decision {
+        let id = action.id();
+        let decision = if outcome == Outcome::Rejected {
+            "reject"
+        } else {
+            "approve"
+        };
+        if let Err(e) = self.db().audit_decision(
+            action,
+            &id,
+            &self.operator,
+            decision,
+            Some(outcome),
+            &detail,
+            now,
+        ) {
+            tracing::error!("audit log: {e}");
+        }
+        Decision {
+            action_id: id,
+            outcome,
+            detail,
+            checks,
+            at: now,
+        }
+    }
+
+    /// The operator rejects a proposal, with a reason.
+    pub fn reject(&self, action: &ScalingAction, reason: &str, now: DateTime<Utc>) -> Decision {
+        self.record(
+            action,
+            Outcome::Rejected,
+            reason.to_string(),
+            Vec::new(),
+            now,
+        )
+    }
+
+    /// The operator approves `action`: every rule against the live size, the
+    /// intent in the audit log, the call, the read-back, the outcome.
+    pub async fn approve(&self, action: &ScalingAction, now: DateTime<Utc>) -> Decision {
+        let writable = self.writable(&action.cluster);
+        let Some(target) = self.targets.get(&action.cluster) else {
+            let why = writable.err().unwrap_or_default();
+            return self.record(action, Outcome::Refused, why, Vec::new(), now);
+        };
+        let seen = match target
+            .actuator
+            .live(&action.cluster, &action.node_group)
+            .await
+        {
+            Ok(s) => s,
+            Err(e) => return self.record(action, Outcome::Failed, e.to_string(), Vec::new(), now),
+        };
+        let limits = Limits {
+            min: seen.min,
+            max: seen.max,
+            max_nodes: target.max_nodes,
+            max_step: target.max_step,
+            cooldown: target.cooldown,
+            autoscaler: target.actuator.autoscaler(),
+        };
+        let recent = self.recent(action, now);
+        let can_write = writable.is_ok();
+        let checks = rules::checks(
+            action,
+            seen.desired,
+            writable,
+            &limits,
+            &self.runaway,
+            &recent,
+            now,
+        );
+        // Already there: nothing to write.
+        if can_write && seen.desired == action.to {
+            let detail = format!("already at {}: nothing to do", action.to);
+            return self.record(action, Outcome::Applied, detail, checks, now);
+        }
+        if let Some(c) = rules::refusal(&checks) {
+            let detail = format!("{}: {}", c.rule.label(), c.detail);
+            return self.record(action, Outcome::Refused, detail, checks, now);
+        }
+        let id = action.id();
+        let row = match self.db().audit_decision(
+            action,
+            &id,
+            &self.operator,
+            "approve",
+            None,
+            &format!(
+                "{} {} -> {}",
+                target.actuator.call(),
+                action.from,
+                action.to
+            ),
+            now,
+        ) {
+            Ok(r) => r,
+            Err(e) => {
+                // No write without its intent on record.
+                let detail = format!("audit log unavailable, nothing applied: {e}");
+                return Decision {
+                    action_id: id,
+                    outcome: Outcome::Failed,
+                    detail,
+                    checks,
+                    at: now,
+                };
+            }
+        };
+        let result = target
+            .actuator
+            .apply(&action.cluster, &action.node_group, &seen, action.to)
+            .await;
+        let (outcome, detail) = match result {
+            Err(e) => (Outcome::Failed, e.to_string()),
+            Ok(()) => match target
+                .actuator
+                .live(&action.cluster, &action.node_group)
+                .await
+            {
+                Ok(back) if target.actuator.landed(&back, action.to) => (
+                    Outcome::Applied,
+                    format!(
+                        "{} {} -> {}, read back",
+                        target.actuator.call(),
+                        action.from,
+                        action.to
+                    ),
+                ),
+                Ok(back) => (
+                    Outcome::Failed,
+                    format!("read back {back:?}, not {}", action.to),
+                ),
+                Err(e) => (
+                    Outcome::Failed,
+                    format!("applied, but cannot read back: {e}"),
+                ),
+            },
+        };
+        if let Err(e) = self.db().audit_outcome(row, outcome, &detail, now) {
+            tracing::error!("audit log: {e}");
+        }
+        Decision {
+            action_id: id,
+            outcome,
+            detail,
+            checks,
+            at: now,
+        }
+    }
+
+    /// Gives every intent row left without an outcome (the process died
+    /// between the intent and the result) its outcome from the live size:
+    /// applied where the group is at the target, unknown where it cannot be
+    /// read or is not. The audit log is never left open-ended.
+    pub async fn reconcile(&self, now: DateTime<Utc>) -> Vec<(String, Outcome)> {
+        let open = self.db().audit_open().unwrap_or_default();
+        let mut out = Vec::new();
+        for row in open {
+            let target = self.targets.get(&ClusterId(row.cluster.clone()));
+            let live = match target {
+                Some(t) => Some(
+                    t.actuator
+                        .live(&ClusterId(row.cluster.clone()), &row.node_group)
+                        .await,
+                ),
+                None => None,
+            };
+            let (outcome, detail) = match (live, target) {
+                (Some(Ok(l)), Some(t)) if t.actuator.landed(&l, row.to) => (
+                    Outcome::Applied,
+                    format!("reconciled after a restart: the group is at {}", row.to),
+                ),
+                (Some(Ok(l)), _) => (
+                    Outcome::Unknown,
+                    format!(
+                        "reconciled after a restart: the group reads {} (not {})",
+                        l.desired, row.to
+                    ),
+                ),
+                (Some(Err(e)), _) => (
+                    Outcome::Unknown,
+                    format!("reconciled after a restart: cannot read the group: {e}"),
+                ),
+                (None, _) => (
+                    Outcome::Unknown,
+                    "reconciled after a restart: no actuator for the cluster".to_string(),
+                ),
+            };
+            if let Err(e) = self.db().audit_outcome(row.id, outcome, &detail, now) {
+                tracing::error!("audit log: {e}");
+            }
+            out.push((row.action_id.clone(), outcome));
+        }
+        out
+    }
+}
+
+/// The operator's name for the audit log: the local user.
+pub fn local_operator() -> String {
+    std::env::var("USER")
+        .or_else(|_| std::env::var("LOGNAME"))
+        .unwrap_or_else(|_| "unknown".into())
+}

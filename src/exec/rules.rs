@@ -1,0 +1,207 @@
+//! The safety rules every change passes, whoever asks (the dashboard or the
+//! command line): checked in the executor against the live size read just
+//! before the write. Pure: the action, the live state, the limits, the
+//! recent applies and the time in; every rule's verdict out.
+
+use crate::domain::{ScaleReason, ScalingAction};
+use chrono::{DateTime, Duration, Utc};
+use serde::Serialize;
+
+/// What one node group may do.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Limits {
+    /// The group's bounds.
+    pub min: u32,
+    pub max: u32,
+    /// A cap of the operator's own below the group's max (`max_nodes`).
+    pub max_nodes: Option<u32>,
+    /// Most nodes one action adds or removes; `None`: half the group, at least 1.
+    pub max_step: Option<u32>,
+    /// Time between two applies to the group.
+    pub cooldown: Duration,
+    /// Whether an autoscaler (Cluster Autoscaler, Karpenter) runs in the
+    /// cluster: a scale-in then only lowers the floor it keeps, and removes
+    /// no node itself.
+    pub autoscaler: bool,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            min: 0,
+            max: u32::MAX,
+            max_nodes: None,
+            max_step: None,
+            cooldown: Duration::minutes(10),
+            autoscaler: false,
+        }
+    }
+}
+
+/// The runaway guard of one cluster.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct Runaway {
+    /// Applies per hour at most.
+    pub applies_per_hour: u32,
+    /// Nodes added per hour at most.
+    pub nodes_per_hour: u32,
+}
+
+impl Default for Runaway {
+    fn default() -> Self {
+        Runaway {
+            applies_per_hour: 6,
+            nodes_per_hour: 100,
+        }
+    }
+}
+
+/// What was applied recently: the group's last apply, and the cluster's
+/// applies of the last hour (when, nodes added).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Recent {
+    pub group_last_applied: Option<DateTime<Utc>>,
+    pub cluster_applies: Vec<(DateTime<Utc>, u32)>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Rule {
+    /// The cluster's actions mode allows writes (and `--read-only` is off).
+    Writable,
+    /// The live size is still the one the operator approved from.
+    Unchanged,
+    WithinBounds,
+    UnderMaxNodes,
+    Step,
+    Cooldown,
+    Runaway,
+    /// A forecast alone never removes capacity.
+    NoForecastRemoval,
+}
+
+impl Rule {
+    pub fn label(self) -> &'static str {
+        match self {
+            Rule::Writable => "writes allowed",
+            Rule::Unchanged => "unchanged since proposed",
+            Rule::WithinBounds => "within min/max",
+            Rule::UnderMaxNodes => "under max_nodes",
+            Rule::Step => "step",
+            Rule::Cooldown => "cooldown",
+            Rule::Runaway => "runaway guard",
+            Rule::NoForecastRemoval => "no removal on a forecast alone",
+        }
+    }
+}
+
+/// One rule's verdict, with the figures behind it.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Check {
+    pub rule: Rule,
+    pub ok: bool,
+    pub detail: String,
+}
+
+/// Every rule on `action` given the `live` size read just before the write.
+pub fn checks(
+    action: &ScalingAction,
+    live: u32,
+    writable: Result<(), String>,
+    limits: &Limits,
+    runaway: &Runaway,
+    recent: &Recent,
+    now: DateTime<Utc>,
+) -> Vec<Check> {
+    let (from, to) = (action.from, action.to);
+    let check = |rule, ok, detail: String| Check { rule, ok, detail };
+    let mut out = Vec::new();
+    out.push(match writable {
+        Ok(()) => check(Rule::Writable, true, "actions mode approve".into()),
+        Err(why) => check(Rule::Writable, false, why),
+    });
+    out.push(check(
+        Rule::Unchanged,
+        live == from,
+        if live == from {
+            format!("live size {live}")
+        } else {
+            format!("changed since proposed: {from} -> {live} now")
+        },
+    ));
+    out.push(check(
+        Rule::WithinBounds,
+        (limits.min..=limits.max).contains(&to),
+        format!("{to} in {}–{}", limits.min, limits.max),
+    ));
+    if let Some(cap) = limits.max_nodes {
+        out.push(check(
+            Rule::UnderMaxNodes,
+            to <= cap,
+            format!("{to} of max_nodes {cap}"),
+        ));
+    }
+    let step = limits.max_step.unwrap_or((from / 2).max(1)).max(1);
+    let moved = to.abs_diff(from);
+    out.push(check(
+        Rule::Step,
+        moved <= step,
+        format!("{moved} nodes of at most {step} per action"),
+    ));
+    let cooldown = match recent.group_last_applied {
+        Some(t) if now - t < limits.cooldown => {
+            let left = limits.cooldown - (now - t);
+            check(
+                Rule::Cooldown,
+                false,
+                format!("cooldown {} min left", (left.num_seconds() + 59) / 60),
+            )
+        }
+        _ => check(
+            Rule::Cooldown,
+            true,
+            format!("{} min since the last apply", limits.cooldown.num_minutes()),
+        ),
+    };
+    out.push(cooldown);
+    let hour: Vec<&(DateTime<Utc>, u32)> = recent
+        .cluster_applies
+        .iter()
+        .filter(|(t, _)| now - *t < Duration::hours(1) && *t <= now)
+        .collect();
+    let added: u32 = hour.iter().map(|(_, n)| *n).sum::<u32>() + to.saturating_sub(from);
+    let applies = hour.len() as u32 + 1;
+    out.push(check(
+        Rule::Runaway,
+        applies <= runaway.applies_per_hour && added <= runaway.nodes_per_hour,
+        format!(
+            "{applies} of {} applies and {added} of {} nodes added this hour",
+            runaway.applies_per_hour, runaway.nodes_per_hour
+        ),
+    ));
+    // Lowering a size on the forecast alone would remove nodes; where an
+    // autoscaler runs, lowering the floor it keeps removes none.
+    let removes = to < from
+        && !limits.autoscaler
+        && matches!(
+            action.reason,
+            ScaleReason::BandBelow | ScaleReason::ForecastAbove | ScaleReason::Hold
+        );
+    out.push(check(
+        Rule::NoForecastRemoval,
+        !removes,
+        if to >= from {
+            "adds capacity".into()
+        } else if limits.autoscaler {
+            "lowers the autoscaler's floor; it removes nodes under its own rules".into()
+        } else {
+            "would remove nodes on a forecast alone".into()
+        },
+    ));
+    out
+}
+
+/// The first rule that fails, if any.
+pub fn refusal(checks: &[Check]) -> Option<&Check> {
+    checks.iter().find(|c| !c.ok)
+}
