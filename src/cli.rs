@@ -34,6 +34,9 @@ pub struct Cli {
     /// Open the demo fleet even when clusters are configured
     #[arg(long, global = true)]
     pub demo: bool,
+    /// Apply nothing: every cluster's actions off, whatever the config says
+    #[arg(long, global = true)]
+    pub read_only: bool,
     /// Demo clock speed: 60 replays an hour a minute
     #[arg(long, global = true, value_name = "N", value_parser = parse_speed)]
     pub speed: Option<f64>,
@@ -147,10 +150,31 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// The audit log: every approval and rejection, with its outcome
+    Audit {
+        /// Only this cluster
+        #[arg(long, value_name = "NAME")]
+        cluster: Option<String>,
+        /// How far back, in hours (`24h` or `24`)
+        #[arg(long, value_name = "HOURS", default_value = "24h", value_parser = parse_hours)]
+        since: i64,
+        /// Print a JSON list
+        #[arg(long)]
+        json: bool,
+    },
     /// List the configured clusters (the demo fleet in demo mode)
     Clusters {
         /// Print a JSON list of objects
         #[arg(long)]
         json: bool,
     },
+}
+
+/// `24h` or `24`: hours, at least 1, at most a year.
+fn parse_hours(s: &str) -> Result<i64, String> {
+    let n = s.trim().trim_end_matches('h');
+    match n.parse::<i64>() {
+        Ok(h) if (1..=8760).contains(&h) => Ok(h),
+        _ => Err(format!("{s:?}: hours from 1 to 8760, like 24h")),
+    }
 }

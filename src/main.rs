@@ -73,6 +73,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     let setup = setup::resolve(&cli)?;
     match cli.command {
         Some(Command::Clusters { json }) => print_clusters(&setup, json),
+        Some(Command::Audit {
+            cluster,
+            since,
+            json,
+        }) => nodecast::commands::audit::run(&setup, cluster.as_deref(), since, json),
         Some(Command::Train) => nodecast::commands::train(&setup),
         Some(Command::Prices {
             region,

@@ -6,18 +6,22 @@ use crate::cli::Cli;
 use crate::clock::Clock;
 use crate::config::{self, Config};
 use crate::domain::ClusterId;
+use crate::exec::demo::DemoActuator;
+use crate::exec::{ActionsMode, Actuator, Target};
 use crate::sources::Source;
 use crate::sources::aws_prices::PriceRefresh;
 use crate::sources::cloudwatch::CloudWatchTarget;
-use crate::sources::demo::{DEMO_CLUSTERS, demo_epoch, demo_sources};
+use crate::sources::demo::{DEMO_CLUSTERS, demo_epoch, demo_sources_controlled};
 use crate::sources::kube::KubeTarget;
 use crate::sources::live::{LiveCluster, STALE_AFTER_SECS};
+use crate::sources::replay::DemoControl;
 use crate::store::Store;
 use crate::store::db::Db;
 use crate::ui::theme::Theme;
 use anyhow::{Context, Result, anyhow};
 use serde::Serialize;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 #[derive(Clone, Debug, Serialize)]
 pub struct ClusterEntry {
@@ -35,8 +39,9 @@ pub type ClusterSources = Vec<(ClusterId, Box<dyn Source>)>;
 /// price refresh, shipped models) is a method of this enum.
 pub enum FleetSource {
     /// The demo fleet replaying public traces; its clock starts at the
-    /// demo's epoch and runs `speed` times real time.
-    Demo { speed: f64 },
+    /// demo's epoch and runs `speed` times real time. Approved actions
+    /// reach the replay through `control`.
+    Demo { speed: f64, control: DemoControl },
     /// Live clusters on the wall clock.
     Live {
         clusters: Vec<LiveCluster>,
@@ -56,7 +61,7 @@ impl FleetSource {
     /// Clock speed (1 for live clusters).
     pub fn speed(&self) -> f64 {
         match self {
-            FleetSource::Demo { speed } => *speed,
+            FleetSource::Demo { speed, .. } => *speed,
             FleetSource::Live { .. } => 1.0,
         }
     }
@@ -64,7 +69,7 @@ impl FleetSource {
     /// The fleet's clock.
     pub fn clock(&self) -> Clock {
         match self {
-            FleetSource::Demo { speed } => Clock::new(demo_epoch(), *speed),
+            FleetSource::Demo { speed, .. } => Clock::new(demo_epoch(), *speed),
             FleetSource::Live { .. } => Clock::wall(),
         }
     }
@@ -73,7 +78,7 @@ impl FleetSource {
     pub fn stale_after_secs(&self) -> i64 {
         match self {
             // The replay polls every 30 fleet seconds whatever the speed.
-            FleetSource::Demo { speed } => (30.0 * speed.max(1.0)) as i64,
+            FleetSource::Demo { speed, .. } => (30.0 * speed.max(1.0)) as i64,
             FleetSource::Live { .. } => STALE_AFTER_SECS,
         }
     }
@@ -126,8 +131,8 @@ impl FleetSource {
                     .collect();
                 Ok((ids, sources))
             }
-            FleetSource::Demo { speed } => {
-                let demo = demo_sources(clock.anchor(), *speed)?;
+            FleetSource::Demo { speed, control } => {
+                let demo = demo_sources_controlled(clock.anchor(), *speed, Some(control.clone()))?;
                 let ids = demo
                     .iter()
                     .map(|(s, _)| (s.cluster.clone(), s.region.clone()))
@@ -159,6 +164,33 @@ impl FleetSource {
                 .context("cannot reset the demo history")?,
         }
         Ok(store)
+    }
+
+    /// What applies approved actions on each cluster. The demo's clusters
+    /// take them (the replay's groups get the approved floor); applying to
+    /// live clusters is not built yet, so their approvals say read-only.
+    pub fn actuators(&self) -> Vec<(ClusterId, Target)> {
+        match self {
+            FleetSource::Demo { control, .. } => DEMO_CLUSTERS
+                .iter()
+                .map(|(name, _, _)| {
+                    let actuator: Arc<dyn Actuator> = Arc::new(DemoActuator {
+                        control: control.clone(),
+                    });
+                    (
+                        ClusterId(name.to_string()),
+                        Target {
+                            mode: ActionsMode::Approve,
+                            actuator,
+                            max_nodes: None,
+                            max_step: None,
+                            cooldown: chrono::Duration::minutes(10),
+                        },
+                    )
+                })
+                .collect(),
+            FleetSource::Live { .. } => Vec::new(),
+        }
     }
 
     /// `nodecast clusters`' lines.
@@ -203,6 +235,8 @@ pub struct Setup {
     pub plan: crate::plan::PlanConfig,
     /// The price refresh's settings (`nodecast prices` uses them in demo mode too).
     pub prices: PriceRefresh,
+    /// `--read-only`: the executor applies nothing.
+    pub read_only: bool,
 }
 
 /// The live clusters of a config, or of a kubeconfig when the config has
@@ -289,7 +323,10 @@ pub fn resolve(cli: &Cli) -> Result<Setup> {
         .or_else(|| cfg.demo.speed.as_ref().map(|s| *s.get_ref()))
         .unwrap_or(1.0);
     let fleet = if live.is_empty() {
-        FleetSource::Demo { speed }
+        FleetSource::Demo {
+            speed,
+            control: DemoControl::default(),
+        }
     } else {
         FleetSource::Live {
             clusters: live,
@@ -330,5 +367,6 @@ pub fn resolve(cli: &Cli) -> Result<Setup> {
         calendar: cfg.calendar(),
         plan: cfg.plan(),
         prices,
+        read_only: cli.read_only,
     })
 }

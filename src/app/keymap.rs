@@ -15,6 +15,13 @@ pub enum Command {
     ToggleHelp,
     CloseHelp,
     Quit,
+    /// The Plan pane's next / previous proposal.
+    SelectNext,
+    SelectPrev,
+    /// Open the confirmation of the selected proposal.
+    Approve,
+    /// Reject the selected proposal (asks for a reason).
+    Reject,
 }
 
 /// Every key, as shown in the help overlay and the README's key table.
@@ -24,7 +31,11 @@ pub const KEYS: &[(&str, &str)] = &[
     ("Tab / →", "next tab"),
     ("Shift-Tab / ←", "previous tab"),
     ("c", "chart: cycle nodes, CPU, memory"),
-    ("p", "lower pane: cycle forecast, plan, cost"),
+    ("p", "lower pane: forecast, plan, cost, actions"),
+    ("j / k / ↓ / ↑", "plan: select a proposal"),
+    ("a", "plan: approve it (shows the change first)"),
+    ("y / n", "confirmation: apply / cancel"),
+    ("r", "plan: reject it (asks a reason)"),
     ("?", "open / close this help"),
     ("Esc", "close help"),
     ("q / Ctrl-C", "quit"),
@@ -46,6 +57,10 @@ pub fn command_for(key: KeyEvent) -> Option<Command> {
         KeyCode::Char('p') => Command::CyclePane,
         KeyCode::Char('?') => Command::ToggleHelp,
         KeyCode::Esc => Command::CloseHelp,
+        KeyCode::Char('j') | KeyCode::Down => Command::SelectNext,
+        KeyCode::Char('k') | KeyCode::Up => Command::SelectPrev,
+        KeyCode::Char('a') => Command::Approve,
+        KeyCode::Char('r') => Command::Reject,
         _ => return None,
     })
 }

@@ -2,10 +2,15 @@
 //! is derived here by `update` or by the forecast job; panes only format.
 
 use crate::domain::{
-    ClusterForecast, ClusterId, Forecast, Health, HourlySeries, Resources, SeriesKind,
+    ClusterForecast, ClusterId, Forecast, Health, HourlySeries, Resources, ScalingAction,
+    SeriesKind,
 };
+use crate::exec::Decision;
+use crate::exec::rules::Check;
 use crate::plan::ClusterPlan;
+use crate::plan::group::Proposal;
 use crate::snapshot::{ClusterView, Fleet};
+use crate::store::audit::{AuditRow, Outcome};
 use chrono::{DateTime, Utc};
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -40,6 +45,31 @@ pub enum LowerPane {
     Forecast,
     Plan,
     Cost,
+    /// The decisions of the last 24 h.
+    Actions,
+}
+
+/// Where an action stands in the dashboard: on its way, or decided.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ActionState {
+    Applying,
+    Decided(Decision),
+}
+
+/// A dialog over the screen that takes the keys until it closes.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Modal {
+    /// The exact change, every safety check, `y` to apply.
+    Confirm {
+        proposal: Box<Proposal>,
+        checks: Vec<Check>,
+        call: String,
+    },
+    /// A reason for rejecting, typed.
+    Reject {
+        action: ScalingAction,
+        reason: String,
+    },
 }
 
 /// Everything the dashboard knows about one cluster.
@@ -52,6 +82,17 @@ pub struct ClusterTab {
     pub forecast: ClusterForecast,
     /// The plan made from those forecasts (with the nodes needed per group).
     pub plan: Option<ClusterPlan>,
+    /// Whether approvals may write here, and if not, why (the executor
+    /// decides again at every approval).
+    pub writable: Result<(), String>,
+    /// The call an approved change makes here.
+    pub actuator: String,
+    /// Where an autoscaler keeps the size (a change moves its floor).
+    pub autoscaler: bool,
+    /// Decisions by action id: this session's and the audit log's last 24 h.
+    pub decisions: BTreeMap<String, ActionState>,
+    /// The audit log's rows of the last 24 h, newest last.
+    pub audit: Vec<AuditRow>,
 }
 
 impl ClusterTab {
@@ -61,7 +102,32 @@ impl ClusterTab {
             view: Arc::new(ClusterView::default()),
             forecast: ClusterForecast::new(),
             plan: None,
+            writable: Err("read-only: no actuator".into()),
+            actuator: String::new(),
+            autoscaler: false,
+            decisions: BTreeMap::new(),
+            audit: Vec::new(),
         }
+    }
+
+    /// Proposals that still wait for the operator: not on their way, not
+    /// applied, not rejected (a refused or failed one can be tried again).
+    pub fn waiting(&self) -> usize {
+        self.plan
+            .as_ref()
+            .map(|p| {
+                p.proposals()
+                    .iter()
+                    .filter(|x| match self.decisions.get(&x.action.id()) {
+                        None => true,
+                        Some(ActionState::Applying) => false,
+                        Some(ActionState::Decided(d)) => {
+                            !matches!(d.outcome, Outcome::Applied | Outcome::Rejected)
+                        }
+                    })
+                    .count()
+            })
+            .unwrap_or(0)
     }
 
     /// The cluster's health at `now`: its worst source.
@@ -159,6 +225,12 @@ pub struct AppState {
     pub chart: SeriesKind,
     pub pane: LowerPane,
     pub help: bool,
+    /// The proposal selected in the Plan pane (index in its order).
+    pub selected: usize,
+    pub modal: Option<Modal>,
+    /// The fleet's time at the last event (what the confirmation's
+    /// cooldown and runaway checks count from).
+    pub now: DateTime<Utc>,
     pub forecasting: ForecastStatus,
     /// Demo clock speed (1 in live mode).
     pub speed: f64,
@@ -183,6 +255,9 @@ impl AppState {
             chart: SeriesKind::Nodes,
             pane: LowerPane::Forecast,
             help: false,
+            selected: 0,
+            modal: None,
+            now: DateTime::<Utc>::UNIX_EPOCH,
             forecasting: ForecastStatus {
                 model: model.to_string(),
                 ..Default::default()

@@ -1,44 +1,9 @@
 //! `update(&mut AppState, Action, now) -> Vec<Effect>`: the one place state changes.
 
+use super::action::{Action, Effect};
 use super::keymap::{Command, command_for};
 use super::state::{AppState, Tab};
-use crate::domain::{ClusterForecast, ClusterId, SeriesKind};
-use crate::snapshot::Fleet;
-use crossterm::event::KeyEvent;
-use std::sync::Arc;
-
-#[derive(Debug)]
-pub enum Action {
-    Key(KeyEvent),
-    Command(Command),
-    /// The store published a new fleet.
-    Fleet(Arc<Fleet>),
-    /// The forecast job starts on a cluster (`done` of `total` finished so far).
-    ForecastProgress {
-        done: usize,
-        total: usize,
-        cluster: ClusterId,
-    },
-    /// Forecasts of one cluster are ready.
-    Forecasts(ClusterId, ClusterForecast),
-    /// A cluster's plan, made from its new forecasts.
-    Plan(ClusterId, Box<crate::plan::ClusterPlan>),
-    /// The forecast job finished every cluster it had.
-    ForecastsDone,
-    ForecastFailed(String),
-    /// The clock ticked (status bar ages and clock).
-    Tick,
-    Resize,
-    /// SIGTERM, SIGINT or the input stream closed.
-    Shutdown,
-}
-
-#[derive(Debug, PartialEq, Eq)]
-pub enum Effect {
-    /// Redraw the screen.
-    Render,
-    Quit,
-}
+use crate::domain::SeriesKind;
 
 fn step_tab(state: &mut AppState, delta: isize) {
     let tabs = state.tabs();
@@ -48,6 +13,15 @@ fn step_tab(state: &mut AppState, delta: isize) {
 }
 
 fn apply(state: &mut AppState, cmd: Command) -> bool {
+    let (tab, pane) = (state.tab, state.pane);
+    let changed = apply_command(state, cmd);
+    if state.tab != tab || state.pane != pane {
+        state.selected = 0;
+    }
+    changed
+}
+
+fn apply_command(state: &mut AppState, cmd: Command) -> bool {
     match cmd {
         Command::Quit => state.quit = true,
         Command::ToggleHelp => state.help = !state.help,
@@ -71,9 +45,14 @@ fn apply(state: &mut AppState, cmd: Command) -> bool {
             state.pane = match state.pane {
                 Forecast => Plan,
                 Plan => Cost,
-                Cost => Forecast,
+                Cost => Actions,
+                Actions => Forecast,
             };
         }
+        Command::SelectNext => return super::approvals::select(state, 1),
+        Command::SelectPrev => return super::approvals::select(state, -1),
+        Command::Approve => return super::approvals::open_confirm(state),
+        Command::Reject => return super::approvals::open_reject(state),
         Command::CycleSeries => {
             let all = SeriesKind::FORECAST;
             let i = all.iter().position(|k| *k == state.chart).unwrap_or(0);
@@ -84,11 +63,23 @@ fn apply(state: &mut AppState, cmd: Command) -> bool {
 }
 
 pub fn update(state: &mut AppState, action: Action) -> Vec<Effect> {
+    let mut effects = Vec::new();
     let changed = match action {
+        Action::Key(k) if state.modal.is_some() => {
+            super::approvals::modal_key(state, k, &mut effects)
+        }
         Action::Key(k) => match command_for(k) {
             Some(cmd) => apply(state, cmd),
             None => false,
         },
+        Action::Decided(cluster, decision) => {
+            super::approvals::decided(state, *decision, &cluster);
+            true
+        }
+        Action::Audit(cluster, rows) => {
+            super::approvals::audit_loaded(state, &cluster, rows);
+            true
+        }
         Action::Command(cmd) => apply(state, cmd),
         Action::Fleet(f) => {
             state.set_fleet(&f);
@@ -129,9 +120,8 @@ pub fn update(state: &mut AppState, action: Action) -> Vec<Effect> {
             true
         }
     };
-    let mut effects = Vec::new();
     if changed {
-        effects.push(Effect::Render);
+        effects.insert(0, Effect::Render);
     }
     if state.quit {
         effects.push(Effect::Quit);

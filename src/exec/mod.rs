@@ -134,7 +134,10 @@ impl Executor {
             Some(ActionsMode::Off) => Err(format!(
                 "read-only: [cluster.actions] mode is off for {cluster}"
             )),
-            None => Err(format!("read-only: no actuator for {cluster}")),
+            None => Err(format!(
+                "read-only: nodecast applies nothing to {cluster} yet (live actuators: EKS node \
+                 groups, Auto Scaling groups, headroom pods, not built)"
+            )),
         }
     }
 
@@ -177,7 +180,6 @@ impl Executor {
         };
         if let Err(e) = self.db().audit_decision(
             action,
-            &id,
             &self.operator,
             decision,
             Some(outcome),
@@ -193,6 +195,27 @@ impl Executor {
             checks,
             at: now,
         }
+    }
+
+    /// The audit log's rows for `cluster` since `since`.
+    pub fn audit(
+        &self,
+        cluster: &ClusterId,
+        since: DateTime<Utc>,
+    ) -> Vec<crate::store::audit::AuditRow> {
+        self.db()
+            .audit_rows(since, Some(&cluster.0))
+            .unwrap_or_else(|e| {
+                tracing::error!("audit log: {e}");
+                Vec::new()
+            })
+    }
+
+    /// The call an approval makes on `cluster`, and whether an autoscaler
+    /// keeps its sizes.
+    pub fn actuator(&self, cluster: &ClusterId) -> Option<(&'static str, bool)> {
+        let a = &self.targets.get(cluster)?.actuator;
+        Some((a.call(), a.autoscaler()))
     }
 
     /// The operator rejects a proposal, with a reason.
@@ -247,13 +270,12 @@ impl Executor {
             return self.record(action, Outcome::Applied, detail, checks, now);
         }
         if let Some(c) = rules::refusal(&checks) {
-            let detail = format!("{}: {}", c.rule.label(), c.detail);
+            let detail = c.detail.clone();
             return self.record(action, Outcome::Refused, detail, checks, now);
         }
         let id = action.id();
         let row = match self.db().audit_decision(
             action,
-            &id,
             &self.operator,
             "approve",
             None,

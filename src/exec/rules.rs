@@ -129,16 +129,25 @@ pub fn checks(
             format!("changed since proposed: {from} -> {live} now")
         },
     ));
+    let inside = (limits.min..=limits.max).contains(&to);
     out.push(check(
         Rule::WithinBounds,
-        (limits.min..=limits.max).contains(&to),
-        format!("{to} in {}–{}", limits.min, limits.max),
+        inside,
+        format!(
+            "{to} {} {}–{}",
+            if inside { "in" } else { "outside" },
+            limits.min,
+            limits.max
+        ),
     ));
     if let Some(cap) = limits.max_nodes {
         out.push(check(
             Rule::UnderMaxNodes,
             to <= cap,
-            format!("{to} of max_nodes {cap}"),
+            format!(
+                "{to} {} max_nodes {cap}",
+                if to <= cap { "within" } else { "over" }
+            ),
         ));
     }
     let step = limits.max_step.unwrap_or((from / 2).max(1)).max(1);
@@ -146,7 +155,11 @@ pub fn checks(
     out.push(check(
         Rule::Step,
         moved <= step,
-        format!("{moved} nodes of at most {step} per action"),
+        if moved <= step {
+            format!("{moved} nodes of at most {step} per action")
+        } else {
+            format!("{moved} nodes is more than {step} per action")
+        },
     ));
     let cooldown = match recent.group_last_applied {
         Some(t) if now - t < limits.cooldown => {

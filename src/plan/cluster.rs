@@ -42,6 +42,19 @@ pub struct ClusterPlan {
     pub warnings: Vec<String>,
 }
 
+impl ClusterPlan {
+    /// Every group's proposals, soonest first (then by node group): the
+    /// order the Plan pane lists them and a selection counts in.
+    pub fn proposals(&self) -> Vec<&super::group::Proposal> {
+        let mut out: Vec<&super::group::Proposal> =
+            self.groups.iter().flat_map(|g| &g.proposals).collect();
+        out.sort_by(|a, b| {
+            (a.apply_by, &a.action.node_group).cmp(&(b.apply_by, &b.action.node_group))
+        });
+        out
+    }
+}
+
 /// Plans `view`'s cluster from its forecasts. `None` until the cluster has a
 /// snapshot and CPU and memory request forecasts.
 pub fn plan_cluster(

@@ -1,11 +1,13 @@
 //! The running program: source tasks -> store task -> forecast job -> app loop
 //! -> coalesced renders; clean shutdown on q, Ctrl-C and SIGTERM.
 
+pub mod executor_task;
 pub mod forecast_job;
 
 use crate::app::{Action, AppState, Effect, update};
 use crate::catalog::Catalog;
 use crate::clock::Clock;
+use crate::exec::Executor;
 use crate::forecast::Forecaster;
 use crate::setup::Setup;
 use crate::snapshot::Fleet;
@@ -14,6 +16,7 @@ use crate::store::db::Db;
 use crate::store::run_store;
 use anyhow::{Context, Result};
 use crossterm::event::{Event, EventStream};
+use executor_task::ExecRequest;
 use forecast_job::ForecastJob;
 use futures::StreamExt;
 use std::sync::Arc;
@@ -90,7 +93,7 @@ pub async fn run_tui(setup: Setup, forecaster: Arc<dyn Forecaster>) -> Result<()
         fleet_rx.clone(),
         catalog_rx,
         clock.clone(),
-        act_tx,
+        act_tx.clone(),
         shutdown_rx.clone(),
     )));
 
@@ -101,6 +104,31 @@ pub async fn run_tui(setup: Setup, forecaster: Arc<dyn Forecaster>) -> Result<()
         fleet_source.stale_after_secs(),
         forecaster.name(),
     );
+    // The executor: the one path approvals and rejections take.
+    let mut executor = Executor::new(
+        Db::open(&setup.db_path)?,
+        &crate::exec::local_operator(),
+        setup.read_only,
+    );
+    for (id, target) in fleet_source.actuators() {
+        executor = executor.with_target(id, target);
+    }
+    for tab in &mut state.clusters {
+        tab.writable = executor.writable(&tab.id);
+        if let Some((call, autoscaler)) = executor.actuator(&tab.id) {
+            tab.actuator = call.to_string();
+            tab.autoscaler = autoscaler;
+        }
+    }
+    let (exec_tx, exec_rx) = mpsc::channel(16);
+    tasks.push(tokio::spawn(executor_task::run(
+        executor,
+        ids.iter().map(|(id, _)| id.clone()).collect(),
+        exec_rx,
+        clock.clone(),
+        act_tx,
+        shutdown_rx.clone(),
+    )));
     let mut terminal = ratatui::try_init().context("cannot open the terminal")?;
     let _guard = TerminalGuard;
     install_panic_hook();
@@ -111,6 +139,7 @@ pub async fn run_tui(setup: Setup, forecaster: Arc<dyn Forecaster>) -> Result<()
         &clock,
         &mut fleet_rx,
         &mut act_rx,
+        &exec_tx,
     )
     .await;
 
@@ -130,6 +159,7 @@ async fn app_loop(
     clock: &Clock,
     fleet_rx: &mut watch::Receiver<Arc<Fleet>>,
     act_rx: &mut mpsc::Receiver<Action>,
+    exec_tx: &mpsc::Sender<ExecRequest>,
 ) -> Result<()> {
     let mut events = EventStream::new();
     let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
@@ -169,10 +199,21 @@ async fn app_loop(
             _ = tokio::signal::ctrl_c() => Action::Shutdown,
             _ = tokio::time::sleep_until(next_frame), if dirty => continue,
         };
+        state.now = clock.now();
         for effect in update(state, action) {
             match effect {
                 Effect::Render => dirty = true,
                 Effect::Quit => return Ok(()),
+                Effect::Execute(a) => {
+                    if exec_tx.send(ExecRequest::Approve(a)).await.is_err() {
+                        tracing::error!("the executor has stopped");
+                    }
+                }
+                Effect::Reject(a, reason) => {
+                    if exec_tx.send(ExecRequest::Reject(a, reason)).await.is_err() {
+                        tracing::error!("the executor has stopped");
+                    }
+                }
             }
         }
     }

@@ -90,7 +90,6 @@ impl Db {
     pub fn audit_decision(
         &mut self,
         action: &ScalingAction,
-        action_id: &str,
         operator: &str,
         decision: &str,
         outcome: Option<Outcome>,
@@ -98,6 +97,7 @@ impl Db {
         at: DateTime<Utc>,
     ) -> Result<i64> {
         let json = serde_json::to_string(action).unwrap_or_default();
+        let action_id = action.id();
         self.conn.execute(
             "INSERT INTO audit(at, cluster, node_group, from_size, to_size, decision, outcome,
                                action_json, action_id, operator, detail, finished_at, wrote)

@@ -179,12 +179,14 @@ impl Db {
         Ok(out)
     }
 
-    /// Forgets a cluster's history and forecasts (the demo fleet replays afresh).
+    /// Forgets a cluster's history, forecasts and audit rows (the demo fleet
+    /// replays afresh, its clock starting at the same time each run).
     pub fn reset_cluster(&mut self, cluster: &str) -> Result<()> {
         let id = self.cluster_id(cluster)?;
         let tx = self.conn.transaction()?;
         tx.execute("DELETE FROM samples WHERE cluster_id = ?1", [id])?;
         tx.execute("DELETE FROM forecasts WHERE cluster_id = ?1", [id])?;
+        tx.execute("DELETE FROM audit WHERE cluster = ?1", [cluster])?;
         tx.commit()?;
         Ok(())
     }

@@ -118,6 +118,9 @@ pub fn view(frame: &mut Frame, state: &AppState, theme: &Theme, now: DateTime<Ut
         ),
     }
     frame.render_widget(tabs::StatusBar { state, theme, now }, status);
+    if let Some(modal) = &state.modal {
+        frame.render_widget(panes::confirm::ModalDialog { modal, theme }, area);
+    }
     if state.help {
         frame.render_widget(panes::help::HelpOverlay { theme }, area);
     }

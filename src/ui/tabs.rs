@@ -135,15 +135,25 @@ impl Widget for StatusBar<'_> {
             (None, false) => Span::raw(""),
         };
         let right = "? help  q quit ";
+        // Proposals waiting on the cluster on screen.
+        let waiting = match st.selected_cluster().map(|c| c.waiting()) {
+            Some(n) if n > 0 => Span::styled(
+                format!("{n} proposal{} waiting  ", if n == 1 { "" } else { "s" }),
+                Style::default().fg(t.accent).add_modifier(Modifier::BOLD),
+            ),
+            _ => Span::raw(""),
+        };
         let mut spans = self.sources(false);
         let width: usize = spans.iter().map(|s| s.width()).sum::<usize>()
             + clock.len()
             + fc_text.width()
+            + waiting.width()
             + right.len()
             + 6;
         if width > area.width as usize {
             spans = self.sources(true);
         }
+        spans.push(waiting);
         spans.push(fc_text);
         spans.push(Span::styled(clock, Style::default().fg(t.accent)));
         let used: usize = spans.iter().map(|s| s.width()).sum();

@@ -22,7 +22,10 @@ use std::sync::{Arc, Mutex};
 
 #[test]
 fn the_fleet_source_decides_clock_staleness_and_refresh_once() {
-    let demo = FleetSource::Demo { speed: 60.0 };
+    let demo = FleetSource::Demo {
+        speed: 60.0,
+        control: Default::default(),
+    };
     assert_eq!(demo.mode(), Mode::Demo);
     assert_eq!(demo.clock().anchor(), nodecast::sources::demo::demo_epoch());
     assert_eq!(

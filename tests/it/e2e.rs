@@ -164,7 +164,84 @@ fn plan_and_cost_panes_come_from_the_running_forecast_job() {
             && s.contains("days old")
     });
     t.keys("p");
+    t.wait_for("the actions pane", |s| s.contains("Actions ·"));
+    t.keys("p");
     t.wait_for("the forecast pane again", |s| s.contains("Forecast ·"));
+    t.keys("q");
+    let s = t.wait_for("exit", |s| s.contains("nodecast-exit="));
+    assert!(s.contains("nodecast-exit=0"), "{s}");
+}
+
+/// The line of `screen` holding `needle`.
+fn line_with<'a>(screen: &'a str, needle: &str) -> &'a str {
+    screen.lines().find(|l| l.contains(needle)).unwrap_or("")
+}
+
+#[test]
+#[ignore = "needs tmux; run by scripts/test.sh"]
+fn demo_proposals_are_approved_applied_and_rejected_from_the_keyboard() {
+    let home = tempfile::tempdir().expect("home");
+    let t = Tmux::start("approve", home.path(), "");
+    t.wait_for("the demo fleet", |s| s.contains("DEMO") && s.contains("ok"));
+    t.keys("1");
+    t.keys("p");
+    let s = t.wait_for("proposals", |s| {
+        s.contains("STATE") && s.contains("proposed")
+    });
+    assert!(
+        s.contains("proposals waiting"),
+        "the status bar counts them:\n{s}"
+    );
+    // The confirmation holds the exact change and every check.
+    t.keys("a");
+    let s = t.wait_for("the confirmation", |s| {
+        s.contains("Approve this change?") && s.contains("runaway guard")
+    });
+    assert!(
+        s.contains("call: demo: raise the replayed group's floor"),
+        "{s}"
+    );
+    assert!(!s.contains("✗"), "every check passes:\n{s}");
+    // "│general 40 → 44 nodes  (forecast above, id …)│", beside the pane below.
+    let change = line_with(&s, " nodes  (")
+        .split('│')
+        .find(|part| part.contains(" nodes  ("))
+        .unwrap_or("")
+        .trim();
+    let (group, sizes) = change.split_once(' ').expect("group and sizes");
+    let to: u32 = sizes
+        .split("→")
+        .nth(1)
+        .and_then(|r| r.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .expect("target size");
+    // n cancels: nothing happens.
+    t.keys("n");
+    t.wait_for("the dialog gone", |s| !s.contains("Approve this change?"));
+    assert!(!t.screen().contains("applied"));
+    t.keys("a");
+    t.wait_for("the confirmation again", |s| {
+        s.contains("Approve this change?")
+    });
+    t.keys("y");
+    // Applied and read back; the group's floor (MIN) is the approved size in
+    // the overview, and its nodes follow after the demo autoscaler's delay.
+    t.wait_for("applied, the floor raised", |s| {
+        s.contains("applied ") && line_with(s, &format!("{group} ")).contains(&format!("{to}–"))
+    });
+    // The next proposal, rejected with a reason.
+    t.keys("j");
+    t.keys("r");
+    t.wait_for("the reason prompt", |s| s.contains("Reject: why?"));
+    t.keys("peak sale is over");
+    t.keys("Enter");
+    t.wait_for("rejected", |s| s.contains("rejected: peak sale is over"));
+    t.keys("p");
+    t.keys("p");
+    let s = t.wait_for("the actions pane", |s| {
+        s.contains("Actions ·") && s.contains("approve") && s.contains("reject")
+    });
+    assert!(s.contains("applied") && s.contains("rejected"), "{s}");
     t.keys("q");
     let s = t.wait_for("exit", |s| s.contains("nodecast-exit="));
     assert!(s.contains("nodecast-exit=0"), "{s}");

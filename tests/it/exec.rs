@@ -206,11 +206,7 @@ async fn read_only_is_enforced_in_the_executor_and_leaves_a_row() {
             .approve(&action("general", 4, 6, ScaleReason::ForecastAbove), at())
             .await;
         assert_eq!(d.outcome, Outcome::Refused);
-        assert!(
-            d.detail.starts_with("writes allowed: read-only"),
-            "{}",
-            d.detail
-        );
+        assert!(d.detail.starts_with("read-only: "), "{}", d.detail);
         assert_eq!(*act.writes.lock().expect("lock"), 0, "nothing written");
     }
     let db = Db::open(&dir.path().join("audit.db")).expect("db");
@@ -343,7 +339,6 @@ async fn an_intent_left_open_by_a_crash_is_reconciled_from_the_live_size() {
         let mut db = Db::open(&dir.path().join("audit.db")).expect("db");
         db.audit_decision(
             &a,
-            &a.id(),
             "alice",
             "approve",
             None,
@@ -353,7 +348,6 @@ async fn an_intent_left_open_by_a_crash_is_reconciled_from_the_live_size() {
         .expect("intent");
         db.audit_decision(
             &b,
-            &b.id(),
             "alice",
             "approve",
             None,
@@ -442,4 +436,71 @@ async fn the_demo_takes_an_approved_floor_and_grows_after_the_autoscalers_delay(
         "{}",
         d.detail
     );
+}
+
+#[test]
+fn the_audit_command_prints_every_decision_as_json() {
+    let home = tempfile::tempdir().expect("home");
+    let db_path = home.path().join("audit.db");
+    {
+        let mut db = Db::open(&db_path).expect("db");
+        let a = action("general", 4, 6, ScaleReason::ForecastAbove);
+        let row = db
+            .audit_decision(
+                &a,
+                "alice",
+                "approve",
+                None,
+                "SetDesiredCapacity 4 -> 6",
+                at(),
+            )
+            .expect("intent");
+        db.audit_outcome(row, Outcome::Applied, "read back", at())
+            .expect("outcome");
+        let b = action("general", 6, 3, ScaleReason::BandBelow);
+        db.audit_decision(
+            &b,
+            "bob",
+            "reject",
+            Some(Outcome::Rejected),
+            "sale tomorrow",
+            at(),
+        )
+        .expect("reject");
+    }
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_nodecast"))
+        .args([
+            "audit",
+            "--json",
+            "--since",
+            "48h",
+            "--db",
+            db_path.to_str().expect("utf8"),
+        ])
+        .env("HOME", home.path())
+        .env_remove("KUBECONFIG")
+        .env_remove("XDG_CONFIG_HOME")
+        .env_remove("XDG_DATA_HOME")
+        .output()
+        .expect("run");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rows: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[0]["outcome"], "applied");
+    assert_eq!(rows[0]["operator"], "alice");
+    assert_eq!(rows[0]["from"], 4);
+    assert_eq!(rows[1]["decision"], "reject");
+    assert_eq!(rows[1]["outcome"], "rejected");
+    assert_eq!(rows[1]["detail"], "sale tomorrow");
+    let bad = std::process::Command::new(env!("CARGO_BIN_EXE_nodecast"))
+        .args(["audit", "--since", "forever"])
+        .env("HOME", home.path())
+        .output()
+        .expect("run");
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("--since"));
 }

@@ -98,6 +98,12 @@ fn plan_and_cost_panes_snapshots() {
     }
     insta::assert_snapshot!("prod_web_cost", t);
     update(&mut s, Action::Command(Command::CyclePane));
+    let t = text(&render(&s, &Theme::dark(), 120, 40));
+    assert!(
+        t.contains("Actions ·") && t.contains("no decision yet"),
+        "{t}"
+    );
+    update(&mut s, Action::Command(Command::CyclePane));
     assert!(text(&render(&s, &Theme::dark(), 120, 40)).contains("Forecast ·"));
 }
 

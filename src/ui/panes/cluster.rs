@@ -1,5 +1,6 @@
 //! A cluster's tab: overview above, forecast below.
 
+use super::actions::ActionsPane;
 use super::cost::CostPane;
 use super::forecast::ForecastPane;
 use super::needed::{self, NeededPane};
@@ -67,6 +68,13 @@ impl Widget for ClusterScreen<'_> {
             .render(bottom, buf),
             LowerPane::Plan => PlanPane {
                 plan,
+                decisions: &cluster.decisions,
+                selected: self.state.selected,
+                theme: self.theme,
+            }
+            .render(bottom, buf),
+            LowerPane::Actions => ActionsPane {
+                tab: cluster,
                 theme: self.theme,
             }
             .render(bottom, buf),

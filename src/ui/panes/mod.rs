@@ -1,6 +1,8 @@
 //! Panes: short-lived widgets borrowing what they show.
 
+pub mod actions;
 pub mod cluster;
+pub mod confirm;
 pub mod cost;
 pub mod fleet;
 pub mod forecast;

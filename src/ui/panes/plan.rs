@@ -2,21 +2,45 @@
 //! each group's cheapest instance mix against today's type and a greedy
 //! pick, and the spot table.
 
+use crate::app::state::ActionState;
 use crate::domain::Risk;
 use crate::plan::ClusterPlan;
 use crate::plan::group::{GroupPlan, Proposal};
+use crate::store::audit::Outcome;
 use crate::ui::framed;
+use crate::ui::panes::actions::outcome_style;
 use crate::ui::theme::Theme;
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Paragraph, Row, Table, Widget};
+use std::collections::BTreeMap;
 
 pub struct PlanPane<'a> {
     /// `None` until the cluster's forecasts are ready.
     pub plan: Option<&'a ClusterPlan>,
+    /// Decisions by action id (the STATE column).
+    pub decisions: &'a BTreeMap<String, ActionState>,
+    /// The selected proposal (in [`ClusterPlan::proposals`]' order).
+    pub selected: usize,
     pub theme: &'a Theme,
+}
+
+/// Where a proposal stands: "proposed", "applying…", "applied 12:41",
+/// "refused: cooldown 6 min left", "rejected: <reason>", "failed: <error>".
+pub fn state_text(d: Option<&ActionState>) -> (String, Option<Outcome>) {
+    match d {
+        None => ("proposed".into(), None),
+        Some(ActionState::Applying) => ("applying…".into(), None),
+        Some(ActionState::Decided(d)) => {
+            let text = match d.outcome {
+                Outcome::Applied => format!("applied {}", d.at.format("%H:%M")),
+                o => format!("{}: {}", o.key(), d.detail),
+            };
+            (text, Some(d.outcome))
+        }
+    }
 }
 
 /// "+$1.54/h" or "−$0.77/h".
@@ -37,7 +61,12 @@ fn apply_by(p: &Proposal, issued: chrono::DateTime<chrono::Utc>) -> String {
     }
 }
 
-fn proposal_row<'a>(p: &Proposal, issued: chrono::DateTime<chrono::Utc>, t: &Theme) -> Row<'a> {
+fn proposal_row<'a>(
+    p: &Proposal,
+    issued: chrono::DateTime<chrono::Utc>,
+    state: Option<&ActionState>,
+    t: &Theme,
+) -> Row<'a> {
     let risk_style = match p.risk {
         Risk::High => t.failure(),
         Risk::Medium => t.warning(),
@@ -52,6 +81,15 @@ fn proposal_row<'a>(p: &Proposal, issued: chrono::DateTime<chrono::Utc>, t: &The
         Cell::from(usd_delta(p.usd_per_hour_delta)),
         Cell::from(format!("{:.0}%", p.utilization_after * 100.0)),
         Cell::from(Span::styled(p.risk.label(), risk_style)),
+        {
+            let (text, outcome) = state_text(state);
+            let style = if outcome.is_some() || state.is_some() {
+                outcome_style(outcome, t)
+            } else {
+                t.dim()
+            };
+            Cell::from(Span::styled(text, style))
+        },
     ])
 }
 
@@ -124,7 +162,7 @@ impl Widget for PlanPane<'_> {
             Paragraph::new(Span::styled("waiting for the forecasts", t.dim())).render(inner, buf);
             return;
         };
-        let proposals: Vec<&Proposal> = plan.groups.iter().flat_map(|g| &g.proposals).collect();
+        let proposals: Vec<&Proposal> = plan.proposals();
         let prop_h = (proposals.len().clamp(1, 8) + 1) as u16;
         let mix_h = (plan.groups.len() * 2) as u16 + 1;
         let spot_h = plan.groups.len() as u16 + 2;
@@ -146,13 +184,24 @@ impl Widget for PlanPane<'_> {
             ])
             .render(a, buf);
         } else {
-            let mut sorted = proposals.clone();
-            sorted.sort_by_key(|p| (p.apply_by, p.action.node_group.clone()));
+            // Eight rows at most, scrolled to keep the selection in view.
+            let selected = self.selected.min(proposals.len() - 1);
+            let first = selected.saturating_sub(7);
             Table::new(
-                sorted
+                proposals
                     .iter()
+                    .enumerate()
+                    .skip(first)
                     .take(8)
-                    .map(|p| proposal_row(p, plan.issued_at, t)),
+                    .map(|(i, p)| {
+                        let row =
+                            proposal_row(p, plan.issued_at, self.decisions.get(&p.action.id()), t);
+                        if i == selected {
+                            row.style(Style::default().add_modifier(Modifier::REVERSED))
+                        } else {
+                            row
+                        }
+                    }),
                 [
                     Constraint::Length(10),
                     Constraint::Length(14),
@@ -161,7 +210,8 @@ impl Widget for PlanPane<'_> {
                     Constraint::Length(13),
                     Constraint::Length(11),
                     Constraint::Length(6),
-                    Constraint::Min(6),
+                    Constraint::Length(8),
+                    Constraint::Min(10),
                 ],
             )
             .header(head(vec![
@@ -173,6 +223,7 @@ impl Widget for PlanPane<'_> {
                 "COST",
                 "UTIL",
                 "RISK",
+                "STATE",
             ]))
             .style(Style::default().fg(t.fg))
             .render(a, buf);
