@@ -243,6 +243,29 @@ pub struct ClusterConfig {
     pub profile: Option<String>,
     pub cloudwatch: Option<CloudWatchConfig>,
     pub prometheus: Option<PrometheusConfig>,
+    /// The EKS cluster's name (default: `cloudwatch.cluster_name`, then `name`).
+    pub eks_cluster: Option<String>,
+    /// Who may write, and the executor's limits.
+    #[serde(default)]
+    pub actions: ActionsConfig,
+}
+
+/// `[cluster.actions]`: approvals on a live cluster.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ActionsConfig {
+    /// `off` (the default: proposals shown, approving says read-only) or `approve`.
+    pub mode: Option<Spanned<String>>,
+    /// A cap on any node group's size, below its max.
+    pub max_nodes: Option<u32>,
+    /// Most nodes one action adds or removes (default: half the group, at least 1).
+    pub max_step: Option<u32>,
+    /// Minutes between two writes to a node group (default 10).
+    pub cooldown_minutes: Option<Spanned<i64>>,
+    /// Whether Cluster Autoscaler or Karpenter runs in the cluster (default
+    /// true): a change then moves the floor it keeps (minSize) and never
+    /// removes a node itself; `false` sets the desired size.
+    pub autoscaler: Option<bool>,
 }
 
 /// `[cluster.cloudwatch]`: Container Insights history.
@@ -408,6 +431,28 @@ pub fn parse(text: &str, file: &Path) -> Result<Config> {
                 c.name.span(),
                 "cluster.name",
                 &format!("{name:?} is used twice"),
+            ));
+        }
+        if let Some(m) = &c.actions.mode
+            && !matches!(m.get_ref().as_str(), "off" | "approve")
+        {
+            return Err(field_error(
+                file,
+                text,
+                m.span(),
+                "cluster.actions.mode",
+                &format!("{:?}: must be \"off\" or \"approve\"", m.get_ref()),
+            ));
+        }
+        if let Some(m) = &c.actions.cooldown_minutes
+            && !(0..=1440).contains(m.get_ref())
+        {
+            return Err(field_error(
+                file,
+                text,
+                m.span(),
+                "cluster.actions.cooldown_minutes",
+                "must be a whole number of minutes from 0 to 1440",
             ));
         }
         if let Some(p) = &c.prometheus {

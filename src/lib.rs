@@ -3,6 +3,7 @@
 //! Data flows one way: sources -> store -> forecast -> app state -> view.
 
 pub mod app;
+pub mod aws;
 pub mod catalog;
 pub mod cli;
 pub mod clock;

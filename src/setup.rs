@@ -6,8 +6,11 @@ use crate::cli::Cli;
 use crate::clock::Clock;
 use crate::config::{self, Config};
 use crate::domain::ClusterId;
+use crate::exec::asg::AutoScalingGroups;
 use crate::exec::demo::DemoActuator;
-use crate::exec::{ActionsMode, Actuator, Target};
+use crate::exec::eks::EksNodeGroups;
+use crate::exec::live::LiveNodeGroups;
+use crate::exec::{ActionSettings, ActionsMode, Actuator, Target};
 use crate::sources::Source;
 use crate::sources::aws_prices::PriceRefresh;
 use crate::sources::cloudwatch::CloudWatchTarget;
@@ -189,7 +192,32 @@ impl FleetSource {
                     )
                 })
                 .collect(),
-            FleetSource::Live { .. } => Vec::new(),
+            FleetSource::Live { clusters, .. } => clusters
+                .iter()
+                .map(|c| {
+                    let region = (!c.region.is_empty()).then(|| c.region.clone());
+                    let autoscaler = c.actions.autoscaler;
+                    let actuator: Arc<dyn Actuator> = Arc::new(LiveNodeGroups {
+                        eks: EksNodeGroups::new(
+                            &c.eks_cluster,
+                            region.clone(),
+                            c.profile.clone(),
+                            autoscaler,
+                        ),
+                        asg: AutoScalingGroups::new(region, c.profile.clone(), autoscaler),
+                    });
+                    (
+                        ClusterId(c.name.clone()),
+                        Target {
+                            mode: c.actions.mode,
+                            actuator,
+                            max_nodes: c.actions.max_nodes,
+                            max_step: c.actions.max_step,
+                            cooldown: c.actions.cooldown,
+                        },
+                    )
+                })
+                .collect(),
         }
     }
 
@@ -253,6 +281,9 @@ pub fn live_clusters(cli: &Cli, cfg: &Config) -> Result<Vec<LiveCluster>> {
             },
             cloudwatch: None,
             prometheus: None,
+            eks_cluster: ctx.clone(),
+            profile: None,
+            actions: Default::default(),
         }]);
     }
     if !cfg.cluster.is_empty() {
@@ -276,6 +307,28 @@ pub fn live_clusters(cli: &Cli, cfg: &Config) -> Result<Vec<LiveCluster>> {
                     .prometheus
                     .as_ref()
                     .map(|p| (p.url.get_ref().clone(), p.queries.clone())),
+                eks_cluster: c
+                    .eks_cluster
+                    .clone()
+                    .or_else(|| c.cloudwatch.as_ref().map(|cw| cw.cluster_name.clone()))
+                    .unwrap_or_else(|| c.name.get_ref().clone()),
+                profile: c.profile.clone(),
+                actions: ActionSettings {
+                    mode: match c.actions.mode.as_ref().map(|m| m.get_ref().as_str()) {
+                        Some("approve") => ActionsMode::Approve,
+                        _ => ActionsMode::Off,
+                    },
+                    max_nodes: c.actions.max_nodes,
+                    max_step: c.actions.max_step,
+                    cooldown: chrono::Duration::minutes(
+                        c.actions
+                            .cooldown_minutes
+                            .as_ref()
+                            .map(|m| *m.get_ref())
+                            .unwrap_or(10),
+                    ),
+                    autoscaler: c.actions.autoscaler.unwrap_or(true),
+                },
             })
             .collect());
     }
@@ -295,12 +348,15 @@ pub fn live_clusters(cli: &Cli, cfg: &Config) -> Result<Vec<LiveCluster>> {
     Ok(vec![LiveCluster {
         name: ctx.clone(),
         region: String::new(),
+        eks_cluster: ctx.clone(),
         kube: KubeTarget {
             kubeconfig: None,
             context: Some(ctx),
         },
         cloudwatch: None,
         prometheus: None,
+        profile: None,
+        actions: Default::default(),
     }])
 }
 

@@ -4,7 +4,10 @@
 //! read just before the write, records the intent in the audit log before
 //! the call and the outcome after, and reads the size back.
 
+pub mod asg;
 pub mod demo;
+pub mod eks;
+pub mod live;
 pub mod rules;
 
 use crate::domain::{ClusterId, ScalingAction};
@@ -68,6 +71,28 @@ pub enum ActionsMode {
     /// Proposals are shown; approving says read-only.
     Off,
     Approve,
+}
+
+/// A live cluster's `[cluster.actions]` and where its node groups live.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ActionSettings {
+    pub mode: ActionsMode,
+    pub max_nodes: Option<u32>,
+    pub max_step: Option<u32>,
+    pub cooldown: Duration,
+    pub autoscaler: bool,
+}
+
+impl Default for ActionSettings {
+    fn default() -> Self {
+        ActionSettings {
+            mode: ActionsMode::Off,
+            max_nodes: None,
+            max_step: None,
+            cooldown: Duration::minutes(10),
+            autoscaler: true,
+        }
+    }
 }
 
 /// How a decision ended, with every rule's verdict where they were checked.
@@ -135,8 +160,7 @@ impl Executor {
                 "read-only: [cluster.actions] mode is off for {cluster}"
             )),
             None => Err(format!(
-                "read-only: nodecast applies nothing to {cluster} yet (live actuators: EKS node \
-                 groups, Auto Scaling groups, headroom pods, not built)"
+                "read-only: {cluster} is not a cluster of this fleet"
             )),
         }
     }

@@ -12,9 +12,6 @@ use super::{Result, SourceError};
 use super::{Source, SourceUpdate, floor_to};
 use crate::domain::{Sample, SeriesKind};
 use async_trait::async_trait;
-use aws_config::BehaviorVersion;
-use aws_config::retry::RetryConfig;
-use aws_config::timeout::TimeoutConfig;
 use aws_sdk_cloudwatch::Client;
 use aws_sdk_cloudwatch::primitives::DateTime as AwsTime;
 use aws_sdk_cloudwatch::types::{Dimension, Metric, MetricDataQuery, MetricStat};
@@ -70,30 +67,14 @@ impl CloudWatchSource {
         if let Some(c) = &self.client {
             return c.clone();
         }
-        crate::tls::install_provider();
-        let mut loader = aws_config::defaults(BehaviorVersion::latest())
-            .retry_config(
-                RetryConfig::standard()
-                    .with_max_attempts(5)
-                    .with_initial_backoff(Duration::from_millis(200)),
-            )
-            .timeout_config(
-                TimeoutConfig::builder()
-                    .connect_timeout(Duration::from_secs(5))
-                    .operation_attempt_timeout(Duration::from_secs(10))
-                    .operation_timeout(Duration::from_secs(30))
-                    .build(),
-            );
-        if let Some(r) = &self.target.region {
-            loader = loader.region(aws_config::Region::new(r.clone()));
-        }
-        if let Some(p) = &self.target.profile {
-            loader = loader.profile_name(p);
-        }
-        if let Some(e) = &self.target.endpoint {
-            loader = loader.endpoint_url(e);
-        }
-        let c = Client::new(&loader.load().await);
+        let t = &self.target;
+        let cfg = crate::aws::sdk_config(
+            t.region.as_deref(),
+            t.profile.as_deref(),
+            t.endpoint.as_deref(),
+        )
+        .await;
+        let c = Client::new(&cfg);
         self.client = Some(c.clone());
         c
     }

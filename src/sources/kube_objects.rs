@@ -106,6 +106,7 @@ pub fn node_from(n: &core::Node) -> Result<Node> {
             .and_then(|s| s.taints.as_ref())
             .into_iter()
             .flatten()
+            .filter(|t| !lifecycle_taint(&t.key))
             .map(|t| Taint {
                 key: t.key.clone(),
                 value: t.value.clone().unwrap_or_default(),
@@ -268,6 +269,23 @@ pub fn pod_from(p: &core::Pod) -> Result<Pod> {
         unschedulable,
         name,
     })
+}
+
+/// Taints a node carries for a while, not because of its group: its
+/// conditions (`node.kubernetes.io/not-ready`, `unreachable`,
+/// `disk-pressure`, ..., set when a node registers or falters), the cloud
+/// provider's `uninitialized`, and an autoscaler's marks of a node it is
+/// removing. A new node of the group will not carry them.
+pub fn lifecycle_taint(key: &str) -> bool {
+    key.starts_with("node.kubernetes.io/")
+        || key.starts_with("node.cloudprovider.kubernetes.io/")
+        || matches!(
+            key,
+            "ToBeDeletedByClusterAutoscaler"
+                | "DeletionCandidateOfClusterAutoscaler"
+                | "karpenter.sh/disrupted"
+                | "karpenter.sh/disruption"
+        )
 }
 
 /// A pod's nodeSelector, required node affinity and tolerations; `None`

@@ -32,6 +32,12 @@ pub struct LiveCluster {
     pub kube: KubeTarget,
     pub cloudwatch: Option<CloudWatchTarget>,
     pub prometheus: Option<(String, BTreeMap<String, String>)>,
+    /// The EKS cluster's name (`eks_cluster`, else CloudWatch's
+    /// `cluster_name`, else `name`), and the AWS profile.
+    pub eks_cluster: String,
+    pub profile: Option<String>,
+    /// `[cluster.actions]`.
+    pub actions: crate::exec::ActionSettings,
 }
 
 impl LiveCluster {

@@ -300,3 +300,39 @@ fn prices_section_sets_the_refresh_per_cluster_region() {
     let e = err("[prices]\nrefresh = \"yes\"\n");
     assert!(e.contains("line 2"), "{e}");
 }
+
+#[test]
+fn cluster_actions_are_checked_and_reach_the_live_cluster() {
+    let e = err("[[cluster]]\nname = \"prod\"\n[cluster.actions]\nmode = \"yes\"\n");
+    assert!(
+        e.contains("line 4")
+            && e.contains("`cluster.actions.mode`")
+            && e.contains("\"off\" or \"approve\""),
+        "{e}"
+    );
+    let e = err("[[cluster]]\nname = \"prod\"\n[cluster.actions]\ncooldown_minutes = -5\n");
+    assert!(e.contains("`cluster.actions.cooldown_minutes`"), "{e}");
+    let e = err("[[cluster]]\nname = \"prod\"\n[cluster.actions]\nwrite = true\n");
+    assert!(e.contains("write"), "unknown keys are errors: {e}");
+    let text = "[[cluster]]\nname = \"prod\"\nregion = \"us-east-1\"\n[cluster.cloudwatch]\ncluster_name = \"prod-eks\"\n[cluster.actions]\nmode = \"approve\"\nmax_step = 4\ncooldown_minutes = 15\nautoscaler = false\n[[cluster]]\nname = \"staging\"\n";
+    let cfg = config::parse(text, Path::new("c.toml")).expect("parses");
+    let cli = <nodecast::cli::Cli as clap::Parser>::parse_from(["nodecast"]);
+    let live = nodecast::setup::live_clusters(&cli, &cfg).expect("clusters");
+    let prod = &live[0];
+    assert_eq!(
+        prod.eks_cluster, "prod-eks",
+        "defaults to CloudWatch's cluster name"
+    );
+    assert_eq!(prod.actions.mode, nodecast::exec::ActionsMode::Approve);
+    assert_eq!(prod.actions.max_step, Some(4));
+    assert_eq!(prod.actions.cooldown, chrono::Duration::minutes(15));
+    assert!(!prod.actions.autoscaler);
+    let staging = &live[1];
+    assert_eq!(staging.eks_cluster, "staging");
+    assert_eq!(
+        staging.actions.mode,
+        nodecast::exec::ActionsMode::Off,
+        "off by default"
+    );
+    assert!(staging.actions.autoscaler);
+}

@@ -13,6 +13,7 @@ mod forecast;
 mod kube_mock;
 mod kube_objects;
 mod live_cloudwatch;
+mod live_exec;
 mod live_kube;
 mod live_prometheus;
 mod lstm;

@@ -473,3 +473,26 @@ fn pending_pods_reach_their_node_group_against_a_real_api_server() {
         assert!(g.proposals.iter().all(|p| p.action.to >= p.action.from));
     });
 }
+
+#[test]
+fn a_nodes_passing_taints_are_not_its_groups() {
+    let n: KNode = serde_json::from_value(json!({
+        "metadata": {"name": "n1", "labels": {"eks.amazonaws.com/nodegroup": "batch"}},
+        "spec": {"taints": [
+            {"key": "dedicated", "value": "batch", "effect": "NoSchedule"},
+            {"key": "node.kubernetes.io/not-ready", "effect": "NoSchedule"},
+            {"key": "node.cloudprovider.kubernetes.io/uninitialized", "value": "true", "effect": "NoSchedule"},
+            {"key": "ToBeDeletedByClusterAutoscaler", "value": "1700000000", "effect": "NoSchedule"}
+        ]},
+        "status": {"allocatable": {"cpu": "4", "memory": "16Gi"}}
+    }))
+    .expect("node");
+    let node = nodecast::sources::kube_objects::node_from(&n).expect("node");
+    assert_eq!(node.taints, vec![taint("dedicated", "batch", "NoSchedule")]);
+    assert_eq!(
+        node.labels
+            .get("eks.amazonaws.com/nodegroup")
+            .map(String::as_str),
+        Some("batch")
+    );
+}

@@ -1,0 +1,167 @@
+//! Self-managed Auto Scaling groups: read with DescribeAutoScalingGroups,
+//! changed with SetDesiredCapacity (HonorCooldown) or, where an autoscaler
+//! runs, UpdateAutoScalingGroup moving the floor (MinSize to the target,
+//! DesiredCapacity to at least it). A node group is found by the ASG's
+//! name or by its tags (`eks:nodegroup-name`, eksctl's
+//! `alpha.eksctl.io/nodegroup-name`, Karpenter-less `k8s.io/cluster-autoscaler/node-template/label/eks.amazonaws.com/nodegroup`).
+
+use super::{Actuator, ExecError, LiveSize};
+use crate::domain::ClusterId;
+use async_trait::async_trait;
+use aws_sdk_autoscaling::Client;
+use aws_sdk_autoscaling::error::DisplayErrorContext;
+use aws_sdk_autoscaling::types::AutoScalingGroup;
+use tokio::sync::OnceCell;
+
+/// Tags whose value names the node group an ASG backs.
+pub const GROUP_TAGS: [&str; 3] = [
+    "eks:nodegroup-name",
+    "alpha.eksctl.io/nodegroup-name",
+    "k8s.io/cluster-autoscaler/node-template/label/eks.amazonaws.com/nodegroup",
+];
+
+pub struct AutoScalingGroups {
+    pub region: Option<String>,
+    pub profile: Option<String>,
+    pub autoscaler: bool,
+    client: OnceCell<Client>,
+}
+
+impl AutoScalingGroups {
+    pub fn new(region: Option<String>, profile: Option<String>, autoscaler: bool) -> Self {
+        AutoScalingGroups {
+            region,
+            profile,
+            autoscaler,
+            client: OnceCell::new(),
+        }
+    }
+
+    async fn client(&self) -> &Client {
+        self.client
+            .get_or_init(|| async {
+                Client::new(
+                    &crate::aws::sdk_config(self.region.as_deref(), self.profile.as_deref(), None)
+                        .await,
+                )
+            })
+            .await
+    }
+
+    /// The ASG backing `node_group`: by name, else by tag (every page).
+    async fn find(&self, node_group: &str) -> Result<AutoScalingGroup, ExecError> {
+        let c = self.client().await;
+        let failed = |e: aws_sdk_autoscaling::error::SdkError<_, _>| {
+            ExecError::Call(format!(
+                "DescribeAutoScalingGroups {node_group}: {}",
+                DisplayErrorContext(e)
+            ))
+        };
+        let named = c
+            .describe_auto_scaling_groups()
+            .auto_scaling_group_names(node_group)
+            .send()
+            .await
+            .map_err(failed)?;
+        if let Some(g) = named.auto_scaling_groups().first() {
+            return Ok(g.clone());
+        }
+        let mut token: Option<String> = None;
+        for _ in 0..100 {
+            let page = c
+                .describe_auto_scaling_groups()
+                .set_next_token(token.take())
+                .send()
+                .await
+                .map_err(failed)?;
+            let tagged = page.auto_scaling_groups().iter().find(|g| {
+                g.tags().iter().any(|t| {
+                    t.key().is_some_and(|k| GROUP_TAGS.contains(&k))
+                        && t.value() == Some(node_group)
+                })
+            });
+            if let Some(g) = tagged {
+                return Ok(g.clone());
+            }
+            match page.next_token() {
+                Some(t) if !t.is_empty() => token = Some(t.to_string()),
+                _ => break,
+            }
+        }
+        Err(ExecError::NoSuchGroup(format!(
+            "no Auto Scaling group named or tagged {node_group}"
+        )))
+    }
+}
+
+fn size(v: Option<i32>) -> u32 {
+    v.unwrap_or(0).max(0) as u32
+}
+
+#[async_trait]
+impl Actuator for AutoScalingGroups {
+    fn call(&self) -> &'static str {
+        if self.autoscaler {
+            "Auto Scaling UpdateAutoScalingGroup (MinSize)"
+        } else {
+            "Auto Scaling SetDesiredCapacity"
+        }
+    }
+
+    fn autoscaler(&self) -> bool {
+        self.autoscaler
+    }
+
+    async fn live(&self, _cluster: &ClusterId, node_group: &str) -> Result<LiveSize, ExecError> {
+        let g = self.find(node_group).await?;
+        Ok(LiveSize {
+            desired: size(g.desired_capacity()),
+            min: size(g.min_size()),
+            max: size(g.max_size()),
+            floor: self.autoscaler.then(|| size(g.min_size())),
+        })
+    }
+
+    async fn apply(
+        &self,
+        _cluster: &ClusterId,
+        node_group: &str,
+        seen: &LiveSize,
+        to: u32,
+    ) -> Result<(), ExecError> {
+        let g = self.find(node_group).await?;
+        let name = g
+            .auto_scaling_group_name()
+            .unwrap_or(node_group)
+            .to_string();
+        let c = self.client().await;
+        let result = if self.autoscaler {
+            c.update_auto_scaling_group()
+                .auto_scaling_group_name(&name)
+                .min_size(to as i32)
+                .desired_capacity(seen.desired.max(to) as i32)
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| format!("UpdateAutoScalingGroup {name}: {}", DisplayErrorContext(e)))
+        } else {
+            c.set_desired_capacity()
+                .auto_scaling_group_name(&name)
+                .desired_capacity(to as i32)
+                .honor_cooldown(true)
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| format!("SetDesiredCapacity {name}: {}", DisplayErrorContext(e)))
+        };
+        result.map_err(ExecError::Call)
+    }
+
+    fn landed(&self, back: &LiveSize, to: u32) -> bool {
+        if self.autoscaler {
+            back.min == to && back.desired >= to
+        } else {
+            back.desired == to
+        }
+    }
+}

@@ -1,0 +1,140 @@
+//! EKS managed node groups: read with DescribeNodegroup, changed with
+//! UpdateNodegroupConfig. Where an autoscaler runs, a change moves the
+//! floor: minSize to the target and desiredSize to at least it; nodes are
+//! never removed here (the autoscaler removes them under its own rules).
+//! With no autoscaler, desiredSize is set.
+
+use super::{Actuator, ExecError, LiveSize};
+use crate::domain::ClusterId;
+use async_trait::async_trait;
+use aws_sdk_eks::Client;
+use aws_sdk_eks::error::{DisplayErrorContext, ProvideErrorMetadata};
+use aws_sdk_eks::types::NodegroupScalingConfig;
+use tokio::sync::OnceCell;
+
+pub struct EksNodeGroups {
+    /// The EKS cluster's name (`eks_cluster`).
+    pub eks_cluster: String,
+    pub region: Option<String>,
+    pub profile: Option<String>,
+    pub autoscaler: bool,
+    client: OnceCell<Client>,
+}
+
+impl EksNodeGroups {
+    pub fn new(
+        eks_cluster: &str,
+        region: Option<String>,
+        profile: Option<String>,
+        autoscaler: bool,
+    ) -> Self {
+        EksNodeGroups {
+            eks_cluster: eks_cluster.to_string(),
+            region,
+            profile,
+            autoscaler,
+            client: OnceCell::new(),
+        }
+    }
+
+    async fn client(&self) -> &Client {
+        self.client
+            .get_or_init(|| async {
+                Client::new(
+                    &crate::aws::sdk_config(self.region.as_deref(), self.profile.as_deref(), None)
+                        .await,
+                )
+            })
+            .await
+    }
+}
+
+fn call_error<E, R>(what: &str, e: aws_sdk_eks::error::SdkError<E, R>) -> ExecError
+where
+    E: std::error::Error + ProvideErrorMetadata + 'static,
+    R: std::fmt::Debug,
+{
+    let missing = e.code() == Some("ResourceNotFoundException");
+    let msg = format!("{what}: {}", DisplayErrorContext(e));
+    if missing {
+        ExecError::NoSuchGroup(msg)
+    } else {
+        ExecError::Call(msg)
+    }
+}
+
+fn size(v: Option<i32>) -> u32 {
+    v.unwrap_or(0).max(0) as u32
+}
+
+#[async_trait]
+impl Actuator for EksNodeGroups {
+    fn call(&self) -> &'static str {
+        "EKS UpdateNodegroupConfig"
+    }
+
+    fn autoscaler(&self) -> bool {
+        self.autoscaler
+    }
+
+    async fn live(&self, _cluster: &ClusterId, node_group: &str) -> Result<LiveSize, ExecError> {
+        let out = self
+            .client()
+            .await
+            .describe_nodegroup()
+            .cluster_name(&self.eks_cluster)
+            .nodegroup_name(node_group)
+            .send()
+            .await
+            .map_err(|e| call_error(&format!("DescribeNodegroup {node_group}"), e))?;
+        let sc = out
+            .nodegroup()
+            .and_then(|n| n.scaling_config())
+            .ok_or_else(|| {
+                ExecError::Call(format!("DescribeNodegroup {node_group}: no scalingConfig"))
+            })?;
+        Ok(LiveSize {
+            desired: size(sc.desired_size()),
+            min: size(sc.min_size()),
+            max: size(sc.max_size()),
+            floor: self.autoscaler.then(|| size(sc.min_size())),
+        })
+    }
+
+    async fn apply(
+        &self,
+        _cluster: &ClusterId,
+        node_group: &str,
+        seen: &LiveSize,
+        to: u32,
+    ) -> Result<(), ExecError> {
+        let (min, desired) = if self.autoscaler {
+            (to, seen.desired.max(to))
+        } else {
+            (seen.min, to)
+        };
+        let config = NodegroupScalingConfig::builder()
+            .min_size(min as i32)
+            .max_size(seen.max as i32)
+            .desired_size(desired as i32)
+            .build();
+        self.client()
+            .await
+            .update_nodegroup_config()
+            .cluster_name(&self.eks_cluster)
+            .nodegroup_name(node_group)
+            .scaling_config(config)
+            .send()
+            .await
+            .map_err(|e| call_error(&format!("UpdateNodegroupConfig {node_group}"), e))?;
+        Ok(())
+    }
+
+    fn landed(&self, back: &LiveSize, to: u32) -> bool {
+        if self.autoscaler {
+            back.min == to && back.desired >= to
+        } else {
+            back.desired == to
+        }
+    }
+}
