@@ -150,6 +150,29 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// The scaling proposals of every cluster now, with their ids
+    Actions {
+        /// Only this cluster
+        #[arg(long, value_name = "NAME")]
+        cluster: Option<String>,
+        /// Print a JSON list
+        #[arg(long)]
+        json: bool,
+    },
+    /// Approve a proposal by id: the executor checks every rule, applies it
+    /// and reads it back (exit 0 applied, 3 refused, 1 failed)
+    Approve {
+        id: String,
+        /// Do not ask (needed when standard input is not a terminal)
+        #[arg(long)]
+        yes: bool,
+    },
+    /// Reject a proposal by id, with a reason (an audit row)
+    Reject {
+        id: String,
+        #[arg(long)]
+        reason: String,
+    },
     /// The audit log: every approval and rejection, with its outcome
     Audit {
         /// Only this cluster

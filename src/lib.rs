@@ -12,6 +12,7 @@ pub mod config;
 pub mod domain;
 pub mod exec;
 pub mod forecast;
+pub mod health;
 pub mod logging;
 pub mod placement;
 pub mod plan;

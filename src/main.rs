@@ -73,6 +73,15 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     let setup = setup::resolve(&cli)?;
     match cli.command {
         Some(Command::Clusters { json }) => print_clusters(&setup, json),
+        Some(Command::Actions { cluster, json }) => {
+            nodecast::commands::actions::list(&setup, cluster.as_deref(), json)
+        }
+        Some(Command::Approve { id, yes }) => {
+            nodecast::commands::actions::approve(&setup, &id, yes)
+        }
+        Some(Command::Reject { id, reason }) => {
+            nodecast::commands::actions::reject(&setup, &id, &reason)
+        }
         Some(Command::Audit {
             cluster,
             since,
@@ -143,6 +152,14 @@ fn main() -> ExitCode {
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) if e.is::<SourcesFailed>() => ExitCode::from(1),
+        Err(e) if e.is::<nodecast::commands::actions::Exit>() => {
+            let code = e
+                .downcast_ref::<nodecast::commands::actions::Exit>()
+                .map(|x| x.0)
+                .unwrap_or(1);
+            eprintln!("nodecast: {e}");
+            ExitCode::from(code)
+        }
         Err(e) => {
             eprintln!("nodecast: error: {e:#}");
             ExitCode::from(2)

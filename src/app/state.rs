@@ -2,11 +2,11 @@
 //! is derived here by `update` or by the forecast job; panes only format.
 
 use crate::domain::{
-    ClusterForecast, ClusterId, Forecast, Health, HourlySeries, Resources, ScalingAction,
-    SeriesKind,
+    ClusterForecast, ClusterId, Forecast, HourlySeries, Resources, ScalingAction, SeriesKind,
 };
 use crate::exec::Decision;
 use crate::exec::rules::Check;
+use crate::health::Health;
 use crate::plan::ClusterPlan;
 use crate::plan::group::Proposal;
 use crate::snapshot::{ClusterView, Fleet};

@@ -226,6 +226,7 @@ pub fn train(setup: &crate::setup::Setup) -> Result<()> {
     );
     Ok(())
 }
+pub mod actions;
 pub mod audit;
 pub mod prices;
 pub mod simulate;

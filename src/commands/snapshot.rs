@@ -1,7 +1,7 @@
 //! `nodecast snapshot`: connect to every live cluster once, load its state
 //! and history, print, exit (for scripts and for checking a set-up).
 
-use crate::domain::Health;
+use crate::health::Health;
 use crate::setup::Setup;
 use crate::sources::live::{Probe, probe};
 use anyhow::{Result, bail};

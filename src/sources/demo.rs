@@ -272,8 +272,17 @@ pub fn demo_store_at(
     anchor: DateTime<Utc>,
     db: crate::store::db::Db,
 ) -> anyhow::Result<crate::store::Store> {
+    demo_store_with(anchor, db, None)
+}
+
+/// [`demo_store_at`] with the replays reporting to (and taking floors from) `control`.
+pub fn demo_store_with(
+    anchor: DateTime<Utc>,
+    db: crate::store::db::Db,
+    control: Option<DemoControl>,
+) -> anyhow::Result<crate::store::Store> {
     use super::{Source, SourceEvent, SourceEventKind};
-    let sources = demo_sources(anchor, 1.0)?;
+    let sources = demo_sources_controlled(anchor, 1.0, control)?;
     let ids: Vec<(ClusterId, String)> = sources
         .iter()
         .map(|(s, _)| (s.cluster.clone(), s.region.clone()))

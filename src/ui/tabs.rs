@@ -3,7 +3,7 @@
 use super::theme::Theme;
 use crate::app::state::fmt_age;
 use crate::app::{AppState, Mode, Tab};
-use crate::domain::Health;
+use crate::health::Health;
 use chrono::{DateTime, Utc};
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;

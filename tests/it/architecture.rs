@@ -6,13 +6,14 @@
 use crate::fake_http::serve;
 use crate::fixture::{built, now, shipped_models, state, stub_state};
 use nodecast::app::{Action, AppState, Mode, update};
-use nodecast::domain::{ClusterId, Health, SeriesKind, SourceHealth, SourceStatus};
+use nodecast::domain::{ClusterId, SeriesKind, SourceHealth, SourceStatus};
 use nodecast::forecast::Forecaster;
 use nodecast::forecast::features::Calendar;
 use nodecast::forecast::learned::{Kind, TreeMember};
 use nodecast::forecast::live::EnsembleForecaster;
 use nodecast::forecast::members::Member;
 use nodecast::forecast::persist::{ModelStore, TrainedModel};
+use nodecast::health::Health;
 use nodecast::runtime::forecast_job::ForecastJob;
 use nodecast::setup::FleetSource;
 use nodecast::snapshot::{ClusterView, Fleet};

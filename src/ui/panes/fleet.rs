@@ -3,7 +3,7 @@
 use super::forecast::ForecastPane;
 use crate::app::AppState;
 use crate::app::state::fmt_age;
-use crate::domain::Health;
+use crate::health::Health;
 use crate::ui::cpu_mem_cells;
 use crate::ui::theme::Theme;
 use chrono::{DateTime, Utc};

@@ -1,0 +1,256 @@
+//! `nodecast actions`, `approve ID` and `reject ID --reason TEXT`: the
+//! dashboard's proposals, made the same way now, and the same executor with
+//! its rules and audit log, for scripts and chat-ops.
+
+use crate::catalog::Catalog;
+use crate::domain::{ClusterId, ScalingAction};
+use crate::exec::Executor;
+use crate::forecast::live::EnsembleForecaster;
+use crate::forecast::{forecast_cluster, origin_for};
+use crate::plan::group::Proposal;
+use crate::setup::{FleetSource, Setup};
+use crate::snapshot::ClusterView;
+use crate::store::audit::Outcome;
+use crate::store::db::Db;
+use crate::store::history::{HourlyBuckets, RETENTION_HOURS};
+use crate::store::models::open_models;
+use anyhow::{Result, bail};
+use chrono::{DateTime, Duration, Utc};
+use serde::Serialize;
+use std::io::{BufRead, IsTerminal, Write};
+use std::sync::Arc;
+
+/// A command's exit status other than 0 and 2: `approve` refused (3) or
+/// failed (1).
+#[derive(Debug)]
+pub struct Exit(pub u8, pub String);
+impl std::fmt::Display for Exit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.1)
+    }
+}
+impl std::error::Error for Exit {}
+
+/// One proposal as `actions --json` lists it.
+#[derive(Debug, Serialize)]
+pub struct Listed {
+    pub id: String,
+    pub cluster: String,
+    pub node_group: String,
+    pub from: u32,
+    pub to: u32,
+    pub at: DateTime<Utc>,
+    pub apply_by: DateTime<Utc>,
+    pub reason: String,
+    pub actuator: String,
+    pub writable: bool,
+    /// `proposed`, or the latest decision's outcome.
+    pub status: String,
+}
+
+/// Every cluster's proposals as the dashboard makes them at `now`, and
+/// the executor that approvals go through.
+fn plan_now(
+    setup: &Setup,
+    rt: &tokio::runtime::Runtime,
+) -> Result<(Vec<Proposal>, Executor, DateTime<Utc>)> {
+    let models = open_models(&setup.models_dir, setup.fleet.uses_shipped_models())?;
+    let forecaster = EnsembleForecaster::with_models(&setup.calendar, Arc::new(models));
+    let (views, now): (Vec<(ClusterId, ClusterView)>, DateTime<Utc>) = match &setup.fleet {
+        FleetSource::Demo { control, .. } => {
+            let anchor = crate::sources::demo::demo_epoch();
+            let store = crate::sources::demo::demo_store_with(
+                anchor,
+                Db::open(std::path::Path::new(":memory:"))?,
+                Some(control.clone()),
+            )?;
+            let views = store
+                .fleet()
+                .clusters
+                .iter()
+                .map(|(id, v)| (id.clone(), v.as_ref().clone()))
+                .collect();
+            (views, anchor)
+        }
+        FleetSource::Live { clusters, .. } => {
+            let now = Utc::now();
+            let probes = rt.block_on(futures::future::join_all(
+                clusters.iter().map(|c| crate::sources::live::probe(c, now)),
+            ));
+            let db = Db::open(&setup.db_path)?;
+            let mut views = Vec::new();
+            for (c, p) in clusters.iter().zip(probes) {
+                let mut buckets = HourlyBuckets::default();
+                for (k, s) in db.load_samples(&c.name, now - Duration::hours(RETENTION_HOURS))? {
+                    buckets.add(k, s);
+                }
+                for (k, s) in p.history {
+                    buckets.add(k, s);
+                }
+                let view = ClusterView {
+                    region: c.region.clone(),
+                    latest: p.snapshot,
+                    history: buckets.series(),
+                    sources: Vec::new(),
+                };
+                views.push((ClusterId(c.name.clone()), view));
+            }
+            (views, now)
+        }
+    };
+    let catalog = Catalog::shipped();
+    let mut proposals = Vec::new();
+    for (_, view) in &views {
+        let fc = forecast_cluster(&forecaster, view, origin_for(now));
+        if let Some(plan) =
+            crate::plan::plan_cluster(view, &fc, &setup.plan, &catalog, now.date_naive())
+        {
+            proposals.extend(plan.proposals().into_iter().cloned());
+        }
+    }
+    let mut executor = Executor::new(
+        Db::open(&setup.db_path)?,
+        &crate::exec::local_operator(),
+        setup.read_only,
+    );
+    for (id, target) in setup.fleet.actuators() {
+        executor = executor.with_target(id, target);
+    }
+    Ok((proposals, executor, now))
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?)
+}
+
+fn listed(p: &Proposal, ex: &Executor, now: DateTime<Utc>) -> Listed {
+    let a = &p.action;
+    let id = a.id();
+    let status = ex
+        .audit(&a.cluster, now - Duration::hours(24))
+        .into_iter()
+        .rev()
+        .find(|r| r.action_id == id)
+        .and_then(|r| r.outcome)
+        .map(|o| o.key().to_string())
+        .unwrap_or_else(|| "proposed".into());
+    Listed {
+        cluster: a.cluster.0.clone(),
+        node_group: a.node_group.clone(),
+        from: a.from,
+        to: a.to,
+        at: a.at,
+        apply_by: p.apply_by,
+        reason: a.reason.label().to_string(),
+        actuator: ex
+            .actuator(&a.cluster)
+            .map(|(c, _)| c.to_string())
+            .unwrap_or_default(),
+        writable: ex.writable(&a.cluster).is_ok(),
+        status,
+        id,
+    }
+}
+
+/// `nodecast actions`.
+pub fn list(setup: &Setup, cluster: Option<&str>, json: bool) -> Result<()> {
+    let rt = runtime()?;
+    let (proposals, ex, now) = plan_now(setup, &rt)?;
+    let rows: Vec<Listed> = proposals
+        .iter()
+        .filter(|p| cluster.is_none_or(|c| p.action.cluster.0 == c))
+        .map(|p| listed(p, &ex, now))
+        .collect();
+    if json {
+        println!("{}", serde_json::to_string_pretty(&rows)?);
+        return Ok(());
+    }
+    println!(
+        "{:<9} {:<12} {:<14} {:<9} {:<11} {:<15} {:<9} STATUS",
+        "ID", "CLUSTER", "NODE GROUP", "SIZE", "APPLY BY", "WHY", "WRITABLE"
+    );
+    for r in rows {
+        println!(
+            "{:<9} {:<12} {:<14} {:<9} {:<11} {:<15} {:<9} {}",
+            r.id,
+            r.cluster,
+            r.node_group,
+            format!("{}->{}", r.from, r.to),
+            r.apply_by.format("%a %H:%M"),
+            r.reason,
+            if r.writable { "yes" } else { "no" },
+            r.status
+        );
+    }
+    Ok(())
+}
+
+fn find(proposals: &[Proposal], id: &str) -> Result<ScalingAction> {
+    match proposals.iter().find(|p| p.action.id() == id) {
+        Some(p) => Ok(p.action.clone()),
+        None => bail!(
+            "no proposal {id:?} in the current plans (they change as the fleet and its \
+             forecasts do; list them with `nodecast actions`)"
+        ),
+    }
+}
+
+/// `nodecast approve ID`: exit 0 when applied and read back, 3 when a rule
+/// refused it, 1 when the call failed.
+pub fn approve(setup: &Setup, id: &str, yes: bool) -> Result<()> {
+    let rt = runtime()?;
+    let (proposals, ex, now) = plan_now(setup, &rt)?;
+    let action = find(&proposals, id)?;
+    if !yes {
+        if !std::io::stdin().is_terminal() {
+            bail!("approve {id}: not a terminal to ask on; pass --yes to apply without asking");
+        }
+        print!(
+            "apply {} {} {} -> {} ({})? [y/N] ",
+            action.cluster,
+            action.node_group,
+            action.from,
+            action.to,
+            ex.actuator(&action.cluster)
+                .map(|(c, _)| c)
+                .unwrap_or("no actuator")
+        );
+        std::io::stdout().flush()?;
+        let mut answer = String::new();
+        std::io::stdin().lock().read_line(&mut answer)?;
+        if !matches!(answer.trim(), "y" | "Y" | "yes") {
+            println!("not applied");
+            return Ok(());
+        }
+    }
+    let d = rt.block_on(ex.approve(&action, now));
+    for c in &d.checks {
+        println!(
+            "{} {:<32} {}",
+            if c.ok { "ok  " } else { "FAIL" },
+            c.rule.label(),
+            c.detail
+        );
+    }
+    println!("{} {}: {}", d.action_id, d.outcome.key(), d.detail);
+    match d.outcome {
+        Outcome::Applied => Ok(()),
+        Outcome::Refused => Err(Exit(3, format!("refused: {}", d.detail)).into()),
+        _ => Err(Exit(1, format!("failed: {}", d.detail)).into()),
+    }
+}
+
+/// `nodecast reject ID --reason TEXT`.
+pub fn reject(setup: &Setup, id: &str, reason: &str) -> Result<()> {
+    if reason.trim().is_empty() {
+        bail!("reject {id}: --reason must say why");
+    }
+    let rt = runtime()?;
+    let (proposals, ex, now) = plan_now(setup, &rt)?;
+    let action = find(&proposals, id)?;
+    let d = ex.reject(&action, reason.trim(), now);
+    println!("{} {}: {}", d.action_id, d.outcome.key(), d.detail);
+    Ok(())
+}
