@@ -7,6 +7,7 @@ use aws_config::BehaviorVersion;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use std::time::Duration;
+use tokio::sync::OnceCell;
 
 pub async fn sdk_config(
     region: Option<&str>,
@@ -37,4 +38,65 @@ pub async fn sdk_config(
         loader = loader.endpoint_url(e);
     }
     loader.load().await
+}
+
+/// An SDK client for one region and profile, made on first use.
+pub struct LazyClient<C> {
+    pub region: Option<String>,
+    pub profile: Option<String>,
+    cell: OnceCell<C>,
+}
+
+impl<C> LazyClient<C> {
+    pub fn new(region: Option<String>, profile: Option<String>) -> Self {
+        LazyClient {
+            region,
+            profile,
+            cell: OnceCell::new(),
+        }
+    }
+
+    /// The client, made with `make` (e.g. `aws_sdk_eks::Client::new`) the first time.
+    pub async fn get(&self, make: impl FnOnce(&aws_config::SdkConfig) -> C) -> &C {
+        self.cell
+            .get_or_init(|| async {
+                make(&sdk_config(self.region.as_deref(), self.profile.as_deref(), None).await)
+            })
+            .await
+    }
+}
+
+/// The AWS caller's ARN (STS GetCallerIdentity) for a region and profile,
+/// asked once; `None` when it cannot be told.
+pub struct Caller {
+    sts: LazyClient<aws_sdk_sts::Client>,
+    arn: OnceCell<Option<String>>,
+}
+
+impl Caller {
+    pub fn new(region: Option<String>, profile: Option<String>) -> Self {
+        Caller {
+            sts: LazyClient::new(region, profile),
+            arn: OnceCell::new(),
+        }
+    }
+
+    pub async fn arn(&self) -> Option<String> {
+        self.arn
+            .get_or_init(|| async {
+                let sts = self.sts.get(aws_sdk_sts::Client::new).await;
+                match sts.get_caller_identity().send().await {
+                    Ok(id) => id.arn().map(str::to_string),
+                    Err(e) => {
+                        tracing::warn!(
+                            "GetCallerIdentity: {}",
+                            aws_sdk_sts::error::DisplayErrorContext(e)
+                        );
+                        None
+                    }
+                }
+            })
+            .await
+            .clone()
+    }
 }

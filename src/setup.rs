@@ -204,7 +204,8 @@ impl FleetSource {
                             c.profile.clone(),
                             autoscaler,
                         ),
-                        asg: AutoScalingGroups::new(region, c.profile.clone(), autoscaler),
+                        asg: AutoScalingGroups::new(region.clone(), c.profile.clone(), autoscaler),
+                        caller: crate::aws::Caller::new(region, c.profile.clone()),
                     });
                     (
                         ClusterId(c.name.clone()),

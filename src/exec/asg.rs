@@ -6,12 +6,12 @@
 //! `alpha.eksctl.io/nodegroup-name`, Karpenter-less `k8s.io/cluster-autoscaler/node-template/label/eks.amazonaws.com/nodegroup`).
 
 use super::{Actuator, ExecError, LiveSize};
+use crate::aws::LazyClient;
 use crate::domain::ClusterId;
 use async_trait::async_trait;
 use aws_sdk_autoscaling::Client;
 use aws_sdk_autoscaling::error::DisplayErrorContext;
 use aws_sdk_autoscaling::types::AutoScalingGroup;
-use tokio::sync::OnceCell;
 
 /// Tags whose value names the node group an ASG backs.
 pub const GROUP_TAGS: [&str; 3] = [
@@ -21,31 +21,20 @@ pub const GROUP_TAGS: [&str; 3] = [
 ];
 
 pub struct AutoScalingGroups {
-    pub region: Option<String>,
-    pub profile: Option<String>,
     pub autoscaler: bool,
-    client: OnceCell<Client>,
+    client: LazyClient<Client>,
 }
 
 impl AutoScalingGroups {
     pub fn new(region: Option<String>, profile: Option<String>, autoscaler: bool) -> Self {
         AutoScalingGroups {
-            region,
-            profile,
             autoscaler,
-            client: OnceCell::new(),
+            client: LazyClient::new(region, profile),
         }
     }
 
     async fn client(&self) -> &Client {
-        self.client
-            .get_or_init(|| async {
-                Client::new(
-                    &crate::aws::sdk_config(self.region.as_deref(), self.profile.as_deref(), None)
-                        .await,
-                )
-            })
-            .await
+        self.client.get(Client::new).await
     }
 
     /// The ASG backing `node_group`: by name, else by tag (every page).

@@ -5,20 +5,18 @@
 //! With no autoscaler, desiredSize is set.
 
 use super::{Actuator, ExecError, LiveSize};
+use crate::aws::LazyClient;
 use crate::domain::ClusterId;
 use async_trait::async_trait;
 use aws_sdk_eks::Client;
 use aws_sdk_eks::error::{DisplayErrorContext, ProvideErrorMetadata};
 use aws_sdk_eks::types::NodegroupScalingConfig;
-use tokio::sync::OnceCell;
 
 pub struct EksNodeGroups {
     /// The EKS cluster's name (`eks_cluster`).
     pub eks_cluster: String,
-    pub region: Option<String>,
-    pub profile: Option<String>,
     pub autoscaler: bool,
-    client: OnceCell<Client>,
+    client: LazyClient<Client>,
 }
 
 impl EksNodeGroups {
@@ -30,22 +28,13 @@ impl EksNodeGroups {
     ) -> Self {
         EksNodeGroups {
             eks_cluster: eks_cluster.to_string(),
-            region,
-            profile,
             autoscaler,
-            client: OnceCell::new(),
+            client: LazyClient::new(region, profile),
         }
     }
 
     async fn client(&self) -> &Client {
-        self.client
-            .get_or_init(|| async {
-                Client::new(
-                    &crate::aws::sdk_config(self.region.as_deref(), self.profile.as_deref(), None)
-                        .await,
-                )
-            })
-            .await
+        self.client.get(Client::new).await
     }
 }
 

@@ -10,6 +10,8 @@ use async_trait::async_trait;
 pub struct LiveNodeGroups {
     pub eks: EksNodeGroups,
     pub asg: AutoScalingGroups,
+    /// Who the calls run as (the cluster's profile and region).
+    pub caller: crate::aws::Caller,
 }
 
 #[async_trait]
@@ -54,5 +56,9 @@ impl Actuator for LiveNodeGroups {
 
     fn landed(&self, back: &LiveSize, to: u32) -> bool {
         self.eks.landed(back, to)
+    }
+
+    async fn caller(&self) -> Option<String> {
+        self.caller.arn().await
     }
 }

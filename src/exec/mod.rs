@@ -62,6 +62,10 @@ pub trait Actuator: Send + Sync {
     ) -> Result<(), ExecError>;
     /// Whether `read_back` shows the change to `to` in place.
     fn landed(&self, read_back: &LiveSize, to: u32) -> bool;
+    /// Who the calls run as (the AWS caller's ARN), for the audit log.
+    async fn caller(&self) -> Option<String> {
+        None
+    }
 }
 
 /// A cluster's actions mode (`[cluster.actions] mode`).
@@ -103,6 +107,24 @@ pub struct Decision {
     pub detail: String,
     pub checks: Vec<Check>,
     pub at: DateTime<Utc>,
+}
+
+impl Decision {
+    pub fn new(
+        action_id: String,
+        outcome: Outcome,
+        detail: String,
+        checks: Vec<Check>,
+        at: DateTime<Utc>,
+    ) -> Self {
+        Decision {
+            action_id,
+            outcome,
+            detail,
+            checks,
+            at,
+        }
+    }
 }
 
 /// One cluster the executor may act on.
@@ -212,13 +234,7 @@ impl Executor {
         ) {
             tracing::error!("audit log: {e}");
         }
-        Decision {
-            action_id: id,
-            outcome,
-            detail,
-            checks,
-            at: now,
-        }
+        Decision::new(id, outcome, detail, checks, now)
     }
 
     /// The audit log's rows for `cluster` since `since`.
@@ -298,9 +314,13 @@ impl Executor {
             return self.record(action, Outcome::Refused, detail, checks, now);
         }
         let id = action.id();
+        let operator = match target.actuator.caller().await {
+            Some(arn) => format!("{} ({arn})", self.operator),
+            None => self.operator.clone(),
+        };
         let row = match self.db().audit_decision(
             action,
-            &self.operator,
+            &operator,
             "approve",
             None,
             &format!(
@@ -315,13 +335,7 @@ impl Executor {
             Err(e) => {
                 // No write without its intent on record.
                 let detail = format!("audit log unavailable, nothing applied: {e}");
-                return Decision {
-                    action_id: id,
-                    outcome: Outcome::Failed,
-                    detail,
-                    checks,
-                    at: now,
-                };
+                return Decision::new(id, Outcome::Failed, detail, checks, now);
             }
         };
         let result = target
@@ -357,13 +371,7 @@ impl Executor {
         if let Err(e) = self.db().audit_outcome(row, outcome, &detail, now) {
             tracing::error!("audit log: {e}");
         }
-        Decision {
-            action_id: id,
-            outcome,
-            detail,
-            checks,
-            at: now,
-        }
+        Decision::new(id, outcome, detail, checks, now)
     }
 
     /// Gives every intent row left without an outcome (the process died

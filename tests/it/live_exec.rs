@@ -233,9 +233,20 @@ fn auto_scaling_groups_follow_approvals_found_by_name_or_tag() {
         let live = Arc::new(LiveNodeGroups {
             eks: EksNodeGroups::new("no-such-eks", Some("us-east-1".into()), None, false),
             asg: AutoScalingGroups::new(Some("us-east-1".into()), None, false),
+            caller: nodecast::aws::Caller::new(Some("us-east-1".into()), None),
         });
         let ex = executor(dir.path(), "mixed", live);
         let d = ex.approve(&action("mixed", "app", 4, 5), Utc::now()).await;
         assert_eq!(d.outcome, Outcome::Applied, "{}", d.detail);
+        // The audit row names the AWS caller (STS GetCallerIdentity).
+        let rows = Db::open(&dir.path().join("audit.db"))
+            .expect("db")
+            .audit_rows(Utc::now() - Duration::hours(1), Some("mixed"))
+            .expect("rows");
+        assert!(
+            rows[0].operator.starts_with("ops (arn:aws:"),
+            "{}",
+            rows[0].operator
+        );
     });
 }
