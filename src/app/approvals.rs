@@ -9,8 +9,7 @@ use super::state::{ActionState, AppState, ClusterTab, LowerPane, Modal, Tab};
 use crate::exec::Decision;
 use crate::exec::rules::{self, Limits, Recent, Runaway};
 use crate::plan::group::Proposal;
-use crate::store::audit::{AuditRow, Outcome};
-use chrono::Duration;
+use crate::store::audit::AuditRow;
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind};
 
 fn plan_tab(state: &AppState) -> Option<usize> {
@@ -64,21 +63,7 @@ fn preview(
         autoscaler: tab.autoscaler,
         ..Limits::default()
     };
-    let wrote = tab
-        .audit
-        .iter()
-        .filter(|r| r.outcome == Some(Outcome::Applied) && r.wrote);
-    let recent = Recent {
-        group_last_applied: wrote
-            .clone()
-            .filter(|r| r.node_group == p.action.node_group)
-            .filter_map(|r| r.finished_at)
-            .max(),
-        cluster_applies: wrote
-            .filter(|r| r.finished_at.is_some_and(|t| now - t < Duration::hours(1)))
-            .filter_map(|r| Some((r.finished_at?, r.to.saturating_sub(r.from))))
-            .collect(),
-    };
+    let recent = Recent::from_rows(&tab.audit, &p.action.node_group);
     let live = group.map(|g| g.nodes).unwrap_or(p.action.from);
     rules::checks(
         &p.action,

@@ -161,10 +161,14 @@ pub struct FleetTotals {
 impl FleetTotals {
     /// Snapshot totals and summed histories of `clusters`.
     fn live_figures(&mut self, clusters: &[ClusterTab]) {
-        let mut t = FleetTotals {
-            usage: Some(Resources::default()),
-            ..Default::default()
-        };
+        let t = self;
+        t.nodes = 0;
+        t.pods = 0;
+        t.pending_pods = 0;
+        t.allocatable = Resources::default();
+        t.requests = Resources::default();
+        t.usage = Some(Resources::default());
+        t.history.clear();
         for c in clusters {
             match &c.view.latest {
                 Some(s) => {
@@ -187,11 +191,6 @@ impl FleetTotals {
                 t.history.insert(kind, crate::forecast::sum_series(&hs));
             }
         }
-        t.forecast = std::mem::take(&mut self.forecast);
-        t.usd_per_hour = self.usd_per_hour;
-        t.usd_per_month = self.usd_per_month;
-        t.priced = self.priced;
-        *self = t;
     }
 
     /// Summed forecasts and costs of `clusters`.

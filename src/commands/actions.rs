@@ -17,6 +17,7 @@ use crate::store::models::open_models;
 use anyhow::{Result, bail};
 use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
+use std::collections::{BTreeSet, HashMap};
 use std::io::{BufRead, IsTerminal, Write};
 use std::sync::Arc;
 
@@ -125,15 +126,12 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
         .build()?)
 }
 
-fn listed(p: &Proposal, ex: &Executor, now: DateTime<Utc>) -> Listed {
+/// `p` as listed, its status from `outcomes` (each action id's latest outcome).
+fn listed(p: &Proposal, ex: &Executor, outcomes: &HashMap<String, Outcome>) -> Listed {
     let a = &p.action;
     let id = a.id();
-    let status = ex
-        .audit(&a.cluster, now - Duration::hours(24))
-        .into_iter()
-        .rev()
-        .find(|r| r.action_id == id)
-        .and_then(|r| r.outcome)
+    let status = outcomes
+        .get(&id)
         .map(|o| o.key().to_string())
         .unwrap_or_else(|| "proposed".into());
     Listed {
@@ -158,10 +156,21 @@ fn listed(p: &Proposal, ex: &Executor, now: DateTime<Utc>) -> Listed {
 pub fn list(setup: &Setup, cluster: Option<&str>, json: bool) -> Result<()> {
     let rt = runtime()?;
     let (proposals, ex, now) = plan_now(setup, &rt)?;
+    // The audit log read once per cluster; rows come oldest first, so the
+    // latest outcome of an action wins.
+    let mut outcomes: HashMap<String, Outcome> = HashMap::new();
+    let clusters: BTreeSet<&ClusterId> = proposals.iter().map(|p| &p.action.cluster).collect();
+    for c in clusters {
+        for r in ex.audit(c, now - Duration::hours(24)) {
+            if let Some(o) = r.outcome {
+                outcomes.insert(r.action_id, o);
+            }
+        }
+    }
     let rows: Vec<Listed> = proposals
         .iter()
         .filter(|p| cluster.is_none_or(|c| p.action.cluster.0 == c))
-        .map(|p| listed(p, &ex, now))
+        .map(|p| listed(p, &ex, &outcomes))
         .collect();
     if json {
         println!("{}", serde_json::to_string_pretty(&rows)?);

@@ -83,10 +83,6 @@ impl AutoScalingGroups {
     }
 }
 
-fn size(v: Option<i32>) -> u32 {
-    v.unwrap_or(0).max(0) as u32
-}
-
 #[async_trait]
 impl Actuator for AutoScalingGroups {
     fn call(&self) -> &'static str {
@@ -103,12 +99,12 @@ impl Actuator for AutoScalingGroups {
 
     async fn live(&self, _cluster: &ClusterId, node_group: &str) -> Result<LiveSize, ExecError> {
         let g = self.find(node_group).await?;
-        Ok(LiveSize {
-            desired: size(g.desired_capacity()),
-            min: size(g.min_size()),
-            max: size(g.max_size()),
-            floor: self.autoscaler.then(|| size(g.min_size())),
-        })
+        Ok(LiveSize::from_api(
+            g.min_size(),
+            g.max_size(),
+            g.desired_capacity(),
+            self.autoscaler,
+        ))
     }
 
     async fn apply(
@@ -124,11 +120,12 @@ impl Actuator for AutoScalingGroups {
             .unwrap_or(node_group)
             .to_string();
         let c = self.client().await;
+        let (min, desired) = seen.change_to(to, self.autoscaler);
         let result = if self.autoscaler {
             c.update_auto_scaling_group()
                 .auto_scaling_group_name(&name)
-                .min_size(to as i32)
-                .desired_capacity(seen.desired.max(to) as i32)
+                .min_size(min as i32)
+                .desired_capacity(desired as i32)
                 .send()
                 .await
                 .map(|_| ())
@@ -136,7 +133,7 @@ impl Actuator for AutoScalingGroups {
         } else {
             c.set_desired_capacity()
                 .auto_scaling_group_name(&name)
-                .desired_capacity(to as i32)
+                .desired_capacity(desired as i32)
                 .honor_cooldown(true)
                 .send()
                 .await
@@ -147,10 +144,6 @@ impl Actuator for AutoScalingGroups {
     }
 
     fn landed(&self, back: &LiveSize, to: u32) -> bool {
-        if self.autoscaler {
-            back.min == to && back.desired >= to
-        } else {
-            back.desired == to
-        }
+        back.shows(to, self.autoscaler)
     }
 }

@@ -52,10 +52,6 @@ where
     }
 }
 
-fn size(v: Option<i32>) -> u32 {
-    v.unwrap_or(0).max(0) as u32
-}
-
 #[async_trait]
 impl Actuator for EksNodeGroups {
     fn call(&self) -> &'static str {
@@ -82,12 +78,12 @@ impl Actuator for EksNodeGroups {
             .ok_or_else(|| {
                 ExecError::Call(format!("DescribeNodegroup {node_group}: no scalingConfig"))
             })?;
-        Ok(LiveSize {
-            desired: size(sc.desired_size()),
-            min: size(sc.min_size()),
-            max: size(sc.max_size()),
-            floor: self.autoscaler.then(|| size(sc.min_size())),
-        })
+        Ok(LiveSize::from_api(
+            sc.min_size(),
+            sc.max_size(),
+            sc.desired_size(),
+            self.autoscaler,
+        ))
     }
 
     async fn apply(
@@ -97,11 +93,7 @@ impl Actuator for EksNodeGroups {
         seen: &LiveSize,
         to: u32,
     ) -> Result<(), ExecError> {
-        let (min, desired) = if self.autoscaler {
-            (to, seen.desired.max(to))
-        } else {
-            (seen.min, to)
-        };
+        let (min, desired) = seen.change_to(to, self.autoscaler);
         let config = NodegroupScalingConfig::builder()
             .min_size(min as i32)
             .max_size(seen.max as i32)
@@ -120,10 +112,6 @@ impl Actuator for EksNodeGroups {
     }
 
     fn landed(&self, back: &LiveSize, to: u32) -> bool {
-        if self.autoscaler {
-            back.min == to && back.desired >= to
-        } else {
-            back.desired == to
-        }
+        back.shows(to, self.autoscaler)
     }
 }

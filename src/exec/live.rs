@@ -47,10 +47,10 @@ impl Actuator for LiveNodeGroups {
         seen: &LiveSize,
         to: u32,
     ) -> Result<(), ExecError> {
-        match self.eks.live(cluster, node_group).await {
+        // EKS answers ResourceNotFound for a group it does not manage.
+        match self.eks.apply(cluster, node_group, seen, to).await {
             Err(ExecError::NoSuchGroup(_)) => self.asg.apply(cluster, node_group, seen, to).await,
-            Err(e) => Err(e),
-            Ok(_) => self.eks.apply(cluster, node_group, seen, to).await,
+            other => other,
         }
     }
 

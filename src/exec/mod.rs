@@ -43,6 +43,45 @@ pub struct LiveSize {
     pub floor: Option<u32>,
 }
 
+impl LiveSize {
+    /// From the sizes an AWS API reports (negative or missing read as 0);
+    /// where an autoscaler keeps the size, the min is nodecast's floor.
+    pub fn from_api(
+        min: Option<i32>,
+        max: Option<i32>,
+        desired: Option<i32>,
+        autoscaler: bool,
+    ) -> Self {
+        let size = |v: Option<i32>| v.unwrap_or(0).max(0) as u32;
+        LiveSize {
+            desired: size(desired),
+            min: size(min),
+            max: size(max),
+            floor: autoscaler.then(|| size(min)),
+        }
+    }
+
+    /// The (min, desired) a change to `to` writes: where an autoscaler runs
+    /// the floor moves (min to the target, desired to at least it, no node
+    /// removed); otherwise the desired size is set.
+    pub fn change_to(&self, to: u32, autoscaler: bool) -> (u32, u32) {
+        if autoscaler {
+            (to, self.desired.max(to))
+        } else {
+            (self.min, to)
+        }
+    }
+
+    /// Whether this read-back shows a change to `to` in place.
+    pub fn shows(&self, to: u32, autoscaler: bool) -> bool {
+        if autoscaler {
+            self.min == to && self.desired >= to
+        } else {
+            self.desired == to
+        }
+    }
+}
+
 /// What applies a change to one kind of node group.
 #[async_trait]
 pub trait Actuator: Send + Sync {
@@ -189,25 +228,14 @@ impl Executor {
 
     /// What was applied lately: the group's last apply and the cluster's
     /// applies of the last hour, from the audit log.
-    fn recent(&self, action: &ScalingAction, now: DateTime<Utc>) -> Recent {
+    /// The rows reach back over the cooldown and the runaway guard's hour.
+    fn recent(&self, action: &ScalingAction, cooldown: Duration, now: DateTime<Utc>) -> Recent {
+        let since = now - cooldown.max(Duration::hours(1));
         let rows = self
             .db()
-            .audit_rows(now - Duration::hours(1), Some(&action.cluster.0))
+            .audit_rows(since, Some(&action.cluster.0))
             .unwrap_or_default();
-        // Writes that landed (an approval found already in place wrote nothing).
-        let applied = rows
-            .iter()
-            .filter(|r| r.outcome == Some(Outcome::Applied) && r.wrote);
-        Recent {
-            group_last_applied: applied
-                .clone()
-                .filter(|r| r.node_group == action.node_group)
-                .filter_map(|r| r.finished_at)
-                .max(),
-            cluster_applies: applied
-                .filter_map(|r| Some((r.finished_at?, r.to.saturating_sub(r.from))))
-                .collect(),
-        }
+        Recent::from_rows(&rows, &action.node_group)
     }
 
     fn record(
@@ -293,7 +321,7 @@ impl Executor {
             cooldown: target.cooldown,
             autoscaler: target.actuator.autoscaler(),
         };
-        let recent = self.recent(action, now);
+        let recent = self.recent(action, target.cooldown, now);
         let can_write = writable.is_ok();
         let checks = rules::checks(
             action,

@@ -4,6 +4,7 @@
 //! recent applies and the time in; every rule's verdict out.
 
 use crate::domain::{ScaleReason, ScalingAction};
+use crate::store::audit::{AuditRow, Outcome};
 use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 
@@ -62,6 +63,26 @@ impl Default for Runaway {
 pub struct Recent {
     pub group_last_applied: Option<DateTime<Utc>>,
     pub cluster_applies: Vec<(DateTime<Utc>, u32)>,
+}
+
+impl Recent {
+    /// From a cluster's audit rows: the writes that landed (an approval
+    /// found already in place wrote nothing), `node_group`'s last one.
+    pub fn from_rows(rows: &[AuditRow], node_group: &str) -> Recent {
+        let wrote = rows
+            .iter()
+            .filter(|r| r.outcome == Some(Outcome::Applied) && r.wrote);
+        Recent {
+            group_last_applied: wrote
+                .clone()
+                .filter(|r| r.node_group == node_group)
+                .filter_map(|r| r.finished_at)
+                .max(),
+            cluster_applies: wrote
+                .filter_map(|r| Some((r.finished_at?, r.to.saturating_sub(r.from))))
+                .collect(),
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
