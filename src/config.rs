@@ -266,6 +266,12 @@ pub struct ActionsConfig {
     /// true): a change then moves the floor it keeps (minSize) and never
     /// removes a node itself; `false` sets the desired size.
     pub autoscaler: Option<bool>,
+    /// What applies an approval: `node-group` (the default: the EKS managed
+    /// node group or Auto Scaling group) or `headroom` (pause pods for
+    /// Karpenter or Cluster Autoscaler, through the Kubernetes API).
+    pub actuator: Option<Spanned<String>>,
+    /// The namespace of the headroom Deployments (default `nodecast`).
+    pub headroom_namespace: Option<String>,
 }
 
 /// `[cluster.cloudwatch]`: Container Insights history.
@@ -442,6 +448,17 @@ pub fn parse(text: &str, file: &Path) -> Result<Config> {
                 m.span(),
                 "cluster.actions.mode",
                 &format!("{:?}: must be \"off\" or \"approve\"", m.get_ref()),
+            ));
+        }
+        if let Some(a) = &c.actions.actuator
+            && !matches!(a.get_ref().as_str(), "node-group" | "headroom")
+        {
+            return Err(field_error(
+                file,
+                text,
+                a.span(),
+                "cluster.actions.actuator",
+                &format!("{:?}: must be \"node-group\" or \"headroom\"", a.get_ref()),
             ));
         }
         if let Some(m) = &c.actions.cooldown_minutes

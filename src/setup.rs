@@ -9,6 +9,7 @@ use crate::domain::ClusterId;
 use crate::exec::asg::AutoScalingGroups;
 use crate::exec::demo::DemoActuator;
 use crate::exec::eks::EksNodeGroups;
+use crate::exec::headroom::HeadroomPods;
 use crate::exec::live::LiveNodeGroups;
 use crate::exec::{ActionSettings, ActionsMode, Actuator, Target};
 use crate::sources::Source;
@@ -195,18 +196,25 @@ impl FleetSource {
             FleetSource::Live { clusters, .. } => clusters
                 .iter()
                 .map(|c| {
-                    let region = (!c.region.is_empty()).then(|| c.region.clone());
                     let autoscaler = c.actions.autoscaler;
-                    let actuator: Arc<dyn Actuator> = Arc::new(LiveNodeGroups {
-                        eks: EksNodeGroups::new(
-                            &c.eks_cluster,
-                            region.clone(),
-                            c.profile.clone(),
-                            autoscaler,
-                        ),
-                        asg: AutoScalingGroups::new(region.clone(), c.profile.clone(), autoscaler),
-                        caller: crate::aws::Caller::new(region, c.profile.clone()),
-                    });
+                    let region = (!c.region.is_empty()).then(|| c.region.clone());
+                    let actuator: Arc<dyn Actuator> = match &c.actions.headroom_namespace {
+                        Some(ns) => Arc::new(HeadroomPods::new(c.kube.clone(), ns)),
+                        None => Arc::new(LiveNodeGroups {
+                            eks: EksNodeGroups::new(
+                                &c.eks_cluster,
+                                region.clone(),
+                                c.profile.clone(),
+                                autoscaler,
+                            ),
+                            asg: AutoScalingGroups::new(
+                                region.clone(),
+                                c.profile.clone(),
+                                autoscaler,
+                            ),
+                            caller: crate::aws::Caller::new(region, c.profile.clone()),
+                        }),
+                    };
                     (
                         ClusterId(c.name.clone()),
                         Target {
@@ -329,6 +337,17 @@ pub fn live_clusters(cli: &Cli, cfg: &Config) -> Result<Vec<LiveCluster>> {
                             .unwrap_or(10),
                     ),
                     autoscaler: c.actions.autoscaler.unwrap_or(true),
+                    headroom_namespace: c
+                        .actions
+                        .actuator
+                        .as_ref()
+                        .is_some_and(|a| a.get_ref() == "headroom")
+                        .then(|| {
+                            c.actions
+                                .headroom_namespace
+                                .clone()
+                                .unwrap_or_else(|| "nodecast".into())
+                        }),
                 },
             })
             .collect());

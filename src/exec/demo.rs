@@ -33,6 +33,7 @@ impl Actuator for DemoActuator {
             min: g.min,
             max: g.max,
             floor: g.floor,
+            target: None,
         })
     }
 

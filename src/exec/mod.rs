@@ -7,6 +7,7 @@
 pub mod asg;
 pub mod demo;
 pub mod eks;
+pub mod headroom;
 pub mod live;
 pub mod rules;
 
@@ -39,8 +40,12 @@ pub struct LiveSize {
     /// The group's own bounds.
     pub min: u32,
     pub max: u32,
-    /// The floor nodecast set (where an autoscaler keeps the size).
+    /// The floor nodecast set (where an autoscaler keeps the size; the
+    /// headroom pods where those keep it).
     pub floor: Option<u32>,
+    /// The node count nodecast's last change was for, where the target
+    /// records it (the headroom Deployment's annotation).
+    pub target: Option<u32>,
 }
 
 impl LiveSize {
@@ -58,6 +63,7 @@ impl LiveSize {
             min: size(min),
             max: size(max),
             floor: autoscaler.then(|| size(min)),
+            target: None,
         }
     }
 
@@ -124,6 +130,8 @@ pub struct ActionSettings {
     pub max_step: Option<u32>,
     pub cooldown: Duration,
     pub autoscaler: bool,
+    /// Headroom pods in this namespace apply approvals, not the node groups.
+    pub headroom_namespace: Option<String>,
 }
 
 impl Default for ActionSettings {
@@ -134,6 +142,7 @@ impl Default for ActionSettings {
             max_step: None,
             cooldown: Duration::minutes(10),
             autoscaler: true,
+            headroom_namespace: None,
         }
     }
 }

@@ -335,4 +335,24 @@ fn cluster_actions_are_checked_and_reach_the_live_cluster() {
         "off by default"
     );
     assert!(staging.actions.autoscaler);
+    assert_eq!(
+        staging.actions.headroom_namespace, None,
+        "node groups by default"
+    );
+    let e = err("[[cluster]]\nname = \"prod\"\n[cluster.actions]\nactuator = \"pods\"\n");
+    assert!(
+        e.contains("line 4") && e.contains("\"node-group\" or \"headroom\""),
+        "{e}"
+    );
+    for (extra, ns) in [
+        ("", "nodecast"),
+        ("headroom_namespace = \"capacity\"\n", "capacity"),
+    ] {
+        let text = format!(
+            "[[cluster]]\nname = \"k\"\n[cluster.actions]\nactuator = \"headroom\"\n{extra}"
+        );
+        let cfg = config::parse(&text, Path::new("c.toml")).expect("parses");
+        let live = nodecast::setup::live_clusters(&cli, &cfg).expect("clusters");
+        assert_eq!(live[0].actions.headroom_namespace.as_deref(), Some(ns));
+    }
 }

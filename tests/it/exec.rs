@@ -171,6 +171,7 @@ fn recorder(desired: u32, fail: Option<&str>) -> Arc<Recorder> {
             min: 1,
             max: 20,
             floor: None,
+            target: None,
         }),
         writes: Mutex::new(0),
         fail: fail.map(str::to_string),
@@ -607,4 +608,49 @@ fn headless_actions_approve_and_reject_share_the_executor() {
     };
     assert_eq!(status(&first), Some("applied".into()));
     assert_eq!(status(&second), Some("rejected".into()));
+}
+
+#[test]
+fn headroom_deployment_names_are_kubernetes_names_and_keep_groups_apart() {
+    use nodecast::exec::headroom::deployment_name;
+    assert_eq!(deployment_name("general"), "nodecast-headroom-general");
+    let a = deployment_name("web_spot");
+    let b = deployment_name("web-spot");
+    assert_ne!(a, b, "{a} {b}");
+    assert!(a.starts_with("nodecast-headroom-web-spot-"), "{a}");
+    let long = deployment_name(&"G".repeat(80));
+    assert!(long.len() <= 63, "{long}");
+    for n in [
+        a,
+        long,
+        deployment_name("--x--"),
+        deployment_name("Prod.Web"),
+    ] {
+        assert!(
+            n.chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+                && !n.ends_with('-'),
+            "{n}"
+        );
+    }
+}
+
+#[test]
+fn headroom_pods_follow_the_nodes_a_change_adds_or_releases() {
+    use nodecast::exec::headroom::replicas_for;
+    let seen = |desired, pods| LiveSize {
+        desired,
+        min: 0,
+        max: u32::MAX,
+        floor: Some(pods),
+        target: None,
+    };
+    assert_eq!(replicas_for(&seen(3, 0), 5), 2);
+    assert_eq!(replicas_for(&seen(5, 2), 7), 4);
+    assert_eq!(
+        replicas_for(&seen(7, 4), 5),
+        2,
+        "a release removes pause pods"
+    );
+    assert_eq!(replicas_for(&seen(7, 1), 3), 0, "never below zero");
 }

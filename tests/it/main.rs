@@ -14,6 +14,7 @@ mod kube_mock;
 mod kube_objects;
 mod live_cloudwatch;
 mod live_exec;
+mod live_headroom;
 mod live_kube;
 mod live_prometheus;
 mod lstm;
