@@ -109,6 +109,17 @@ fn plan_now(
             proposals.extend(plan.proposals().into_iter().cloned());
         }
     }
+    let executor = executor(setup, rt, now)?;
+    Ok((proposals, executor, now))
+}
+
+/// The executor of the fleet's clusters, every intent a crash left open
+/// already reconciled from the live sizes (said on stderr).
+pub fn executor(
+    setup: &Setup,
+    rt: &tokio::runtime::Runtime,
+    now: DateTime<Utc>,
+) -> Result<Executor> {
     let mut executor = Executor::new(
         Db::open(&setup.db_path)?,
         &crate::exec::local_operator(),
@@ -117,10 +128,16 @@ fn plan_now(
     for (id, target) in setup.fleet.actuators() {
         executor = executor.with_target(id, target);
     }
-    Ok((proposals, executor, now))
+    for (id, outcome) in rt.block_on(executor.reconcile(now)) {
+        eprintln!(
+            "{id}: left open by an earlier run, reconciled: {}",
+            outcome.key()
+        );
+    }
+    Ok(executor)
 }
 
-fn runtime() -> Result<tokio::runtime::Runtime> {
+pub fn runtime() -> Result<tokio::runtime::Runtime> {
     Ok(tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?)

@@ -413,25 +413,31 @@ impl Executor {
 
     /// Gives every intent row left without an outcome (the process died
     /// between the intent and the result) its outcome from the live size:
-    /// applied where the group is at the target, unknown where it cannot be
-    /// read or is not. The audit log is never left open-ended.
+    /// `applied` where the group shows the target, `failed` where it still
+    /// shows the size the change started from (the write never landed),
+    /// `unknown` where it shows neither or cannot be read. The audit log is
+    /// never left open-ended.
     pub async fn reconcile(&self, now: DateTime<Utc>) -> Vec<(String, Outcome)> {
         let open = self.db().audit_open().unwrap_or_default();
         let mut out = Vec::new();
         for row in open {
-            let target = self.targets.get(&ClusterId(row.cluster.clone()));
+            let cluster = ClusterId(row.cluster.clone());
+            let target = self.targets.get(&cluster);
             let live = match target {
-                Some(t) => Some(
-                    t.actuator
-                        .live(&ClusterId(row.cluster.clone()), &row.node_group)
-                        .await,
-                ),
+                Some(t) => Some(t.actuator.live(&cluster, &row.node_group).await),
                 None => None,
             };
             let (outcome, detail) = match (live, target) {
                 (Some(Ok(l)), Some(t)) if t.actuator.landed(&l, row.to) => (
                     Outcome::Applied,
                     format!("reconciled after a restart: the group is at {}", row.to),
+                ),
+                (Some(Ok(l)), Some(t)) if t.actuator.landed(&l, row.from) => (
+                    Outcome::Failed,
+                    format!(
+                        "reconciled after a restart: not applied, the group is still at {}",
+                        row.from
+                    ),
                 ),
                 (Some(Ok(l)), _) => (
                     Outcome::Unknown,

@@ -335,6 +335,7 @@ async fn an_intent_left_open_by_a_crash_is_reconciled_from_the_live_size() {
     let dir = tempfile::tempdir().expect("dir");
     let a = action("general", 4, 6, ScaleReason::ForecastAbove);
     let b = action("general", 6, 8, ScaleReason::ForecastAbove);
+    let c = action("general", 2, 3, ScaleReason::ForecastAbove);
     {
         // The process wrote two intents and died before either outcome.
         let mut db = Db::open(&dir.path().join("audit.db")).expect("db");
@@ -356,13 +357,27 @@ async fn an_intent_left_open_by_a_crash_is_reconciled_from_the_live_size() {
             at(),
         )
         .expect("intent");
+        db.audit_decision(
+            &c,
+            "alice",
+            "approve",
+            None,
+            "SetDesiredCapacity 2 -> 3",
+            at(),
+        )
+        .expect("intent");
     }
-    // The call for `a` had gone through: the group is at 6.
+    // The call for `a` had gone through: the group is at 6, where `b`
+    // started (its write never landed); `c` shows neither its from nor its to.
     let ex = executor(dir.path(), recorder(6, None), ActionsMode::Approve, false);
     let done = ex.reconcile(at() + Duration::minutes(2)).await;
     assert_eq!(
         done,
-        vec![(a.id(), Outcome::Applied), (b.id(), Outcome::Unknown)]
+        vec![
+            (a.id(), Outcome::Applied),
+            (b.id(), Outcome::Failed),
+            (c.id(), Outcome::Unknown)
+        ]
     );
     let db = Db::open(&dir.path().join("audit.db")).expect("db");
     assert!(db.audit_open().expect("open").is_empty());
@@ -370,9 +385,16 @@ async fn an_intent_left_open_by_a_crash_is_reconciled_from_the_live_size() {
         .audit_rows(at() - Duration::hours(1), None)
         .expect("rows");
     assert!(
-        rows[1].detail.contains("reads 6 (not 8)"),
+        rows[1]
+            .detail
+            .contains("not applied, the group is still at 6"),
         "{}",
         rows[1].detail
+    );
+    assert!(
+        rows[2].detail.contains("reads 6 (not 3)"),
+        "{}",
+        rows[2].detail
     );
 }
 

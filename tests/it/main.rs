@@ -4,6 +4,7 @@ mod approvals;
 mod architecture;
 mod backtest_cli;
 mod config;
+mod crash;
 mod e2e;
 mod exec;
 mod fake_http;
