@@ -68,7 +68,8 @@ fn holding_proxy(upstream: &str) -> HoldingProxy {
             let Ok(mut client) = conn else { continue };
             let (upstream, fw, hd) = (upstream.clone(), fw.clone(), hd.clone());
             std::thread::spawn(move || {
-                while let Some((head, raw)) = read_message(&mut client) {
+                // One request per connection: the answer says connection: close.
+                if let Some((head, raw)) = read_message(&mut client) {
                     let update = head
                         .lines()
                         .next()
@@ -103,11 +104,7 @@ fn holding_proxy(upstream: &str) -> HoldingProxy {
                         std::thread::sleep(Duration::from_secs(3600));
                         return;
                     }
-                    if client.write_all(&resp).is_err() {
-                        return;
-                    }
-                    // The answer says connection: close; so does the proxy.
-                    return;
+                    let _ = client.write_all(&resp);
                 }
             });
         }
