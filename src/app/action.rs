@@ -46,4 +46,7 @@ pub enum Effect {
     Execute(ScalingAction),
     /// Record a rejection with its reason.
     Reject(ScalingAction, String),
+    /// Record a confirmed approval stopped before the executor's rules:
+    /// the proposal expired or a newer plan superseded it.
+    Refuse(ScalingAction, String),
 }

@@ -120,10 +120,22 @@ pub fn modal_key(state: &mut AppState, key: KeyEvent, effects: &mut Vec<Effect>)
     match (modal, key.code) {
         (Modal::Confirm { proposal, .. }, KeyCode::Char('y')) => {
             let action = proposal.action;
+            // The plan may have moved on while the dialog was open.
+            let why = state.cluster(&action.cluster).and_then(|tab| {
+                let current: Vec<&crate::domain::ScalingAction> = tab
+                    .plan
+                    .as_ref()
+                    .map(|p| p.proposals().into_iter().map(|p| &p.action).collect())
+                    .unwrap_or_default();
+                rules::outdated(&action, &current, state.now)
+            });
             if let Some(tab) = state.cluster_mut(&action.cluster) {
                 tab.decisions.insert(action.id(), ActionState::Applying);
             }
-            effects.push(Effect::Execute(action));
+            effects.push(match why {
+                Some(why) => Effect::Refuse(action, why),
+                None => Effect::Execute(action),
+            });
         }
         (Modal::Confirm { .. }, KeyCode::Char('n') | KeyCode::Esc) => {}
         (Modal::Reject { .. }, KeyCode::Esc) => {}

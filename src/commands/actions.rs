@@ -17,7 +17,7 @@ use crate::store::models::open_models;
 use anyhow::{Result, bail};
 use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::io::{BufRead, IsTerminal, Write};
 use std::sync::Arc;
 
@@ -143,21 +143,28 @@ pub fn runtime() -> Result<tokio::runtime::Runtime> {
         .build()?)
 }
 
-/// `p` as listed, its status from `outcomes` (each action id's latest outcome).
-fn listed(p: &Proposal, ex: &Executor, outcomes: &HashMap<String, Outcome>) -> Listed {
-    let a = &p.action;
+/// A proposal as listed, its status from `outcomes` (each action id's latest
+/// outcome), else `expired` or `proposed`.
+fn listed(
+    a: &ScalingAction,
+    apply_by: DateTime<Utc>,
+    ex: &Executor,
+    outcomes: &HashMap<String, Outcome>,
+    now: DateTime<Utc>,
+) -> Listed {
     let id = a.id();
-    let status = outcomes
-        .get(&id)
-        .map(|o| o.key().to_string())
-        .unwrap_or_else(|| "proposed".into());
+    let status = match outcomes.get(&id) {
+        Some(o) => o.key().to_string(),
+        None if crate::exec::rules::expired(a, now) => "expired".into(),
+        None => "proposed".into(),
+    };
     Listed {
         cluster: a.cluster.0.clone(),
         node_group: a.node_group.clone(),
         from: a.from,
         to: a.to,
         at: a.at,
-        apply_by: p.apply_by,
+        apply_by,
         reason: a.reason.label().to_string(),
         actuator: ex
             .actuator(&a.cluster)
@@ -184,11 +191,34 @@ pub fn list(setup: &Setup, cluster: Option<&str>, json: bool) -> Result<()> {
             }
         }
     }
-    let rows: Vec<Listed> = proposals
+    let mut rows: Vec<Listed> = proposals
         .iter()
         .filter(|p| cluster.is_none_or(|c| p.action.cluster.0 == c))
-        .map(|p| listed(p, &ex, &outcomes))
+        .map(|p| listed(&p.action, p.apply_by, &ex, &outcomes, now))
         .collect();
+    // What earlier listings showed and the plan no longer holds, undecided:
+    // superseded or expired, so an id someone holds is not a mystery.
+    let mut db = Db::open(&setup.db_path)?;
+    let current: HashSet<String> = proposals.iter().map(|p| p.action.id()).collect();
+    for old in db.listed_proposals(now - Duration::hours(24))? {
+        let id = old.action.id();
+        if current.contains(&id)
+            || outcomes.contains_key(&id)
+            || cluster.is_some_and(|c| old.action.cluster.0 != c)
+        {
+            continue;
+        }
+        let mut row = listed(&old.action, old.apply_by, &ex, &outcomes, now);
+        if row.status == "proposed" {
+            row.status = "superseded".into();
+        }
+        rows.push(row);
+    }
+    let shown: Vec<(ScalingAction, DateTime<Utc>)> = proposals
+        .iter()
+        .map(|p| (p.action.clone(), p.apply_by))
+        .collect();
+    db.remember_proposals(&shown, now)?;
     if json {
         println!("{}", serde_json::to_string_pretty(&rows)?);
         return Ok(());
@@ -213,14 +243,27 @@ pub fn list(setup: &Setup, cluster: Option<&str>, json: bool) -> Result<()> {
     Ok(())
 }
 
-fn find(proposals: &[Proposal], id: &str) -> Result<ScalingAction> {
-    match proposals.iter().find(|p| p.action.id() == id) {
-        Some(p) => Ok(p.action.clone()),
-        None => bail!(
-            "no proposal {id:?} in the current plans (they change as the fleet and its \
-             forecasts do; list them with `nodecast actions`)"
-        ),
+/// The current proposal `id`; an id an earlier listing showed that the plan
+/// no longer holds is `Err(Ok(action, why))`: expired or superseded.
+fn find(
+    proposals: &[Proposal],
+    setup: &Setup,
+    id: &str,
+    now: DateTime<Utc>,
+) -> Result<std::result::Result<ScalingAction, (ScalingAction, String)>> {
+    if let Some(p) = proposals.iter().find(|p| p.action.id() == id) {
+        return Ok(Ok(p.action.clone()));
     }
+    if let Some(old) = Db::open(&setup.db_path)?.listed_proposal(id)? {
+        let current: Vec<&ScalingAction> = proposals.iter().map(|p| &p.action).collect();
+        let why = crate::exec::rules::outdated(&old.action, &current, now)
+            .unwrap_or_else(|| "superseded".into());
+        return Ok(Err((old.action, why)));
+    }
+    bail!(
+        "no proposal {id:?} in the current plans (they change as the fleet and its \
+         forecasts do; list them with `nodecast actions`)"
+    )
 }
 
 /// `nodecast approve ID`: exit 0 when applied and read back, 3 when a rule
@@ -228,7 +271,15 @@ fn find(proposals: &[Proposal], id: &str) -> Result<ScalingAction> {
 pub fn approve(setup: &Setup, id: &str, yes: bool) -> Result<()> {
     let rt = runtime()?;
     let (proposals, ex, now) = plan_now(setup, &rt)?;
-    let action = find(&proposals, id)?;
+    let action = match find(&proposals, setup, id, now)? {
+        Ok(a) => a,
+        Err((old, why)) => {
+            // Still an approval that was not applied: it leaves its row.
+            let d = ex.refuse(&old, &why, now);
+            println!("{} {}: {}", d.action_id, d.outcome.key(), d.detail);
+            return Err(Exit(3, format!("refused: {why}")).into());
+        }
+    };
     if !yes {
         if !std::io::stdin().is_terminal() {
             bail!("approve {id}: not a terminal to ask on; pass --yes to apply without asking");
@@ -275,7 +326,10 @@ pub fn reject(setup: &Setup, id: &str, reason: &str) -> Result<()> {
     }
     let rt = runtime()?;
     let (proposals, ex, now) = plan_now(setup, &rt)?;
-    let action = find(&proposals, id)?;
+    // A superseded or expired proposal may still be rejected, for the record.
+    let action = match find(&proposals, setup, id, now)? {
+        Ok(a) | Err((a, _)) => a,
+    };
     let d = ex.reject(&action, reason.trim(), now);
     println!("{} {}: {}", d.action_id, d.outcome.key(), d.detail);
     Ok(())

@@ -306,6 +306,12 @@ impl Executor {
         )
     }
 
+    /// An approval stopped before any rule (the proposal expired or was
+    /// superseded): a `refused` row with the reason.
+    pub fn refuse(&self, action: &ScalingAction, why: &str, now: DateTime<Utc>) -> Decision {
+        self.record(action, Outcome::Refused, why.to_string(), Vec::new(), now)
+    }
+
     /// The operator approves `action`: every rule against the live size, the
     /// intent in the audit log, the call, the read-back, the outcome.
     pub async fn approve(&self, action: &ScalingAction, now: DateTime<Utc>) -> Decision {

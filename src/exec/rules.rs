@@ -99,6 +99,17 @@ pub enum Rule {
     Runaway,
     /// A forecast alone never removes capacity.
     NoForecastRemoval,
+    /// The hour the change was for has not long passed.
+    NotExpired,
+}
+
+/// A proposal expires this long after the hour it was for began: its
+/// apply-by time plus the plan's lead time plus this hour.
+pub const EXPIRES_AFTER: Duration = Duration::hours(1);
+
+/// Whether `action` is past its use at `now`.
+pub fn expired(action: &ScalingAction, now: DateTime<Utc>) -> bool {
+    now > action.at + EXPIRES_AFTER
 }
 
 impl Rule {
@@ -112,6 +123,7 @@ impl Rule {
             Rule::Cooldown => "cooldown",
             Rule::Runaway => "runaway guard",
             Rule::NoForecastRemoval => "no removal on a forecast alone",
+            Rule::NotExpired => "not expired",
         }
     }
 }
@@ -137,6 +149,18 @@ pub fn checks(
     let (from, to) = (action.from, action.to);
     let check = |rule, ok, detail: String| Check { rule, ok, detail };
     let mut out = Vec::new();
+    out.push(check(
+        Rule::NotExpired,
+        !expired(action, now),
+        if expired(action, now) {
+            format!(
+                "expired: it was for {}, over an hour ago",
+                action.at.format("%Y-%m-%d %H:%M")
+            )
+        } else {
+            format!("for {}", action.at.format("%H:%M"))
+        },
+    ));
     out.push(match writable {
         Ok(()) => check(Rule::Writable, true, "actions mode approve".into()),
         Err(why) => check(Rule::Writable, false, why),
@@ -233,6 +257,43 @@ pub fn checks(
         },
     ));
     out
+}
+
+/// Why an approval of `action` stops before any rule is checked, given the
+/// current plan's actions: expired (the hour it was for has long passed),
+/// or superseded (a newer plan no longer holds it), naming what the plan
+/// proposes for the group now.
+pub fn outdated(
+    action: &ScalingAction,
+    current: &[&ScalingAction],
+    now: DateTime<Utc>,
+) -> Option<String> {
+    if expired(action, now) {
+        return Some(format!(
+            "expired: it was for {}, over an hour ago",
+            action.at.format("%Y-%m-%d %H:%M")
+        ));
+    }
+    if current.contains(&action) {
+        return None;
+    }
+    let now_proposed = current
+        .iter()
+        .find(|a| a.cluster == action.cluster && a.node_group == action.node_group);
+    Some(match now_proposed {
+        Some(a) => format!(
+            "superseded: the plan for {} now proposes {} -> {} for {} (id {})",
+            a.node_group,
+            a.from,
+            a.to,
+            a.at.format("%H:%M"),
+            a.id()
+        ),
+        None => format!(
+            "superseded: the plan no longer proposes a change to {}",
+            action.node_group
+        ),
+    })
 }
 
 /// The first rule that fails, if any.

@@ -13,6 +13,8 @@ use tokio::sync::{mpsc, watch};
 pub enum ExecRequest {
     Approve(ScalingAction),
     Reject(ScalingAction, String),
+    /// Expired or superseded before the executor's rules.
+    Refuse(ScalingAction, String),
 }
 
 pub async fn run(
@@ -46,6 +48,9 @@ pub async fn run(
             }
             ExecRequest::Reject(a, reason) => {
                 (a.cluster.clone(), executor.reject(&a, &reason, clock.now()))
+            }
+            ExecRequest::Refuse(a, why) => {
+                (a.cluster.clone(), executor.refuse(&a, &why, clock.now()))
             }
         };
         let rows = executor.audit(&cluster, clock.now() - Duration::hours(24));

@@ -214,6 +214,11 @@ async fn app_loop(
                         tracing::error!("the executor has stopped");
                     }
                 }
+                Effect::Refuse(a, why) => {
+                    if exec_tx.send(ExecRequest::Refuse(a, why)).await.is_err() {
+                        tracing::error!("the executor has stopped");
+                    }
+                }
             }
         }
     }

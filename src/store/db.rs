@@ -50,6 +50,16 @@ const MIGRATIONS: &[&str] = &[
      ALTER TABLE audit ADD COLUMN finished_at INTEGER;
      ALTER TABLE audit ADD COLUMN wrote INTEGER NOT NULL DEFAULT 0;
      CREATE INDEX audit_by_time ON audit(at);",
+    // v3: the proposals a listing showed, so an id approved later can be
+    // told superseded or expired instead of unknown.
+    "CREATE TABLE proposals (
+        id TEXT PRIMARY KEY,
+        cluster TEXT NOT NULL,
+        action TEXT NOT NULL,
+        apply_by INTEGER NOT NULL,
+        listed_at INTEGER NOT NULL
+     );
+     CREATE INDEX proposals_by_time ON proposals(listed_at);",
 ];
 
 pub struct Db {

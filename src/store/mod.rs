@@ -6,6 +6,7 @@ pub mod db;
 pub mod error;
 pub mod history;
 pub mod models;
+pub mod proposals;
 
 pub use error::{Result, StoreError};
 

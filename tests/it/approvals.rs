@@ -12,13 +12,13 @@ use nodecast::store::audit::Outcome;
 use nodecast::ui::theme::Theme;
 use proptest::prelude::*;
 
-fn key(c: KeyCode) -> Action {
+pub fn key(c: KeyCode) -> Action {
     Action::Key(KeyEvent::new(c, KeyModifiers::NONE))
 }
 
 /// The stub demo on the first cluster with proposals, its Plan pane open,
 /// approvals writable (as the demo's executor says).
-fn on_plan() -> (AppState, usize) {
+pub fn on_plan() -> (AppState, usize) {
     let mut s = stub_state();
     s.now = now();
     let i = s

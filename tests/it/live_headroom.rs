@@ -151,3 +151,48 @@ fn headroom_pods_are_applied_server_side_and_a_conflict_is_not_forced() {
         assert!(rows.iter().all(|r| r.outcome.is_some()), "no open rows");
     });
 }
+
+#[test]
+fn headroom_deployment_names_are_kubernetes_names_and_keep_groups_apart() {
+    use nodecast::exec::headroom::deployment_name;
+    assert_eq!(deployment_name("general"), "nodecast-headroom-general");
+    let a = deployment_name("web_spot");
+    let b = deployment_name("web-spot");
+    assert_ne!(a, b, "{a} {b}");
+    assert!(a.starts_with("nodecast-headroom-web-spot-"), "{a}");
+    let long = deployment_name(&"G".repeat(80));
+    assert!(long.len() <= 63, "{long}");
+    for n in [
+        a,
+        long,
+        deployment_name("--x--"),
+        deployment_name("Prod.Web"),
+    ] {
+        assert!(
+            n.chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+                && !n.ends_with('-'),
+            "{n}"
+        );
+    }
+}
+
+#[test]
+fn headroom_pods_follow_the_nodes_a_change_adds_or_releases() {
+    use nodecast::exec::headroom::replicas_for;
+    let seen = |desired, pods| nodecast::exec::LiveSize {
+        desired,
+        min: 0,
+        max: u32::MAX,
+        floor: Some(pods),
+        target: None,
+    };
+    assert_eq!(replicas_for(&seen(3, 0), 5), 2);
+    assert_eq!(replicas_for(&seen(5, 2), 7), 4);
+    assert_eq!(
+        replicas_for(&seen(7, 4), 5),
+        2,
+        "a release removes pause pods"
+    );
+    assert_eq!(replicas_for(&seen(7, 1), 3), 0, "never below zero");
+}

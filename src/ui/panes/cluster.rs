@@ -71,6 +71,7 @@ impl Widget for ClusterScreen<'_> {
                 decisions: &cluster.decisions,
                 selected: self.state.selected,
                 theme: self.theme,
+                now: self.now,
             }
             .render(bottom, buf),
             LowerPane::Actions => ActionsPane {

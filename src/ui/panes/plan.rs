@@ -25,12 +25,16 @@ pub struct PlanPane<'a> {
     /// The selected proposal (in [`ClusterPlan::proposals`]' order).
     pub selected: usize,
     pub theme: &'a Theme,
+    /// The clock, for proposals that expired undecided.
+    pub now: chrono::DateTime<chrono::Utc>,
 }
 
-/// Where a proposal stands: "proposed", "applying…", "applied 12:41",
-/// "refused: cooldown 6 min left", "rejected: <reason>", "failed: <error>".
-pub fn state_text(d: Option<&ActionState>) -> (String, Option<Outcome>) {
+/// Where a proposal stands: "proposed", "expired" (undecided an hour past
+/// the hour it was for), "applying…", "applied 12:41", "refused: cooldown
+/// 6 min left", "rejected: <reason>", "failed: <error>".
+pub fn state_text(d: Option<&ActionState>, expired: bool) -> (String, Option<Outcome>) {
     match d {
+        None if expired => ("expired".into(), None),
         None => ("proposed".into(), None),
         Some(ActionState::Applying) => ("applying…".into(), None),
         Some(ActionState::Decided(d)) => {
@@ -63,7 +67,7 @@ fn apply_by(p: &Proposal, issued: chrono::DateTime<chrono::Utc>) -> String {
 
 fn proposal_row<'a>(
     p: &Proposal,
-    issued: chrono::DateTime<chrono::Utc>,
+    (issued, now): (chrono::DateTime<chrono::Utc>, chrono::DateTime<chrono::Utc>),
     state: Option<&ActionState>,
     t: &Theme,
 ) -> Row<'a> {
@@ -82,7 +86,8 @@ fn proposal_row<'a>(
         Cell::from(format!("{:.0}%", p.utilization_after * 100.0)),
         Cell::from(Span::styled(p.risk.label(), risk_style)),
         {
-            let (text, outcome) = state_text(state);
+            let expired = crate::exec::rules::expired(&p.action, now);
+            let (text, outcome) = state_text(state, expired);
             let style = if outcome.is_some() || state.is_some() {
                 outcome_style(outcome, t)
             } else {
@@ -194,8 +199,12 @@ impl Widget for PlanPane<'_> {
                     .skip(first)
                     .take(8)
                     .map(|(i, p)| {
-                        let row =
-                            proposal_row(p, plan.issued_at, self.decisions.get(&p.action.id()), t);
+                        let row = proposal_row(
+                            p,
+                            (plan.issued_at, self.now),
+                            self.decisions.get(&p.action.id()),
+                            t,
+                        );
                         if i == selected {
                             row.style(Style::default().add_modifier(Modifier::REVERSED))
                         } else {
