@@ -12,6 +12,7 @@ pub mod config;
 pub mod domain;
 pub mod exec;
 pub mod forecast;
+pub mod group_facts;
 pub mod health;
 pub mod logging;
 pub mod placement;

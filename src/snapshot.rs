@@ -33,6 +33,9 @@ pub struct NodeGroupSummary {
     /// and their requests.
     pub pending_pods: u32,
     pub pending: Resources,
+    /// What the group's API says of it (EKS, Auto Scaling, Karpenter).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub facts: Option<crate::group_facts::GroupFacts>,
 }
 
 impl NodeGroupSummary {
@@ -88,6 +91,7 @@ impl NodeGroupSummary {
             taints: declared.map(|g| g.taints.clone()).unwrap_or_default(),
             pending_pods: 0,
             pending: Resources::default(),
+            facts: None,
         }
     }
 }
@@ -123,6 +127,9 @@ pub struct ClusterSnapshot {
     /// Per node group, what its workloads say about spot and sizing.
     #[serde(skip)]
     pub group_workloads: Vec<GroupWorkloads>,
+    /// The autoscalers found running; `None` where nobody looked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub autoscalers: Option<Vec<crate::group_facts::Autoscaler>>,
 }
 
 impl ClusterSnapshot {
@@ -145,6 +152,34 @@ impl ClusterSnapshot {
         out.into_iter()
             .map(|(k, value)| (k, Sample { ts, value }))
             .collect()
+    }
+}
+
+impl ClusterSnapshot {
+    /// Lays the sources' facts over the snapshot: each node group's min, max
+    /// and desired size from its API (where it has one), its kind, status
+    /// and detail; groups the API knows with no node yet join with zero
+    /// nodes; the autoscalers found.
+    pub fn apply_facts<'a>(
+        &mut self,
+        all: impl IntoIterator<Item = &'a crate::group_facts::Facts>,
+    ) {
+        for facts in all {
+            for f in &facts.groups {
+                // A group with no node yet has no instance type to plan
+                // with: it waits for its first node.
+                let Some(g) = self.node_groups.iter_mut().find(|g| g.name == f.node_group) else {
+                    continue;
+                };
+                g.min = f.min.or(g.min);
+                g.max = f.max.or(g.max);
+                g.desired = f.desired.or(g.desired);
+                g.facts = Some(f.clone());
+            }
+            if let Some(a) = &facts.autoscalers {
+                self.autoscalers = Some(a.clone());
+            }
+        }
     }
 }
 
@@ -249,6 +284,7 @@ pub fn summarize(cluster: &ClusterId, at: DateTime<Utc>, state: &ClusterState) -
         requests,
         usage: any_usage.then_some(usage),
         group_workloads: group_workloads(&workloads_of(state)),
+        autoscalers: None,
     }
 }
 

@@ -16,6 +16,12 @@ pub struct GroupLine {
     pub capacity_type: crate::domain::CapacityType,
     /// Pending pods this group would run (its selectors, taints and node size).
     pub pending_pods: u32,
+    /// Its bounds and desired size where its API gives them, else null.
+    pub min: Option<u32>,
+    pub max: Option<u32>,
+    pub desired: Option<u32>,
+    /// What its API says of it (kind, status, ASGs or limits), else null.
+    pub facts: Option<crate::group_facts::GroupFacts>,
 }
 
 #[derive(Debug, Serialize)]
@@ -45,6 +51,8 @@ pub struct ClusterLine {
     pub memory: Option<Memory>,
     pub history_hours: usize,
     pub sources: BTreeMap<String, Health>,
+    /// The autoscalers found running; null where nobody looked.
+    pub autoscalers: Option<Vec<crate::group_facts::Autoscaler>>,
 }
 
 fn round(v: f64) -> f64 {
@@ -70,6 +78,10 @@ impl From<&Probe> for ClusterLine {
                             instance_type: g.instance_type.clone(),
                             capacity_type: g.capacity_type,
                             pending_pods: g.pending_pods,
+                            min: g.min,
+                            max: g.max,
+                            desired: g.desired,
+                            facts: g.facts.clone(),
                         })
                         .collect()
                 })
@@ -85,6 +97,7 @@ impl From<&Probe> for ClusterLine {
                 usage_gib: s.usage.map(|u| round(u.gib)),
             }),
             history_hours: p.history_hours(),
+            autoscalers: s.and_then(|s| s.autoscalers.clone()),
             sources: p.sources.clone(),
         }
     }

@@ -123,7 +123,9 @@ impl CloudWatchSource {
                 .set_next_token(token.take())
                 .send()
                 .await
-                .map_err(|e| sdk_error(&self.target.cluster_name, e))?;
+                .map_err(|e| {
+                    sdk_error(&format!("GetMetricData ({})", self.target.cluster_name), e)
+                })?;
             for r in resp.metric_data_results() {
                 let Some(id) = r.id() else { continue };
                 for (t, v) in r.timestamps().iter().zip(r.values()) {
@@ -142,9 +144,10 @@ impl CloudWatchSource {
     }
 }
 
-/// A failed GetMetricData call as a source error, by what failed: no
-/// answer, access denied, an error answer, or an unreadable one.
-fn sdk_error<E, R>(cluster: &str, e: aws_sdk_cloudwatch::error::SdkError<E, R>) -> SourceError
+/// A failed AWS call (`what`, e.g. "GetMetricData (prod)") as a source
+/// error, by what failed: no answer, access denied, an error answer, or an
+/// unreadable one. Every AWS SDK crate shares these error types.
+pub fn sdk_error<E, R>(what: &str, e: aws_sdk_cloudwatch::error::SdkError<E, R>) -> SourceError
 where
     E: std::error::Error + aws_sdk_cloudwatch::error::ProvideErrorMetadata + 'static,
     R: std::fmt::Debug,
@@ -162,10 +165,7 @@ where
         SdkError::ConstructionFailure(_) => SourceError::Setup,
         _ => SourceError::Failed,
     };
-    kind(format!(
-        "GetMetricData ({cluster}): {}",
-        DisplayErrorContext(e)
-    ))
+    kind(format!("{what}: {}", DisplayErrorContext(e)))
 }
 
 /// One period's metric values by query id.
@@ -267,6 +267,7 @@ impl Source for CloudWatchSource {
         }
         Ok(SourceUpdate {
             state: None,
+            facts: None,
             samples: periods
                 .iter()
                 .flat_map(|(ts, p)| samples_from(*ts, p))

@@ -29,6 +29,8 @@ pub const CALL_TIMEOUT: Duration = Duration::from_secs(5);
 pub const FIRST_LIST_WAIT: Duration = Duration::from_secs(10);
 /// How long nodecast believes a cluster without `metrics.k8s.io` before asking again.
 const METRICS_RECHECK: Duration = Duration::from_secs(600);
+/// How often the autoscalers and NodePools are looked for again.
+const AUTOSCALERS_RECHECK: Duration = Duration::from_secs(300);
 
 /// Which cluster of which kubeconfig.
 #[derive(Clone, Debug, Default)]
@@ -331,6 +333,8 @@ pub struct KubeSource {
     metrics: Metrics,
     /// Whether a poll has read the reflectors yet.
     polled: bool,
+    /// When the autoscalers and NodePools were last looked for.
+    discovered: Option<Instant>,
 }
 
 impl KubeSource {
@@ -341,6 +345,7 @@ impl KubeSource {
             watching: None,
             metrics: Metrics::Unknown,
             polled: false,
+            discovered: None,
         }
     }
 
@@ -465,9 +470,32 @@ impl Source for KubeSource {
         for d in dropped {
             tracing::warn!("kube object dropped: {d}");
         }
+        let facts = if self
+            .discovered
+            .is_none_or(|t| t.elapsed() >= AUTOSCALERS_RECHECK)
+        {
+            self.discovered = Some(Instant::now());
+            let found =
+                tokio::time::timeout(CALL_TIMEOUT, super::kube_autoscalers::discover(&client))
+                    .await;
+            match found {
+                Ok(Ok(f)) => Some(f),
+                Ok(Err(e)) => {
+                    tracing::warn!("autoscalers and NodePools: {e}");
+                    None
+                }
+                Err(_) => {
+                    tracing::warn!("autoscalers and NodePools: no answer in {CALL_TIMEOUT:?}");
+                    None
+                }
+            }
+        } else {
+            None
+        };
         Ok(SourceUpdate {
             state: Some(state),
             samples: Vec::new(),
+            facts,
         })
     }
 }

@@ -18,6 +18,8 @@ use std::time::Duration;
 pub const KUBE_POLL: Duration = Duration::from_secs(10);
 /// Wall time between polls of the history sources (CloudWatch, Prometheus).
 pub const HISTORY_POLL: Duration = Duration::from_secs(60);
+/// Node groups' min, max and status change rarely: read every two minutes.
+pub const NODE_GROUPS_POLL: Duration = Duration::from_secs(120);
 /// In the dashboard, a live source that delivered nothing for this long is stale.
 pub const STALE_AFTER_SECS: i64 = 180;
 /// History whose newest point is older than this is stale.
@@ -49,6 +51,15 @@ impl LiveCluster {
         if let Some(cw) = &self.cloudwatch {
             out.push(Box::new(CloudWatchSource::new(cw.clone(), HISTORY_POLL)));
         }
+        // A cluster with a region is on AWS: its node groups' own facts.
+        if !self.region.is_empty() {
+            out.push(Box::new(super::node_groups::NodeGroupsSource::new(
+                &self.eks_cluster,
+                Some(self.region.clone()),
+                self.profile.clone(),
+                NODE_GROUPS_POLL,
+            )));
+        }
         if let Some((url, queries)) = &self.prometheus {
             match PrometheusSource::new(url, queries, HISTORY_POLL) {
                 Ok(p) => out.push(Box::new(p)),
@@ -64,6 +75,9 @@ impl LiveCluster {
     /// The source names shown in `clusters`.
     pub fn source_names(&self) -> String {
         let mut names = vec!["kube"];
+        if !self.region.is_empty() {
+            names.push("node-groups");
+        }
         if self.cloudwatch.is_some() {
             names.push("cloudwatch");
         }
@@ -150,10 +164,13 @@ pub async fn probe(cluster: &LiveCluster, now: DateTime<Utc>) -> Probe {
         history: Vec::new(),
         sources: BTreeMap::new(),
     };
+    let mut facts = Vec::new();
     for (name, r) in futures::future::join_all(runs).await {
         let status = match r {
             Err(e) => Health::Error(e.to_string()),
-            Ok((history, update)) => {
+            Ok((history, mut update)) => {
+                let had_facts = update.facts.is_some();
+                facts.extend(update.facts.take());
                 if let Some(state) = &update.state {
                     out.snapshot = Some(summarize(&ClusterId(cluster.name.clone()), now, state));
                 }
@@ -166,7 +183,9 @@ pub async fn probe(cluster: &LiveCluster, now: DateTime<Utc>) -> Probe {
                     Some(t) if now - t > HISTORY_STALE_AFTER => Health::Stale {
                         age_secs: Some((now - t).num_seconds()),
                     },
-                    None if update.state.is_none() => Health::Stale { age_secs: None },
+                    None if update.state.is_none() && !had_facts => {
+                        Health::Stale { age_secs: None }
+                    }
                     Some(t) => Health::Ok {
                         age_secs: (now - t).num_seconds().max(0),
                     },
@@ -178,6 +197,9 @@ pub async fn probe(cluster: &LiveCluster, now: DateTime<Utc>) -> Probe {
             }
         };
         out.sources.insert(name, status);
+    }
+    if let Some(snap) = &mut out.snapshot {
+        snap.apply_facts(&facts);
     }
     out
 }

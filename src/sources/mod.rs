@@ -5,8 +5,10 @@ pub mod aws_prices;
 pub mod cloudwatch;
 pub mod demo;
 pub mod kube;
+pub mod kube_autoscalers;
 pub mod kube_objects;
 pub mod live;
+pub mod node_groups;
 pub mod prometheus;
 pub mod replay;
 
@@ -87,6 +89,8 @@ pub struct SourceUpdate {
     pub state: Option<ClusterState>,
     /// Metric samples since the last poll (before `now`).
     pub samples: Vec<(SeriesKind, Sample)>,
+    /// What the source knows of node groups and autoscalers, where it reads them.
+    pub facts: Option<crate::group_facts::Facts>,
 }
 
 /// A source of one cluster's state and history.

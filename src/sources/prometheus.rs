@@ -216,6 +216,7 @@ impl Source for PrometheusSource {
         Ok(SourceUpdate {
             state: None,
             samples,
+            facts: None,
         })
     }
 }

@@ -540,6 +540,7 @@ impl Source for ReplaySource {
         Ok(SourceUpdate {
             state: Some(self.cluster.materialize(&ticks)),
             samples,
+            facts: None,
         })
     }
 }

@@ -23,6 +23,8 @@ pub struct Store {
     db: Db,
     fleet: Fleet,
     buckets: Vec<HourlyBuckets>,
+    /// Per cluster, each source's latest facts of node groups and autoscalers.
+    facts: Vec<std::collections::BTreeMap<String, crate::group_facts::Facts>>,
 }
 
 impl Store {
@@ -46,6 +48,7 @@ impl Store {
         Store {
             db,
             buckets: vec![HourlyBuckets::default(); clusters.len()],
+            facts: vec![Default::default(); clusters.len()],
             fleet,
         }
     }
@@ -93,10 +96,17 @@ impl Store {
             }
             SourceEventKind::Update(u) => {
                 samples = u.samples;
+                if let Some(facts) = u.facts {
+                    self.facts[i].insert(ev.source.clone(), facts);
+                }
                 if let Some(state) = u.state {
-                    let snap = summarize(&ev.cluster, ev.at, &state);
+                    let mut snap = summarize(&ev.cluster, ev.at, &state);
                     samples.extend(snap.samples());
+                    snap.apply_facts(self.facts[i].values());
                     Arc::make_mut(&mut self.fleet.clusters[i].1).latest = Some(snap);
+                } else if let Some(snap) = &mut Arc::make_mut(&mut self.fleet.clusters[i].1).latest
+                {
+                    snap.apply_facts(self.facts[i].values());
                 }
                 SourceHealth::Ok
             }

@@ -17,6 +17,7 @@ mod kube_objects;
 mod lifecycle;
 mod live_cloudwatch;
 mod live_exec;
+mod live_group_facts;
 mod live_headroom;
 mod live_kube;
 mod live_prometheus;

@@ -22,6 +22,7 @@ fn group(name: &str, itype: &str, nodes: u32, req: Resources, max: u32) -> NodeG
         taints: Vec::new(),
         pending_pods: 0,
         pending: Resources::default(),
+        facts: None,
     }
 }
 
@@ -94,6 +95,7 @@ fn groups_split_demand_by_request_share_and_take_the_larger_bound() {
         requests: Resources::new(100.0, 400.0),
         usage: None,
         group_workloads: Vec::new(),
+        autoscalers: None,
     };
     let cpu = forecast(
         SeriesKind::CpuRequests,
@@ -149,6 +151,7 @@ fn groups_without_requests_share_by_allocatable_and_unknown_types_use_node_avera
         requests: Resources::default(),
         usage: None,
         group_workloads: Vec::new(),
+        autoscalers: None,
     };
     let cpu = forecast(SeriesKind::CpuRequests, &[(10.0, 10.0, 10.0)]);
     let mem = forecast(SeriesKind::MemRequests, &[(8.0, 8.0, 8.0)]);

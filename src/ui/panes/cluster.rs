@@ -32,13 +32,13 @@ impl Widget for ClusterScreen<'_> {
         let plan = cluster.plan.as_ref();
         // The nodes-needed pane only where the chart keeps 14 rows.
         let needed_h = needed::height_for(groups);
-        let needed_h = if area.height >= height_for(groups) + needed_h + 14 {
+        let needed_h = if area.height >= height_for(snapshot) + needed_h + 14 {
             needed_h
         } else {
             0
         };
         let [top, middle, bottom] = Layout::vertical([
-            Constraint::Length(height_for(groups)),
+            Constraint::Length(height_for(snapshot)),
             Constraint::Length(needed_h),
             Constraint::Min(8),
         ])
@@ -47,6 +47,7 @@ impl Widget for ClusterScreen<'_> {
             snapshot,
             region: &view.region,
             theme: self.theme,
+            moves_floor: cluster.autoscaler,
         }
         .render(top, buf);
         NeededPane {

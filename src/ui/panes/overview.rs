@@ -17,11 +17,72 @@ pub struct OverviewPane<'a> {
     pub snapshot: Option<&'a ClusterSnapshot>,
     pub region: &'a str,
     pub theme: &'a Theme,
+    /// Whether approvals move an autoscaler's floor (`[cluster.actions] autoscaler`).
+    pub moves_floor: bool,
 }
 
-/// Rows the pane needs for `groups` node groups (borders, header, total, pending line).
-pub fn height_for(groups: usize) -> u16 {
-    groups as u16 + 5
+/// Rows the pane needs (borders, header, groups, total, pending line, and
+/// the autoscaler line where the sources said something of it).
+pub fn height_for(s: Option<&ClusterSnapshot>) -> u16 {
+    let groups = s.map(|s| s.node_groups.len()).unwrap_or(1) as u16;
+    groups + 5 + u16::from(s.is_some_and(|s| facts_line(s, true).is_some()))
+}
+
+/// Which autoscaler runs and what an approval does beside it ("do not
+/// fight the autoscaler"), then each node group as its API describes it;
+/// `None` where no source said anything of them. The flag says whether
+/// the text is a warning.
+pub fn facts_line(s: &ClusterSnapshot, moves_floor: bool) -> Option<(String, bool)> {
+    let groups: Vec<String> = s
+        .node_groups
+        .iter()
+        .filter_map(|g| {
+            let f = g.facts.as_ref()?;
+            let status = f
+                .status
+                .as_deref()
+                .map(|st| format!(" {st}"))
+                .unwrap_or_default();
+            Some(format!("{} {}{status}", g.name, f.kind.label()))
+        })
+        .collect();
+    if s.autoscalers.is_none() && groups.is_empty() {
+        return None;
+    }
+    let (mut text, warn) = match s.autoscalers.as_deref() {
+        Some([]) => (
+            "no Cluster Autoscaler or Karpenter found: approvals set the size".to_string(),
+            moves_floor,
+        ),
+        Some(found) => {
+            let names: Vec<String> = found.iter().map(|a| a.label()).collect();
+            if moves_floor {
+                (
+                    format!(
+                        "{} runs: nodecast does not fight it, approvals move its floor and it removes nodes",
+                        names.join(", ")
+                    ),
+                    false,
+                )
+            } else {
+                (
+                    format!(
+                        "⚠ {} runs but [cluster.actions] autoscaler = false: it may undo approved sizes",
+                        names.join(", ")
+                    ),
+                    true,
+                )
+            }
+        }
+        None => (String::new(), false),
+    };
+    if !groups.is_empty() {
+        if !text.is_empty() {
+            text.push_str(" · ");
+        }
+        text.push_str(&groups.join(" · "));
+    }
+    Some((text, warn))
 }
 
 fn group_row<'a>(g: &NodeGroupSummary, t: &Theme) -> Row<'a> {
@@ -113,8 +174,17 @@ impl Widget for OverviewPane<'_> {
             Constraint::Length(BAR_W as u16 + 18),
         ];
         let inner = framed(title, t, area, buf);
-        let [table, last] =
-            Layout::vertical([Constraint::Min(1), Constraint::Length(1)]).areas(inner);
+        let facts = facts_line(s, self.moves_floor);
+        let [table, last, facts_area] = Layout::vertical([
+            Constraint::Min(1),
+            Constraint::Length(1),
+            Constraint::Length(u16::from(facts.is_some())),
+        ])
+        .areas(inner);
+        if let Some((text, warn)) = facts {
+            let style = if warn { t.warning() } else { t.dim() };
+            Line::from(Span::styled(text, style)).render(facts_area, buf);
+        }
         Table::new(rows, widths)
             .header(header)
             .style(Style::default().fg(t.fg))
