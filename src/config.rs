@@ -232,7 +232,9 @@ pub struct DemoConfig {
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ClusterConfig {
-    pub name: Spanned<String>,
+    /// The tab's name (default: the context's short name, `prod` for
+    /// `arn:aws:eks:us-east-1:123456789012:cluster/prod`).
+    pub name: Option<Spanned<String>>,
     /// kubeconfig context (default: the kubeconfig's current context).
     pub context: Option<String>,
     /// kubeconfig file (default: KUBECONFIG, then ~/.kube/config).
@@ -420,24 +422,28 @@ pub fn parse(text: &str, file: &Path) -> Result<Config> {
     }
     let mut names = std::collections::HashSet::new();
     for c in &cfg.cluster {
-        let name = c.name.get_ref();
-        if name.trim().is_empty() {
-            return Err(field_error(
-                file,
-                text,
-                c.name.span(),
-                "cluster.name",
-                "must not be empty",
-            ));
-        }
-        if !names.insert(name.clone()) {
-            return Err(field_error(
-                file,
-                text,
-                c.name.span(),
-                "cluster.name",
-                &format!("{name:?} is used twice"),
-            ));
+        // A cluster without a name takes its context's short name; the
+        // names are checked again once those are known (setup).
+        if let Some(n) = &c.name {
+            let name = n.get_ref();
+            if name.trim().is_empty() {
+                return Err(field_error(
+                    file,
+                    text,
+                    n.span(),
+                    "cluster.name",
+                    "must not be empty",
+                ));
+            }
+            if !names.insert(name.clone()) {
+                return Err(field_error(
+                    file,
+                    text,
+                    n.span(),
+                    "cluster.name",
+                    &format!("{name:?} is used twice"),
+                ));
+            }
         }
         if let Some(m) = &c.actions.mode
             && !matches!(m.get_ref().as_str(), "off" | "approve")

@@ -22,7 +22,7 @@ use crate::sources::replay::DemoControl;
 use crate::store::Store;
 use crate::store::db::Db;
 use crate::ui::theme::Theme;
-use anyhow::{Context, Result, anyhow};
+use anyhow::{Context, Result, anyhow, bail};
 use serde::Serialize;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -33,6 +33,9 @@ pub struct ClusterEntry {
     pub region: String,
     pub source: String,
     pub description: String,
+    /// The full kubeconfig context (an EKS ARN too); null for the demo and
+    /// for the kubeconfig's current context.
+    pub context: Option<String>,
 }
 
 /// Every source task of a fleet, with the cluster it serves.
@@ -240,6 +243,7 @@ impl FleetSource {
                     region: r.to_string(),
                     source: "replay".into(),
                     description: d.to_string(),
+                    context: None,
                 })
                 .collect(),
             FleetSource::Live { clusters, .. } => clusters
@@ -252,6 +256,7 @@ impl FleetSource {
                         Some(ctx) => format!("kubeconfig context {ctx}"),
                         None => "kubeconfig current context".into(),
                     },
+                    context: c.kube.context.clone(),
                 })
                 .collect(),
         }
@@ -276,32 +281,77 @@ pub struct Setup {
     pub read_only: bool,
 }
 
+/// A kubeconfig context's short name and the region it names: an EKS ARN
+/// (`arn:aws:eks:us-east-1:123456789012:cluster/prod`, as `aws eks
+/// update-kubeconfig` writes) is `prod` in `us-east-1`; any other name is
+/// itself.
+pub fn context_short_name(context: &str) -> (String, Option<String>) {
+    let parts: Vec<&str> = context.splitn(6, ':').collect();
+    if let ["arn", _partition, "eks", region, _account, resource] = parts.as_slice()
+        && let Some(name) = resource.strip_prefix("cluster/")
+        && !name.is_empty()
+    {
+        return (name.to_string(), Some(region.to_string()));
+    }
+    (context.to_string(), None)
+}
+
+/// The current context of a kubeconfig (`None`: KUBECONFIG, then ~/.kube/config).
+fn current_context(kubeconfig: Option<&std::path::Path>) -> Result<Option<String>> {
+    let kc = match kubeconfig {
+        Some(p) => kube::config::Kubeconfig::read_from(p)
+            .map_err(|e| anyhow!("kubeconfig {}: {e}", p.display()))?,
+        None => kube::config::Kubeconfig::read()
+            .map_err(|e| anyhow!("kubeconfig (KUBECONFIG or ~/.kube/config): {e}"))?,
+    };
+    Ok(kc.current_context.filter(|c| !c.is_empty()))
+}
+
 /// The live clusters of a config, or of a kubeconfig when the config has
 /// none: `--context NAME`, else the kubeconfig's current context (as k9s
 /// does). Empty when there is neither.
 pub fn live_clusters(cli: &Cli, cfg: &Config) -> Result<Vec<LiveCluster>> {
     if let Some(ctx) = &cli.context {
-        return Ok(vec![LiveCluster {
-            name: ctx.clone(),
-            region: String::new(),
-            kube: KubeTarget {
-                kubeconfig: None,
-                context: Some(ctx.clone()),
-            },
-            cloudwatch: None,
-            prometheus: None,
-            eks_cluster: ctx.clone(),
-            profile: None,
-            actions: Default::default(),
-        }]);
+        return Ok(vec![LiveCluster::of_context(ctx)]);
     }
     if !cfg.cluster.is_empty() {
-        return Ok(cfg
-            .cluster
-            .iter()
-            .map(|c| LiveCluster {
-                name: c.name.get_ref().clone(),
-                region: c.region.clone().unwrap_or_default(),
+        let mut names = std::collections::HashSet::new();
+        let mut out = Vec::new();
+        for c in &cfg.cluster {
+            let name = match &c.name {
+                Some(n) => n.get_ref().clone(),
+                None => {
+                    let ctx = match &c.context {
+                        Some(ctx) => ctx.clone(),
+                        None => current_context(c.kubeconfig.as_deref())?.ok_or_else(|| {
+                            anyhow!(
+                                "[[cluster]] without name or context: the kubeconfig has no \
+                                 current context to name it after"
+                            )
+                        })?,
+                    };
+                    context_short_name(&ctx).0
+                }
+            };
+            if !names.insert(name.clone()) {
+                bail!(
+                    "cluster name {name:?} is used twice (a context's short name counts): \
+                     set `name` in [[cluster]]"
+                );
+            }
+            // A context named by an EKS ARN names the region too.
+            let region = c
+                .region
+                .clone()
+                .or_else(|| c.context.as_deref().and_then(|x| context_short_name(x).1))
+                .unwrap_or_default();
+            out.push((name, region, c));
+        }
+        return Ok(out
+            .into_iter()
+            .map(|(name, region, c)| LiveCluster {
+                name: name.clone(),
+                region,
                 kube: KubeTarget {
                     kubeconfig: c.kubeconfig.clone(),
                     context: c.context.clone(),
@@ -320,7 +370,7 @@ pub fn live_clusters(cli: &Cli, cfg: &Config) -> Result<Vec<LiveCluster>> {
                     .eks_cluster
                     .clone()
                     .or_else(|| c.cloudwatch.as_ref().map(|cw| cw.cluster_name.clone()))
-                    .unwrap_or_else(|| c.name.get_ref().clone()),
+                    .unwrap_or(name),
                 profile: c.profile.clone(),
                 actions: ActionSettings {
                     mode: match c.actions.mode.as_ref().map(|m| m.get_ref().as_str()) {
@@ -360,24 +410,31 @@ pub fn live_clusters(cli: &Cli, cfg: &Config) -> Result<Vec<LiveCluster>> {
     if !exists {
         return Ok(Vec::new());
     }
-    let kc = kube::config::Kubeconfig::read()
-        .map_err(|e| anyhow!("kubeconfig (KUBECONFIG or ~/.kube/config): {e}"))?;
-    let Some(ctx) = kc.current_context.filter(|c| !c.is_empty()) else {
+    let Some(ctx) = current_context(None)? else {
         return Ok(Vec::new());
     };
-    Ok(vec![LiveCluster {
-        name: ctx.clone(),
-        region: String::new(),
-        eks_cluster: ctx.clone(),
-        kube: KubeTarget {
-            kubeconfig: None,
-            context: Some(ctx),
-        },
-        cloudwatch: None,
-        prometheus: None,
-        profile: None,
-        actions: Default::default(),
-    }])
+    Ok(vec![LiveCluster::of_context(&ctx)])
+}
+
+impl LiveCluster {
+    /// A cluster from a kubeconfig context alone: named by its short name,
+    /// in the region its EKS ARN names (none otherwise).
+    pub fn of_context(ctx: &str) -> LiveCluster {
+        let (name, region) = context_short_name(ctx);
+        LiveCluster {
+            region: region.unwrap_or_default(),
+            eks_cluster: name.clone(),
+            name,
+            kube: KubeTarget {
+                kubeconfig: None,
+                context: Some(ctx.to_string()),
+            },
+            cloudwatch: None,
+            prometheus: None,
+            profile: None,
+            actions: Default::default(),
+        }
+    }
 }
 
 fn data_dir() -> Result<PathBuf> {

@@ -145,8 +145,12 @@ fn cli_lists_configured_live_clusters_with_their_sources() {
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
     assert_eq!(v[0]["name"], "prod");
     assert_eq!(v[0]["region"], "us-east-1");
-    assert_eq!(v[0]["source"], "kube+cloudwatch");
+    assert_eq!(
+        v[0]["source"], "kube+node-groups+cloudwatch",
+        "a cluster with a region reads its node groups from AWS"
+    );
     assert_eq!(v[0]["description"], "kubeconfig context prod-admin");
+    assert_eq!(v[0]["context"], "prod-admin");
     // --demo opens the demo fleet regardless.
     let out = nodecast(
         &[
@@ -355,4 +359,63 @@ fn cluster_actions_are_checked_and_reach_the_live_cluster() {
         let live = nodecast::setup::live_clusters(&cli, &cfg).expect("clusters");
         assert_eq!(live[0].actions.headroom_namespace.as_deref(), Some(ns));
     }
+}
+
+#[test]
+fn eks_arn_contexts_are_named_by_their_cluster_and_name_is_optional() {
+    use nodecast::setup::context_short_name;
+    assert_eq!(
+        context_short_name("arn:aws:eks:us-east-1:123456789012:cluster/prod"),
+        ("prod".to_string(), Some("us-east-1".to_string()))
+    );
+    assert_eq!(
+        context_short_name("arn:aws-cn:eks:cn-north-1:123456789012:cluster/web-2"),
+        ("web-2".to_string(), Some("cn-north-1".to_string()))
+    );
+    for plain in [
+        "prod-admin",
+        "kind-kind",
+        "arn:aws:iam::123:role/x",
+        "arn:aws:eks:us-east-1:1:cluster/",
+    ] {
+        assert_eq!(context_short_name(plain), (plain.to_string(), None));
+    }
+    let cli = <nodecast::cli::Cli as clap::Parser>::parse_from(["nodecast"]);
+    // No name: the context's short name (and the ARN's region); a name wins.
+    let text = "[[cluster]]\ncontext = \"arn:aws:eks:eu-west-1:123456789012:cluster/shop\"\n\
+                [[cluster]]\nname = \"batch\"\ncontext = \"arn:aws:eks:eu-west-1:123456789012:cluster/jobs\"\n";
+    let cfg = config::parse(text, Path::new("c.toml")).expect("parses");
+    let live = nodecast::setup::live_clusters(&cli, &cfg).expect("clusters");
+    assert_eq!(live[0].name, "shop");
+    assert_eq!(live[0].region, "eu-west-1");
+    assert_eq!(live[0].eks_cluster, "shop");
+    assert_eq!(
+        live[0].kube.context.as_deref(),
+        Some("arn:aws:eks:eu-west-1:123456789012:cluster/shop"),
+        "the full context reaches the kubeconfig"
+    );
+    assert_eq!(live[1].name, "batch");
+    assert_eq!(live[1].eks_cluster, "batch");
+    // Two contexts with the same short name: an error that says what to do.
+    let text = "[[cluster]]\ncontext = \"arn:aws:eks:eu-west-1:1:cluster/shop\"\n\
+                [[cluster]]\ncontext = \"arn:aws:eks:us-east-1:1:cluster/shop\"\n";
+    let cfg = config::parse(text, Path::new("c.toml")).expect("parses");
+    let e = nodecast::setup::live_clusters(&cli, &cfg)
+        .expect_err("refused")
+        .to_string();
+    assert!(
+        e.contains("\"shop\" is used twice") && e.contains("set `name`"),
+        "{e}"
+    );
+    // --context with an ARN.
+    let cli = <nodecast::cli::Cli as clap::Parser>::parse_from([
+        "nodecast",
+        "--context",
+        "arn:aws:eks:us-west-2:123456789012:cluster/edge",
+    ]);
+    let live = nodecast::setup::live_clusters(&cli, &config::Config::default()).expect("clusters");
+    assert_eq!(
+        (live[0].name.as_str(), live[0].region.as_str()),
+        ("edge", "us-west-2")
+    );
 }

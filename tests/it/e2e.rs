@@ -386,6 +386,7 @@ fn live_cost_pane_prices_from_the_live_refresh() {
         crate::live_kube::seed(&c, &name, &name).await;
         // History for the forecasts the plan is made from.
         crate::live_cloudwatch::seed(&name, crate::live_cloudwatch::hour(chrono::Utc::now())).await;
+        crate::live_cloudwatch::eks_cluster(&name).await;
     });
     let pricing = crate::prices::pricing_server(false);
     let cfg = home.path().join("config.toml");

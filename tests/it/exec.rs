@@ -56,8 +56,11 @@ proptest! {
         step in prop::option::of(1u32..50), since in prop::option::of(0i64..30),
         applies in prop::collection::vec((0i64..120, 0u32..40), 0..8),
         autoscaler in any::<bool>(), writable in any::<bool>(), why in reason(),
+        late in 0i64..180,
     ) {
         let a = action("general", from, to, why);
+        // Decided `late` minutes after the hour the change was for began.
+        let now = a.at + Duration::minutes(late);
         let limits = Limits {
             min,
             max: min + span,
@@ -67,13 +70,15 @@ proptest! {
             autoscaler,
         };
         let recent = Recent {
-            group_last_applied: since.map(|m| at() - Duration::minutes(m)),
-            cluster_applies: applies.iter().map(|(m, n)| (at() - Duration::minutes(*m), *n)).collect(),
+            group_last_applied: since.map(|m| now - Duration::minutes(m)),
+            cluster_applies: applies.iter().map(|(m, n)| (now - Duration::minutes(*m), *n)).collect(),
         };
         let runaway = Runaway::default();
         let w = if writable { Ok(()) } else { Err("read-only".to_string()) };
-        let c = checks(&a, live, w, &limits, &runaway, &recent, at());
+        let c = checks(&a, live, w, &limits, &runaway, &recent, now);
         let ok = refusal(&c).is_none();
+        // Not expired: at most an hour past the hour it was for.
+        prop_assert!(!ok || late <= 60);
         // Read-only: never.
         prop_assert!(writable || !ok);
         // Compare-and-set: only from the size the operator saw.

@@ -25,6 +25,25 @@ pub fn hour(now: DateTime<Utc>) -> DateTime<Utc> {
     DateTime::from_timestamp(now.timestamp() / 3600 * 3600, 0).expect("hour")
 }
 
+/// An EKS cluster `name` in the emulator, with no managed node groups: a
+/// configured cluster with a region reads its node groups from EKS, and
+/// moto answers an HTML 500 (AWS: ResourceNotFoundException) for an EKS
+/// cluster it does not have.
+pub async fn eks_cluster(name: &str) {
+    let sdk = nodecast::aws::sdk_config(Some("us-east-1"), None, None).await;
+    let _ = aws_sdk_eks::Client::new(&sdk)
+        .create_cluster()
+        .name(name)
+        .role_arn("arn:aws:iam::123456789012:role/eks")
+        .resources_vpc_config(
+            aws_sdk_eks::types::VpcConfigRequest::builder()
+                .subnet_ids("subnet-1")
+                .build(),
+        )
+        .send()
+        .await;
+}
+
 /// Writes 15 days of hourly Container Insights points for `cluster`: nodes
 /// 10 by night and 14 by day (UTC 08-20), 7,910 millicores and 30 GiB per
 /// node, 50 % of CPU and 25 % of memory reserved, 40 % CPU utilization; one
@@ -130,7 +149,11 @@ fn snapshot_reports_cloudwatch_history_hours_through_aws_endpoint_url() {
     let endpoint = env("AWS_ENDPOINT_URL");
     let kc = crate::peers::kubeconfig();
     let rt = runtime();
-    rt.block_on(seed("cw-snapshot", hour(Utc::now())));
+    rt.block_on(async {
+        seed("cw-snapshot", hour(Utc::now())).await;
+        eks_cluster("cw-snapshot").await;
+        eks_cluster("nowhere").await;
+    });
     let home = tempfile::tempdir().expect("home");
     let cfg = home.path().join("config.toml");
     std::fs::write(
