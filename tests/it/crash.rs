@@ -7,10 +7,9 @@
 //! what happened: `failed` (still at the old size), then `applied`.
 
 use crate::peers::{env, kubeconfig, runtime};
-use aws_sdk_eks::types::NodegroupScalingConfig;
 use k8s_openapi::api::core::v1::{Namespace, Node, Pod};
 use kube::Api;
-use kube::api::{Patch, PatchParams, PostParams};
+use kube::api::PostParams;
 use nodecast::domain::{Sample, SeriesKind};
 use nodecast::store::db::Db;
 use serde_json::{Value, json};
@@ -125,20 +124,7 @@ async fn seed(c: &kube::Client) {
     let nodes = Api::<Node>::all(c.clone());
     for i in 0..2 {
         let name = format!("crash-general-{i}");
-        let n: Node = serde_json::from_value(json!({"metadata": {"name": name, "labels": {
-            "eks.amazonaws.com/nodegroup": "crash-general",
-            "node.kubernetes.io/instance-type": "m6i.xlarge"}}}))
-        .expect("node");
-        nodes.create(&pp, &n).await.expect("create node");
-        let status = json!({"status": {
-            "allocatable": {"cpu": "3920m", "memory": "14Gi", "pods": "58"},
-            "conditions": [{"type": "Ready", "status": "True", "reason": "KubeletReady",
-                "message": "m", "lastHeartbeatTime": "2026-11-28T00:00:00Z",
-                "lastTransitionTime": "2026-11-28T00:00:00Z"}]}});
-        nodes
-            .patch_status(&name, &PatchParams::default(), &Patch::Merge(&status))
-            .await
-            .expect("node status");
+        crate::placement::ready_node(&nodes, &name, "crash-general", json!([])).await;
     }
     let pods = Api::<Pod>::namespaced(c.clone(), "crash");
     let container = |cpu: &str| {
@@ -245,48 +231,15 @@ fn a_kill_between_intent_and_result_is_reconciled_at_the_next_start() {
     let moto = env("NODECAST_TEST_AWS_ENDPOINT");
     let eks = runtime().block_on(async {
         seed(&crate::peers::client(&kubeconfig()).await).await;
-        let sdk = nodecast::aws::sdk_config(Some("us-east-1"), None, None).await;
-        let eks = aws_sdk_eks::Client::new(&sdk);
-        eks.create_cluster()
-            .name("crash-eks")
-            .role_arn("arn:aws:iam::123456789012:role/eks")
-            .resources_vpc_config(
-                aws_sdk_eks::types::VpcConfigRequest::builder()
-                    .subnet_ids("subnet-1")
-                    .build(),
-            )
-            .send()
-            .await
-            .expect("create cluster");
-        eks.create_nodegroup()
-            .cluster_name("crash-eks")
-            .nodegroup_name("crash-general")
-            .node_role("arn:aws:iam::123456789012:role/node")
-            .subnets("subnet-1")
-            .scaling_config(
-                NodegroupScalingConfig::builder()
-                    .min_size(1)
-                    .max_size(10)
-                    .desired_size(2)
-                    .build(),
-            )
-            .send()
-            .await
-            .expect("create nodegroup");
-        eks
+        crate::live_exec::eks_groups("crash-eks", &[("crash-general", 1, 10, 2)]).await
     });
     let desired = || {
-        runtime().block_on(async {
-            eks.describe_nodegroup()
-                .cluster_name("crash-eks")
-                .nodegroup_name("crash-general")
-                .send()
-                .await
-                .expect("describe")
-                .nodegroup()
-                .and_then(|n| n.scaling_config())
-                .and_then(|s| s.desired_size())
-        })
+        let (_, _, d) = runtime().block_on(crate::live_exec::scaling(
+            &eks,
+            "crash-eks",
+            "crash-general",
+        ));
+        Some(d)
     };
     let dir = tempfile::tempdir().expect("dir");
     std::fs::write(

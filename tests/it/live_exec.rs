@@ -49,7 +49,7 @@ fn executor(dir: &std::path::Path, cluster: &str, actuator: Arc<dyn Actuator>) -
 
 /// An EKS cluster with node groups created with a scalingConfig each (moto
 /// shares one default dict between groups created without one).
-async fn eks_groups(cluster: &str, groups: &[(&str, i32, i32, i32)]) -> aws_sdk_eks::Client {
+pub async fn eks_groups(cluster: &str, groups: &[(&str, i32, i32, i32)]) -> aws_sdk_eks::Client {
     let eks = aws_sdk_eks::Client::new(&sdk().await);
     eks.create_cluster()
         .name(cluster)
@@ -82,7 +82,7 @@ async fn eks_groups(cluster: &str, groups: &[(&str, i32, i32, i32)]) -> aws_sdk_
     eks
 }
 
-async fn scaling(eks: &aws_sdk_eks::Client, cluster: &str, group: &str) -> (i32, i32, i32) {
+pub async fn scaling(eks: &aws_sdk_eks::Client, cluster: &str, group: &str) -> (i32, i32, i32) {
     let ng = eks
         .describe_nodegroup()
         .cluster_name(cluster)

@@ -6,7 +6,6 @@
 
 use crate::peers::{client, kubeconfig, runtime};
 use aws_sdk_autoscaling::types::Tag;
-use aws_sdk_eks::types::NodegroupScalingConfig;
 use chrono::Utc;
 use k8s_openapi::api::apps::v1::Deployment;
 use kube::Api;
@@ -25,33 +24,7 @@ use serde_json::json;
 fn eks_and_tagged_auto_scaling_groups_give_their_bounds_and_status() {
     runtime().block_on(async {
         let sdk = nodecast::aws::sdk_config(Some("us-east-1"), None, None).await;
-        let eks = aws_sdk_eks::Client::new(&sdk);
-        eks.create_cluster()
-            .name("facts-eks")
-            .role_arn("arn:aws:iam::123456789012:role/eks")
-            .resources_vpc_config(
-                aws_sdk_eks::types::VpcConfigRequest::builder()
-                    .subnet_ids("subnet-1")
-                    .build(),
-            )
-            .send()
-            .await
-            .expect("cluster");
-        eks.create_nodegroup()
-            .cluster_name("facts-eks")
-            .nodegroup_name("general")
-            .node_role("arn:aws:iam::123456789012:role/node")
-            .subnets("subnet-1")
-            .scaling_config(
-                NodegroupScalingConfig::builder()
-                    .min_size(2)
-                    .max_size(12)
-                    .desired_size(3)
-                    .build(),
-            )
-            .send()
-            .await
-            .expect("nodegroup");
+        crate::live_exec::eks_groups("facts-eks", &[("general", 2, 12, 3)]).await;
         let asg = aws_sdk_autoscaling::Client::new(&sdk);
         asg.create_launch_configuration()
             .launch_configuration_name("facts-lc")

@@ -346,6 +346,30 @@ fn demo_pending_pods_wait_for_their_own_node_group() {
     assert!(seen > 0, "the demo fixture has pods pending for a group");
 }
 
+/// A Ready m6i.xlarge node of EKS node group `group` (3920m, 14Gi allocatable).
+pub async fn ready_node(nodes: &Api<KNode>, name: &str, group: &str, taints: serde_json::Value) {
+    let n: KNode = serde_json::from_value(json!({
+        "metadata": {"name": name, "labels": {
+            "eks.amazonaws.com/nodegroup": group,
+            "node.kubernetes.io/instance-type": "m6i.xlarge"}},
+        "spec": {"taints": taints}
+    }))
+    .expect("node");
+    nodes
+        .create(&PostParams::default(), &n)
+        .await
+        .expect("create node");
+    let status = json!({"status": {
+        "allocatable": {"cpu": "3920m", "memory": "14Gi", "pods": "58"},
+        "conditions": [{"type": "Ready", "status": "True", "reason": "KubeletReady",
+            "message": "m", "lastHeartbeatTime": "2026-11-28T00:00:00Z",
+            "lastTransitionTime": "2026-11-28T00:00:00Z"}]}});
+    nodes
+        .patch_status(name, &PatchParams::default(), &Patch::Merge(&status))
+        .await
+        .expect("node status");
+}
+
 #[test]
 #[ignore = "needs kube-apiserver and etcd (scripts/test.sh starts them)"]
 fn pending_pods_reach_their_node_group_against_a_real_api_server() {
@@ -364,24 +388,7 @@ fn pending_pods_reach_their_node_group_against_a_real_api_server() {
             ("pend-general", 2, json!([])),
             ("pend-batch", 0, json!([{"key": "dedicated", "value": "batch", "effect": "NoSchedule"}])),
         ] {
-            let name = format!("{group}-{i}");
-            let n: KNode = serde_json::from_value(json!({
-                "metadata": {"name": name, "labels": {
-                    "eks.amazonaws.com/nodegroup": group,
-                    "node.kubernetes.io/instance-type": "m6i.xlarge"}},
-                "spec": {"taints": taints}
-            }))
-            .expect("node");
-            nodes.create(&pp, &n).await.expect("create node");
-            let status = json!({"status": {
-                "allocatable": {"cpu": "3920m", "memory": "14Gi", "pods": "58"},
-                "conditions": [{"type": "Ready", "status": "True", "reason": "KubeletReady",
-                    "message": "m", "lastHeartbeatTime": "2026-11-28T00:00:00Z",
-                    "lastTransitionTime": "2026-11-28T00:00:00Z"}]}});
-            nodes
-                .patch_status(&name, &PatchParams::default(), &Patch::Merge(&status))
-                .await
-                .expect("node status");
+            ready_node(&nodes, &format!("{group}-{i}"), group, taints).await;
         }
         let pods = Api::<KPod>::namespaced(c.clone(), "pend");
         let create = |name: String, spec: serde_json::Value| {
