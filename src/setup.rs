@@ -296,6 +296,19 @@ pub fn context_short_name(context: &str) -> (String, Option<String>) {
     (context.to_string(), None)
 }
 
+/// What a cluster's exec plugin (`aws eks get-token`) gets from the config:
+/// `AWS_PROFILE` and `AWS_REGION`.
+pub fn plugin_env(profile: Option<&str>, region: &str) -> Vec<(String, String)> {
+    let mut env = Vec::new();
+    if let Some(p) = profile.filter(|p| !p.is_empty()) {
+        env.push(("AWS_PROFILE".to_string(), p.to_string()));
+    }
+    if !region.is_empty() {
+        env.push(("AWS_REGION".to_string(), region.to_string()));
+    }
+    env
+}
+
 /// The current context of a kubeconfig (`None`: KUBECONFIG, then ~/.kube/config).
 fn current_context(kubeconfig: Option<&std::path::Path>) -> Result<Option<String>> {
     let kc = match kubeconfig {
@@ -351,11 +364,12 @@ pub fn live_clusters(cli: &Cli, cfg: &Config) -> Result<Vec<LiveCluster>> {
             .into_iter()
             .map(|(name, region, c)| LiveCluster {
                 name: name.clone(),
-                region,
                 kube: KubeTarget {
                     kubeconfig: c.kubeconfig.clone(),
                     context: c.context.clone(),
+                    plugin_env: plugin_env(c.profile.as_deref(), &region),
                 },
+                region,
                 cloudwatch: c.cloudwatch.as_ref().map(|cw| CloudWatchTarget {
                     cluster_name: cw.cluster_name.clone(),
                     region: c.region.clone(),
@@ -422,12 +436,13 @@ impl LiveCluster {
     pub fn of_context(ctx: &str) -> LiveCluster {
         let (name, region) = context_short_name(ctx);
         LiveCluster {
-            region: region.unwrap_or_default(),
+            region: region.clone().unwrap_or_default(),
             eks_cluster: name.clone(),
             name,
             kube: KubeTarget {
                 kubeconfig: None,
                 context: Some(ctx.to_string()),
+                plugin_env: plugin_env(None, region.as_deref().unwrap_or_default()),
             },
             cloudwatch: None,
             prometheus: None,

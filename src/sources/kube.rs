@@ -39,16 +39,86 @@ pub struct KubeTarget {
     pub kubeconfig: Option<PathBuf>,
     /// Context; `None`: the kubeconfig's current context.
     pub context: Option<String>,
+    /// Environment for the context's exec plugin (`aws eks get-token`):
+    /// the cluster's `AWS_PROFILE` and `AWS_REGION`, unless the
+    /// kubeconfig's own exec `env` sets them.
+    pub plugin_env: Vec<(String, String)>,
 }
 
 /// The API server's answer to a call as a source error: refused (401/403),
 /// failed (another status), or unreachable.
 fn api_error(e: kube::Error) -> SourceError {
+    if let kube::Error::Auth(a) = &e {
+        return SourceError::Denied(auth_error(a));
+    }
     let msg = format!("API server: {e}");
     match &e {
         kube::Error::Api(s) if s.code == 401 || s.code == 403 => SourceError::Denied(msg),
         kube::Error::Api(_) => SourceError::Failed(msg),
         _ => SourceError::Unreachable(msg),
+    }
+}
+
+/// A kubeconfig credential that failed, said plainly: the exec plugin's
+/// command and the last line of its stderr, or why it could not start.
+pub fn auth_error(e: &kube::client::AuthError) -> String {
+    use kube::client::AuthError as A;
+    match e {
+        A::AuthExecStart(io) => {
+            format!("kubeconfig exec plugin could not start: {io} (is it installed and on PATH?)")
+        }
+        A::AuthExecRun { cmd, out } => {
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            let last = stderr
+                .lines()
+                .rev()
+                .find(|l| !l.trim().is_empty())
+                .unwrap_or("(no stderr)");
+            format!(
+                "kubeconfig exec plugin {cmd} failed ({}): {}",
+                out.status,
+                last.trim()
+            )
+        }
+        A::AuthExecParse(p) => {
+            format!("kubeconfig exec plugin printed no ExecCredential: {p}")
+        }
+        other => format!("kubeconfig credentials: {other}"),
+    }
+}
+
+/// Adds `vars` to the exec plugin's environment of `context`'s user (the
+/// current context's when `None`), leaving what the kubeconfig sets.
+fn add_plugin_env(kc: &mut Kubeconfig, context: Option<&str>, vars: &[(String, String)]) {
+    let ctx = context
+        .map(str::to_string)
+        .or_else(|| kc.current_context.clone());
+    let user = kc
+        .contexts
+        .iter()
+        .find(|c| Some(&c.name) == ctx.as_ref())
+        .and_then(|c| c.context.as_ref()?.user.clone());
+    for ai in kc
+        .auth_infos
+        .iter_mut()
+        .filter(|a| Some(&a.name) == user.as_ref())
+    {
+        let Some(exec) = ai.auth_info.as_mut().and_then(|a| a.exec.as_mut()) else {
+            continue;
+        };
+        let env = exec.env.get_or_insert_with(Vec::new);
+        for (k, v) in vars {
+            if !env.iter().any(|e| e.get("name") == Some(k)) {
+                env.push(
+                    [
+                        ("name".to_string(), k.clone()),
+                        ("value".to_string(), v.clone()),
+                    ]
+                    .into_iter()
+                    .collect(),
+                );
+            }
+        }
     }
 }
 
@@ -61,13 +131,14 @@ impl KubeTarget {
                 SourceError::Setup(format!("{what}: {}", error_chain(&e)))
             }
         };
-        let kc = match &self.kubeconfig {
+        let mut kc = match &self.kubeconfig {
             Some(p) => {
                 Kubeconfig::read_from(p).map_err(setup(format!("kubeconfig {}", p.display())))?
             }
             None => Kubeconfig::read()
                 .map_err(setup("kubeconfig (KUBECONFIG or ~/.kube/config)".into()))?,
         };
+        add_plugin_env(&mut kc, self.context.as_deref(), &self.plugin_env);
         let opts = KubeConfigOptions {
             context: self.context.clone(),
             ..Default::default()
@@ -79,8 +150,11 @@ impl KubeTarget {
                 None => "kubeconfig current context".to_string(),
             }))?;
         cfg.connect_timeout = Some(CALL_TIMEOUT);
-        Client::try_from(cfg)
-            .map_err(|e| SourceError::Setup(format!("Kubernetes client: {}", error_chain(&e))))
+        // An exec plugin first runs here.
+        Client::try_from(cfg).map_err(|e| match &e {
+            kube::Error::Auth(a) => SourceError::Denied(auth_error(a)),
+            _ => SourceError::Setup(format!("Kubernetes client: {}", error_chain(&e))),
+        })
     }
 }
 

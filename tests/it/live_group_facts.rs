@@ -131,6 +131,7 @@ fn the_autoscaler_is_found_through_the_api() {
             KubeTarget {
                 kubeconfig: Some(kubeconfig()),
                 context: None,
+                ..Default::default()
             },
             std::time::Duration::from_secs(1),
         );

@@ -126,6 +126,7 @@ fn the_source_sees_what_was_seeded_through_the_api() {
             KubeTarget {
                 kubeconfig: Some(kc.clone()),
                 context: None,
+                ..Default::default()
             },
             Duration::from_secs(1),
         );
@@ -295,6 +296,7 @@ fn a_killed_api_server_turns_the_source_to_error_and_back() {
         let target = KubeTarget {
             kubeconfig: Some(api.kubeconfig.clone()),
             context: None,
+            ..Default::default()
         };
         let (tx, mut rx) = tokio::sync::mpsc::channel(64);
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);

@@ -7,6 +7,7 @@ mod config;
 mod crash;
 mod e2e;
 mod exec;
+mod exec_auth;
 mod fake_http;
 mod fixture;
 mod flow;

@@ -45,6 +45,7 @@ pub async fn client(kubeconfig: &std::path::Path) -> kube::Client {
     nodecast::sources::kube::KubeTarget {
         kubeconfig: Some(kubeconfig.to_path_buf()),
         context: None,
+        ..Default::default()
     }
     .client()
     .await

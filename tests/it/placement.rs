@@ -437,6 +437,7 @@ fn pending_pods_reach_their_node_group_against_a_real_api_server() {
             KubeTarget {
                 kubeconfig: Some(kc.clone()),
                 context: None,
+                ..Default::default()
             },
             std::time::Duration::from_secs(1),
         );
