@@ -370,7 +370,6 @@ impl ScalingAction {
     /// A short id that stays the same between a listing and an approval:
     /// a hash of the cluster, node group, sizes and hour.
     pub fn id(&self) -> String {
-        let mut h: u64 = 0xcbf29ce484222325;
         let text = format!(
             "{}\n{}\n{}\n{}\n{}",
             self.cluster.0,
@@ -379,11 +378,17 @@ impl ScalingAction {
             self.to,
             self.at.timestamp()
         );
-        for b in text.bytes() {
-            h = (h ^ b as u64).wrapping_mul(0x100000001b3);
-        }
+        let h = fnv1a(text.as_bytes());
         format!("{:08x}", (h >> 32) as u32 ^ h as u32)
     }
+}
+
+/// FNV-1a, 64 bit: a hash that stays the same across builds and runs
+/// (unlike the std hasher), for ids and names that must not change.
+pub fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf29ce484222325, |h, b| {
+        (h ^ *b as u64).wrapping_mul(0x100000001b3)
+    })
 }
 
 /// A PodDisruptionBudget: the pods it guards and how many may go at once.

@@ -20,6 +20,21 @@ pub const GROUP_TAGS: [&str; 3] = [
     "k8s.io/cluster-autoscaler/node-template/label/eks.amazonaws.com/nodegroup",
 ];
 
+/// The node group an ASG's tags name, if any.
+pub fn tagged_group(g: &AutoScalingGroup) -> Option<&str> {
+    g.tags()
+        .iter()
+        .find(|t| t.key().is_some_and(|k| GROUP_TAGS.contains(&k)))
+        .and_then(|t| t.value())
+}
+
+/// Whether an ASG's node-group tag names `node_group`.
+fn names_group(g: &AutoScalingGroup, node_group: &str) -> bool {
+    g.tags()
+        .iter()
+        .any(|t| t.key().is_some_and(|k| GROUP_TAGS.contains(&k)) && t.value() == Some(node_group))
+}
+
 pub struct AutoScalingGroups {
     pub autoscaler: bool,
     client: LazyClient<Client>,
@@ -55,26 +70,15 @@ impl AutoScalingGroups {
         if let Some(g) = named.auto_scaling_groups().first() {
             return Ok(g.clone());
         }
-        let mut token: Option<String> = None;
-        for _ in 0..100 {
-            let page = c
-                .describe_auto_scaling_groups()
-                .set_next_token(token.take())
-                .send()
-                .await
-                .map_err(failed)?;
-            let tagged = page.auto_scaling_groups().iter().find(|g| {
-                g.tags().iter().any(|t| {
-                    t.key().is_some_and(|k| GROUP_TAGS.contains(&k))
-                        && t.value() == Some(node_group)
-                })
-            });
-            if let Some(g) = tagged {
-                return Ok(g.clone());
-            }
-            match page.next_token() {
-                Some(t) if !t.is_empty() => token = Some(t.to_string()),
-                _ => break,
+        // Every page, through the SDK's paginator, until one carries the tag.
+        let mut groups = c
+            .describe_auto_scaling_groups()
+            .into_paginator()
+            .items()
+            .send();
+        while let Some(g) = groups.try_next().await.map_err(failed)? {
+            if names_group(&g, node_group) {
+                return Ok(g);
             }
         }
         Err(ExecError::NoSuchGroup(format!(

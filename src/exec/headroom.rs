@@ -61,10 +61,7 @@ pub fn deployment_name(node_group: &str) -> String {
         .collect();
     let mut name = format!("nodecast-headroom-{}", clean.trim_matches('-'));
     if clean != node_group || name.len() > 63 {
-        // FNV-1a: stable across builds, unlike the std hasher.
-        let hash = node_group.bytes().fold(0xcbf29ce484222325u64, |h, b| {
-            (h ^ b as u64).wrapping_mul(0x100000001b3)
-        });
+        let hash = crate::domain::fnv1a(node_group.as_bytes());
         name.truncate(54);
         name = format!("{}-{:08x}", name.trim_end_matches('-'), hash as u32);
     }

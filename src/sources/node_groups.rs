@@ -10,7 +10,7 @@ use super::cloudwatch::sdk_error;
 use super::{Result, Source, SourceUpdate};
 use crate::aws::LazyClient;
 use crate::domain::{Sample, SeriesKind};
-use crate::exec::asg::GROUP_TAGS;
+use crate::exec::asg::tagged_group;
 use crate::group_facts::{Facts, GroupFacts, GroupKind};
 use async_trait::async_trait;
 use aws_sdk_autoscaling::types::AutoScalingGroup;
@@ -42,33 +42,26 @@ impl NodeGroupsSource {
 
     async fn eks_groups(&self) -> Result<Vec<GroupFacts>> {
         let c = self.eks.get(aws_sdk_eks::Client::new).await;
-        let mut names = Vec::new();
-        let mut token: Option<String> = None;
-        for _ in 0..100 {
-            let page = match c
-                .list_nodegroups()
-                .cluster_name(&self.eks_cluster)
-                .set_next_token(token.take())
-                .send()
-                .await
-            {
-                Ok(p) => p,
-                // Not an EKS cluster of this account and region: its groups
-                // are self-managed, if any.
-                Err(e) if e.code() == Some("ResourceNotFoundException") => return Ok(Vec::new()),
-                Err(e) => {
-                    return Err(sdk_error(
-                        &format!("EKS ListNodegroups ({})", self.eks_cluster),
-                        e,
-                    ));
-                }
-            };
-            names.extend(page.nodegroups().iter().cloned());
-            match page.next_token() {
-                Some(t) if !t.is_empty() => token = Some(t.to_string()),
-                _ => break,
+        let names: Vec<String> = match c
+            .list_nodegroups()
+            .cluster_name(&self.eks_cluster)
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+        {
+            Ok(n) => n,
+            // Not an EKS cluster of this account and region: its groups
+            // are self-managed, if any.
+            Err(e) if e.code() == Some("ResourceNotFoundException") => return Ok(Vec::new()),
+            Err(e) => {
+                return Err(sdk_error(
+                    &format!("EKS ListNodegroups ({})", self.eks_cluster),
+                    e,
+                ));
             }
-        }
+        };
         let mut out = Vec::new();
         for name in names {
             let ng = c
@@ -122,53 +115,42 @@ impl NodeGroupsSource {
 
     async fn asg_groups(&self, eks: &[GroupFacts]) -> Result<Vec<GroupFacts>> {
         let c = self.asg.get(aws_sdk_autoscaling::Client::new).await;
+        let groups = c
+            .describe_auto_scaling_groups()
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| sdk_error("DescribeAutoScalingGroups", e))?;
         let mut out = Vec::new();
-        let mut token: Option<String> = None;
-        for _ in 0..100 {
-            let page = c
-                .describe_auto_scaling_groups()
-                .set_next_token(token.take())
-                .send()
-                .await
-                .map_err(|e| sdk_error("DescribeAutoScalingGroups", e))?;
-            for g in page.auto_scaling_groups() {
-                let asg_name = g.auto_scaling_group_name().unwrap_or_default();
-                if !self.of_cluster(g)
-                    || eks
-                        .iter()
-                        .any(|f| f.detail.contains(asg_name) && !asg_name.is_empty())
-                {
-                    continue;
-                }
-                let name = g
-                    .tags()
+        for g in &groups {
+            let asg_name = g.auto_scaling_group_name().unwrap_or_default();
+            if !self.of_cluster(g)
+                || eks
                     .iter()
-                    .find(|t| t.key().is_some_and(|k| GROUP_TAGS.contains(&k)))
-                    .and_then(|t| t.value())
-                    .unwrap_or(asg_name)
-                    .to_string();
-                if eks.iter().any(|f| f.node_group == name) {
-                    continue;
-                }
-                let size = |v: Option<i32>| v.map(|v| v.max(0) as u32);
-                out.push(GroupFacts {
-                    node_group: name,
-                    kind: GroupKind::AutoScaling,
-                    min: size(g.min_size()),
-                    max: size(g.max_size()),
-                    desired: size(g.desired_capacity()),
-                    status: Some(
-                        g.status()
-                            .map(str::to_string)
-                            .unwrap_or_else(|| format!("{} instances", g.instances().len())),
-                    ),
-                    detail: format!("ASG {asg_name}"),
-                });
+                    .any(|f| f.detail.contains(asg_name) && !asg_name.is_empty())
+            {
+                continue;
             }
-            match page.next_token() {
-                Some(t) if !t.is_empty() => token = Some(t.to_string()),
-                _ => break,
+            let name = tagged_group(g).unwrap_or(asg_name).to_string();
+            if eks.iter().any(|f| f.node_group == name) {
+                continue;
             }
+            let size = |v: Option<i32>| v.map(|v| v.max(0) as u32);
+            out.push(GroupFacts {
+                node_group: name,
+                kind: GroupKind::AutoScaling,
+                min: size(g.min_size()),
+                max: size(g.max_size()),
+                desired: size(g.desired_capacity()),
+                status: Some(
+                    g.status()
+                        .map(str::to_string)
+                        .unwrap_or_else(|| format!("{} instances", g.instances().len())),
+                ),
+                detail: format!("ASG {asg_name}"),
+            });
         }
         Ok(out)
     }

@@ -80,7 +80,8 @@ pub struct AuditRow {
     pub wrote: bool,
 }
 
-fn time(secs: i64) -> DateTime<Utc> {
+/// A stored Unix time.
+pub(super) fn time(secs: i64) -> DateTime<Utc> {
     DateTime::from_timestamp(secs, 0).unwrap_or_default()
 }
 

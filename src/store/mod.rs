@@ -96,6 +96,7 @@ impl Store {
             }
             SourceEventKind::Update(u) => {
                 samples = u.samples;
+                let new_facts = u.facts.is_some();
                 if let Some(facts) = u.facts {
                     self.facts[i].insert(ev.source.clone(), facts);
                 }
@@ -104,9 +105,12 @@ impl Store {
                     samples.extend(snap.samples());
                     snap.apply_facts(self.facts[i].values());
                     Arc::make_mut(&mut self.fleet.clusters[i].1).latest = Some(snap);
-                } else if let Some(snap) = &mut Arc::make_mut(&mut self.fleet.clusters[i].1).latest
-                {
-                    snap.apply_facts(self.facts[i].values());
+                } else if new_facts {
+                    // Facts alone (the node-groups source): over the latest
+                    // snapshot. A metrics-only update has nothing to lay.
+                    if let Some(snap) = &mut Arc::make_mut(&mut self.fleet.clusters[i].1).latest {
+                        snap.apply_facts(self.facts[i].values());
+                    }
                 }
                 SourceHealth::Ok
             }

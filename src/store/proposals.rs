@@ -2,6 +2,7 @@
 //! approved later, when the plan has moved on, is told superseded or
 //! expired instead of unknown.
 
+use super::audit::time;
 use super::db::Db;
 use super::error::Result;
 use crate::domain::ScalingAction;
@@ -16,8 +17,16 @@ pub struct Listed {
     pub listed_at: DateTime<Utc>,
 }
 
-fn time(secs: i64) -> DateTime<Utc> {
-    DateTime::from_timestamp(secs, 0).unwrap_or_default()
+const COLUMNS: &str = "action, apply_by, listed_at";
+
+/// A row of [`COLUMNS`]; `None` where the stored action no longer reads.
+fn listed(r: &rusqlite::Row) -> rusqlite::Result<Option<Listed>> {
+    let (json, apply_by, listed_at): (String, i64, i64) = (r.get(0)?, r.get(1)?, r.get(2)?);
+    Ok(serde_json::from_str(&json).ok().map(|action| Listed {
+        action,
+        apply_by: time(apply_by),
+        listed_at: time(listed_at),
+    }))
 }
 
 impl Db {
@@ -58,49 +67,23 @@ impl Db {
         let row = self
             .conn
             .query_row(
-                "SELECT action, apply_by, listed_at FROM proposals WHERE id = ?1",
+                &format!("SELECT {COLUMNS} FROM proposals WHERE id = ?1"),
                 [id],
-                |r| {
-                    Ok((
-                        r.get::<_, String>(0)?,
-                        r.get::<_, i64>(1)?,
-                        r.get::<_, i64>(2)?,
-                    ))
-                },
+                listed,
             )
             .optional()?;
-        Ok(row.and_then(|(json, apply_by, listed_at)| {
-            Some(Listed {
-                action: serde_json::from_str(&json).ok()?,
-                apply_by: time(apply_by),
-                listed_at: time(listed_at),
-            })
-        }))
+        Ok(row.flatten())
     }
 
     /// Proposals listed since `since`, oldest listing first.
     pub fn listed_proposals(&self, since: DateTime<Utc>) -> Result<Vec<Listed>> {
-        let mut st = self.conn.prepare_cached(
-            "SELECT action, apply_by, listed_at FROM proposals WHERE listed_at >= ?1
-             ORDER BY listed_at, id",
-        )?;
-        let rows = st.query_map([since.timestamp()], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, i64>(1)?,
-                r.get::<_, i64>(2)?,
-            ))
-        })?;
+        let mut st = self.conn.prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM proposals WHERE listed_at >= ?1 ORDER BY listed_at, id"
+        ))?;
+        let rows = st.query_map([since.timestamp()], listed)?;
         let mut out = Vec::new();
         for row in rows {
-            let (json, apply_by, listed_at) = row?;
-            if let Ok(action) = serde_json::from_str(&json) {
-                out.push(Listed {
-                    action,
-                    apply_by: time(apply_by),
-                    listed_at: time(listed_at),
-                });
-            }
+            out.extend(row?);
         }
         Ok(out)
     }

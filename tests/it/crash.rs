@@ -20,29 +20,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-/// Reads one HTTP/1.1 message (head and Content-Length body) as raw bytes.
-fn read_message(s: &mut TcpStream) -> Option<(String, Vec<u8>)> {
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 8192];
-    loop {
-        let n = s.read(&mut chunk).ok().filter(|n| *n > 0)?;
-        buf.extend_from_slice(&chunk[..n]);
-        if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-            let head = String::from_utf8_lossy(&buf[..end]).to_lowercase();
-            let len = head
-                .lines()
-                .find_map(|l| l.strip_prefix("content-length:"))
-                .and_then(|v| v.trim().parse::<usize>().ok())
-                .unwrap_or(0);
-            while buf.len() < end + 4 + len {
-                let n = s.read(&mut chunk).ok().filter(|n| *n > 0)?;
-                buf.extend_from_slice(&chunk[..n]);
-            }
-            return Some((head, buf));
-        }
-    }
-}
-
 /// A proxy to `upstream` that holds every UpdateNodegroupConfig call
 /// forever: before forwarding it, or (with `forward`) after, so the write
 /// lands and the answer never comes. `held` turns true when one is held.
@@ -68,7 +45,7 @@ fn holding_proxy(upstream: &str) -> HoldingProxy {
             let (upstream, fw, hd) = (upstream.clone(), fw.clone(), hd.clone());
             std::thread::spawn(move || {
                 // One request per connection: the answer says connection: close.
-                if let Some((head, raw)) = read_message(&mut client) {
+                if let Some((head, raw)) = crate::fake_http::read_message(&mut client) {
                     let update = head
                         .lines()
                         .next()

@@ -38,7 +38,9 @@ impl FakeServer {
     }
 }
 
-fn read_request(s: &mut TcpStream) -> Option<Request> {
+/// One HTTP/1.1 message as received: its lower-cased head, and the raw
+/// bytes of the head and its Content-Length body.
+pub fn read_message(s: &mut TcpStream) -> Option<(String, Vec<u8>)> {
     let mut buf = Vec::new();
     let mut chunk = [0u8; 8192];
     let (end, len) = loop {
@@ -58,9 +60,16 @@ fn read_request(s: &mut TcpStream) -> Option<Request> {
         let n = s.read(&mut chunk).ok().filter(|n| *n > 0)?;
         buf.extend_from_slice(&chunk[..n]);
     }
+    buf.truncate(end + 4 + len);
+    Some((String::from_utf8_lossy(&buf[..end]).to_lowercase(), buf))
+}
+
+fn read_request(s: &mut TcpStream) -> Option<Request> {
+    let (head, raw) = read_message(s)?;
+    let body = raw.windows(4).position(|w| w == b"\r\n\r\n")? + 4;
     Some(Request {
-        head: String::from_utf8_lossy(&buf[..end]).to_lowercase(),
-        body: String::from_utf8_lossy(&buf[end + 4..end + 4 + len]).into_owned(),
+        head,
+        body: String::from_utf8_lossy(&raw[body..]).into_owned(),
     })
 }
 
