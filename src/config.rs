@@ -84,6 +84,9 @@ pub struct ForecastConfig {
     pub holidays: Vec<chrono::NaiveDate>,
     /// Headroom over forecast requests when counting nodes needed (0.1 = 10 %).
     pub headroom: Option<Spanned<f64>>,
+    /// Days the forecast ledger keeps every forecast hour before folding it
+    /// into per-day scores (default 90, at least 31).
+    pub ledger_days: Option<Spanned<i64>>,
 }
 
 /// `[plan]`: scaling rules, instance-mix constraints and discounts; every
@@ -209,6 +212,15 @@ impl Config {
         cal.holidays.extend(self.forecast.holidays.iter().copied());
         cal.events = self.events.clone();
         cal
+    }
+
+    /// `forecast.ledger_days`, or the default.
+    pub fn ledger_days(&self) -> i64 {
+        self.forecast
+            .ledger_days
+            .as_ref()
+            .map(|d| *d.get_ref())
+            .unwrap_or(crate::store::ledger::RETENTION_DAYS)
     }
 
     /// `forecast.headroom`, or the default.
@@ -387,6 +399,17 @@ pub fn parse(text: &str, file: &Path) -> Result<Config> {
             h.span(),
             "forecast.headroom",
             "must be a fraction from 0 to 1 (0.1 = 10 %)",
+        ));
+    }
+    if let Some(d) = &cfg.forecast.ledger_days
+        && *d.get_ref() < 31
+    {
+        return Err(field_error(
+            file,
+            text,
+            d.span(),
+            "forecast.ledger_days",
+            "must be at least 31 (the Accuracy pane scores 30 days)",
         ));
     }
     check_plan(&cfg.plan, file, text)?;

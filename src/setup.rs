@@ -275,6 +275,8 @@ pub struct Setup {
     pub calendar: crate::forecast::features::Calendar,
     /// Planning settings (headroom included).
     pub plan: crate::plan::PlanConfig,
+    /// Days the forecast ledger keeps forecast hours whole.
+    pub ledger_days: i64,
     /// The price refresh's settings (`nodecast prices` uses them in demo mode too).
     pub prices: PriceRefresh,
     /// `--read-only`: the executor applies nothing.
@@ -514,6 +516,7 @@ pub fn resolve(cli: &Cli) -> Result<Setup> {
         config_path,
         calendar: cfg.calendar(),
         plan: cfg.plan(),
+        ledger_days: cfg.ledger_days(),
         prices,
         read_only: cli.read_only,
     })

@@ -23,6 +23,9 @@ pub enum Action {
     Forecasts(ClusterId, ClusterForecast),
     /// A cluster's plan, made from its new forecasts.
     Plan(ClusterId, Box<crate::plan::ClusterPlan>),
+    /// A cluster's record from the forecast ledger (after a forecast was
+    /// stored or actuals scored).
+    Accuracy(ClusterId, Box<crate::forecast::accuracy::ClusterAccuracy>),
     /// The forecast job finished every cluster it had.
     ForecastsDone,
     /// The executor decided on an action of a cluster.

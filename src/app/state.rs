@@ -6,6 +6,7 @@ use crate::domain::{
 };
 use crate::exec::Decision;
 use crate::exec::rules::Check;
+use crate::forecast::accuracy::ClusterAccuracy;
 use crate::health::Health;
 use crate::plan::ClusterPlan;
 use crate::plan::group::Proposal;
@@ -47,6 +48,8 @@ pub enum LowerPane {
     Cost,
     /// The decisions of the last 24 h.
     Actions,
+    /// How the forecasts have done (the ledger's scores).
+    Accuracy,
 }
 
 /// Where an action stands in the dashboard: on its way, or decided.
@@ -93,6 +96,10 @@ pub struct ClusterTab {
     pub decisions: BTreeMap<String, ActionState>,
     /// The audit log's rows of the last 24 h, newest last.
     pub audit: Vec<AuditRow>,
+    /// The forecast ledger's record, by series.
+    pub accuracy: ClusterAccuracy,
+    /// The fleet tab's accuracy line for this cluster.
+    pub accuracy_line: String,
 }
 
 impl ClusterTab {
@@ -107,6 +114,8 @@ impl ClusterTab {
             autoscaler: false,
             decisions: BTreeMap::new(),
             audit: Vec::new(),
+            accuracy: ClusterAccuracy::new(),
+            accuracy_line: crate::forecast::accuracy::fleet_line(None),
         }
     }
 
@@ -306,6 +315,14 @@ impl AppState {
             c.forecast = forecast;
         }
         self.fleet.planned_figures(&self.clusters);
+    }
+
+    /// Takes a cluster's record from the forecast ledger.
+    pub fn set_accuracy(&mut self, id: &ClusterId, accuracy: ClusterAccuracy) {
+        if let Some(c) = self.cluster_mut(id) {
+            c.accuracy_line = crate::forecast::accuracy::fleet_line(Some(&accuracy));
+            c.accuracy = accuracy;
+        }
     }
 
     /// Takes a cluster's new plan.

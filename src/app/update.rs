@@ -46,7 +46,8 @@ fn apply_command(state: &mut AppState, cmd: Command) -> bool {
                 Forecast => Plan,
                 Plan => Cost,
                 Cost => Actions,
-                Actions => Forecast,
+                Actions => Accuracy,
+                Accuracy => Forecast,
             };
         }
         Command::SelectNext => return super::approvals::select(state, 1),
@@ -101,6 +102,10 @@ pub fn update(state: &mut AppState, action: Action) -> Vec<Effect> {
         }
         Action::Plan(id, plan) => {
             state.set_plan(&id, *plan);
+            true
+        }
+        Action::Accuracy(id, accuracy) => {
+            state.set_accuracy(&id, *accuracy);
             true
         }
         Action::ForecastsDone => {

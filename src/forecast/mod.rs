@@ -2,6 +2,7 @@
 //! module here does I/O or reads the clock: saved models go through the
 //! [`persist::ModelStore`] trait passed in, and the time is an argument.
 
+pub mod accuracy;
 pub mod backtest;
 pub mod ensemble;
 pub mod features;

@@ -14,9 +14,10 @@ use crate::domain::{ClusterForecast, ClusterId, SeriesKind};
 use crate::forecast::{Forecaster, forecast_cluster, origin_for};
 use crate::plan::{PlanConfig, plan_cluster};
 use crate::snapshot::{ClusterView, Fleet};
+use crate::store::ledger::{Ledger, keep};
 use chrono::{DateTime, NaiveDate, Utc};
-use std::collections::HashMap;
-use std::sync::Arc;
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
 use tokio::sync::{mpsc, watch};
 
 pub struct ForecastJob {
@@ -26,6 +27,12 @@ pub struct ForecastJob {
     done: HashMap<ClusterId, (DateTime<Utc>, usize)>,
     /// Per cluster: its last forecasts, which a new catalog plans again.
     last: HashMap<ClusterId, ClusterForecast>,
+    /// Where every forecast is stored and scored.
+    ledger: Option<Arc<Mutex<Ledger>>>,
+    /// Days of history replayed through the ledger when a cluster is first
+    /// forecast (the demo fleet), and the clusters replayed so far.
+    hindcast_days: Option<i64>,
+    hindcast_started: HashSet<ClusterId>,
 }
 
 /// One run's work: clusters to forecast from `origin`, planned with
@@ -35,6 +42,8 @@ struct Run {
     origin: DateTime<Utc>,
     catalog: Arc<Catalog>,
     today: NaiveDate,
+    /// The fleet's time when the run started (what the ledger scores by).
+    now: DateTime<Utc>,
 }
 
 impl ForecastJob {
@@ -44,7 +53,20 @@ impl ForecastJob {
             plan: Arc::new(plan),
             done: HashMap::new(),
             last: HashMap::new(),
+            ledger: None,
+            hindcast_days: None,
+            hindcast_started: HashSet::new(),
         }
+    }
+
+    /// Stores and scores every forecast in `ledger`; with `hindcast_days`,
+    /// a cluster's first forecast also replays that many days of its
+    /// history through the ledger (forecasts at past origins from the
+    /// history before each), so the Accuracy pane fills at once.
+    pub fn with_ledger(mut self, ledger: Ledger, hindcast_days: Option<i64>) -> Self {
+        self.ledger = Some(Arc::new(Mutex::new(ledger)));
+        self.hindcast_days = hindcast_days;
+        self
     }
 
     /// The clusters of `fleet` a job at `origin` forecasts: those with
@@ -75,6 +97,7 @@ impl ForecastJob {
     fn forecast_and_plan(
         forecaster: &dyn Forecaster,
         plan: &PlanConfig,
+        ledger: Option<&Mutex<Ledger>>,
         run: Run,
         tx: &mpsc::Sender<Action>,
     ) -> Vec<(ClusterId, ClusterForecast)> {
@@ -92,6 +115,13 @@ impl ForecastJob {
             let fc = forecast_cluster(forecaster, &v, run.origin);
             finished.push((id.clone(), fc.clone()));
             let planned = plan_cluster(&v, &fc, plan, &run.catalog, run.today);
+            if let Some(acc) = ledger.and_then(|l| keep(l, &id, Some(&fc), run.now))
+                && tx
+                    .blocking_send(Action::Accuracy(id.clone(), Box::new(acc)))
+                    .is_err()
+            {
+                break;
+            }
             if tx.blocking_send(Action::Forecasts(id.clone(), fc)).is_err() {
                 break;
             }
@@ -134,6 +164,47 @@ impl ForecastJob {
         }
     }
 
+    /// Starts the hindcast of the clusters of `fleet` forecast for the first
+    /// time (with a ledger and hindcast days only).
+    fn start_hindcasts(
+        &mut self,
+        fleet: &Fleet,
+        origin: DateTime<Utc>,
+        tx: &mpsc::Sender<Action>,
+        shutdown: &watch::Receiver<bool>,
+    ) {
+        let (Some(days), Some(ledger)) = (self.hindcast_days, &self.ledger) else {
+            return;
+        };
+        let todo: Vec<(ClusterId, Arc<ClusterView>)> = fleet
+            .clusters
+            .iter()
+            .filter(|(id, _)| self.last.get(id).is_some_and(|f| !f.is_empty()))
+            .filter(|(id, _)| self.hindcast_started.insert(id.clone()))
+            .map(|(id, v)| (id.clone(), v.clone()))
+            .collect();
+        if todo.is_empty() {
+            return;
+        }
+        let (forecaster, ledger, tx, shutdown) = (
+            self.forecaster.clone(),
+            ledger.clone(),
+            tx.clone(),
+            shutdown.clone(),
+        );
+        tokio::task::spawn_blocking(move || {
+            super::hindcast::run(
+                forecaster.as_ref(),
+                &ledger,
+                todo,
+                origin,
+                days,
+                &tx,
+                &shutdown,
+            )
+        });
+    }
+
     /// Runs until shutdown or until the fleet or the app hangs up.
     pub async fn run(
         mut self,
@@ -173,11 +244,20 @@ impl ForecastJob {
                 origin,
                 catalog: catalog_rx.borrow().clone(),
                 today: clock.now().date_naive(),
+                now: clock.now(),
             };
             let (forecaster, plan, job_tx) =
                 (self.forecaster.clone(), self.plan.clone(), tx.clone());
+            let ledger = self.ledger.clone();
             let job = tokio::task::spawn_blocking(move || {
-                Self::forecast_and_plan(forecaster.as_ref(), &plan, run, &job_tx)
+                let ledger = ledger.as_deref();
+                if let Some(l) = ledger
+                    && let Ok(mut l) = l.lock()
+                    && let Err(e) = l.fold(run.now)
+                {
+                    tracing::warn!("forecast ledger: cannot fold old forecasts: {e}");
+                }
+                Self::forecast_and_plan(forecaster.as_ref(), &plan, ledger, run, &job_tx)
             });
             match job.await {
                 Ok(results) => {
@@ -185,6 +265,7 @@ impl ForecastJob {
                         self.done.insert(id.clone(), (origin, fc.len()));
                         self.last.insert(id, fc);
                     }
+                    self.start_hindcasts(&fleet, origin, &tx, &shutdown);
                     if tx.send(Action::ForecastsDone).await.is_err() {
                         return;
                     }

@@ -3,6 +3,7 @@
 
 pub mod executor_task;
 pub mod forecast_job;
+pub mod hindcast;
 
 use crate::app::{Action, AppState, Effect, update};
 use crate::catalog::Catalog;
@@ -13,6 +14,7 @@ use crate::setup::Setup;
 use crate::snapshot::Fleet;
 use crate::sources::{SourceEvent, run_source};
 use crate::store::db::Db;
+use crate::store::ledger::Ledger;
 use crate::store::run_store;
 use anyhow::{Context, Result};
 use crossterm::event::{Event, EventStream};
@@ -88,7 +90,11 @@ pub async fn run_tui(setup: Setup, forecaster: Arc<dyn Forecaster>) -> Result<()
             shutdown_rx.clone(),
         )));
     }
-    let job = ForecastJob::new(forecaster.clone(), setup.plan.clone());
+    // The demo replays two weeks of its history through the ledger at start.
+    let hindcast_days = (fleet_source.mode() == crate::app::Mode::Demo).then_some(14);
+    let ledger = Ledger::new(Db::open(&setup.db_path)?, setup.ledger_days);
+    let job =
+        ForecastJob::new(forecaster.clone(), setup.plan.clone()).with_ledger(ledger, hindcast_days);
     tasks.push(tokio::spawn(job.run(
         fleet_rx.clone(),
         catalog_rx,

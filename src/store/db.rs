@@ -60,6 +60,28 @@ const MIGRATIONS: &[&str] = &[
         listed_at INTEGER NOT NULL
      );
      CREATE INDEX proposals_by_time ON proposals(listed_at);",
+    // v4: the forecast ledger. Each forecast hour names the member that
+    // served it and gets its actual (the hour's mean) once that is in; past
+    // the retention window, hours are folded into per-day scores.
+    "ALTER TABLE forecasts ADD COLUMN member TEXT NOT NULL DEFAULT '';
+     ALTER TABLE forecasts ADD COLUMN node_group TEXT NOT NULL DEFAULT '';
+     ALTER TABLE forecasts ADD COLUMN actual REAL;
+     CREATE UNIQUE INDEX forecasts_once
+        ON forecasts(cluster_id, series, node_group, issued_at, horizon_h);
+     CREATE INDEX forecasts_unscored ON forecasts(cluster_id, target_ts) WHERE actual IS NULL;
+     CREATE TABLE forecast_days (
+        cluster_id INTEGER NOT NULL REFERENCES clusters(id),
+        series     TEXT NOT NULL,
+        node_group TEXT NOT NULL,
+        day        INTEGER NOT NULL,
+        horizon_h  INTEGER NOT NULL,
+        n          INTEGER NOT NULL,
+        ape_sum    REAL NOT NULL,
+        ape_n      INTEGER NOT NULL,
+        bias_sum   REAL NOT NULL,
+        covered    INTEGER NOT NULL,
+        PRIMARY KEY (cluster_id, series, node_group, day, horizon_h)
+     ) WITHOUT ROWID;",
 ];
 
 pub struct Db {
@@ -123,7 +145,7 @@ impl Db {
         Ok(())
     }
 
-    fn cluster_id(&self, name: &str) -> Result<i64> {
+    pub(super) fn cluster_id(&self, name: &str) -> Result<i64> {
         self.conn
             .execute("INSERT OR IGNORE INTO clusters(name) VALUES (?1)", [name])?;
         Ok(self
@@ -196,6 +218,7 @@ impl Db {
         let tx = self.conn.transaction()?;
         tx.execute("DELETE FROM samples WHERE cluster_id = ?1", [id])?;
         tx.execute("DELETE FROM forecasts WHERE cluster_id = ?1", [id])?;
+        tx.execute("DELETE FROM forecast_days WHERE cluster_id = ?1", [id])?;
         tx.execute("DELETE FROM audit WHERE cluster = ?1", [cluster])?;
         tx.commit()?;
         Ok(())

@@ -5,6 +5,7 @@ pub mod audit;
 pub mod db;
 pub mod error;
 pub mod history;
+pub mod ledger;
 pub mod models;
 pub mod proposals;
 

@@ -23,6 +23,8 @@ pub struct BandChart<'a> {
     pub now: DateTime<Utc>,
     pub past_hours: i64,
     pub future_hours: i64,
+    /// Draw forecast points before `now` too (forecasts against what happened).
+    pub hindsight: bool,
     pub theme: &'a Theme,
 }
 
@@ -59,7 +61,7 @@ impl BandChart<'_> {
                 } else {
                     None
                 };
-                let fc = if t >= self.now {
+                let fc = if t >= self.now || self.hindsight {
                     self.forecast.iter().find(|p| hour_of(p.ts) == h).copied()
                 } else {
                     None
@@ -187,11 +189,16 @@ impl Widget for BandChart<'_> {
         buf.set_string(plot.x, y, format!("-{past}h"), dim);
         let now_label = "now";
         buf.set_string(
-            nc.saturating_sub(1),
+            nc.saturating_sub(if fut == 0 { 2 } else { 1 }),
             y,
             now_label,
             Style::default().fg(self.theme.now_marker),
         );
+        if fut == 0 {
+            let q = w / 2;
+            buf.set_string(plot.x + q - 2, y, format!("-{}h", past / 2), dim);
+            return;
+        }
         let right = format!("+{fut}h");
         buf.set_string(plot.x + w - right.len() as u16, y, right, dim);
         let q = w / 4;

@@ -419,3 +419,15 @@ fn eks_arn_contexts_are_named_by_their_cluster_and_name_is_optional() {
         ("edge", "us-west-2")
     );
 }
+
+#[test]
+fn ledger_days_below_the_accuracy_window_names_the_field() {
+    let e = err("[forecast]\nledger_days = 7\n");
+    assert!(
+        e.contains("line 2") && e.contains("forecast.ledger_days") && e.contains("31"),
+        "{e}"
+    );
+    let c = config::parse("[forecast]\nledger_days = 120\n", Path::new("c.toml")).expect("parses");
+    assert_eq!(c.ledger_days(), 120);
+    assert_eq!(config::Config::default().ledger_days(), 90);
+}

@@ -166,7 +166,58 @@ fn plan_and_cost_panes_come_from_the_running_forecast_job() {
     t.keys("p");
     t.wait_for("the actions pane", |s| s.contains("Actions ·"));
     t.keys("p");
+    t.wait_for("the accuracy pane", |s| s.contains("Accuracy ·"));
+    t.keys("p");
     t.wait_for("the forecast pane again", |s| s.contains("Forecast ·"));
+    t.keys("q");
+    let s = t.wait_for("exit", |s| s.contains("nodecast-exit="));
+    assert!(s.contains("nodecast-exit=0"), "{s}");
+}
+
+/// A score cell of the Accuracy pane's row for `lead`: the `window`-th
+/// MAPE ("2.8%") of that row, if the row shows one.
+fn lead_mape(screen: &str, lead: &str, window: usize) -> Option<f64> {
+    let row = screen
+        .lines()
+        .find(|l| l.trim_start_matches('│').starts_with(lead))?;
+    let cells: Vec<&str> = row.trim_start_matches('│').split_whitespace().collect();
+    // "6 h", then per window: MAPE, bias, band, n.
+    cells.get(2 + window * 4)?.strip_suffix('%')?.parse().ok()
+}
+
+#[test]
+#[ignore = "needs tmux; run by scripts/test.sh"]
+fn demo_accuracy_pane_has_scored_forecasts_within_a_minute() {
+    let home = tempfile::tempdir().expect("home");
+    let t = Tmux::start("accuracy", home.path(), "");
+    t.wait_for("the demo fleet", |s| s.contains("DEMO") && s.contains("ok"));
+    // The fleet tab: one accuracy line per cluster, scored from the ledger.
+    let s = t.wait_up_to(60, "scored forecasts on the fleet tab", |s| {
+        s.lines().any(|l| {
+            l.contains("1 prod-web")
+                && l.contains(" · band ")
+                && l.contains("6h ")
+                && l.contains(" · n ")
+        })
+    });
+    assert!(s.contains("Forecast accuracy"), "{s}");
+    t.keys("1");
+    for _ in 0..4 {
+        t.keys("p");
+    }
+    let s = t.wait_up_to(
+        60,
+        "the accuracy pane with scores at 6 h over 7 days",
+        |s| s.contains("Accuracy · nodes") && lead_mape(s, "6 h", 1).is_some(),
+    );
+    let mape = lead_mape(&s, "6 h", 1).expect("6 h MAPE");
+    assert!(mape > 0.0 && mape < 50.0, "a 6 h MAPE of {mape}%:\n{s}");
+    assert!(s.contains("forecast hours scored in 30 days"), "{s}");
+    assert!(s.contains("SERVED BY"), "{s}");
+    assert!(s.contains("forecast made 24 h ahead"), "{s}");
+    // c: the same pane for CPU demand.
+    t.keys("c");
+    t.wait_for("the CPU accuracy", |s| s.contains("Accuracy · CPU demand"));
     t.keys("q");
     let s = t.wait_for("exit", |s| s.contains("nodecast-exit="));
     assert!(s.contains("nodecast-exit=0"), "{s}");

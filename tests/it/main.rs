@@ -1,5 +1,6 @@
 //! The one integration-test binary (the dependency graph links once).
 
+mod accuracy;
 mod approvals;
 mod architecture;
 mod backtest_cli;

@@ -104,6 +104,8 @@ fn plan_and_cost_panes_snapshots() {
         "{t}"
     );
     update(&mut s, Action::Command(Command::CyclePane));
+    assert!(text(&render(&s, &Theme::dark(), 120, 40)).contains("Accuracy ·"));
+    update(&mut s, Action::Command(Command::CyclePane));
     assert!(text(&render(&s, &Theme::dark(), 120, 40)).contains("Forecast ·"));
 }
 

@@ -22,16 +22,23 @@ fn migrations_apply_once_and_wal_is_on() {
     let dir = tempfile::tempdir().expect("dir");
     let p = dir.path().join("sub").join("n.db");
     let db = Db::open(&p).expect("open creates folders");
-    assert_eq!(db.schema_version().expect("v"), 3);
+    assert_eq!(db.schema_version().expect("v"), 4);
     drop(db);
     let db = Db::open(&p).expect("reopen");
-    assert_eq!(db.schema_version().expect("v"), 3);
+    assert_eq!(db.schema_version().expect("v"), 4);
     let conn = rusqlite_conn(&p);
     let mode: String = conn
         .query_row("PRAGMA journal_mode", [], |r| r.get(0))
         .expect("mode");
     assert_eq!(mode, "wal");
-    for table in ["samples", "forecasts", "audit", "clusters", "proposals"] {
+    for table in [
+        "samples",
+        "forecasts",
+        "audit",
+        "clusters",
+        "proposals",
+        "forecast_days",
+    ] {
         let n: i64 = conn
             .query_row(
                 "SELECT count(*) FROM sqlite_master WHERE name = ?1",

@@ -1,5 +1,6 @@
 //! A cluster's tab: overview above, forecast below.
 
+use super::accuracy::AccuracyPane;
 use super::actions::ActionsPane;
 use super::cost::CostPane;
 use super::forecast::ForecastPane;
@@ -78,6 +79,13 @@ impl Widget for ClusterScreen<'_> {
             LowerPane::Actions => ActionsPane {
                 tab: cluster,
                 theme: self.theme,
+            }
+            .render(bottom, buf),
+            LowerPane::Accuracy => AccuracyPane {
+                series,
+                record: cluster.accuracy.get(&series),
+                theme: self.theme,
+                now: self.now,
             }
             .render(bottom, buf),
             LowerPane::Cost => CostPane {

@@ -142,12 +142,48 @@ impl FleetScreen<'_> {
     }
 }
 
+impl FleetScreen<'_> {
+    /// One line per cluster: how its node-count forecasts did this week.
+    fn accuracy(&self, area: Rect, buf: &mut Buffer) {
+        let t = self.theme;
+        let title = Line::from(vec![
+            Span::styled(" Forecast accuracy ", t.title()),
+            Span::styled(
+                "· nodes, MAPE by lead time and p10–p90 coverage, last 7 days · p on a cluster: details ",
+                t.dim(),
+            ),
+        ]);
+        let inner = crate::ui::framed(title, t, area, buf);
+        let lines: Vec<Line> = self
+            .state
+            .clusters
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                Line::from(vec![
+                    Span::styled(
+                        format!(" {:<15}", format!("{} {}", i + 1, c.id)),
+                        Style::default().fg(t.fg),
+                    ),
+                    Span::styled(c.accuracy_line.clone(), Style::default().fg(t.fg)),
+                ])
+            })
+            .collect();
+        ratatui::widgets::Paragraph::new(lines).render(inner, buf);
+    }
+}
+
 impl Widget for FleetScreen<'_> {
     fn render(self, area: Rect, buf: &mut Buffer) {
         let n = self.state.clusters.len() as u16;
-        let [top, bottom] =
-            Layout::vertical([Constraint::Length(n + 4), Constraint::Min(8)]).areas(area);
+        let [top, accuracy, bottom] = Layout::vertical([
+            Constraint::Length(n + 4),
+            Constraint::Length(n + 2),
+            Constraint::Min(8),
+        ])
+        .areas(area);
         self.table(top, buf);
+        self.accuracy(accuracy, buf);
         let series = self.state.chart;
         ForecastPane {
             series,

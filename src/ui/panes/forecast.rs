@@ -82,6 +82,7 @@ impl Widget for ForecastPane<'_> {
             now: self.now,
             past_hours: PAST_HOURS,
             future_hours: FUTURE_HOURS,
+            hindsight: false,
             theme: t,
         }
         .render(chart, buf);

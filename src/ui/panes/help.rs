@@ -15,7 +15,7 @@ pub struct HelpOverlay<'a> {
 impl Widget for HelpOverlay<'_> {
     fn render(self, area: Rect, buf: &mut Buffer) {
         let t = self.theme;
-        let w = 64.min(area.width);
+        let w = 70.min(area.width);
         let h = (KEYS.len() as u16 + 6).min(area.height);
         let r = Rect::new(
             area.x + (area.width - w) / 2,

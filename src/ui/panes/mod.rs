@@ -1,5 +1,6 @@
 //! Panes: short-lived widgets borrowing what they show.
 
+pub mod accuracy;
 pub mod actions;
 pub mod cluster;
 pub mod confirm;
