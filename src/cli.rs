@@ -57,6 +57,15 @@ fn parse_quantile(s: &str) -> Result<f64, String> {
     }
 }
 
+fn parse_share(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(v) if v > 0.0 && v <= 0.5 => Ok(v),
+        _ => Err(format!(
+            "{s:?} is not a share above 0 and at most 0.5 (0.01 = 1 %)"
+        )),
+    }
+}
+
 fn parse_horizon(h: &str) -> Result<usize, String> {
     match h.trim().parse::<usize>() {
         Ok(v) if (1..=48).contains(&v) => Ok(v),
@@ -117,6 +126,11 @@ pub enum Command {
         /// Forecast quantile the predictive policy sizes for
         #[arg(long, value_name = "Q", default_value_t = crate::plan::scaling::DEFAULT_QUANTILE, value_parser = parse_quantile)]
         quantile: f64,
+        /// Size for a shortage target instead: the share of the node-hours
+        /// needed allowed short (0.01 = 1 %); the quantile is learned hour by
+        /// hour from the replay's own past shortage, starting at --quantile
+        #[arg(long, value_name = "SHARE", value_parser = parse_share)]
+        target_shortage: Option<f64>,
         /// Hours the upper band must stay below before scaling in
         #[arg(long, value_name = "H", default_value_t = crate::plan::scaling::DEFAULT_SCALE_IN_WINDOW_H)]
         scale_in_window: usize,
@@ -172,6 +186,13 @@ pub enum Command {
         id: String,
         #[arg(long)]
         reason: String,
+    },
+    /// The configured business events and the uplift each brought to every
+    /// cluster's demand, measured from the stored history
+    Events {
+        /// Print a JSON list
+        #[arg(long)]
+        json: bool,
     },
     /// The audit log: every approval and rejection, with its outcome
     Audit {

@@ -51,6 +51,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             peak_nodes,
             region,
             quantile,
+            target_shortage,
             scale_in_window,
             json,
         }) => {
@@ -65,6 +66,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 *peak_nodes,
                 region,
                 &rules,
+                *target_shortage,
                 *json,
             );
         }
@@ -87,6 +89,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             since,
             json,
         }) => nodecast::commands::audit::run(&setup, cluster.as_deref(), since, json),
+        Some(Command::Events { json }) => nodecast::commands::events::run(&setup, json),
         Some(Command::Train) => nodecast::commands::train(&setup),
         Some(Command::Prices {
             region,

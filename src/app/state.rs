@@ -7,6 +7,8 @@ use crate::domain::{
 use crate::exec::Decision;
 use crate::exec::rules::Check;
 use crate::forecast::accuracy::ClusterAccuracy;
+use crate::forecast::events::{EventRecord, records};
+use crate::forecast::features::BusinessEvent;
 use crate::health::Health;
 use crate::plan::ClusterPlan;
 use crate::plan::group::Proposal;
@@ -100,6 +102,8 @@ pub struct ClusterTab {
     pub accuracy: ClusterAccuracy,
     /// The fleet tab's accuracy line for this cluster.
     pub accuracy_line: String,
+    /// The configured business events measured on each forecast series.
+    pub events: BTreeMap<SeriesKind, Vec<EventRecord>>,
 }
 
 impl ClusterTab {
@@ -116,6 +120,7 @@ impl ClusterTab {
             audit: Vec::new(),
             accuracy: ClusterAccuracy::new(),
             accuracy_line: crate::forecast::accuracy::fleet_line(None),
+            events: BTreeMap::new(),
         }
     }
 
@@ -242,6 +247,8 @@ pub struct AppState {
     pub forecasting: ForecastStatus,
     /// Demo clock speed (1 in live mode).
     pub speed: f64,
+    /// The configured business events (`[[event]]`).
+    pub business_events: Vec<BusinessEvent>,
     /// A source whose data is older than this (fleet seconds) is stale.
     pub stale_after_secs: i64,
     pub quit: bool,
@@ -271,6 +278,7 @@ impl AppState {
                 ..Default::default()
             },
             speed,
+            business_events: Vec::new(),
             stale_after_secs,
             quit: false,
         }
@@ -301,11 +309,19 @@ impl AppState {
 
     /// Takes the store's newest fleet: each cluster's view, then the totals.
     pub fn set_fleet(&mut self, fleet: &Fleet) {
+        let (events, now) = (std::mem::take(&mut self.business_events), self.now);
         for (id, view) in &fleet.clusters {
             if let Some(c) = self.cluster_mut(id) {
                 c.view = view.clone();
+                if !events.is_empty() {
+                    c.events = SeriesKind::FORECAST
+                        .into_iter()
+                        .map(|k| (k, records(&events, view.history.get(&k), now)))
+                        .collect();
+                }
             }
         }
+        self.business_events = events;
         self.fleet.live_figures(&self.clusters);
     }
 

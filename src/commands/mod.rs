@@ -228,6 +228,7 @@ pub fn train(setup: &crate::setup::Setup) -> Result<()> {
 }
 pub mod actions;
 pub mod audit;
+pub mod events;
 pub mod prices;
 pub mod simulate;
 pub mod snapshot;

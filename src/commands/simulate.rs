@@ -14,6 +14,7 @@ pub fn run(
     peak_nodes: u32,
     region: &str,
     rules: &ScaleRules,
+    target_shortage: Option<f64>,
     json: bool,
 ) -> Result<()> {
     let t = catalog::lookup(instance_type).ok_or_else(|| {
@@ -62,6 +63,7 @@ pub fn run(
         peak_nodes,
         &ensemble_of(None)?,
         rules,
+        target_shortage,
         &mut progress,
     );
     if json {
@@ -90,6 +92,15 @@ fn print_table(r: &SimulateReport) {
         r.rules.scale_in_window_h,
         r.rules.max_scale_in_step * 100.0
     );
+    if let Some(t) = &r.target_shortage {
+        println!(
+            "  sized to a {:.1} % shortage target: realized {:.2} %, quantile learned p{:.0} on average, p{:.0} at the end",
+            t.target * 100.0,
+            t.realized * 100.0,
+            t.mean_quantile * 100.0,
+            t.final_quantile * 100.0
+        );
+    }
     println!(
         "  {:<12} {:>11} {:>11} {:>16} {:>14}",
         "policy", "cost USD", "node-hours", "short node-h", "short hours"

@@ -5,6 +5,7 @@
 pub mod accuracy;
 pub mod backtest;
 pub mod ensemble;
+pub mod events;
 pub mod features;
 pub mod fleet;
 pub mod forecaster;

@@ -8,6 +8,7 @@ pub mod cost;
 pub mod group;
 pub mod mix;
 pub mod scaling;
+pub mod shortage;
 pub mod simulate;
 pub mod spot;
 

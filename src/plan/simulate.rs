@@ -3,6 +3,7 @@
 //! choose each hour's size from the hours before it only. Pure.
 
 use super::scaling::{ScaleRules, at_quantile, next_size};
+use super::shortage::ShortageTarget;
 use crate::forecast::ensemble::{Ensemble, MemberCache};
 use crate::forecast::horizon::o_min;
 use crate::forecast::prepared::interpolate;
@@ -29,7 +30,22 @@ pub struct SimulateReport {
     pub peak_nodes: u32,
     /// The predictive policy's rules.
     pub rules: ScaleRules,
+    /// With `--target-shortage`: the quantile learned from the replay's own
+    /// past hours, and the shortage it realized.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub target_shortage: Option<TargetReport>,
     pub policies: BTreeMap<String, PolicyResult>,
+}
+
+/// What sizing to a shortage target did over the test window.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct TargetReport {
+    pub target: f64,
+    /// Node-hours short over node-hours needed.
+    pub realized: f64,
+    pub needed_node_hours: f64,
+    pub mean_quantile: f64,
+    pub final_quantile: f64,
 }
 
 /// Demand in nodes: `need_t = max(1, ceil(N * y_t / max(y)))`.
@@ -74,7 +90,9 @@ pub fn static_peak(need: &[u32], first: usize) -> Vec<u32> {
 /// `predictive`: nodecast's scaling rule on its own forecasts, refreshed
 /// every hour from the hours before it. Demand in nodes is `N * y / max(y)`
 /// (fractional); the rule sizes for the forecast's `rules.quantile` and never
-/// goes below the last hour's need. Calls `progress(done, total)` as it goes.
+/// goes below the last hour's need. With `target`, the quantile is learned
+/// hour by hour from the shortage realized in the hours before (starting at
+/// `rules.quantile`). Calls `progress(done, total)` as it goes.
 #[allow(clippy::too_many_arguments)]
 pub fn predictive(
     y: &[f64],
@@ -84,6 +102,7 @@ pub fn predictive(
     first: usize,
     ensemble: &Ensemble,
     rules: &ScaleRules,
+    mut target: Option<&mut ShortageTarget>,
     progress: &mut dyn FnMut(usize, usize),
 ) -> Vec<u32> {
     let top = y.iter().copied().fold(0.0_f64, f64::max);
@@ -97,6 +116,10 @@ pub fn predictive(
     let mut size = need[first.max(1) - 1];
     let mut out = Vec::with_capacity(y.len() - first);
     for t in first..y.len() {
+        let q = target
+            .as_ref()
+            .map(|s| s.quantile)
+            .unwrap_or(rules.quantile);
         let upper: Vec<f64> = ensemble
             .forecast(y, observed, None, start_hour, t, &mut cache)
             .map(|f| {
@@ -104,13 +127,16 @@ pub fn predictive(
                 b.p50
                     .iter()
                     .zip(&b.p90)
-                    .map(|(m, u)| k * at_quantile(*m, *u, rules.quantile))
+                    .map(|(m, u)| k * at_quantile(*m, *u, q))
                     .collect()
             })
             .unwrap_or_default();
         let requested_now = (y[t - 1] * k).max(1.0);
         size = next_size(size, requested_now, &upper, rules).0;
         out.push(size);
+        if let Some(s) = target.as_deref_mut() {
+            s.observe(size, need[t]);
+        }
         progress(t + 1 - first, y.len() - first);
     }
     out
@@ -129,6 +155,7 @@ pub fn run(
     peak_nodes: u32,
     ensemble: &Ensemble,
     rules: &ScaleRules,
+    target_shortage: Option<f64>,
     progress: &mut dyn FnMut(usize, usize),
 ) -> SimulateReport {
     let y = interpolate(values);
@@ -145,8 +172,17 @@ pub fn run(
         "static_peak".to_string(),
         score(&need, first, &static_peak(&need, first), price),
     );
+    let mut target = target_shortage.map(|t| ShortageTarget::new(t, rules.quantile));
     let pred = predictive(
-        &y, &observed, start_hour, peak_nodes, first, ensemble, rules, progress,
+        &y,
+        &observed,
+        start_hour,
+        peak_nodes,
+        first,
+        ensemble,
+        rules,
+        target.as_mut(),
+        progress,
     );
     policies.insert("predictive".to_string(), score(&need, first, &pred, price));
     SimulateReport {
@@ -158,6 +194,13 @@ pub fn run(
         usd_per_node_hour: price,
         peak_nodes,
         rules: *rules,
+        target_shortage: target.map(|s| TargetReport {
+            target: s.target,
+            realized: s.realized().unwrap_or(0.0),
+            needed_node_hours: s.needed(),
+            mean_quantile: s.mean_quantile().unwrap_or(s.quantile),
+            final_quantile: s.quantile,
+        }),
         policies,
     }
 }

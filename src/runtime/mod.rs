@@ -110,6 +110,7 @@ pub async fn run_tui(setup: Setup, forecaster: Arc<dyn Forecaster>) -> Result<()
         fleet_source.stale_after_secs(),
         forecaster.name(),
     );
+    state.business_events = setup.calendar.events.clone();
     // The executor: the one path approvals and rejections take.
     let mut executor = Executor::new(
         Db::open(&setup.db_path)?,

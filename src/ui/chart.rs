@@ -25,6 +25,8 @@ pub struct BandChart<'a> {
     pub future_hours: i64,
     /// Draw forecast points before `now` too (forecasts against what happened).
     pub hindsight: bool,
+    /// Business events: start, end and label, marked on the top row.
+    pub marks: &'a [(DateTime<Utc>, DateTime<Utc>, String)],
     pub theme: &'a Theme,
 }
 
@@ -69,6 +71,39 @@ impl BandChart<'_> {
                 (actual, fc)
             })
             .collect()
+    }
+}
+
+impl BandChart<'_> {
+    /// Each event as `▼` at its first column, `▔` over its span and its
+    /// label after the `▼` where it fits, on the plot's top row.
+    fn draw_marks(&self, buf: &mut Buffer, plot: Rect) {
+        let style = Style::default().fg(self.theme.accent);
+        for (start, end, label) in self.marks {
+            let cols: Vec<u16> = (0..plot.width)
+                .filter(|c| {
+                    let t = self.column_time(*c, plot.width);
+                    // A column covers ~(span / width); take it when its
+                    // hour is one of the event's.
+                    let h = hour_of(t);
+                    h >= hour_of(*start) && h < hour_of(*end).max(hour_of(*start) + 1)
+                })
+                .collect();
+            let Some(first) = cols.first().copied() else {
+                continue;
+            };
+            for c in &cols {
+                buf[(plot.x + c, plot.y)].set_symbol("▔").set_style(style);
+            }
+            buf[(plot.x + first, plot.y)]
+                .set_symbol("▼")
+                .set_style(style);
+            let room = plot.width.saturating_sub(first + 2) as usize;
+            if room >= 6 {
+                let text: String = label.chars().take(room).collect();
+                buf.set_string(plot.x + first + 2, plot.y, text, style);
+            }
+        }
     }
 }
 
@@ -174,6 +209,7 @@ impl Widget for BandChart<'_> {
             Style::default().fg(self.theme.actual),
             ACTUAL_GLYPHS,
         );
+        self.draw_marks(buf, plot);
         // Y labels.
         let dim = self.theme.dim();
         for (r, v) in [(0, hi), (h / 2, (hi + lo) / 2.0), (h - 1, lo)] {

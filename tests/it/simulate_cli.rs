@@ -153,3 +153,63 @@ fn simulate_prices_the_region_and_names_bad_input() {
             .contains("short.csv: 50 hours of data; simulate needs at least 96")
     );
 }
+
+#[test]
+fn simulate_to_a_shortage_target_reports_what_it_realized() {
+    let file = data("alibaba-2018-cpu.csv");
+    let out = nodecast(&[
+        "simulate",
+        "--input",
+        &file,
+        "--instance-type",
+        "m6i.2xlarge",
+        "--peak-nodes",
+        "40",
+        "--target-shortage",
+        "0.01",
+        "--json",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let t = &v["target_shortage"];
+    assert_eq!(t["target"], 0.01);
+    // Realized is the predictive policy's shortage over the node-hours
+    // needed in the window, recomputed here from the CSV.
+    let y = hourly_means(&file);
+    let top = y.iter().copied().fold(0.0, f64::max);
+    let first = v["first_hour"].as_u64().expect("first") as usize;
+    let needed: u64 = y[first..]
+        .iter()
+        .map(|v| ((40.0 * v / top).ceil() as u64).max(1))
+        .sum();
+    let short = v["policies"]["predictive"]["shortage_node_hours"]
+        .as_f64()
+        .expect("short");
+    let realized = t["realized"].as_f64().expect("realized");
+    assert!((realized - short / needed as f64).abs() < 1e-9, "{t}");
+    for q in ["mean_quantile", "final_quantile"] {
+        let q = t[q].as_f64().expect("q");
+        assert!((0.5..=0.95).contains(&q), "{t}");
+    }
+    let out = nodecast(&[
+        "simulate",
+        "--input",
+        &file,
+        "--instance-type",
+        "m6i.2xlarge",
+        "--peak-nodes",
+        "40",
+        "--target-shortage",
+        "2",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let e = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        e.contains("--target-shortage") && e.contains("at most 0.5"),
+        "{e}"
+    );
+}

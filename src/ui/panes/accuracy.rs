@@ -204,6 +204,7 @@ impl Widget for AccuracyPane<'_> {
                 past_hours: CHART_DAYS * 24,
                 future_hours: 0,
                 hindsight: true,
+                marks: &[],
                 theme: t,
             }
             .render(chart, buf);

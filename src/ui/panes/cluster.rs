@@ -64,6 +64,11 @@ impl Widget for ClusterScreen<'_> {
                 history: view.history.get(&series),
                 forecast: cluster.forecast.get(&series),
                 note: "",
+                events: cluster
+                    .events
+                    .get(&series)
+                    .map(Vec::as_slice)
+                    .unwrap_or(&[]),
                 theme: self.theme,
                 now: self.now,
             }

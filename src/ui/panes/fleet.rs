@@ -190,6 +190,7 @@ impl Widget for FleetScreen<'_> {
             history: self.state.fleet.history.get(&series),
             forecast: self.state.fleet.forecast.get(&series),
             note: ", bands added",
+            events: &[],
             theme: self.theme,
             now: self.now,
         }

@@ -21,6 +21,8 @@ pub struct ForecastPane<'a> {
     pub forecast: Option<&'a Forecast>,
     /// Extra words after the model name ("bands added" for the fleet).
     pub note: &'a str,
+    /// Business events to mark, measured on this series.
+    pub events: &'a [crate::forecast::events::EventRecord],
     pub theme: &'a Theme,
     pub now: DateTime<Utc>,
 }
@@ -76,6 +78,11 @@ impl Widget for ForecastPane<'_> {
             .map(|h| h.points().filter(|(ts, _)| *ts >= since).collect())
             .unwrap_or_default();
         let points = self.forecast.map(|f| f.points.as_slice()).unwrap_or(&[]);
+        let marks: Vec<(DateTime<Utc>, DateTime<Utc>, String)> = self
+            .events
+            .iter()
+            .map(|e| (e.start, e.end, e.label()))
+            .collect();
         BandChart {
             actual: &actual,
             forecast: points,
@@ -83,6 +90,7 @@ impl Widget for ForecastPane<'_> {
             past_hours: PAST_HOURS,
             future_hours: FUTURE_HOURS,
             hindsight: false,
+            marks: &marks,
             theme: t,
         }
         .render(chart, buf);

@@ -1,0 +1,82 @@
+//! Sizing to a shortage target: the quantile a node group is sized for,
+//! learned online from its own realized shortage (the share of the
+//! node-hours needed that it was short), so that the shortage meets the
+//! operator's target. Pure.
+//!
+//! The rule is adaptive quantile tracking (as in adaptive conformal
+//! inference): after each hour, `q += rate * (short - target * need) /
+//! mean_need`, kept within [`MIN_QUANTILE`, `MAX_QUANTILE`]. Summed over
+//! the hours, the steps telescope: while `q` stays inside its bounds, the
+//! realized shortage share differs from the target by at most the bounds'
+//! width over `rate * hours`, whatever the series. `rate` is not fitted to
+//! any series: it is set so that `q` falls from p95 to p50 over one week
+//! without a single short hour ([`WEEK_H`]).
+
+use serde::Serialize;
+
+pub const MIN_QUANTILE: f64 = 0.50;
+pub const MAX_QUANTILE: f64 = 0.95;
+/// Default `plan.target_shortage` / `simulate --target-shortage`: 1 % of the node-hours needed.
+pub const DEFAULT_TARGET: f64 = 0.01;
+/// Hours without shortage over which `q` falls across its whole range.
+pub const WEEK_H: f64 = 168.0;
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ShortageTarget {
+    /// Share of the node-hours needed allowed short (0.01 = 1 %).
+    pub target: f64,
+    /// The quantile to size the coming hour for.
+    pub quantile: f64,
+    /// Step size: quantile per unit of normalized shortage error.
+    rate: f64,
+    /// Node-hours needed and short so far, and hours seen.
+    needed: f64,
+    short: f64,
+    hours: u64,
+    /// Sum of the quantiles used (for the mean).
+    quantile_sum: f64,
+}
+
+impl ShortageTarget {
+    /// A tracker for `target`, starting at `start` (clamped to the bounds).
+    pub fn new(target: f64, start: f64) -> ShortageTarget {
+        let target = target.clamp(1e-4, 0.5);
+        ShortageTarget {
+            target,
+            quantile: start.clamp(MIN_QUANTILE, MAX_QUANTILE),
+            rate: (MAX_QUANTILE - MIN_QUANTILE) / (WEEK_H * target),
+            needed: 0.0,
+            short: 0.0,
+            hours: 0,
+            quantile_sum: 0.0,
+        }
+    }
+
+    /// Takes one hour: the nodes it had and the nodes it needed. Moves the
+    /// quantile for the next hour.
+    pub fn observe(&mut self, size: u32, need: u32) {
+        let short = need.saturating_sub(size) as f64;
+        self.quantile_sum += self.quantile;
+        self.hours += 1;
+        self.needed += need as f64;
+        self.short += short;
+        let mean_need = (self.needed / self.hours as f64).max(1.0);
+        let err = (short - self.target * need as f64) / mean_need;
+        self.quantile = (self.quantile + self.rate * err).clamp(MIN_QUANTILE, MAX_QUANTILE);
+    }
+
+    /// Realized shortage so far: node-hours short over node-hours needed.
+    pub fn realized(&self) -> Option<f64> {
+        (self.needed > 0.0).then(|| self.short / self.needed)
+    }
+
+    /// Node-hours needed so far.
+    pub fn needed(&self) -> f64 {
+        self.needed
+    }
+
+    /// The mean of the quantiles used so far.
+    pub fn mean_quantile(&self) -> Option<f64> {
+        (self.hours > 0).then(|| self.quantile_sum / self.hours as f64)
+    }
+}
