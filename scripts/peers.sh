@@ -186,6 +186,8 @@ start_moto() {
   PEER_PIDS+=($!)
   _wait_for moto 30 curl -sf "http://127.0.0.1:$port/moto-api/"
   export NODECAST_TEST_AWS_ENDPOINT="http://127.0.0.1:$port"
+  # The moto venv's Python has botocore: the AMP SigV4 test's verifier runs on it.
+  export NODECAST_TEST_BOTO_PYTHON="$PEER_CACHE/moto/bin/python"
 }
 
 # Prometheus with the test history backfilled from tests/peers/prometheus.om

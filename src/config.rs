@@ -305,6 +305,11 @@ pub struct PrometheusConfig {
     /// mem_usage, pods, pending_pods), replacing the built-in queries.
     #[serde(default)]
     pub queries: std::collections::BTreeMap<String, String>,
+    /// SigV4-sign every query (Amazon Managed Service for Prometheus).
+    /// Default: on for an `aps-workspaces.<region>.amazonaws.com` URL.
+    pub sigv4: Option<bool>,
+    /// The region to sign for (default: the workspace URL's, else the cluster's).
+    pub sigv4_region: Option<String>,
 }
 
 /// The config file nodecast reads when no `--config` is given.

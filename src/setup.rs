@@ -371,6 +371,27 @@ pub fn live_clusters(cli: &Cli, cfg: &Config) -> Result<Vec<LiveCluster>> {
                     context: c.context.clone(),
                     plugin_env: plugin_env(c.profile.as_deref(), &region),
                 },
+                // Before `region` moves into its field.
+                prometheus: c.prometheus.as_ref().map(|p| {
+                    let url = p.url.get_ref().clone();
+                    // An AMP workspace is signed unless `sigv4 = false`; any
+                    // URL is when `sigv4 = true`. The region: the
+                    // workspace's, else the cluster's.
+                    let sign = p
+                        .sigv4
+                        .unwrap_or_else(|| crate::sources::amp::workspace_region(&url).is_some());
+                    let sigv4_region = sign.then(|| {
+                        p.sigv4_region
+                            .clone()
+                            .or_else(|| crate::sources::amp::workspace_region(&url))
+                            .unwrap_or_else(|| region.clone())
+                    });
+                    crate::sources::live::PrometheusTarget {
+                        url,
+                        queries: p.queries.clone(),
+                        sigv4_region,
+                    }
+                }),
                 region,
                 cloudwatch: c.cloudwatch.as_ref().map(|cw| CloudWatchTarget {
                     cluster_name: cw.cluster_name.clone(),
@@ -378,10 +399,6 @@ pub fn live_clusters(cli: &Cli, cfg: &Config) -> Result<Vec<LiveCluster>> {
                     profile: c.profile.clone(),
                     endpoint: None,
                 }),
-                prometheus: c
-                    .prometheus
-                    .as_ref()
-                    .map(|p| (p.url.get_ref().clone(), p.queries.clone())),
                 eks_cluster: c
                     .eks_cluster
                     .clone()

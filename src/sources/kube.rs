@@ -74,9 +74,14 @@ pub fn auth_error(e: &kube::client::AuthError) -> String {
                 .rev()
                 .find(|l| !l.trim().is_empty())
                 .unwrap_or("(no stderr)");
+            // Short, the reason last but within a status bar's width.
+            let how = match out.status.code() {
+                Some(c) => format!("exited {c}"),
+                None => "was killed".to_string(),
+            };
             format!(
-                "kubeconfig exec plugin {cmd} failed ({}): {}",
-                out.status,
+                "exec plugin `{}` {how}: {}",
+                plugin_command(cmd),
                 last.trim()
             )
         }
@@ -85,6 +90,63 @@ pub fn auth_error(e: &kube::client::AuthError) -> String {
         }
         other => format!("kubeconfig credentials: {other}"),
     }
+}
+
+/// The plugin's command line as a person writes it (`aws eks get-token
+/// --cluster-name prod`) from kube's debug form of the process, which puts
+/// every environment variable first (`KUBERNETES_EXEC_INFO="{…}" "aws" …`):
+/// the variables are dropped, the program is shown by its file name.
+pub fn plugin_command(debug: &str) -> String {
+    let mut words: Vec<String> = Vec::new();
+    let mut chars = debug.chars().peekable();
+    // A Debug-quoted string after its opening quote, unescaped.
+    let quoted = |chars: &mut std::iter::Peekable<std::str::Chars>| {
+        let mut s = String::new();
+        while let Some(c) = chars.next() {
+            match c {
+                '\\' => {
+                    if let Some(n) = chars.next() {
+                        s.push(n);
+                    }
+                }
+                '"' => break,
+                c => s.push(c),
+            }
+        }
+        s
+    };
+    while let Some(&c) = chars.peek() {
+        if c == ' ' {
+            chars.next();
+        } else if c == '"' {
+            chars.next();
+            words.push(quoted(&mut chars));
+        } else {
+            let mut raw = String::new();
+            while let Some(&c) = chars.peek() {
+                if c == ' ' {
+                    break;
+                }
+                chars.next();
+                raw.push(c);
+                if raw.ends_with("=\"") {
+                    // NAME="value": an environment variable, dropped.
+                    quoted(&mut chars);
+                    raw.clear();
+                    break;
+                }
+            }
+            if !raw.is_empty() {
+                words.push(raw);
+            }
+        }
+    }
+    if let Some(first) = words.first_mut()
+        && let Some(name) = std::path::Path::new(first.as_str()).file_name()
+    {
+        *first = name.to_string_lossy().into_owned();
+    }
+    words.join(" ")
 }
 
 /// Adds `vars` to the exec plugin's environment of `context`'s user (the

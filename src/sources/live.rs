@@ -27,6 +27,15 @@ pub const HISTORY_STALE_AFTER: Span = Span::hours(2);
 /// The snapshot command gives up on a source after this long.
 pub const PROBE_TIMEOUT: Duration = Duration::from_secs(15);
 
+/// A Prometheus to read history from: its URL, query overrides, and the
+/// region to SigV4-sign for when it is an AMP workspace.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PrometheusTarget {
+    pub url: String,
+    pub queries: BTreeMap<String, String>,
+    pub sigv4_region: Option<String>,
+}
+
 /// One live cluster and where its data comes from.
 #[derive(Clone, Debug)]
 pub struct LiveCluster {
@@ -34,7 +43,7 @@ pub struct LiveCluster {
     pub region: String,
     pub kube: KubeTarget,
     pub cloudwatch: Option<CloudWatchTarget>,
-    pub prometheus: Option<(String, BTreeMap<String, String>)>,
+    pub prometheus: Option<PrometheusTarget>,
     /// The EKS cluster's name (`eks_cluster`, else CloudWatch's
     /// `cluster_name`, else `name`), and the AWS profile.
     pub eks_cluster: String,
@@ -60,9 +69,12 @@ impl LiveCluster {
                 NODE_GROUPS_POLL,
             )));
         }
-        if let Some((url, queries)) = &self.prometheus {
-            match PrometheusSource::new(url, queries, HISTORY_POLL) {
-                Ok(p) => out.push(Box::new(p)),
+        if let Some(t) = &self.prometheus {
+            match PrometheusSource::new(&t.url, &t.queries, HISTORY_POLL) {
+                Ok(p) => out.push(Box::new(match &t.sigv4_region {
+                    Some(r) => p.signed(super::amp::AmpSigner::new(r, self.profile.clone())),
+                    None => p,
+                })),
                 Err(why) => out.push(Box::new(FailedSource {
                     name: "prometheus".into(),
                     why,

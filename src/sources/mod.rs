@@ -1,6 +1,7 @@
 //! Sources observe clusters and feed the store. Each runs as its own task and
 //! only sends events; it never touches UI state.
 
+pub mod amp;
 pub mod aws_prices;
 pub mod cloudwatch;
 pub mod demo;

@@ -2,6 +2,7 @@
 //! usual kube-state-metrics and cAdvisor series, one PromQL query per series
 //! (overridable in config), read with `query_range`.
 
+use super::amp::{AmpSigner, QUERY_ACTION, SERVICE as AMP_SERVICE, encode};
 use super::{Result, SourceError};
 use super::{Source, SourceUpdate, floor_to};
 use crate::domain::{Sample, SeriesKind};
@@ -67,6 +68,8 @@ pub struct PrometheusSource {
     http: reqwest::Client,
     interval: Duration,
     last: Option<DateTime<Utc>>,
+    /// AMP: every query SigV4-signed.
+    signer: Option<AmpSigner>,
 }
 
 impl PrometheusSource {
@@ -96,7 +99,14 @@ impl PrometheusSource {
             http,
             interval,
             last: None,
+            signer: None,
         })
+    }
+
+    /// Signs every query (an Amazon Managed Service for Prometheus workspace).
+    pub fn signed(mut self, signer: AmpSigner) -> Self {
+        self.signer = Some(signer);
+        self
     }
 
     async fn range(
@@ -106,19 +116,54 @@ impl PrometheusSource {
         end: DateTime<Utc>,
         step_secs: i64,
     ) -> Result<Vec<(DateTime<Utc>, f64)>> {
-        let resp = self
-            .http
-            .get(format!("{}/api/v1/query_range", self.url))
-            .query(&[
-                ("query", query.to_string()),
-                ("start", start.timestamp().to_string()),
-                ("end", end.timestamp().to_string()),
-                ("step", step_secs.to_string()),
-            ])
+        // The query string encoded once, as SigV4 canonicalizes it, so the
+        // signature covers exactly what is sent.
+        let url = format!(
+            "{}/api/v1/query_range?query={}&start={}&end={}&step={}",
+            self.url,
+            encode(query),
+            start.timestamp(),
+            end.timestamp(),
+            step_secs
+        );
+        let mut req = self.http.get(&url);
+        if let Some(s) = &self.signer {
+            for (k, v) in s.headers(&url).await? {
+                req = req.header(k, v);
+            }
+        }
+        let resp = req
             .send()
             .await
             .map_err(|e| SourceError::Unreachable(format!("{}: {e}", self.url)))?;
         let status = resp.status();
+        if matches!(status.as_u16(), 401 | 403) {
+            let text = resp.text().await.unwrap_or_default();
+            let why: String = serde_json::from_str::<serde_json::Value>(&text)
+                .ok()
+                .and_then(|v| {
+                    v.get("message")
+                        .or(v.get("Message"))
+                        .and_then(|m| m.as_str())
+                        .map(str::to_string)
+                })
+                .unwrap_or(text)
+                .chars()
+                .take(200)
+                .collect();
+            let hint = match &self.signer {
+                Some(s) => format!(
+                    "; the AWS identity needs {QUERY_ACTION} on this workspace (SigV4 for {AMP_SERVICE} in {})",
+                    s.region()
+                ),
+                None => String::new(),
+            };
+            return Err(SourceError::Denied(format!(
+                "{}: {status}: {}{hint}",
+                self.url,
+                why.trim()
+            )));
+        }
         let body: serde_json::Value = resp.json().await.map_err(|e| {
             let msg = format!("{}: answer is not JSON ({status}): {e}", self.url);
             match status.as_u16() {

@@ -431,3 +431,41 @@ fn ledger_days_below_the_accuracy_window_names_the_field() {
     assert_eq!(c.ledger_days(), 120);
     assert_eq!(config::Config::default().ledger_days(), 90);
 }
+
+#[test]
+fn an_amp_workspace_is_signed_in_its_region_unless_told_otherwise() {
+    let cli = <nodecast::cli::Cli as clap::Parser>::parse_from(["nodecast"]);
+    let text = "[[cluster]]\nname = \"a\"\ncontext = \"a\"\nregion = \"us-east-1\"\n\
+                [cluster.prometheus]\nurl = \"https://aps-workspaces.eu-west-1.amazonaws.com/workspaces/ws-1\"\n\
+                [[cluster]]\nname = \"b\"\ncontext = \"b\"\nregion = \"us-east-1\"\n\
+                [cluster.prometheus]\nurl = \"http://prometheus:9090\"\n\
+                [[cluster]]\nname = \"c\"\ncontext = \"c\"\nregion = \"us-east-1\"\n\
+                [cluster.prometheus]\nurl = \"https://amp-proxy.internal\"\nsigv4 = true\n\
+                [[cluster]]\nname = \"d\"\ncontext = \"d\"\n\
+                [cluster.prometheus]\nurl = \"https://aps-workspaces.eu-west-1.amazonaws.com/workspaces/ws-2\"\nsigv4 = false\n";
+    let cfg = config::parse(text, Path::new("c.toml")).expect("parses");
+    let live = nodecast::setup::live_clusters(&cli, &cfg).expect("clusters");
+    let sig = |i: usize| {
+        live[i]
+            .prometheus
+            .as_ref()
+            .expect("prometheus")
+            .sigv4_region
+            .clone()
+    };
+    assert_eq!(
+        sig(0).as_deref(),
+        Some("eu-west-1"),
+        "the workspace's region"
+    );
+    assert_eq!(sig(1), None, "a plain Prometheus");
+    assert_eq!(
+        sig(2).as_deref(),
+        Some("us-east-1"),
+        "sigv4 = true: the cluster's region"
+    );
+    assert_eq!(sig(3), None, "sigv4 = false");
+    let e =
+        err("[[cluster]]\nname = \"x\"\n[cluster.prometheus]\nurl = \"http://p\"\nsigv5 = true\n");
+    assert!(e.contains("line 5") && e.contains("sigv5"), "{e}");
+}

@@ -478,3 +478,79 @@ fn live_cost_pane_prices_from_the_live_refresh() {
     let s = t.wait_for("exit", |s| s.contains("nodecast-exit="));
     assert!(s.contains("nodecast-exit=0"), "{s}");
 }
+
+#[test]
+#[ignore = "needs tmux, kube-apiserver and etcd; run by scripts/test.sh"]
+fn dashboard_on_exec_plugin_kubeconfigs_shows_the_cluster_and_a_broken_plugins_error() {
+    use crate::exec_auth::{exec_kubeconfig, plugin};
+    let home = tempfile::tempdir().expect("home");
+    let d = home.path();
+    let log = d.join("calls.log");
+    let (_, token) = exec_kubeconfig(d, "probe", "/bin/true", "");
+    // A credential good for 12 s: the dashboard fetches it again and stays up.
+    let good = plugin(
+        d,
+        "aws-good",
+        &log,
+        &format!(
+            "exp=$(date -u -d '+12 seconds' +%Y-%m-%dT%H:%M:%SZ)\n\
+             printf '{{\"apiVersion\":\"client.authentication.k8s.io/v1beta1\",\"kind\":\"ExecCredential\",\
+             \"status\":{{\"token\":\"{token}\",\"expirationTimestamp\":\"%s\"}}}}' \"$exp\""
+        ),
+    );
+    let broken = plugin(
+        d,
+        "aws-broken",
+        &log,
+        "echo 'An error occurred (ExpiredToken) when calling the GetCallerIdentity operation' >&2\nexit 255",
+    );
+    let (good_kc, _) = exec_kubeconfig(d, "good.kubeconfig", good.to_str().expect("utf8"), "");
+    let (broken_kc, _) =
+        exec_kubeconfig(d, "broken.kubeconfig", broken.to_str().expect("utf8"), "");
+    let cfg = d.join("config.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[[cluster]]\nname = \"eks-good\"\nkubeconfig = {:?}\nprofile = \"ops\"\n\
+             [[cluster]]\nname = \"eks-broken\"\nkubeconfig = {:?}\n",
+            good_kc.display().to_string(),
+            broken_kc.display().to_string()
+        ),
+    )
+    .expect("config");
+    let t = Tmux::start("execauth", d, &format!("--config {}", cfg.display()));
+    let s = t.wait_for("the good cluster up and the broken plugin's error", |s| {
+        s.lines()
+            .any(|l| l.contains("eks-good") && l.contains(" ok "))
+            && s.contains("eks-broken ✗")
+            && s.contains("exited 255")
+    });
+    // The status bar names the cluster, the plugin's command and how it ended.
+    let bar = s
+        .lines()
+        .find(|l| l.contains("● eks-broken"))
+        .unwrap_or_else(|| panic!("a status-bar entry for eks-broken:\n{s}"));
+    assert!(
+        bar.contains("`aws-broken eks get-token --cluster-name prod` exited 255"),
+        "{s}"
+    );
+    // Its tab has the whole message, stderr's last line included.
+    t.keys("2");
+    t.wait_for("the broken cluster's tab with the plugin's stderr", |s| {
+        s.contains("ExpiredToken") && s.contains("GetCallerIdentity")
+    });
+    t.keys("0");
+    // Past the credential's expiry the good cluster is still answering.
+    std::thread::sleep(std::time::Duration::from_secs(15));
+    let s = t.wait_for("still ok after the token expired", |s| {
+        s.lines()
+            .any(|l| l.contains("eks-good") && l.contains(" ok "))
+    });
+    let calls = std::fs::read_to_string(&log).expect("log");
+    assert!(
+        calls.lines().filter(|l| l.starts_with("ops ")).count() >= 2,
+        "the good plugin ran again with the cluster's profile: {calls}\n{s}"
+    );
+    t.keys("q");
+    t.wait_for("exit 0", |s| s.contains("nodecast-exit=0"));
+}

@@ -14,7 +14,7 @@ use std::process::Command;
 
 /// The shared kubeconfig with its token user replaced by `command` as an
 /// exec plugin (with `env` entries of its own); returns (path, token).
-fn exec_kubeconfig(dir: &Path, name: &str, command: &str, env: &str) -> (PathBuf, String) {
+pub fn exec_kubeconfig(dir: &Path, name: &str, command: &str, env: &str) -> (PathBuf, String) {
     let shared = std::fs::read_to_string(kubeconfig()).expect("kubeconfig");
     let token = shared
         .lines()
@@ -33,7 +33,7 @@ fn exec_kubeconfig(dir: &Path, name: &str, command: &str, env: &str) -> (PathBuf
 }
 
 /// A plugin script: logs "AWS_PROFILE AWS_REGION" to `log`, then `body`.
-fn plugin(dir: &Path, name: &str, log: &Path, body: &str) -> PathBuf {
+pub fn plugin(dir: &Path, name: &str, log: &Path, body: &str) -> PathBuf {
     let path = dir.join(name);
     std::fs::write(
         &path,
@@ -196,4 +196,18 @@ fn exec_plugins_authenticate_get_the_clusters_profile_and_fail_clearly() {
         assert!(calls.lines().count() >= 2, "fetched again: {calls}");
         assert!(calls.lines().all(|l| l == "ops eu-west-1"), "{calls}");
     });
+}
+
+#[test]
+fn a_failed_plugins_command_is_shown_as_typed_without_its_environment() {
+    use nodecast::sources::kube::plugin_command;
+    let debug = r#"KUBERNETES_EXEC_INFO="{\"kind\":\"ExecCredential\",\"spec\":{\"interactive\":false}}" AWS_PROFILE="ops" "/usr/local/bin/aws" "eks" "get-token" "--cluster-name" "prod""#;
+    assert_eq!(
+        plugin_command(debug),
+        "aws eks get-token --cluster-name prod"
+    );
+    assert_eq!(
+        plugin_command(r#""aws-iam-authenticator" "token" "-i" "my cluster""#),
+        "aws-iam-authenticator token -i my cluster"
+    );
 }

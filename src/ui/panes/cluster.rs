@@ -49,6 +49,7 @@ impl Widget for ClusterScreen<'_> {
             region: &view.region,
             theme: self.theme,
             moves_floor: cluster.autoscaler,
+            sources: &view.sources,
         }
         .render(top, buf);
         NeededPane {

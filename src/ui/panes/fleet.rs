@@ -145,6 +145,9 @@ impl FleetScreen<'_> {
 impl FleetScreen<'_> {
     /// One line per cluster: how its node-count forecasts did this week.
     fn accuracy(&self, area: Rect, buf: &mut Buffer) {
+        if area.height == 0 {
+            return;
+        }
         let t = self.theme;
         let title = Line::from(vec![
             Span::styled(" Forecast accuracy ", t.title()),
@@ -176,9 +179,15 @@ impl FleetScreen<'_> {
 impl Widget for FleetScreen<'_> {
     fn render(self, area: Rect, buf: &mut Buffer) {
         let n = self.state.clusters.len() as u16;
+        // The accuracy lines only where the chart keeps 8 rows.
+        let accuracy_h = if area.height >= 2 * n + 6 + 8 {
+            n + 2
+        } else {
+            0
+        };
         let [top, accuracy, bottom] = Layout::vertical([
             Constraint::Length(n + 4),
-            Constraint::Length(n + 2),
+            Constraint::Length(accuracy_h),
             Constraint::Min(8),
         ])
         .areas(area);

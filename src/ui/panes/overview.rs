@@ -19,6 +19,9 @@ pub struct OverviewPane<'a> {
     pub theme: &'a Theme,
     /// Whether approvals move an autoscaler's floor (`[cluster.actions] autoscaler`).
     pub moves_floor: bool,
+    /// The cluster's sources: a failing one's whole message shows while
+    /// there is no snapshot (the status bar has room for its start only).
+    pub sources: &'a [crate::domain::SourceStatus],
 }
 
 /// Rows the pane needs (borders, header, groups, total, pending line, and
@@ -117,14 +120,29 @@ impl Widget for OverviewPane<'_> {
     fn render(self, area: Rect, buf: &mut Buffer) {
         let t = self.theme;
         let Some(s) = self.snapshot else {
-            Block::default()
+            let block = Block::default()
                 .borders(Borders::ALL)
                 .border_style(t.dim())
                 .title(Span::styled(
                     " Overview · waiting for the first snapshot ",
                     t.title(),
-                ))
-                .render(area, buf);
+                ));
+            let inner = block.inner(area);
+            block.render(area, buf);
+            let failing: Vec<Line> = self
+                .sources
+                .iter()
+                .filter_map(|src| match &src.health {
+                    crate::domain::SourceHealth::Error(m) => Some(Line::from(Span::styled(
+                        format!("✗ {}: {m}", src.name),
+                        t.failure(),
+                    ))),
+                    crate::domain::SourceHealth::Ok => None,
+                })
+                .collect();
+            ratatui::widgets::Paragraph::new(failing)
+                .wrap(ratatui::widgets::Wrap { trim: true })
+                .render(inner, buf);
             return;
         };
         let pending_style = if s.pending_pods > 0 {
