@@ -244,3 +244,25 @@ impl Widget for BandChart<'_> {
         }
     }
 }
+
+/// The legend's spans: actual, the p50 line named `p50`, the band named
+/// `band`; the caller adds what follows.
+pub fn legend<'a>(t: &Theme, p50: String, band: String) -> Vec<ratatui::text::Span<'a>> {
+    use ratatui::text::Span;
+    let swatch = if t.plain {
+        Span::raw(BAND_GLYPH_PLAIN.repeat(2))
+    } else {
+        Span::styled("  ", Style::default().bg(t.band))
+    };
+    vec![
+        Span::styled(" ── ", Style::default().fg(t.actual)),
+        Span::styled("actual   ", t.dim()),
+        Span::styled(
+            "━━ ",
+            Style::default().fg(t.p50).add_modifier(Modifier::BOLD),
+        ),
+        Span::styled(p50, t.dim()),
+        swatch,
+        Span::styled(band, t.dim()),
+    ]
+}

@@ -482,22 +482,12 @@ fn live_cost_pane_prices_from_the_live_refresh() {
 #[test]
 #[ignore = "needs tmux, kube-apiserver and etcd; run by scripts/test.sh"]
 fn dashboard_on_exec_plugin_kubeconfigs_shows_the_cluster_and_a_broken_plugins_error() {
-    use crate::exec_auth::{exec_kubeconfig, plugin};
+    use crate::exec_auth::{exec_kubeconfig, expiring_plugin, plugin};
     let home = tempfile::tempdir().expect("home");
     let d = home.path();
     let log = d.join("calls.log");
-    let (_, token) = exec_kubeconfig(d, "probe", "/bin/true", "");
     // A credential good for 12 s: the dashboard fetches it again and stays up.
-    let good = plugin(
-        d,
-        "aws-good",
-        &log,
-        &format!(
-            "exp=$(date -u -d '+12 seconds' +%Y-%m-%dT%H:%M:%SZ)\n\
-             printf '{{\"apiVersion\":\"client.authentication.k8s.io/v1beta1\",\"kind\":\"ExecCredential\",\
-             \"status\":{{\"token\":\"{token}\",\"expirationTimestamp\":\"%s\"}}}}' \"$exp\""
-        ),
-    );
+    let good = expiring_plugin(d, "aws-good", &log);
     let broken = plugin(
         d,
         "aws-broken",

@@ -32,6 +32,23 @@ pub fn exec_kubeconfig(dir: &Path, name: &str, command: &str, env: &str) -> (Pat
     (path, token)
 }
 
+/// A plugin that prints the API server's token as a credential that
+/// expires 12 s after it is issued (kube-rs fetches a new one when one has
+/// under 10 s left).
+pub fn expiring_plugin(dir: &Path, name: &str, log: &Path) -> PathBuf {
+    let (_, token) = exec_kubeconfig(dir, "probe", "/bin/true", "");
+    plugin(
+        dir,
+        name,
+        log,
+        &format!(
+            "exp=$(date -u -d '+12 seconds' +%Y-%m-%dT%H:%M:%SZ)\n\
+             printf '{{\"apiVersion\":\"client.authentication.k8s.io/v1beta1\",\"kind\":\"ExecCredential\",\
+             \"status\":{{\"token\":\"{token}\",\"expirationTimestamp\":\"%s\"}}}}' \"$exp\""
+        ),
+    )
+}
+
 /// A plugin script: logs "AWS_PROFILE AWS_REGION" to `log`, then `body`.
 pub fn plugin(dir: &Path, name: &str, log: &Path, body: &str) -> PathBuf {
     let path = dir.join(name);
@@ -76,19 +93,7 @@ fn exec_plugins_authenticate_get_the_clusters_profile_and_fail_clearly() {
     let dir = tempfile::tempdir().expect("dir");
     let d = dir.path();
     let log = d.join("calls.log");
-    let (_, token) = exec_kubeconfig(d, "probe", "/bin/true", "");
-    // A credential that expires 12 s after it is issued: kube-rs fetches
-    // a new one when one has under 10 s left.
-    let good = plugin(
-        d,
-        "good-plugin",
-        &log,
-        &format!(
-            "exp=$(date -u -d '+12 seconds' +%Y-%m-%dT%H:%M:%SZ)\n\
-             printf '{{\"apiVersion\":\"client.authentication.k8s.io/v1beta1\",\"kind\":\"ExecCredential\",\
-             \"status\":{{\"token\":\"{token}\",\"expirationTimestamp\":\"%s\"}}}}' \"$exp\""
-        ),
-    );
+    let good = expiring_plugin(d, "good-plugin", &log);
     let failing = plugin(
         d,
         "failing-plugin",

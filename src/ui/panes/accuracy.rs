@@ -5,7 +5,7 @@
 
 use crate::domain::SeriesKind;
 use crate::forecast::accuracy::{CHART_DAYS, CHART_LEAD, LEADS, Score, SeriesAccuracy, WINDOWS};
-use crate::ui::chart::{BAND_GLYPH_PLAIN, BandChart};
+use crate::ui::chart::BandChart;
 use crate::ui::framed;
 use crate::ui::theme::Theme;
 use chrono::{DateTime, Utc};
@@ -173,28 +173,14 @@ impl Widget for AccuracyPane<'_> {
             Layout::horizontal([Constraint::Length(TABLE_W), Constraint::Min(0)]).areas(top);
         self.table(rec, table, buf);
         self.members(rec, members, buf);
-        let band = if t.plain {
-            Span::raw(BAND_GLYPH_PLAIN.repeat(2))
-        } else {
-            Span::styled("  ", Style::default().bg(t.band))
-        };
-        Line::from(vec![
-            Span::styled(" ── ", Style::default().fg(t.actual)),
-            Span::styled("actual   ", t.dim()),
-            Span::styled(
-                "━━ ",
-                Style::default().fg(t.p50).add_modifier(Modifier::BOLD),
+        Line::from(crate::ui::chart::legend(
+            t,
+            format!("forecast made {CHART_LEAD} h ahead   "),
+            format!(
+                " its p10–p90 band · last {CHART_DAYS} days ({})",
+                self.series.unit()
             ),
-            Span::styled(format!("forecast made {CHART_LEAD} h ahead   "), t.dim()),
-            band,
-            Span::styled(
-                format!(
-                    " its p10–p90 band · last {CHART_DAYS} days ({})",
-                    self.series.unit()
-                ),
-                t.dim(),
-            ),
-        ])
+        ))
         .render(legend, buf);
         if chart.height >= 4 {
             BandChart {

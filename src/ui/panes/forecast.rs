@@ -1,14 +1,14 @@
 //! Forecast pane: last 48 h and next 48 h of one series with its p10-p90 band.
 
 use crate::domain::{Forecast, HorizonMix, HourlySeries, SeriesKind};
-use crate::ui::chart::{BAND_GLYPH_PLAIN, BandChart, NOW_GLYPH};
+use crate::ui::chart::{BandChart, NOW_GLYPH};
 use crate::ui::fmt_num;
 use crate::ui::framed;
 use crate::ui::theme::Theme;
 use chrono::{DateTime, Duration, Utc};
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
-use ratatui::style::{Modifier, Style};
+use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Widget};
 
@@ -53,25 +53,14 @@ impl Widget for ForecastPane<'_> {
             Constraint::Length(mix_rows),
         ])
         .areas(inner);
-        let band = if t.plain {
-            Span::raw(BAND_GLYPH_PLAIN.repeat(2))
-        } else {
-            Span::styled("  ", Style::default().bg(t.band))
-        };
-        Line::from(vec![
-            Span::styled(" ── ", Style::default().fg(t.actual)),
-            Span::styled("actual   ", t.dim()),
-            Span::styled(
-                "━━ ",
-                Style::default().fg(t.p50).add_modifier(Modifier::BOLD),
-            ),
-            Span::styled("forecast p50   ", t.dim()),
-            band,
-            Span::styled(" p10–p90 band   ", t.dim()),
-            Span::styled(NOW_GLYPH, Style::default().fg(t.now_marker)),
-            Span::styled(format!(" now   ({})", self.series.unit()), t.dim()),
-        ])
-        .render(legend, buf);
+        let mut spans =
+            crate::ui::chart::legend(t, "forecast p50   ".into(), " p10–p90 band   ".into());
+        spans.push(Span::styled(NOW_GLYPH, Style::default().fg(t.now_marker)));
+        spans.push(Span::styled(
+            format!(" now   ({})", self.series.unit()),
+            t.dim(),
+        ));
+        Line::from(spans).render(legend, buf);
         let since = self.now - Duration::hours(PAST_HOURS + 1);
         let actual: Vec<(DateTime<Utc>, f64)> = self
             .history
