@@ -360,6 +360,16 @@ pub fn live_clusters(cli: &Cli, cfg: &Config) -> Result<Vec<LiveCluster>> {
                 .clone()
                 .or_else(|| c.context.as_deref().and_then(|x| context_short_name(x).1))
                 .unwrap_or_default();
+            if let Some(p) = &c.prometheus
+                && p.sigv4 == Some(true)
+                && p.sigv4_region.is_none()
+                && crate::sources::amp::workspace_region(p.url.get_ref()).is_none()
+                && region.is_empty()
+            {
+                bail!(
+                    "cluster {name:?}: [cluster.prometheus] sigv4 = true needs a region to sign                      for: set `region` in [[cluster]] or `sigv4_region`"
+                );
+            }
             out.push((name, region, c));
         }
         return Ok(out

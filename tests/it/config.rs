@@ -465,6 +465,14 @@ fn an_amp_workspace_is_signed_in_its_region_unless_told_otherwise() {
         "sigv4 = true: the cluster's region"
     );
     assert_eq!(sig(3), None, "sigv4 = false");
+    // Signing with no region to sign for: an error that says what to set.
+    let text = "[[cluster]]\nname = \"e\"\ncontext = \"e\"\n\
+                [cluster.prometheus]\nurl = \"https://proxy\"\nsigv4 = true\n";
+    let cfg = config::parse(text, Path::new("c.toml")).expect("parses");
+    let e = nodecast::setup::live_clusters(&cli, &cfg)
+        .expect_err("no region")
+        .to_string();
+    assert!(e.contains("\"e\"") && e.contains("sigv4_region"), "{e}");
     let e =
         err("[[cluster]]\nname = \"x\"\n[cluster.prometheus]\nurl = \"http://p\"\nsigv5 = true\n");
     assert!(e.contains("line 5") && e.contains("sigv5"), "{e}");
