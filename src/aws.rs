@@ -100,3 +100,52 @@ impl Caller {
             .clone()
     }
 }
+
+/// The default credential chain's provider for a region and profile.
+pub async fn credentials_provider(
+    region: &str,
+    profile: Option<&str>,
+) -> Option<aws_credential_types::provider::SharedCredentialsProvider> {
+    sdk_config(Some(region), profile, None)
+        .await
+        .credentials_provider()
+}
+
+/// The headers that SigV4-sign a request for `service` in `region` now:
+/// `method` on `url` (its query included) with `headers` and `body`. The
+/// error says why it could not be signed.
+pub fn sigv4_headers(
+    creds: aws_credential_types::Credentials,
+    region: &str,
+    service: &str,
+    method: &str,
+    url: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Result<Vec<(String, String)>, String> {
+    use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
+    let identity = creds.into();
+    let params = aws_sigv4::sign::v4::SigningParams::builder()
+        .identity(&identity)
+        .region(region)
+        .name(service)
+        .time(std::time::SystemTime::now())
+        .settings(SigningSettings::default())
+        .build()
+        .map_err(|e| e.to_string())?
+        .into();
+    let signable = SignableRequest::new(
+        method,
+        url,
+        headers.iter().copied(),
+        SignableBody::Bytes(body),
+    )
+    .map_err(|e| e.to_string())?;
+    let (instructions, _) = sign(signable, &params)
+        .map_err(|e| e.to_string())?
+        .into_parts();
+    Ok(instructions
+        .headers()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect())
+}

@@ -360,48 +360,36 @@ pub fn live_clusters(cli: &Cli, cfg: &Config) -> Result<Vec<LiveCluster>> {
                 .clone()
                 .or_else(|| c.context.as_deref().and_then(|x| context_short_name(x).1))
                 .unwrap_or_default();
-            if let Some(p) = &c.prometheus
-                && p.sigv4 == Some(true)
-                && p.sigv4_region.is_none()
-                && crate::sources::amp::workspace_region(p.url.get_ref()).is_none()
-                && region.is_empty()
-            {
-                bail!(
-                    "cluster {name:?}: [cluster.prometheus] sigv4 = true needs a region to sign                      for: set `region` in [[cluster]] or `sigv4_region`"
-                );
-            }
-            out.push((name, region, c));
+            let prometheus = match &c.prometheus {
+                Some(p) => {
+                    let url = p.url.get_ref();
+                    let sigv4_region = crate::sources::amp::signing_region(
+                        url,
+                        p.sigv4,
+                        p.sigv4_region.as_deref(),
+                        &region,
+                    )
+                    .map_err(|e| anyhow!("cluster {name:?}: {e}"))?;
+                    Some(crate::sources::live::PrometheusTarget {
+                        url: url.clone(),
+                        queries: p.queries.clone(),
+                        sigv4_region,
+                    })
+                }
+                None => None,
+            };
+            out.push((name, region, c, prometheus));
         }
         return Ok(out
             .into_iter()
-            .map(|(name, region, c)| LiveCluster {
+            .map(|(name, region, c, prometheus)| LiveCluster {
                 name: name.clone(),
                 kube: KubeTarget {
                     kubeconfig: c.kubeconfig.clone(),
                     context: c.context.clone(),
                     plugin_env: plugin_env(c.profile.as_deref(), &region),
                 },
-                // Before `region` moves into its field.
-                prometheus: c.prometheus.as_ref().map(|p| {
-                    let url = p.url.get_ref().clone();
-                    // An AMP workspace is signed unless `sigv4 = false`; any
-                    // URL is when `sigv4 = true`. The region: the
-                    // workspace's, else the cluster's.
-                    let sign = p
-                        .sigv4
-                        .unwrap_or_else(|| crate::sources::amp::workspace_region(&url).is_some());
-                    let sigv4_region = sign.then(|| {
-                        p.sigv4_region
-                            .clone()
-                            .or_else(|| crate::sources::amp::workspace_region(&url))
-                            .unwrap_or_else(|| region.clone())
-                    });
-                    crate::sources::live::PrometheusTarget {
-                        url,
-                        queries: p.queries.clone(),
-                        sigv4_region,
-                    }
-                }),
+                prometheus,
                 region,
                 cloudwatch: c.cloudwatch.as_ref().map(|cw| CloudWatchTarget {
                     cluster_name: cw.cluster_name.clone(),

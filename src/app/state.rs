@@ -309,19 +309,26 @@ impl AppState {
 
     /// Takes the store's newest fleet: each cluster's view, then the totals.
     pub fn set_fleet(&mut self, fleet: &Fleet) {
-        let (events, now) = (std::mem::take(&mut self.business_events), self.now);
+        let newest_hour = |v: &ClusterView| v.history.values().filter_map(|h| h.end()).max();
         for (id, view) in &fleet.clusters {
-            if let Some(c) = self.cluster_mut(id) {
-                c.view = view.clone();
-                if !events.is_empty() {
-                    c.events = SeriesKind::FORECAST
-                        .into_iter()
-                        .map(|k| (k, records(&events, view.history.get(&k), now)))
-                        .collect();
-                }
+            let Some(c) = self.clusters.iter_mut().find(|c| c.id == *id) else {
+                continue;
+            };
+            // An event's uplift changes with a new hour of history (or of
+            // the clock), not with every sample: measured once an hour.
+            let measure = !self.business_events.is_empty()
+                && (c.events.is_empty() || newest_hour(&c.view) != newest_hour(view));
+            c.view = view.clone();
+            if measure {
+                c.events = SeriesKind::FORECAST
+                    .into_iter()
+                    .map(|k| {
+                        let h = view.history.get(&k);
+                        (k, records(&self.business_events, h, self.now))
+                    })
+                    .collect();
             }
         }
-        self.business_events = events;
         self.fleet.live_figures(&self.clusters);
     }
 

@@ -113,6 +113,26 @@ impl Score {
     pub fn enough(&self) -> bool {
         self.n >= MIN_SCORED
     }
+
+    /// Pools scores of disjoint row sets (weighted by their counts).
+    pub fn of_scores<'a>(scores: impl IntoIterator<Item = &'a Score>) -> Score {
+        let (mut n, mut cov, mut mape, mut bias, mut nm) = (0usize, 0.0, 0.0, 0.0, 0usize);
+        for s in scores {
+            n += s.n;
+            cov += s.coverage.unwrap_or(0.0) * s.n as f64;
+            if let (Some(m), Some(b)) = (s.mape, s.bias) {
+                mape += m * s.n as f64;
+                bias += b * s.n as f64;
+                nm += s.n;
+            }
+        }
+        Score {
+            mape: (nm > 0).then(|| mape / nm as f64),
+            bias: (nm > 0).then(|| bias / nm as f64),
+            coverage: (n > 0).then(|| cov / n as f64),
+            n,
+        }
+    }
 }
 
 /// How a member did over the last 30 days, when it served (led the blend).
@@ -240,6 +260,12 @@ pub fn fleet_line(acc: Option<&ClusterAccuracy>) -> String {
     let Some(nodes) = acc.and_then(|a| a.get(&SeriesKind::Nodes)) else {
         return "no forecasts scored yet".into();
     };
+    if nodes.scored == 0 {
+        return format!(
+            "not enough scored forecasts yet ({} waiting)",
+            nodes.waiting
+        );
+    }
     let week = 1;
     let cells: Vec<String> = [1, 6, 24, 48]
         .iter()
@@ -256,33 +282,5 @@ pub fn fleet_line(acc: Option<&ClusterAccuracy>) -> String {
         Some(c) if pooled.enough() => format!("band {:.0}%", c * 100.0),
         _ => "band –".into(),
     };
-    if nodes.scored == 0 {
-        return format!(
-            "not enough scored forecasts yet ({} waiting)",
-            nodes.waiting
-        );
-    }
     format!("{} · {band} · n {}", cells.join("  "), pooled.n)
-}
-
-impl Score {
-    /// Pools scores of disjoint row sets (weighted by their counts).
-    pub fn of_scores<'a>(scores: impl IntoIterator<Item = &'a Score>) -> Score {
-        let (mut n, mut cov, mut mape, mut bias, mut nm) = (0usize, 0.0, 0.0, 0.0, 0usize);
-        for s in scores {
-            n += s.n;
-            cov += s.coverage.unwrap_or(0.0) * s.n as f64;
-            if let (Some(m), Some(b)) = (s.mape, s.bias) {
-                mape += m * s.n as f64;
-                bias += b * s.n as f64;
-                nm += s.n;
-            }
-        }
-        Score {
-            mape: (nm > 0).then(|| mape / nm as f64),
-            bias: (nm > 0).then(|| bias / nm as f64),
-            coverage: (n > 0).then(|| cov / n as f64),
-            n,
-        }
-    }
 }

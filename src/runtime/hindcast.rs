@@ -15,8 +15,14 @@ use chrono::{DateTime, Duration, Utc};
 use std::sync::{Arc, Mutex};
 use tokio::sync::{mpsc, watch};
 
+/// Origins stored between two read-backs of a cluster's record (a replayed
+/// day): reading 30 days of rows back after every forecast would cost more
+/// than the forecast.
+const ORIGINS_PER_RECORD: usize = 24 / STEP;
+
 /// Replays `days` days before `origin` of each of `clusters` through the
-/// ledger, sending each cluster's record after every origin.
+/// ledger, sending each cluster's record after every replayed day and at
+/// the end.
 pub fn run(
     forecaster: &dyn Forecaster,
     ledger: &Mutex<Ledger>,
@@ -28,24 +34,44 @@ pub fn run(
 ) {
     let first = origin - Duration::days(days);
     for (id, view) in clusters {
-        let mut o = first;
+        let (mut o, mut stored) = (first, 0);
         while o < origin {
             if *shutdown.borrow() || tx.is_closed() {
                 return;
             }
             let fc = forecast_cluster(forecaster, &view, o);
-            // The hour was current when this forecast was issued: scoring
-            // counts from the fleet's now, which is `origin` or later.
-            if !fc.is_empty()
-                && let Some(acc) = keep(ledger, &id, Some(&fc), origin)
-                && tx
-                    .blocking_send(Action::Accuracy(id.clone(), Box::new(acc)))
-                    .is_err()
-            {
+            o += Duration::hours(STEP as i64);
+            if fc.is_empty() {
+                continue;
+            }
+            match ledger.lock().map(|mut l| l.store(&id.0, &fc)) {
+                Ok(Ok(_)) => stored += 1,
+                Ok(Err(e)) => tracing::warn!(cluster = %id, "forecast ledger: {e}"),
+                Err(_) => return,
+            }
+            if stored % ORIGINS_PER_RECORD == 0 && !send_record(ledger, &id, origin, tx) {
                 return;
             }
-            o += Duration::hours(STEP as i64);
+        }
+        if stored % ORIGINS_PER_RECORD != 0 && !send_record(ledger, &id, origin, tx) {
+            return;
         }
         tracing::info!(cluster = %id, days, "hindcast through the forecast ledger done");
+    }
+}
+
+/// Scores `id`'s ledger by the fleet's now (`origin` or later) and sends its
+/// record; false when the app has hung up.
+fn send_record(
+    ledger: &Mutex<Ledger>,
+    id: &ClusterId,
+    origin: DateTime<Utc>,
+    tx: &mpsc::Sender<Action>,
+) -> bool {
+    match keep(ledger, id, None, origin) {
+        Some(acc) => tx
+            .blocking_send(Action::Accuracy(id.clone(), Box::new(acc)))
+            .is_ok(),
+        None => true,
     }
 }

@@ -3,11 +3,7 @@
 //! caller's AWS credentials (the default chain with the cluster's profile).
 
 use super::{Result, SourceError};
-use aws_config::BehaviorVersion;
 use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
-use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
-use aws_sigv4::sign::v4;
-use std::time::SystemTime;
 use tokio::sync::OnceCell;
 
 /// The signing service of AMP's query API.
@@ -22,6 +18,31 @@ pub fn workspace_region(url: &str) -> Option<String> {
     let rest = host.strip_prefix("aps-workspaces.")?;
     let (region, tail) = rest.split_once('.')?;
     (tail.starts_with("amazonaws.com") && !region.is_empty()).then(|| region.to_string())
+}
+
+/// The region queries to `url` are signed for, `None` when they are not:
+/// an AMP workspace is signed unless `sigv4 = false`, any URL when `sigv4 =
+/// true`; the region is `sigv4_region`, else the workspace's, else the
+/// cluster's. Signing with none of them is an error.
+pub fn signing_region(
+    url: &str,
+    sigv4: Option<bool>,
+    sigv4_region: Option<&str>,
+    cluster_region: &str,
+) -> std::result::Result<Option<String>, String> {
+    let workspace = workspace_region(url);
+    if !sigv4.unwrap_or(workspace.is_some()) {
+        return Ok(None);
+    }
+    match sigv4_region.map(str::to_string).or(workspace) {
+        Some(r) => Ok(Some(r)),
+        None if !cluster_region.is_empty() => Ok(Some(cluster_region.to_string())),
+        None => Err(
+            "[cluster.prometheus] sigv4 = true needs a region to sign for: set `region` in \
+             [[cluster]] or `sigv4_region`"
+                .into(),
+        ),
+    }
 }
 
 /// Signs requests for one region with credentials from the default chain
@@ -58,14 +79,11 @@ impl AmpSigner {
     async fn provider(&self) -> Result<&SharedCredentialsProvider> {
         self.credentials
             .get_or_try_init(|| async {
-                let mut loader = aws_config::defaults(BehaviorVersion::latest())
-                    .region(aws_config::Region::new(self.region.clone()));
-                if let Some(p) = &self.profile {
-                    loader = loader.profile_name(p);
-                }
-                loader.load().await.credentials_provider().ok_or_else(|| {
-                    SourceError::Setup("AMP SigV4: no AWS credentials provider".into())
-                })
+                crate::aws::credentials_provider(&self.region, self.profile.as_deref())
+                    .await
+                    .ok_or_else(|| {
+                        SourceError::Setup("AMP SigV4: no AWS credentials provider".into())
+                    })
             })
             .await
     }
@@ -78,26 +96,8 @@ impl AmpSigner {
             .provide_credentials()
             .await
             .map_err(|e| SourceError::Denied(format!("AMP SigV4: no AWS credentials: {e}")))?;
-        let identity = creds.into();
-        let params = v4::SigningParams::builder()
-            .identity(&identity)
-            .region(&self.region)
-            .name(SERVICE)
-            .time(SystemTime::now())
-            .settings(SigningSettings::default())
-            .build()
-            .map_err(|e| SourceError::Setup(format!("AMP SigV4: cannot sign: {e}")))?
-            .into();
-        let signable =
-            SignableRequest::new("GET", url, std::iter::empty(), SignableBody::Bytes(&[]))
-                .map_err(|e| SourceError::Setup(format!("AMP SigV4: cannot sign {url}: {e}")))?;
-        let (instructions, _) = sign(signable, &params)
-            .map_err(|e| SourceError::Setup(format!("AMP SigV4: cannot sign {url}: {e}")))?
-            .into_parts();
-        Ok(instructions
-            .headers()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect())
+        crate::aws::sigv4_headers(creds, &self.region, SERVICE, "GET", url, &[], &[])
+            .map_err(|e| SourceError::Setup(format!("AMP SigV4: cannot sign {url}: {e}")))
     }
 }
 

@@ -9,13 +9,10 @@
 use super::{Result, SourceError};
 use crate::catalog::Catalog;
 use crate::catalog::live::{self, LivePrices};
-use aws_config::BehaviorVersion;
 use aws_credential_types::Credentials;
 use aws_credential_types::provider::ProvideCredentials;
-use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
-use aws_sigv4::sign::v4;
 use chrono::{DateTime, SecondsFormat, Utc};
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 /// Where and as whom to refresh one region's prices.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -93,28 +90,21 @@ impl Signed<'_> {
     ) -> Result<String> {
         let mut wait = Duration::from_millis(300);
         for attempt in 1..=ATTEMPTS {
-            let identity = self.creds.clone().into();
-            let params = v4::SigningParams::builder()
-                .identity(&identity)
-                .region(region)
-                .name(service)
-                .time(SystemTime::now())
-                .settings(SigningSettings::default())
-                .build()
-                .map_err(|e| SourceError::Setup(format!("cannot sign: {e}")))?
-                .into();
-            let signable = SignableRequest::new(
+            let signed = crate::aws::sigv4_headers(
+                self.creds.clone(),
+                region,
+                service,
                 "POST",
                 url,
-                headers.iter().copied(),
-                SignableBody::Bytes(body.as_bytes()),
+                headers,
+                body.as_bytes(),
             )
             .map_err(|e| SourceError::Setup(format!("cannot sign {url}: {e}")))?;
-            let (instructions, _) = sign(signable, &params)
-                .map_err(|e| SourceError::Setup(format!("cannot sign {url}: {e}")))?
-                .into_parts();
             let mut req = self.http.post(url).body(body.to_string());
-            for (k, v) in headers.iter().copied().chain(instructions.headers()) {
+            for (k, v) in headers.iter().copied() {
+                req = req.header(k, v);
+            }
+            for (k, v) in signed {
                 req = req.header(k, v);
             }
             let resp = match req.send().await {
@@ -257,14 +247,8 @@ pub fn products_request(region: &str, token: Option<&str>) -> String {
 }
 
 async fn credentials(target: &PriceTarget) -> Result<Credentials> {
-    let mut loader = aws_config::defaults(BehaviorVersion::latest())
-        .region(aws_config::Region::new(target.region.clone()));
-    if let Some(p) = &target.profile {
-        loader = loader.profile_name(p);
-    }
-    let cfg = loader.load().await;
-    let provider = cfg
-        .credentials_provider()
+    let provider = crate::aws::credentials_provider(&target.region, target.profile.as_deref())
+        .await
         .ok_or_else(|| SourceError::Setup("no AWS credentials provider".into()))?;
     provider
         .provide_credentials()

@@ -166,10 +166,11 @@ impl PrometheusSource {
         }
         let body: serde_json::Value = resp.json().await.map_err(|e| {
             let msg = format!("{}: answer is not JSON ({status}): {e}", self.url);
-            match status.as_u16() {
-                401 | 403 => SourceError::Denied(msg),
-                200..=299 => SourceError::Unreadable(msg),
-                _ => SourceError::Failed(msg),
+            // 401 and 403 were answered above.
+            if status.is_success() {
+                SourceError::Unreadable(msg)
+            } else {
+                SourceError::Failed(msg)
             }
         })?;
         parse_matrix(&body).map_err(|e| e.context(format!("query {query:?}")))

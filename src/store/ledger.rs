@@ -225,6 +225,11 @@ impl Ledger {
         Ledger { db, retention_days }
     }
 
+    /// Stores `forecasts` of `cluster` without reading its record back.
+    pub fn store(&mut self, cluster: &str, forecasts: &ClusterForecast) -> Result<usize> {
+        self.db.record_forecasts(cluster, forecasts)
+    }
+
     /// Stores `forecasts` (if any) of `cluster`, scores its hours that ended
     /// by `now`, and returns its record.
     pub fn keep(

@@ -24,19 +24,34 @@ fn hourly_means(path: &str) -> Vec<f64> {
     by.values().map(|(s, n)| s / *n as f64).collect()
 }
 
-#[test]
-fn simulate_json_matches_a_hand_computation() {
-    let file = data("alibaba-2018-cpu.csv");
-    let out = nodecast(&[
+/// Nodes needed per hour: `max(1, ceil(peak * y / max y))`.
+fn needs(y: &[f64], peak: f64) -> Vec<u64> {
+    let top = y.iter().copied().fold(0.0, f64::max);
+    y.iter()
+        .map(|v| ((peak * v / top).ceil() as u64).max(1))
+        .collect()
+}
+
+/// `nodecast simulate` on `file` as one m6i.2xlarge group of 40 nodes at
+/// peak, with `extra` arguments.
+fn simulate(file: &str, extra: &[&str]) -> std::process::Output {
+    let mut args = vec![
         "simulate",
         "--input",
-        &file,
+        file,
         "--instance-type",
         "m6i.2xlarge",
         "--peak-nodes",
         "40",
-        "--json",
-    ]);
+    ];
+    args.extend_from_slice(extra);
+    nodecast(&args)
+}
+
+#[test]
+fn simulate_json_matches_a_hand_computation() {
+    let file = data("alibaba-2018-cpu.csv");
+    let out = simulate(&file, &["--json"]);
     assert!(
         out.status.success(),
         "{}",
@@ -52,11 +67,7 @@ fn simulate_json_matches_a_hand_computation() {
     let o_min = (168.min(n / 2))
         .max(n.saturating_sub(720))
         .max((0.6 * n as f64).ceil() as usize);
-    let top = y.iter().copied().fold(0.0, f64::max);
-    let need: Vec<u64> = y
-        .iter()
-        .map(|v| ((40.0 * v / top).ceil() as u64).max(1))
-        .collect();
+    let need = needs(&y, 40.0);
     let price = 0.384; // m6i.2xlarge, us-east-1, from the shipped catalog
     let check = |policy: &str, cap: &dyn Fn(usize) -> u64| {
         let p = &v["policies"][policy];
@@ -157,18 +168,7 @@ fn simulate_prices_the_region_and_names_bad_input() {
 #[test]
 fn simulate_to_a_shortage_target_reports_what_it_realized() {
     let file = data("alibaba-2018-cpu.csv");
-    let out = nodecast(&[
-        "simulate",
-        "--input",
-        &file,
-        "--instance-type",
-        "m6i.2xlarge",
-        "--peak-nodes",
-        "40",
-        "--target-shortage",
-        "0.01",
-        "--json",
-    ]);
+    let out = simulate(&file, &["--target-shortage", "0.01", "--json"]);
     assert!(
         out.status.success(),
         "{}",
@@ -180,12 +180,8 @@ fn simulate_to_a_shortage_target_reports_what_it_realized() {
     // Realized is the predictive policy's shortage over the node-hours
     // needed in the window, recomputed here from the CSV.
     let y = hourly_means(&file);
-    let top = y.iter().copied().fold(0.0, f64::max);
     let first = v["first_hour"].as_u64().expect("first") as usize;
-    let needed: u64 = y[first..]
-        .iter()
-        .map(|v| ((40.0 * v / top).ceil() as u64).max(1))
-        .sum();
+    let needed: u64 = needs(&y, 40.0)[first..].iter().sum();
     let short = v["policies"]["predictive"]["shortage_node_hours"]
         .as_f64()
         .expect("short");
@@ -195,17 +191,7 @@ fn simulate_to_a_shortage_target_reports_what_it_realized() {
         let q = t[q].as_f64().expect("q");
         assert!((0.5..=0.95).contains(&q), "{t}");
     }
-    let out = nodecast(&[
-        "simulate",
-        "--input",
-        &file,
-        "--instance-type",
-        "m6i.2xlarge",
-        "--peak-nodes",
-        "40",
-        "--target-shortage",
-        "2",
-    ]);
+    let out = simulate(&file, &["--target-shortage", "2"]);
     assert_eq!(out.status.code(), Some(2));
     let e = String::from_utf8_lossy(&out.stderr);
     assert!(
