@@ -138,6 +138,37 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Run the live loop on a fake clock over a `timestamp,value` CSV: hourly
+    /// forecasts into a ledger, scoring, daily challengers promoted only when
+    /// they win, and the target-sizing rule; prints the ledger's scores by lead
+    Replay {
+        #[arg(long, value_name = "FILE.csv")]
+        input: PathBuf,
+        /// Hours to replay, the last ones of the series (default: from the
+        /// backtest protocol's first origin on)
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=100_000))]
+        hours: Option<u32>,
+        /// `champion`: daily challengers (and on drift) promoted only when
+        /// they score better on the held-back window; `weekly`: the learned
+        /// models refit on each week of history (what `backtest` measures)
+        #[arg(long, value_enum, default_value = "champion")]
+        retrain: crate::runtime::replay::Retraining,
+        /// Share of the node-hours needed allowed short for the sizing rule
+        #[arg(long, value_name = "SHARE", default_value_t = crate::plan::shortage::DEFAULT_TARGET, value_parser = parse_share)]
+        target_shortage: f64,
+        /// Print one JSON object
+        #[arg(long)]
+        json: bool,
+    },
+    /// The model versions of every cluster's series: which serves, what each
+    /// scored against the champion on its held-back window
+    Models {
+        #[command(subcommand)]
+        action: Option<ModelsAction>,
+        /// Print JSON
+        #[arg(long, global = true)]
+        json: bool,
+    },
     /// Train (or load) every cluster's models now and save them in the models folder
     Train,
     /// Connect to every live cluster once, load its state and history, print, exit
@@ -211,6 +242,24 @@ pub enum Command {
         /// Print a JSON list of objects
         #[arg(long)]
         json: bool,
+    },
+}
+
+/// `nodecast models` subcommands.
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum ModelsAction {
+    /// Every model version, newest first (the default)
+    List,
+    /// Make a version its series' champion (an audit row)
+    Promote { version: u32 },
+    /// Put back the champion the latest promotion replaced (an audit row)
+    Rollback {
+        /// Only this cluster's promotions
+        #[arg(long, value_name = "NAME")]
+        cluster: Option<String>,
+        /// Only this series' (cpu_requests, memory_requests, nodes)
+        #[arg(long, value_name = "SERIES")]
+        series: Option<String>,
     },
 }
 

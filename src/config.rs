@@ -87,6 +87,12 @@ pub struct ForecastConfig {
     /// Days the forecast ledger keeps every forecast hour before folding it
     /// into per-day scores (default 90, at least 31).
     pub ledger_days: Option<Spanned<i64>>,
+    /// Hours between scheduled challengers of each series (default 24; 0
+    /// turns retraining off: the weekly models serve).
+    pub retrain_hours: Option<Spanned<i64>>,
+    /// A challenger is also trained when the last 24 h of scored forecasts
+    /// err this many times their 30-day level (default 1.5).
+    pub drift_factor: Option<Spanned<f64>>,
 }
 
 /// `[plan]`: scaling rules, instance-mix constraints and discounts; every
@@ -221,6 +227,20 @@ impl Config {
             .as_ref()
             .map(|d| *d.get_ref())
             .unwrap_or(crate::store::ledger::RETENTION_DAYS)
+    }
+
+    /// `forecast.retrain_hours` and `forecast.drift_factor`, or the defaults.
+    pub fn retraining(&self) -> (i64, f64) {
+        use crate::forecast::champion::{DRIFT_FACTOR, RETRAIN_HOURS};
+        let f = &self.forecast;
+        (
+            f.retrain_hours
+                .as_ref()
+                .map_or(RETRAIN_HOURS, |h| *h.get_ref()),
+            f.drift_factor
+                .as_ref()
+                .map_or(DRIFT_FACTOR, |d| *d.get_ref()),
+        )
     }
 
     /// `forecast.headroom`, or the default.
@@ -415,6 +435,30 @@ pub fn parse(text: &str, file: &Path) -> Result<Config> {
             d.span(),
             "forecast.ledger_days",
             "must be at least 31 (the Accuracy pane scores 30 days)",
+        ));
+    }
+    if let Some(h) = &cfg.forecast.retrain_hours
+        && !(0..=24 * 90).contains(h.get_ref())
+    {
+        let msg = "must be hours from 1 to 2160 (0 turns retraining off)";
+        return Err(field_error(
+            file,
+            text,
+            h.span(),
+            "forecast.retrain_hours",
+            msg,
+        ));
+    }
+    if let Some(d) = &cfg.forecast.drift_factor
+        && !(*d.get_ref() > 1.0 && d.get_ref().is_finite())
+    {
+        let msg = "must be a factor above 1 (1.5: the last 24 h err 1.5x the 30-day level)";
+        return Err(field_error(
+            file,
+            text,
+            d.span(),
+            "forecast.drift_factor",
+            msg,
         ));
     }
     check_plan(&cfg.plan, file, text)?;

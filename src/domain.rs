@@ -297,6 +297,11 @@ impl HourlySeries {
         self.start
             .map(|s| s + chrono::Duration::hours(self.values.len() as i64))
     }
+    /// The value of the hour starting at `ts`, if present.
+    pub fn at(&self, ts: DateTime<Utc>) -> Option<f64> {
+        let i = usize::try_from((ts - self.start?).num_hours()).ok()?;
+        self.values.get(i).copied().flatten()
+    }
     /// Pairs of (hour start, value) for the hours present.
     pub fn points(&self) -> impl Iterator<Item = (DateTime<Utc>, f64)> + '_ {
         let start = self.start;

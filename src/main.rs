@@ -70,6 +70,21 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 *json,
             );
         }
+        Some(Command::Replay {
+            input,
+            hours,
+            retrain,
+            target_shortage,
+            json,
+        }) => {
+            return commands::replay::run(
+                input,
+                hours.map(|h| h as usize),
+                *retrain,
+                *target_shortage,
+                *json,
+            );
+        }
         _ => {}
     }
     let setup = setup::resolve(&cli)?;
@@ -91,6 +106,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         }) => nodecast::commands::audit::run(&setup, cluster.as_deref(), since, json),
         Some(Command::Events { json }) => nodecast::commands::events::run(&setup, json),
         Some(Command::Train) => nodecast::commands::train(&setup),
+        Some(Command::Models { action, json }) => {
+            nodecast::commands::models::run(&setup, action.as_ref(), json)
+        }
         Some(Command::Prices {
             region,
             types,
@@ -115,21 +133,23 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Forecast { input, hours, json }) => {
             commands::forecast(&setup, &input, hours as usize, json)
         }
-        Some(Command::Backtest { .. } | Command::Simulate { .. }) => Ok(()),
+        Some(Command::Backtest { .. } | Command::Simulate { .. } | Command::Replay { .. }) => {
+            Ok(())
+        }
         None => {
             let (_log_guard, log_path) = nodecast::logging::init()?;
             let rt = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .build()?;
-            let models = nodecast::store::models::open_models(
+            let models = Arc::new(nodecast::store::models::open_models(
                 &setup.models_dir,
                 setup.fleet.uses_shipped_models(),
-            )?;
+            )?);
             let forecaster = Arc::new(EnsembleForecaster::with_models(
                 &setup.calendar,
-                Arc::new(models),
+                models.clone(),
             ));
-            let result = rt.block_on(nodecast::runtime::run_tui(setup, forecaster));
+            let result = rt.block_on(nodecast::runtime::run_tui(setup, forecaster, Some(models)));
             if let Err(e) = &result {
                 tracing::error!("{e:#}");
                 eprintln!("(log: {})", log_path.display());

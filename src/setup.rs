@@ -277,6 +277,8 @@ pub struct Setup {
     pub plan: crate::plan::PlanConfig,
     /// Days the forecast ledger keeps forecast hours whole.
     pub ledger_days: i64,
+    /// Hours between scheduled challengers (0: off) and the drift factor.
+    pub retraining: (i64, f64),
     /// The price refresh's settings (`nodecast prices` uses them in demo mode too).
     pub prices: PriceRefresh,
     /// `--read-only`: the executor applies nothing.
@@ -532,6 +534,7 @@ pub fn resolve(cli: &Cli) -> Result<Setup> {
         calendar: cfg.calendar(),
         plan: cfg.plan(),
         ledger_days: cfg.ledger_days(),
+        retraining: cfg.retraining(),
         prices,
         read_only: cli.read_only,
     })

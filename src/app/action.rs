@@ -26,6 +26,8 @@ pub enum Action {
     /// A cluster's record from the forecast ledger (after a forecast was
     /// stored or actuals scored).
     Accuracy(ClusterId, Box<crate::forecast::accuracy::ClusterAccuracy>),
+    /// A cluster's model versions: each series' champion and latest challenger.
+    Models(ClusterId, crate::forecast::champion::ClusterModels),
     /// The forecast job finished every cluster it had.
     ForecastsDone,
     /// The executor decided on an action of a cluster.

@@ -104,6 +104,8 @@ pub struct ClusterTab {
     pub accuracy_line: String,
     /// The configured business events measured on each forecast series.
     pub events: BTreeMap<SeriesKind, Vec<EventRecord>>,
+    /// Each series' serving model version and latest challenger.
+    pub models: crate::forecast::champion::ClusterModels,
 }
 
 impl ClusterTab {
@@ -121,6 +123,7 @@ impl ClusterTab {
             accuracy: ClusterAccuracy::new(),
             accuracy_line: crate::forecast::accuracy::fleet_line(None),
             events: BTreeMap::new(),
+            models: BTreeMap::new(),
         }
     }
 
@@ -345,6 +348,13 @@ impl AppState {
         if let Some(c) = self.cluster_mut(id) {
             c.accuracy_line = crate::forecast::accuracy::fleet_line(Some(&accuracy));
             c.accuracy = accuracy;
+        }
+    }
+
+    /// Takes a cluster's model versions.
+    pub fn set_models(&mut self, id: &ClusterId, models: crate::forecast::champion::ClusterModels) {
+        if let Some(c) = self.cluster_mut(id) {
+            c.models = models;
         }
     }
 

@@ -108,6 +108,10 @@ pub fn update(state: &mut AppState, action: Action) -> Vec<Effect> {
             state.set_accuracy(&id, *accuracy);
             true
         }
+        Action::Models(id, models) => {
+            state.set_models(&id, models);
+            true
+        }
         Action::ForecastsDone => {
             state.forecasting.running = false;
             state.forecasting.progress = None;

@@ -229,6 +229,8 @@ pub fn train(setup: &crate::setup::Setup) -> Result<()> {
 pub mod actions;
 pub mod audit;
 pub mod events;
+pub mod models;
 pub mod prices;
+pub mod replay;
 pub mod simulate;
 pub mod snapshot;

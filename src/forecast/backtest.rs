@@ -146,7 +146,8 @@ pub fn run_dumping(
     let mut ens = Vec::new();
     let mut per_member: Vec<Vec<OriginForecast>> = vec![Vec::new(); ensemble.members.len()];
     for &o in &os {
-        let Some(f) = ensemble.forecast(&y, &observed, None, start_hour, o, &mut cache) else {
+        let Some(f) = ensemble.forecast(&y, &observed, None, start_hour, o, &mut cache, None)
+        else {
             bail!("{series_name}: no model could forecast at origin {o}");
         };
         for (j, m) in f.members.into_iter().enumerate() {
@@ -173,7 +174,7 @@ pub fn run_dumping(
                 (
                     v,
                     ensemble
-                        .member_points(&y, None, start_hour, v, &mut cache)
+                        .member_points(&y, None, start_hour, v, &mut cache, None)
                         .clone(),
                 )
             })

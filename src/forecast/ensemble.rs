@@ -5,6 +5,7 @@
 use super::features::ClusterContext;
 use super::horizon::{HORIZON_HOURS as H, OriginForecast, STEP};
 use super::members::Member;
+use super::persist::Pin;
 use super::prepared::fingerprint;
 use super::prepared::quantile;
 use std::collections::HashMap;
@@ -62,9 +63,11 @@ fn guarded(
     y: &[f64],
     ctx: Option<&ClusterContext>,
     start_hour: i64,
+    pin: Option<&Pin>,
 ) -> Option<Vec<f64>> {
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        member.point_in(y, ctx, start_hour, H)
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match pin {
+        Some(p) => member.point_pinned(y, ctx, start_hour, H, p),
+        None => member.point_in(y, ctx, start_hour, H),
     }))
     .ok()
     .flatten()
@@ -113,15 +116,19 @@ impl Ensemble {
         start_hour: i64,
         origin: usize,
         cache: &'c mut MemberCache,
+        pin: Option<&Pin>,
     ) -> &'c Vec<Option<Vec<f64>>> {
         if cache.by_history.len() > CACHE_LIMIT {
             cache.by_history.clear();
         }
-        let key = history_key(&y[..origin], ctx, start_hour);
+        // A model version changes only the forecasts it serves (from its
+        // training end on); before that the weekly models serve, as unpinned.
+        let pin = pin.filter(|p| p.serves(start_hour, origin));
+        let key = history_key(&y[..origin], ctx, start_hour) ^ pin.map_or(0, |p| p.fingerprint());
         cache
             .by_history
             .entry(key)
-            .or_insert_with(|| self.points_on_every_core(&y[..origin], ctx, start_hour))
+            .or_insert_with(|| self.points_on_every_core(&y[..origin], ctx, start_hour, pin))
     }
 
     /// Every member's forecast after `y`, the members shared out between
@@ -133,6 +140,7 @@ impl Ensemble {
         y: &[f64],
         ctx: Option<&ClusterContext>,
         start_hour: i64,
+        pin: Option<&Pin>,
     ) -> Vec<Option<Vec<f64>>> {
         let m = self.members.len();
         let workers = std::thread::available_parallelism()
@@ -149,7 +157,7 @@ impl Ensemble {
                             let Some(member) = self.members.get(j) else {
                                 break;
                             };
-                            let p = guarded(member.as_ref(), y, ctx, start_hour);
+                            let p = guarded(member.as_ref(), y, ctx, start_hour, pin);
                             if let Ok(mut slot) = slots[j].lock() {
                                 *slot = p;
                             }
@@ -170,6 +178,9 @@ impl Ensemble {
     /// Forecast at `origin` from `y[..origin]` (`observed` marks real hours;
     /// filled ones are not scored in validation) and the cluster's other
     /// series `ctx`, aligned with `y`, where there are any.
+    // The history, its cluster context and model version are what a member
+    // reads; the cache is where their forecasts are kept.
+    #[allow(clippy::too_many_arguments)]
     pub fn forecast(
         &self,
         y: &[f64],
@@ -178,6 +189,7 @@ impl Ensemble {
         start_hour: i64,
         origin: usize,
         cache: &mut MemberCache,
+        pin: Option<&Pin>,
     ) -> Option<EnsembleForecast> {
         let m = self.members.len();
         // Validation origins: every STEP hours back on the absolute 6-hour grid
@@ -193,10 +205,13 @@ impl Ensemble {
             .collect();
         let val_points: Vec<Vec<Option<Vec<f64>>>> = val
             .iter()
-            .map(|v| self.member_points(y, ctx, start_hour, *v, cache).clone())
+            .map(|v| {
+                self.member_points(y, ctx, start_hour, *v, cache, pin)
+                    .clone()
+            })
             .collect();
         let now_points = self
-            .member_points(y, ctx, start_hour, origin, cache)
+            .member_points(y, ctx, start_hour, origin, cache, pin)
             .clone();
         if now_points.iter().all(|p| p.is_none()) {
             return None;

@@ -3,6 +3,7 @@
 //! no clock reads (the origin is an argument).
 
 use super::horizon::HORIZON_HOURS;
+use super::persist::Pin;
 use crate::domain::{ClusterForecast, Forecast, HourlySeries, SeriesKind};
 use crate::snapshot::ClusterView;
 use chrono::{DateTime, Utc};
@@ -32,6 +33,28 @@ pub trait Forecaster: Send + Sync {
     ) -> Option<Forecast> {
         self.forecast(series, cluster.get(&series)?, origin, hours)
     }
+    /// The forecast served by the model version `pin` (`None`: the weekly
+    /// models). Forecasters without trained models ignore the pin.
+    fn forecast_pinned(
+        &self,
+        series: SeriesKind,
+        cluster: &BTreeMap<SeriesKind, HourlySeries>,
+        origin: DateTime<Utc>,
+        hours: usize,
+        _pin: Option<&Pin>,
+    ) -> Option<Forecast> {
+        self.forecast_in(series, cluster, origin, hours)
+    }
+    /// Trains a model version on the hours of `series` before `through`
+    /// (`None` for forecasters without trained models, or too little history).
+    fn train_through(
+        &self,
+        _series: SeriesKind,
+        _cluster: &BTreeMap<SeriesKind, HourlySeries>,
+        _through: DateTime<Utc>,
+    ) -> Option<Pin> {
+        None
+    }
 }
 
 /// Forecasts of every forecast series of one cluster from `origin`, 48 h
@@ -41,9 +64,23 @@ pub fn forecast_cluster(
     view: &ClusterView,
     origin: DateTime<Utc>,
 ) -> ClusterForecast {
+    forecast_cluster_pinned(f, view, origin, &BTreeMap::new())
+}
+
+/// [`forecast_cluster`] with each series served by its champion model
+/// version in `pins` (the weekly models where it has none).
+pub fn forecast_cluster_pinned(
+    f: &dyn Forecaster,
+    view: &ClusterView,
+    origin: DateTime<Utc>,
+    pins: &BTreeMap<SeriesKind, Pin>,
+) -> ClusterForecast {
     SeriesKind::FORECAST
         .into_iter()
-        .filter_map(|k| Some((k, f.forecast_in(k, &view.history, origin, HORIZON_HOURS)?)))
+        .filter_map(|k| {
+            let fc = f.forecast_pinned(k, &view.history, origin, HORIZON_HOURS, pins.get(&k))?;
+            Some((k, fc))
+        })
         .collect()
 }
 

@@ -4,7 +4,7 @@
 
 use super::features::{Calendar, ClusterContext, FEATURE_NAMES, FEATURES_VERSION, features, level};
 use super::members::Member;
-use super::persist::{ModelStore, TrainedModel, file_name};
+use super::persist::{ModelStore, Pin, TrainedModel, file_name};
 use super::prepared::fingerprint;
 use super::trees::{BoostParams, ForestParams, GradientBoosting, RandomForest, TreeParams};
 use linfa::DatasetBase;
@@ -212,9 +212,13 @@ impl TreeMember {
     /// week's start, the cluster's series over it, and the feature version.
     fn key(y: &[f64], ctx: Option<&ClusterContext>, start_hour: i64) -> (usize, u64) {
         let e = y.len() / REFIT_HOURS * REFIT_HOURS;
+        (e, Self::key_of(y, ctx, start_hour, e))
+    }
+
+    /// The key of a model trained on `y[..e]`.
+    fn key_of(y: &[f64], ctx: Option<&ClusterContext>, start_hour: i64, e: usize) -> u64 {
         let c = ctx.map(|c| c.fingerprint(e)).unwrap_or(0);
-        let key = fingerprint(&y[..e], start_hour) ^ c.rotate_left(17) ^ FEATURES_VERSION;
-        (e, key)
+        fingerprint(&y[..e], start_hour) ^ c.rotate_left(17) ^ FEATURES_VERSION
     }
 
     fn model(
@@ -225,16 +229,53 @@ impl TreeMember {
     ) -> Option<Arc<Model>> {
         // Refit once per week of history: the model of the week's start serves its hours.
         let (e, key) = Self::key(y, ctx, start_hour);
+        self.model_keyed(&y[..e], ctx, start_hour, key)
+    }
+
+    /// The model `key` from the cache or the models folder, else fitted on `y`.
+    fn model_keyed(
+        &self,
+        y: &[f64],
+        ctx: Option<&ClusterContext>,
+        start_hour: i64,
+        key: u64,
+    ) -> Option<Arc<Model>> {
         if let Some(m) = self.cache.lock().ok()?.get(&key) {
             return Some(m.clone());
         }
-        let m = Arc::new(self.load_or_fit(&y[..e], ctx, start_hour, key)?);
+        let m = Arc::new(self.load_or_fit(y, ctx, start_hour, key)?);
         let mut c = self.cache.lock().ok()?;
         if c.len() > 256 {
             c.clear();
         }
         c.insert(key, m.clone());
         Some(m)
+    }
+
+    /// The forecast of `h` hours after `y` by `model`.
+    fn predict(
+        &self,
+        model: &Model,
+        y: &[f64],
+        ctx: Option<&ClusterContext>,
+        start_hour: i64,
+        h: usize,
+    ) -> Option<Vec<f64>> {
+        let n = y.len();
+        let mut x = Array2::zeros((h, FEATURE_NAMES.len()));
+        for i in 0..h {
+            let f = features(y, n, i + 1, start_hour, &self.calendar, ctx);
+            for (j, v) in f.iter().enumerate() {
+                x[[i, j]] = *v;
+            }
+        }
+        let p: Array1<f64> = match model {
+            Model::Forest(m) => m.predict(&x),
+            Model::Boost(m) => m.predict(&x),
+        };
+        let lv = reference(y, n);
+        let out: Vec<f64> = p.iter().map(|v| v.clamp(-5.0, 5.0).exp() * lv).collect();
+        out.iter().all(|v| v.is_finite()).then_some(out)
     }
 }
 
@@ -261,21 +302,40 @@ impl Member for TreeMember {
             return None;
         }
         let model = self.model(y, ctx, start_hour)?;
-        let n = y.len();
-        let mut x = Array2::zeros((h, FEATURE_NAMES.len()));
-        for i in 0..h {
-            let f = features(y, n, i + 1, start_hour, &self.calendar, ctx);
-            for (j, v) in f.iter().enumerate() {
-                x[[i, j]] = *v;
-            }
-        }
-        let p: Array1<f64> = match model.as_ref() {
-            Model::Forest(m) => m.predict(&x),
-            Model::Boost(m) => m.predict(&x),
+        self.predict(&model, y, ctx, start_hour, h)
+    }
+
+    fn point_pinned(
+        &self,
+        y: &[f64],
+        ctx: Option<&ClusterContext>,
+        start_hour: i64,
+        h: usize,
+        pin: &Pin,
+    ) -> Option<Vec<f64>> {
+        let key = pin.keys.get(self.name());
+        let trained = pin.trained_hours(start_hour).filter(|e| *e <= y.len());
+        let (Some(key), Some(e), true) = (key, trained, pin.serves(start_hour, y.len())) else {
+            return self.point_in(y, ctx, start_hour, h);
         };
-        let lv = reference(y, n);
-        let out: Vec<f64> = p.iter().map(|v| v.clamp(-5.0, 5.0).exp() * lv).collect();
-        out.iter().all(|v| v.is_finite()).then_some(out)
+        if y.len() < MIN_HISTORY || e < MIN_HISTORY {
+            return None;
+        }
+        let model = self.model_keyed(&y[..e], ctx, start_hour, *key)?;
+        self.predict(&model, y, ctx, start_hour, h)
+    }
+
+    fn train(&self, y: &[f64], ctx: Option<&ClusterContext>, start_hour: i64) -> Option<u64> {
+        if y.len() < MIN_HISTORY {
+            return None;
+        }
+        let key = Self::key_of(y, ctx, start_hour, y.len());
+        self.model_keyed(y, ctx, start_hour, key)?;
+        Some(key)
+    }
+
+    fn file_for(&self, key: u64) -> Option<String> {
+        Some(self.file(key))
     }
 
     fn model_file(

@@ -3,7 +3,7 @@
 
 use super::ensemble::{Ensemble, EnsembleForecast, MemberCache};
 use super::features::Calendar;
-use super::persist::ModelStore;
+use super::persist::{ModelStore, Pin};
 use super::registry::{all_members, members_saving, members_with};
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -59,10 +59,19 @@ impl EnsembleForecaster {
 
     /// Writes each saving member's validation sMAPE at the scored horizons
     /// against the model file that served this forecast.
-    fn record_validation(&self, f: &EnsembleForecast, p: &Prepared, ctx: Option<&ClusterContext>) {
+    fn record_validation(
+        &self,
+        f: &EnsembleForecast,
+        p: &Prepared,
+        ctx: Option<&ClusterContext>,
+        pin: Option<&Pin>,
+    ) {
         let Some(dir) = &self.models else { return };
         for (j, m) in self.ensemble.members.iter().enumerate() {
-            let Some(file) = m.model_file(&p.y, ctx, p.start_hour) else {
+            let pinned = pin
+                .filter(|pin| pin.serves(p.start_hour, p.y.len()))
+                .and_then(|pin| m.file_for(*pin.keys.get(m.name())?));
+            let Some(file) = pinned.or_else(|| m.model_file(&p.y, ctx, p.start_hour)) else {
                 continue;
             };
             let smape: BTreeMap<String, f64> = VALIDATION_HORIZONS
@@ -111,17 +120,19 @@ impl EnsembleForecaster {
         ctx: Option<&ClusterContext>,
         origin: DateTime<Utc>,
         hours: usize,
+        pin: Option<&Pin>,
     ) -> Option<Forecast> {
         let history_hours = p.hours_observed();
         if history_hours == 0 {
             return None;
         }
         let mut cache = self.cache.lock().ok()?;
-        let f =
-            self.ensemble
-                .forecast(&p.y, &p.observed, ctx, p.start_hour, p.y.len(), &mut cache)?;
+        let (y, observed, start) = (&p.y, &p.observed, p.start_hour);
+        let f = self
+            .ensemble
+            .forecast(y, observed, ctx, start, y.len(), &mut cache, pin)?;
         drop(cache);
-        self.record_validation(&f, p, ctx);
+        self.record_validation(&f, p, ctx, pin);
         Some(self.presented(series, &f, history_hours, origin, hours))
     }
 }
@@ -153,7 +164,7 @@ impl Forecaster for EnsembleForecaster {
         hours: usize,
     ) -> Option<Forecast> {
         let p = Prepared::before(history, Some(origin))?;
-        self.forecast_prepared(series, &p, None, origin, hours)
+        self.forecast_prepared(series, &p, None, origin, hours, None)
     }
 
     fn forecast_in(
@@ -163,9 +174,45 @@ impl Forecaster for EnsembleForecaster {
         origin: DateTime<Utc>,
         hours: usize,
     ) -> Option<Forecast> {
+        self.forecast_pinned(series, cluster, origin, hours, None)
+    }
+
+    fn forecast_pinned(
+        &self,
+        series: SeriesKind,
+        cluster: &BTreeMap<SeriesKind, HourlySeries>,
+        origin: DateTime<Utc>,
+        hours: usize,
+        pin: Option<&Pin>,
+    ) -> Option<Forecast> {
         let p = Prepared::before(cluster.get(&series)?, Some(origin))?;
         let ctx = cluster_context(&p, cluster, origin);
-        self.forecast_prepared(series, &p, Some(&ctx), origin, hours)
+        self.forecast_prepared(series, &p, Some(&ctx), origin, hours, pin)
+    }
+
+    fn train_through(
+        &self,
+        series: SeriesKind,
+        cluster: &BTreeMap<SeriesKind, HourlySeries>,
+        through: DateTime<Utc>,
+    ) -> Option<Pin> {
+        let p = Prepared::before(cluster.get(&series)?, Some(through))?;
+        let ctx = cluster_context(&p, cluster, through);
+        let keys: BTreeMap<String, u64> = self
+            .ensemble
+            .members
+            .iter()
+            .filter_map(|m| {
+                Some((
+                    m.name().to_string(),
+                    m.train(&p.y, Some(&ctx), p.start_hour)?,
+                ))
+            })
+            .collect();
+        (!keys.is_empty()).then(|| Pin {
+            through: p.start_hour + p.y.len() as i64,
+            keys,
+        })
     }
 }
 

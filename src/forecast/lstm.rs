@@ -7,7 +7,7 @@
 use super::features::ClusterContext;
 use super::learned::{log_ratio, reference};
 use super::members::Member;
-use super::persist::{ModelStore, TrainedModel, file_name};
+use super::persist::{ModelStore, Pin, TrainedModel, file_name};
 use super::prepared::fingerprint;
 use super::trees::Rng;
 use candle_core::{DType, Device, Tensor};
@@ -189,6 +189,20 @@ impl LstmMember {
         if e < 5 * 24 { y.len() } else { e }
     }
 
+    /// The net `key` from the cache or the models folder, else trained on `y`.
+    fn net(&self, y: &[f64], start_hour: i64, key: u64) -> Option<Arc<LstmNet>> {
+        if let Some(n) = self.cache.lock().ok()?.get(&key).cloned() {
+            return Some(n);
+        }
+        let net = Arc::new(self.load_or_train(y, start_hour, key)?);
+        let mut c = self.cache.lock().ok()?;
+        if c.len() > 64 {
+            c.clear();
+        }
+        c.insert(key, net.clone());
+        Some(net)
+    }
+
     /// Loads the net for `key` from the models folder, or trains and saves it.
     fn load_or_train(&self, y: &[f64], start_hour: i64, key: u64) -> Option<LstmNet> {
         let name = file_name("lstm", key, "safetensors");
@@ -240,21 +254,43 @@ impl Member for LstmMember {
         }
         let e = Self::training_end(y);
         let key = fingerprint(&y[..e], start_hour);
-        let cached = self.cache.lock().ok()?.get(&key).cloned();
-        let net = match cached {
-            Some(n) => n,
-            None => {
-                let net = Arc::new(self.load_or_train(&y[..e], start_hour, key)?);
-                let mut c = self.cache.lock().ok()?;
-                if c.len() > 64 {
-                    c.clear();
-                }
-                c.insert(key, net.clone());
-                net
-            }
-        };
+        let net = self.net(&y[..e], start_hour, key)?;
         let p = net.predict(y, start_hour).ok()?;
         p.iter().all(|v| v.is_finite()).then_some(p)
+    }
+
+    fn point_pinned(
+        &self,
+        y: &[f64],
+        ctx: Option<&ClusterContext>,
+        start_hour: i64,
+        h: usize,
+        pin: &Pin,
+    ) -> Option<Vec<f64>> {
+        let key = pin.keys.get(self.name());
+        let trained = pin.trained_hours(start_hour).filter(|e| *e <= y.len());
+        let (Some(key), Some(e), true) = (key, trained, pin.serves(start_hour, y.len())) else {
+            return self.point_in(y, ctx, start_hour, h);
+        };
+        if y.len() < 5 * 24 || e < 5 * 24 {
+            return None;
+        }
+        let net = self.net(&y[..e], start_hour, *key)?;
+        let p = net.predict(y, start_hour).ok()?;
+        p.iter().all(|v| v.is_finite()).then_some(p)
+    }
+
+    fn train(&self, y: &[f64], _ctx: Option<&ClusterContext>, start_hour: i64) -> Option<u64> {
+        if y.len() < 5 * 24 {
+            return None;
+        }
+        let key = fingerprint(y, start_hour);
+        self.net(y, start_hour, key)?;
+        Some(key)
+    }
+
+    fn file_for(&self, key: u64) -> Option<String> {
+        Some(file_name("lstm", key, "safetensors"))
     }
 
     fn model_file(

@@ -2,6 +2,7 @@
 //! forecasts of the next hours. Pure and deterministic.
 
 use super::features::{Calendar, ClusterContext};
+use super::persist::Pin;
 use super::season::{DayTypeSeason, deseasonalize};
 use augurs_core::{Fit, Predict};
 use augurs_ets::AutoETS;
@@ -44,6 +45,27 @@ pub trait Member: Send + Sync {
         _ctx: Option<&ClusterContext>,
         _start_hour: i64,
     ) -> Option<String> {
+        None
+    }
+    /// The forecast served by a model version's models (learned members;
+    /// the others ignore the pin).
+    fn point_pinned(
+        &self,
+        y: &[f64],
+        ctx: Option<&ClusterContext>,
+        start_hour: i64,
+        h: usize,
+        _pin: &Pin,
+    ) -> Option<Vec<f64>> {
+        self.point_in(y, ctx, start_hour, h)
+    }
+    /// Trains (or loads) the member's model on all of `y` and returns its
+    /// key: a new model version's part (learned members only).
+    fn train(&self, _y: &[f64], _ctx: Option<&ClusterContext>, _start_hour: i64) -> Option<u64> {
+        None
+    }
+    /// The file name of the member's model `key`.
+    fn file_for(&self, _key: u64) -> Option<String> {
         None
     }
 }

@@ -4,6 +4,7 @@
 
 pub mod accuracy;
 pub mod backtest;
+pub mod champion;
 pub mod ensemble;
 pub mod events;
 pub mod features;
@@ -22,6 +23,8 @@ pub mod season;
 pub mod trees;
 
 pub use fleet::{sum_forecasts, sum_series};
-pub use forecaster::{Forecaster, confidence, forecast_cluster, history_warnings};
+pub use forecaster::{
+    Forecaster, confidence, forecast_cluster, forecast_cluster_pinned, history_warnings,
+};
 pub use horizon::{HORIZON_HOURS, origin_for};
 pub use prepared::{Prepared, fingerprint, quantile};

@@ -54,14 +54,14 @@ impl ShortageTarget {
 
     /// Takes one hour: the nodes it had and the nodes it needed. Moves the
     /// quantile for the next hour.
-    pub fn observe(&mut self, size: u32, need: u32) {
-        let short = need.saturating_sub(size) as f64;
+    pub fn observe(&mut self, size: f64, need: f64) {
+        let short = (need - size).max(0.0);
         self.quantile_sum += self.quantile;
         self.hours += 1;
-        self.needed += need as f64;
+        self.needed += need;
         self.short += short;
         let mean_need = (self.needed / self.hours as f64).max(1.0);
-        let err = (short - self.target * need as f64) / mean_need;
+        let err = (short - self.target * need) / mean_need;
         self.quantile = (self.quantile + self.rate * err).clamp(MIN_QUANTILE, MAX_QUANTILE);
     }
 

@@ -121,7 +121,7 @@ pub fn predictive(
             .map(|s| s.quantile)
             .unwrap_or(rules.quantile);
         let upper: Vec<f64> = ensemble
-            .forecast(y, observed, None, start_hour, t, &mut cache)
+            .forecast(y, observed, None, start_hour, t, &mut cache, None)
             .map(|f| {
                 let b = &f.combined;
                 b.p50
@@ -135,7 +135,7 @@ pub fn predictive(
         size = next_size(size, requested_now, &upper, rules).0;
         out.push(size);
         if let Some(s) = target.as_deref_mut() {
-            s.observe(size, need[t]);
+            s.observe(size as f64, need[t] as f64);
         }
         progress(t + 1 - first, y.len() - first);
     }

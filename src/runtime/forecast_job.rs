@@ -7,11 +7,13 @@
 //! watch channel keeps only the newest). A new catalog (a live price
 //! refresh) plans every cluster again from its last forecasts.
 
+use super::retrain::Retrainer;
 use crate::app::Action;
 use crate::catalog::Catalog;
 use crate::clock::Clock;
 use crate::domain::{ClusterForecast, ClusterId, SeriesKind};
-use crate::forecast::{Forecaster, forecast_cluster, origin_for};
+use crate::forecast::accuracy::ClusterAccuracy;
+use crate::forecast::{Forecaster, forecast_cluster_pinned, origin_for};
 use crate::plan::{PlanConfig, plan_cluster};
 use crate::snapshot::{ClusterView, Fleet};
 use crate::store::ledger::{Ledger, keep};
@@ -33,6 +35,8 @@ pub struct ForecastJob {
     /// forecast (the demo fleet), and the clusters replayed so far.
     hindcast_days: Option<i64>,
     hindcast_started: HashSet<ClusterId>,
+    /// Model versions: which serves each series, and the challengers.
+    retrainer: Option<Arc<Retrainer>>,
 }
 
 /// One run's work: clusters to forecast from `origin`, planned with
@@ -56,7 +60,16 @@ impl ForecastJob {
             ledger: None,
             hindcast_days: None,
             hindcast_started: HashSet::new(),
+            retrainer: None,
         }
+    }
+
+    /// Serves each series with its champion model version and trains a
+    /// challenger when one is due (at most one per run: a contest trains
+    /// three models and forecasts 16 times).
+    pub fn with_retraining(mut self, retrainer: Retrainer) -> Self {
+        self.retrainer = Some(Arc::new(retrainer));
+        self
     }
 
     /// Stores and scores every forecast in `ledger`; with `hindcast_days`,
@@ -98,12 +111,14 @@ impl ForecastJob {
         forecaster: &dyn Forecaster,
         plan: &PlanConfig,
         ledger: Option<&Mutex<Ledger>>,
+        retrainer: Option<&Retrainer>,
         run: Run,
         tx: &mpsc::Sender<Action>,
     ) -> Vec<(ClusterId, ClusterForecast)> {
         let total = run.todo.len();
         let mut finished = Vec::new();
-        for (i, (id, v)) in run.todo.into_iter().enumerate() {
+        let mut records = Vec::new();
+        for (i, (id, v)) in run.todo.iter().cloned().enumerate() {
             let progress = Action::ForecastProgress {
                 done: i,
                 total,
@@ -112,16 +127,19 @@ impl ForecastJob {
             if tx.blocking_send(progress).is_err() {
                 break;
             }
-            let fc = forecast_cluster(forecaster, &v, run.origin);
+            let pins = retrainer.map(|r| r.pins(&id.0)).unwrap_or_default();
+            let fc = forecast_cluster_pinned(forecaster, &v, run.origin, &pins);
             finished.push((id.clone(), fc.clone()));
             let planned = plan_cluster(&v, &fc, plan, &run.catalog, run.today);
-            if let Some(acc) = ledger.and_then(|l| keep(l, &id, Some(&fc), run.now))
+            let acc = ledger.and_then(|l| keep(l, &id, Some(&fc), run.now));
+            if let Some(acc) = &acc
                 && tx
-                    .blocking_send(Action::Accuracy(id.clone(), Box::new(acc)))
+                    .blocking_send(Action::Accuracy(id.clone(), Box::new(acc.clone())))
                     .is_err()
             {
                 break;
             }
+            records.push((id.clone(), v.clone(), acc));
             if tx.blocking_send(Action::Forecasts(id.clone(), fc)).is_err() {
                 break;
             }
@@ -131,7 +149,61 @@ impl ForecastJob {
                 break;
             }
         }
+        if let Some(r) = retrainer {
+            Self::retrain_one(forecaster, r, ledger, &records, run.now, tx);
+        }
         finished
+    }
+
+    /// The first challenger due among the run's clusters' series: trained,
+    /// judged and recorded; a promotion is an audit row. Then each
+    /// cluster's model versions go to the app.
+    fn retrain_one(
+        forecaster: &dyn Forecaster,
+        r: &Retrainer,
+        ledger: Option<&Mutex<Ledger>>,
+        records: &[(ClusterId, Arc<ClusterView>, Option<ClusterAccuracy>)],
+        now: DateTime<Utc>,
+        tx: &mpsc::Sender<Action>,
+    ) {
+        let done = records.iter().find_map(|(id, v, acc)| {
+            SeriesKind::FORECAST.into_iter().find_map(|k| {
+                let a = acc.as_ref().and_then(|a| a.get(&k));
+                r.retrain(forecaster, &id.0, k, &v.history, a, now)
+            })
+        });
+        if let Some(d) = &done {
+            tracing::info!("{}", d.describe());
+            if let (Some(p), Some(l)) = (&d.promotion, ledger) {
+                let detail = format!("automatic: {}", d.describe());
+                let audited =
+                    l.lock()
+                        .map_err(|_| "lock poisoned".to_string())
+                        .and_then(|mut l| {
+                            l.audit_model(
+                                &d.cluster,
+                                d.series.key(),
+                                p.from,
+                                p.to.version,
+                                &detail,
+                                now,
+                            )
+                            .map_err(|e| e.to_string())
+                        });
+                if let Err(e) = audited {
+                    tracing::warn!("cannot audit a model promotion: {e}");
+                }
+            }
+        }
+        for (id, _, _) in records {
+            let versions = r.serving(&id.0);
+            if tx
+                .blocking_send(Action::Models(id.clone(), versions))
+                .is_err()
+            {
+                return;
+            }
+        }
     }
 
     /// Plans every cluster with forecasts again with `catalog`.
@@ -248,7 +320,7 @@ impl ForecastJob {
             };
             let (forecaster, plan, job_tx) =
                 (self.forecaster.clone(), self.plan.clone(), tx.clone());
-            let ledger = self.ledger.clone();
+            let (ledger, retrainer) = (self.ledger.clone(), self.retrainer.clone());
             let job = tokio::task::spawn_blocking(move || {
                 let ledger = ledger.as_deref();
                 if let Some(l) = ledger
@@ -257,7 +329,8 @@ impl ForecastJob {
                 {
                     tracing::warn!("forecast ledger: cannot fold old forecasts: {e}");
                 }
-                Self::forecast_and_plan(forecaster.as_ref(), &plan, ledger, run, &job_tx)
+                let retrainer = retrainer.as_deref();
+                Self::forecast_and_plan(forecaster.as_ref(), &plan, ledger, retrainer, run, &job_tx)
             });
             match job.await {
                 Ok(results) => {

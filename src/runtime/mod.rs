@@ -4,6 +4,8 @@
 pub mod executor_task;
 pub mod forecast_job;
 pub mod hindcast;
+pub mod replay;
+pub mod retrain;
 
 use crate::app::{Action, AppState, Effect, update};
 use crate::catalog::Catalog;
@@ -50,7 +52,11 @@ fn install_panic_hook() {
     }));
 }
 
-pub async fn run_tui(setup: Setup, forecaster: Arc<dyn Forecaster>) -> Result<()> {
+pub async fn run_tui(
+    setup: Setup,
+    forecaster: Arc<dyn Forecaster>,
+    models: Option<Arc<crate::store::models::ModelDir>>,
+) -> Result<()> {
     let db = Db::open(&setup.db_path)?;
     let fleet_source = &setup.fleet;
     tracing::info!(db = %setup.db_path.display(), mode = ?fleet_source.mode(), "starting");
@@ -93,8 +99,19 @@ pub async fn run_tui(setup: Setup, forecaster: Arc<dyn Forecaster>) -> Result<()
     // The demo replays two weeks of its history through the ledger at start.
     let hindcast_days = (fleet_source.mode() == crate::app::Mode::Demo).then_some(14);
     let ledger = Ledger::new(Db::open(&setup.db_path)?, setup.ledger_days);
-    let job =
+    let mut job =
         ForecastJob::new(forecaster.clone(), setup.plan.clone()).with_ledger(ledger, hindcast_days);
+    let (retrain_hours, drift_factor) = setup.retraining;
+    if let Some(models) = models
+        && retrain_hours > 0
+    {
+        job = job.with_retraining(retrain::Retrainer {
+            models,
+            every_hours: retrain_hours,
+            drift_factor,
+            since: Some(clock.now()),
+        });
+    }
     tasks.push(tokio::spawn(job.run(
         fleet_rx.clone(),
         catalog_rx,

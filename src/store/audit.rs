@@ -122,6 +122,40 @@ impl Db {
         Ok(self.conn.last_insert_rowid())
     }
 
+    /// Records a change of a series' champion model version (`decision`
+    /// `promote` or `rollback`; version 0 is the weekly models).
+    #[allow(clippy::too_many_arguments)]
+    pub fn audit_model(
+        &mut self,
+        cluster: &str,
+        series: &str,
+        decision: &str,
+        from: Option<u32>,
+        to: u32,
+        operator: &str,
+        detail: &str,
+        at: DateTime<Utc>,
+    ) -> Result<i64> {
+        self.conn.execute(
+            "INSERT INTO audit(at, cluster, node_group, from_size, to_size, decision, outcome,
+                               action_json, action_id, operator, detail, finished_at, wrote)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, '', ?8, ?9, ?10, ?1, 0)",
+            params![
+                at.timestamp(),
+                cluster,
+                format!("model:{series}"),
+                from.unwrap_or(0),
+                to,
+                decision,
+                Outcome::Applied.key(),
+                format!("v{to}"),
+                operator,
+                detail,
+            ],
+        )?;
+        Ok(self.conn.last_insert_rowid())
+    }
+
     /// Adds the outcome to an intent row.
     pub fn audit_outcome(
         &mut self,

@@ -36,6 +36,8 @@ pub enum StoreError {
         path: PathBuf,
         error: serde_json::Error,
     },
+    #[error("{0}")]
+    Version(String),
     #[error("the model manifest's lock is poisoned (a thread panicked while writing it)")]
     Poisoned,
 }

@@ -251,6 +251,20 @@ impl Ledger {
         Ok(summarize(&rows, now))
     }
 
+    /// An audit row for an automatic change of champion model version.
+    pub fn audit_model(
+        &mut self,
+        cluster: &str,
+        series: &str,
+        from: Option<u32>,
+        to: u32,
+        detail: &str,
+        at: DateTime<Utc>,
+    ) -> Result<i64> {
+        self.db
+            .audit_model(cluster, series, "promote", from, to, "nodecast", detail, at)
+    }
+
     /// Folds what is past the retention window; returns the hours folded.
     pub fn fold(&mut self, now: DateTime<Utc>) -> Result<usize> {
         self.db.fold_old_forecasts(now, self.retention_days)

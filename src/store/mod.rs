@@ -8,6 +8,7 @@ pub mod history;
 pub mod ledger;
 pub mod models;
 pub mod proposals;
+pub mod versions;
 
 pub use error::{Result, StoreError};
 

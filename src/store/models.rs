@@ -59,6 +59,18 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     std::fs::rename(&tmp, path).map_err(failed(path))
 }
 
+/// Whether the model file of `e` belongs to a champion model version (kept
+/// whatever its age).
+fn serving(m: &Manifest, e: &ModelEntry) -> bool {
+    m.versions.iter().any(|v| {
+        v.status == crate::forecast::persist::VersionStatus::Champion
+            && v.pin
+                .keys
+                .values()
+                .any(|k| format!("{k:016x}") == e.data_hash)
+    })
+}
+
 impl ModelDir {
     /// Opens (creating) `write`, with `read_only` directories searched after it.
     pub fn open(write: &Path, read_only: Vec<PathBuf>) -> Result<ModelDir> {
@@ -119,7 +131,7 @@ impl ModelDir {
             let mut by_age: Vec<(DateTime<Utc>, String)> = m
                 .models
                 .iter()
-                .filter(|(n, _)| n.as_str() != name)
+                .filter(|(n, e)| n.as_str() != name && !serving(&m, e))
                 .map(|(n, e)| (e.trained_at, n.clone()))
                 .collect();
             by_age.sort();
@@ -150,11 +162,11 @@ impl ModelDir {
         self.manifest.lock().map(|m| m.clone()).unwrap_or_default()
     }
 
-    fn manifest_mut(&self) -> Result<std::sync::MutexGuard<'_, Manifest>> {
+    pub(super) fn manifest_mut(&self) -> Result<std::sync::MutexGuard<'_, Manifest>> {
         self.manifest.lock().map_err(|_| StoreError::Poisoned)
     }
 
-    fn flush(&self, m: &Manifest) -> Result<()> {
+    pub(super) fn flush(&self, m: &Manifest) -> Result<()> {
         let text = serde_json::to_string_pretty(m).map_err(|error| StoreError::Manifest {
             path: self.write.join(MANIFEST),
             error,

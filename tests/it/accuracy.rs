@@ -282,7 +282,22 @@ fn accuracy_pane_and_fleet_lines_snapshot() {
         update(&mut s, Action::Command(Command::CyclePane));
     }
     let t = text(&render(&s, &Theme::dark(), 120, 40));
+    assert!(
+        t.contains("weekly models serve (no version promoted yet)"),
+        "{t}"
+    );
+    let id = s.clusters[0].id.clone();
+    update(
+        &mut s,
+        Action::Models(id, crate::retrain::versions_of_prod_web()),
+    );
+    let t = text(&render(&s, &Theme::dark(), 120, 40));
     assert!(t.contains("Accuracy · nodes"), "{t}");
+    assert!(
+        t.contains("model v2 serves since 11-30 06:00 (1.20% vs 1.50% held back)")
+            && t.contains("challenger v3 rejected 12-01 06:00 (1.90% vs 1.70%)"),
+        "{t}"
+    );
     assert!(t.contains("SERVED BY") && t.contains("stub"), "{t}");
     // The stub's band is ±10 %: its coverage and MAPE are those of
     // seasonal naive on this trace, computed, not typed in.

@@ -310,7 +310,15 @@ fn forecast_walk(members: Vec<Box<dyn Member>>) -> nodecast::forecast::ensemble:
     let y = slow_random_walk();
     let observed = vec![true; y.len()];
     Ensemble::new(members)
-        .forecast(&y, &observed, None, 0, y.len(), &mut MemberCache::default())
+        .forecast(
+            &y,
+            &observed,
+            None,
+            0,
+            y.len(),
+            &mut MemberCache::default(),
+            None,
+        )
         .expect("forecast")
 }
 

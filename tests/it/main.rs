@@ -35,6 +35,7 @@ mod plan;
 mod prices;
 mod render;
 mod replay;
+mod retrain;
 mod season;
 mod shortage;
 mod simulate_cli;

@@ -134,6 +134,7 @@ fn theta_daytype_holds_the_trackers_share_but_not_the_first_hours() {
             monday(),
             y.len(),
             &mut MemberCache::default(),
+            None,
         )
         .expect("forecast");
     for h in 1..=SHORT_HORIZONS {

@@ -15,7 +15,7 @@ fn run(target: f64, hours: usize, spread: f64) -> ShortageTarget {
         let z = (noise(3 * t) + noise(3 * t + 1) + noise(3 * t + 2)) / 1.0;
         let need = (forecast * (1.0 + spread * z)).ceil().max(1.0) as u32;
         let size = (forecast * (1.0 + spread * normal_quantile(s.quantile))).ceil() as u32;
-        s.observe(size, need);
+        s.observe(size as f64, need as f64);
     }
     s
 }
@@ -59,21 +59,21 @@ fn the_quantile_stays_within_p50_and_p95() {
     // Never short: it falls to p50 and stays there.
     let mut s = ShortageTarget::new(0.01, 0.8);
     for _ in 0..400 {
-        s.observe(50, 40);
+        s.observe(50.0, 40.0);
     }
     assert_eq!(s.quantile, MIN_QUANTILE);
     assert_eq!(s.realized(), Some(0.0));
     // Always short: it climbs to p95 and stays there.
     let mut s = ShortageTarget::new(0.01, 0.8);
     for _ in 0..400 {
-        s.observe(30, 40);
+        s.observe(30.0, 40.0);
     }
     assert_eq!(s.quantile, MAX_QUANTILE);
     assert!((s.realized().expect("r") - 0.25).abs() < 1e-12);
     // One short hour moves it up, in proportion to the shortage.
     let mut a = ShortageTarget::new(0.01, 0.8);
     let mut b = ShortageTarget::new(0.01, 0.8);
-    a.observe(39, 40);
-    b.observe(36, 40);
+    a.observe(39.0, 40.0);
+    b.observe(36.0, 40.0);
     assert!(b.quantile - 0.8 > 3.0 * (a.quantile - 0.8) && a.quantile > 0.8);
 }

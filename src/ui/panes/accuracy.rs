@@ -5,6 +5,8 @@
 
 use crate::domain::SeriesKind;
 use crate::forecast::accuracy::{CHART_DAYS, CHART_LEAD, LEADS, Score, SeriesAccuracy, WINDOWS};
+use crate::forecast::champion::SeriesModels;
+use crate::forecast::persist::{ModelVersion, VersionStatus};
 use crate::ui::chart::BandChart;
 use crate::ui::framed;
 use crate::ui::theme::Theme;
@@ -19,6 +21,8 @@ pub struct AccuracyPane<'a> {
     pub series: SeriesKind,
     /// `None` until the ledger has a forecast of this series.
     pub record: Option<&'a SeriesAccuracy>,
+    /// The series' serving model version and latest challenger.
+    pub models: Option<&'a SeriesModels>,
     pub theme: &'a Theme,
     pub now: DateTime<Utc>,
 }
@@ -49,6 +53,34 @@ fn score_cells(s: Option<&Score>) -> [String; 4] {
         ],
         Some(s) => ["–".into(), "–".into(), "–".into(), s.n.to_string()],
         None => ["–".into(), "–".into(), "–".into(), "0".into()],
+    }
+}
+
+/// Which model version serves, and how the latest challenger did.
+fn models_line(m: Option<&SeriesModels>) -> String {
+    let score = |v: &ModelVersion| {
+        let p = |x: Option<f64>| x.map_or("–".into(), |x| format!("{x:.2}%"));
+        format!("{} vs {}", p(v.challenger_mape), p(v.champion_mape))
+    };
+    let serving = match m.and_then(|m| m.champion.as_ref()) {
+        Some(c) => format!(
+            "model v{} serves since {} ({} held back)",
+            c.version,
+            c.promoted_at
+                .map_or("–".into(), |t| t.format("%m-%d %H:%M").to_string()),
+            score(c)
+        ),
+        None => "weekly models serve (no version promoted yet)".into(),
+    };
+    match m.and_then(|m| m.latest.as_ref()) {
+        Some(l) if l.status != VersionStatus::Champion => format!(
+            "{serving} · challenger v{} {} {} ({})",
+            l.version,
+            l.status.key(),
+            l.created_at.format("%m-%d %H:%M"),
+            score(l)
+        ),
+        _ => serving,
     }
 }
 
@@ -163,12 +195,14 @@ impl Widget for AccuracyPane<'_> {
             Paragraph::new(Span::styled(why, t.dim())).render(inner, buf);
             return;
         };
-        let [top, legend, chart] = Layout::vertical([
+        let [top, models, legend, chart] = Layout::vertical([
             Constraint::Length(LEADS.len() as u16 + 3),
+            Constraint::Length(1),
             Constraint::Length(1),
             Constraint::Min(0),
         ])
         .areas(inner);
+        Span::styled(models_line(self.models), t.dim()).render(models, buf);
         let [table, members] =
             Layout::horizontal([Constraint::Length(TABLE_W), Constraint::Min(0)]).areas(top);
         self.table(rec, table, buf);

@@ -90,6 +90,7 @@ impl Widget for ClusterScreen<'_> {
             LowerPane::Accuracy => AccuracyPane {
                 series,
                 record: cluster.accuracy.get(&series),
+                models: cluster.models.get(&series),
                 theme: self.theme,
                 now: self.now,
             }
