@@ -100,8 +100,12 @@ pub struct ForecastConfig {
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PlanSection {
-    /// Forecast quantile node groups are sized for (0.5-0.99).
+    /// Forecast quantile node groups are sized for (0.5-0.99); with a
+    /// shortage target, where the learned quantile starts.
     pub quantile: Option<Spanned<f64>>,
+    /// Share of the node-hours needed allowed short (0.01 = 1 %; 0: size
+    /// for the fixed quantile).
+    pub target_shortage: Option<Spanned<f64>>,
     /// Hours the upper band must stay below a smaller size before scaling in.
     pub scale_in_window_hours: Option<Spanned<i64>>,
     /// Most of a group removed by one scale-in (0.5 = half).
@@ -192,6 +196,9 @@ impl Config {
         let f = |v: &Option<Spanned<f64>>, d: f64| v.as_ref().map(|v| *v.get_ref()).unwrap_or(d);
         let i = |v: &Option<Spanned<i64>>, d: i64| v.as_ref().map(|v| *v.get_ref()).unwrap_or(d);
         p.rules.quantile = f(&s.quantile, p.rules.quantile);
+        if let Some(t) = &s.target_shortage {
+            p.target_shortage = Some(*t.get_ref()).filter(|t| *t > 0.0);
+        }
         p.rules.scale_in_window_h =
             i(&s.scale_in_window_hours, p.rules.scale_in_window_h as i64) as usize;
         p.rules.max_scale_in_step = f(&s.max_scale_in_step, p.rules.max_scale_in_step);
@@ -602,6 +609,13 @@ fn check_plan(s: &PlanSection, file: &Path, text: &str) -> Result<()> {
             _ => Ok(()),
         }
     };
+    real(
+        &s.target_shortage,
+        "target_shortage",
+        0.0,
+        0.5,
+        "must be a share from 0 to 0.5 (0.01 = 1 % of the node-hours short; 0 = the fixed quantile)",
+    )?;
     real(
         &s.quantile,
         "quantile",

@@ -6,13 +6,15 @@ use crate::catalog::Catalog;
 use crate::domain::{ClusterId, ScalingAction};
 use crate::exec::Executor;
 use crate::forecast::live::EnsembleForecaster;
-use crate::forecast::{forecast_cluster, origin_for};
+use crate::forecast::{forecast_cluster_pinned, origin_for};
 use crate::plan::group::Proposal;
+use crate::runtime::forecast_job::sized_plan;
 use crate::setup::{FleetSource, Setup};
 use crate::snapshot::ClusterView;
 use crate::store::audit::Outcome;
 use crate::store::db::Db;
 use crate::store::history::{HourlyBuckets, RETENTION_HOURS};
+use crate::store::ledger::Ledger;
 use crate::store::models::open_models;
 use anyhow::{Result, bail};
 use chrono::{DateTime, Duration, Utc};
@@ -55,8 +57,11 @@ fn plan_now(
     setup: &Setup,
     rt: &tokio::runtime::Runtime,
 ) -> Result<(Vec<Proposal>, Executor, DateTime<Utc>)> {
-    let models = open_models(&setup.models_dir, setup.fleet.uses_shipped_models())?;
-    let forecaster = EnsembleForecaster::with_models(&setup.calendar, Arc::new(models));
+    let models = Arc::new(open_models(
+        &setup.models_dir,
+        setup.fleet.uses_shipped_models(),
+    )?);
+    let forecaster = EnsembleForecaster::with_models(&setup.calendar, models.clone());
     let (views, now): (Vec<(ClusterId, ClusterView)>, DateTime<Utc>) = match &setup.fleet {
         FleetSource::Demo { control, .. } => {
             let anchor = crate::sources::demo::demo_epoch();
@@ -100,12 +105,14 @@ fn plan_now(
         }
     };
     let catalog = Catalog::shipped();
+    // As the dashboard: each series' champion model version, groups sized
+    // for the quantile the ledger's realized shortage sets.
+    let ledger = std::sync::Mutex::new(Ledger::new(Db::open(&setup.db_path)?, setup.ledger_days));
     let mut proposals = Vec::new();
-    for (_, view) in &views {
-        let fc = forecast_cluster(&forecaster, view, origin_for(now));
-        if let Some(plan) =
-            crate::plan::plan_cluster(view, &fc, &setup.plan, &catalog, now.date_naive())
-        {
+    for (id, view) in &views {
+        let fc = forecast_cluster_pinned(&forecaster, view, origin_for(now), &models.pins(&id.0));
+        let plan = sized_plan(view, &fc, &setup.plan, Some(&ledger), id, &catalog, now);
+        if let Some(plan) = plan {
             proposals.extend(plan.proposals().into_iter().cloned());
         }
     }

@@ -40,6 +40,21 @@ pub struct ClusterPlan {
     pub prices: String,
     /// Catalog age, refresh or missing-price warnings.
     pub warnings: Vec<String>,
+    /// The quantile the groups were sized for, learned from the ledger's
+    /// realized shortage (`None`: the fixed `plan.quantile`).
+    pub sizing: Option<Sizing>,
+}
+
+/// Sizing to a shortage target, as measured from the forecast ledger.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Sizing {
+    pub target: f64,
+    /// The quantile the plan sized for.
+    pub quantile: f64,
+    /// Realized shortage of the ledger's hour-ahead CPU forecasts at the
+    /// tracked quantile, over the hours scored (30 days at most).
+    pub realized: Option<f64>,
+    pub hours: u64,
 }
 
 impl ClusterPlan {
@@ -139,5 +154,6 @@ pub fn plan_cluster(
         groups,
         needs,
         warnings,
+        sizing: None,
     })
 }

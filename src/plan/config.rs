@@ -31,6 +31,9 @@ pub struct PlanConfig {
     /// group's type either way (a 4xlarge group: xlarge to 16xlarge).
     pub size_factor: f64,
     pub discounts: Discounts,
+    /// Share of the node-hours needed allowed short: the sizing quantile
+    /// follows the ledger's realized shortage (`None`: the fixed quantile).
+    pub target_shortage: Option<f64>,
 }
 
 impl Default for PlanConfig {
@@ -47,6 +50,7 @@ impl Default for PlanConfig {
             max_types: 3,
             size_factor: 4.0,
             discounts: Discounts::default(),
+            target_shortage: Some(super::shortage::DEFAULT_TARGET),
         }
     }
 }

@@ -12,6 +12,7 @@
 //! any series: it is set so that `q` falls from p95 to p50 over one week
 //! without a single short hour ([`WEEK_H`]).
 
+use super::scaling::at_quantile;
 use serde::Serialize;
 
 pub const MIN_QUANTILE: f64 = 0.50;
@@ -73,6 +74,26 @@ impl ShortageTarget {
     /// Node-hours needed so far.
     pub fn needed(&self) -> f64 {
         self.needed
+    }
+
+    /// Hours observed.
+    pub fn hours(&self) -> u64 {
+        self.hours
+    }
+
+    /// The tracker replayed over a record of hour-ahead forecasts and what
+    /// the hours needed, oldest first: `(p50, p90, actual)` each hour, each
+    /// hour sized for the quantile the hours before it set.
+    pub fn over_record(
+        target: f64,
+        start: f64,
+        hours: impl IntoIterator<Item = (f64, f64, f64)>,
+    ) -> ShortageTarget {
+        let mut s = ShortageTarget::new(target, start);
+        for (p50, p90, actual) in hours {
+            s.observe(at_quantile(p50, p90, s.quantile), actual);
+        }
+        s
     }
 
     /// The mean of the quantiles used so far.

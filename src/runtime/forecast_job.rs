@@ -14,10 +14,11 @@ use crate::clock::Clock;
 use crate::domain::{ClusterForecast, ClusterId, SeriesKind};
 use crate::forecast::accuracy::ClusterAccuracy;
 use crate::forecast::{Forecaster, forecast_cluster_pinned, origin_for};
+use crate::plan::cluster::Sizing;
 use crate::plan::{PlanConfig, plan_cluster};
 use crate::snapshot::{ClusterView, Fleet};
 use crate::store::ledger::{Ledger, keep};
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use tokio::sync::{mpsc, watch};
@@ -40,12 +41,11 @@ pub struct ForecastJob {
 }
 
 /// One run's work: clusters to forecast from `origin`, planned with
-/// `catalog` on `today`'s prices.
+/// `catalog` on the prices of `now`'s day.
 struct Run {
     todo: Vec<(ClusterId, Arc<ClusterView>)>,
     origin: DateTime<Utc>,
     catalog: Arc<Catalog>,
-    today: NaiveDate,
     /// The fleet's time when the run started (what the ledger scores by).
     now: DateTime<Utc>,
 }
@@ -130,7 +130,7 @@ impl ForecastJob {
             let pins = retrainer.map(|r| r.pins(&id.0)).unwrap_or_default();
             let fc = forecast_cluster_pinned(forecaster, &v, run.origin, &pins);
             finished.push((id.clone(), fc.clone()));
-            let planned = plan_cluster(&v, &fc, plan, &run.catalog, run.today);
+            let planned = sized_plan(&v, &fc, plan, ledger, &id, &run.catalog, run.now);
             let acc = ledger.and_then(|l| keep(l, &id, Some(&fc), run.now));
             if let Some(acc) = &acc
                 && tx
@@ -211,7 +211,7 @@ impl ForecastJob {
         &self,
         fleet: Arc<Fleet>,
         catalog: Arc<Catalog>,
-        today: NaiveDate,
+        now: DateTime<Utc>,
         tx: &mpsc::Sender<Action>,
     ) {
         let forecasts: Vec<(ClusterId, ClusterForecast)> = self
@@ -219,12 +219,13 @@ impl ForecastJob {
             .iter()
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
-        let plan = self.plan.clone();
+        let (plan, ledger) = (self.plan.clone(), self.ledger.clone());
         let tx = tx.clone();
         let job = tokio::task::spawn_blocking(move || {
             for (id, fc) in forecasts {
                 let Some(v) = fleet.view(&id) else { continue };
-                if let Some(p) = plan_cluster(v, &fc, &plan, &catalog, today)
+                let planned = sized_plan(v, &fc, &plan, ledger.as_deref(), &id, &catalog, now);
+                if let Some(p) = planned
                     && tx.blocking_send(Action::Plan(id, Box::new(p))).is_err()
                 {
                     return;
@@ -297,7 +298,7 @@ impl ForecastJob {
                     }
                     let catalog = catalog_rx.borrow_and_update().clone();
                     let fleet = fleet_rx.borrow().clone();
-                    self.replan(fleet, catalog, clock.now().date_naive(), &tx).await;
+                    self.replan(fleet, catalog, clock.now(), &tx).await;
                     continue;
                 }
                 _ = shutdown.changed() => return,
@@ -315,7 +316,6 @@ impl ForecastJob {
                 todo,
                 origin,
                 catalog: catalog_rx.borrow().clone(),
-                today: clock.now().date_naive(),
                 now: clock.now(),
             };
             let (forecaster, plan, job_tx) =
@@ -349,6 +349,60 @@ impl ForecastJob {
                         .await;
                 }
             }
+        }
+    }
+}
+
+/// `cluster`'s plan from its forecasts, its groups sized for the quantile
+/// the ledger's realized shortage sets when `plan.target_shortage` is on
+/// (the dashboard's plan; `nodecast actions` makes the same).
+pub fn sized_plan(
+    view: &ClusterView,
+    fc: &ClusterForecast,
+    plan: &PlanConfig,
+    ledger: Option<&Mutex<Ledger>>,
+    id: &ClusterId,
+    catalog: &Catalog,
+    now: DateTime<Utc>,
+) -> Option<crate::plan::ClusterPlan> {
+    let (cfg, sizing) = sized_for(plan, plan.target_shortage.zip(ledger), id, now);
+    let p = plan_cluster(view, fc, &cfg, catalog, now.date_naive())?;
+    Some(crate::plan::ClusterPlan { sizing, ..p })
+}
+
+/// The plan settings with the sizing quantile learned for `id` from the
+/// ledger (`target`: the shortage target and the ledger), and what it rests on.
+fn sized_for(
+    plan: &PlanConfig,
+    target: Option<(f64, &Mutex<Ledger>)>,
+    id: &ClusterId,
+    now: DateTime<Utc>,
+) -> (PlanConfig, Option<Sizing>) {
+    let mut cfg = plan.clone();
+    let Some((target, ledger)) = target else {
+        return (cfg, None);
+    };
+    let learned = ledger
+        .lock()
+        .map_err(|_| "lock poisoned".to_string())
+        .and_then(|l| {
+            l.sizing(&id.0, now, target, plan.rules.quantile)
+                .map_err(|e| e.to_string())
+        });
+    match learned {
+        Ok(s) => {
+            cfg.rules.quantile = s.quantile;
+            let sizing = Sizing {
+                target,
+                quantile: s.quantile,
+                realized: s.realized(),
+                hours: s.hours(),
+            };
+            (cfg, Some(sizing))
+        }
+        Err(e) => {
+            tracing::warn!(cluster = %id, "sizing to the shortage target: {e}");
+            (cfg, None)
         }
     }
 }

@@ -106,10 +106,7 @@ impl Retrainer {
 
     /// The champion model version of each series of `cluster`.
     pub fn pins(&self, cluster: &str) -> BTreeMap<SeriesKind, Pin> {
-        SeriesKind::FORECAST
-            .into_iter()
-            .filter_map(|k| Some((k, self.models.champion(cluster, k.key())?.pin)))
-            .collect()
+        self.models.pins(cluster)
     }
 
     /// Trains and judges a challenger for `series` of `cluster` when one is

@@ -251,6 +251,25 @@ impl Ledger {
         Ok(summarize(&rows, now))
     }
 
+    /// The sizing quantile for `target` learned over `cluster`'s last 30
+    /// days of scored hour-ahead CPU demand forecasts (starting at `start`).
+    pub fn sizing(
+        &self,
+        cluster: &str,
+        now: DateTime<Utc>,
+        target: f64,
+        start: f64,
+    ) -> Result<crate::plan::shortage::ShortageTarget> {
+        let rows = self.db.ledger_rows(cluster, now - Duration::days(30))?;
+        let hours = rows.iter().filter_map(|r| {
+            let hour_ahead = r.series == SeriesKind::CpuRequests && r.lead == 1;
+            hour_ahead.then_some((r.p50, r.p90, r.actual?))
+        });
+        Ok(crate::plan::shortage::ShortageTarget::over_record(
+            target, start, hours,
+        ))
+    }
+
     /// An audit row for an automatic change of champion model version.
     pub fn audit_model(
         &mut self,

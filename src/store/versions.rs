@@ -4,9 +4,12 @@
 
 use super::error::{Result, StoreError};
 use super::models::ModelDir;
+use crate::domain::SeriesKind;
 use crate::forecast::champion::{Contest, Trigger};
+use crate::forecast::persist::Pin;
 use crate::forecast::persist::{Manifest, ModelVersion, VersionStatus};
 use chrono::{DateTime, Utc};
+use std::collections::BTreeMap;
 
 /// A change of champion: the version that served before (if any) and the
 /// one that serves now.
@@ -44,6 +47,14 @@ impl ModelDir {
     /// The version serving `series` of `cluster`, if one was ever promoted.
     pub fn champion(&self, cluster: &str, series: &str) -> Option<ModelVersion> {
         champion_of(&self.manifest(), cluster, series).cloned()
+    }
+
+    /// The champion model version of each forecast series of `cluster`.
+    pub fn pins(&self, cluster: &str) -> BTreeMap<SeriesKind, Pin> {
+        SeriesKind::FORECAST
+            .into_iter()
+            .filter_map(|k| Some((k, self.champion(cluster, k.key())?.pin)))
+            .collect()
     }
 
     /// When `series` of `cluster` last had a challenger.

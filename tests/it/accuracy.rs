@@ -235,7 +235,16 @@ fn the_ledger_stores_once_scores_with_the_hours_mean_and_folds_past_retention() 
 
 /// The demo fleet's clusters with 14 days of stub forecasts (every 6 h)
 /// through a real ledger, their samples from the fleet's history.
-fn ledger_state() -> nodecast::app::AppState {
+/// A ledger of the stub forecaster's forecasts of the test fleet, every
+/// STEP hours over 14 days, and each cluster's record.
+fn stub_ledger() -> (
+    tempfile::TempDir,
+    Ledger,
+    Vec<(
+        nodecast::domain::ClusterId,
+        nodecast::forecast::accuracy::ClusterAccuracy,
+    )>,
+) {
     let dir = tempfile::tempdir().expect("dir");
     let mut db = Db::open(&dir.path().join("n.db")).expect("open");
     let fleet = &built().fleet;
@@ -249,7 +258,7 @@ fn ledger_state() -> nodecast::app::AppState {
         db.insert_samples(&id.0, &samples).expect("samples");
     }
     let mut ledger = Ledger::new(db, 90);
-    let mut s = stub_state();
+    let mut records = Vec::new();
     for (id, view) in &fleet.clusters {
         let mut o = origin - Duration::days(14);
         let mut acc = None;
@@ -258,12 +267,61 @@ fn ledger_state() -> nodecast::app::AppState {
             acc = Some(ledger.keep(&id.0, Some(&fc), now()).expect("keep"));
             o += Duration::hours(STEP as i64);
         }
-        update(
-            &mut s,
-            Action::Accuracy(id.clone(), Box::new(acc.expect("acc"))),
-        );
+        records.push((id.clone(), acc.expect("acc")));
+    }
+    (dir, ledger, records)
+}
+
+fn ledger_state() -> nodecast::app::AppState {
+    let (_dir, _, records) = stub_ledger();
+    let mut s = stub_state();
+    for (id, acc) in records {
+        update(&mut s, Action::Accuracy(id, Box::new(acc)));
     }
     s
+}
+
+#[test]
+fn the_plan_sizes_for_the_quantile_the_ledgers_shortage_sets_and_says_so() {
+    let (_dir, ledger, _) = stub_ledger();
+    let sized = ledger.sizing("prod-web", now(), 0.01, 0.8).expect("sizing");
+    // Replayed over the scored hour-ahead CPU demand forecasts, oldest first.
+    let rows = nodecast::store::db::Db::open(&_dir.path().join("n.db"))
+        .expect("db")
+        .ledger_rows("prod-web", now() - Duration::days(30))
+        .expect("rows");
+    let hours: Vec<(f64, f64, f64)> = rows
+        .iter()
+        .filter(|r| r.series == SeriesKind::CpuRequests && r.lead == 1)
+        .filter_map(|r| Some((r.p50, r.p90, r.actual?)))
+        .collect();
+    assert!(hours.len() >= 50, "{}", hours.len());
+    assert_eq!(sized.hours(), hours.len() as u64);
+    let by_hand = nodecast::plan::shortage::ShortageTarget::over_record(0.01, 0.8, hours);
+    assert_eq!(sized, by_hand);
+    assert!((0.5..=0.95).contains(&sized.quantile));
+    let realized = sized.realized().expect("realized");
+    // The Plan pane names the quantile and the shortage it realized.
+    let mut s = stub_state();
+    let id = s.clusters[0].id.clone();
+    let mut plan = s.clusters[0].plan.clone().expect("a plan");
+    plan.sizing = Some(nodecast::plan::cluster::Sizing {
+        target: 0.01,
+        quantile: sized.quantile,
+        realized: Some(realized),
+        hours: sized.hours(),
+    });
+    update(&mut s, Action::Plan(id, Box::new(plan)));
+    update(&mut s, Action::Command(Command::Cluster(1)));
+    update(&mut s, Action::Command(Command::CyclePane));
+    let t = text(&render(&s, &Theme::dark(), 160, 40));
+    let want = format!(
+        "groups sized for p{:.0} (target 1.0 % short; {:.1} % short over {} h)",
+        sized.quantile * 100.0,
+        realized * 100.0,
+        sized.hours()
+    );
+    assert!(t.contains(&want), "{want}\n{t}");
 }
 
 #[test]

@@ -151,6 +151,7 @@ fn plan_and_cost_panes_come_from_the_running_forecast_job() {
     // The plan arrives with the cluster's first forecasts (models load first).
     t.wait_for("the plan", |s| {
         s.contains("Plan ·")
+            && s.contains("groups sized for p")
             && s.contains("INSTANCE MIX")
             && s.contains("general")
             && (s.contains("APPLY BY") || s.contains("no change"))

@@ -77,3 +77,37 @@ fn the_quantile_stays_within_p50_and_p95() {
     b.observe(36.0, 40.0);
     assert!(b.quantile - 0.8 > 3.0 * (a.quantile - 0.8) && a.quantile > 0.8);
 }
+
+#[test]
+fn over_a_record_the_quantile_climbs_while_hours_fall_short_and_falls_when_none_do() {
+    // The actual sits 0.8 of the band above p50: p80 sizes (106.6) fall
+    // short, and the quantile climbs towards the p85 that covers it.
+    let short = ShortageTarget::over_record(0.01, 0.8, (0..48).map(|_| (100.0, 110.0, 108.0)));
+    assert!(short.quantile > 0.81 && short.quantile < 0.85, "{short:?}");
+    assert_eq!(short.hours(), 48);
+    assert!(short.realized().is_some_and(|r| r > 0.0));
+    // Always below p50: never short, the quantile falls towards p50.
+    let long = ShortageTarget::over_record(0.01, 0.8, (0..400).map(|_| (100.0, 110.0, 90.0)));
+    assert_eq!(long.quantile, 0.5);
+    assert_eq!(long.realized(), Some(0.0));
+    // Each hour is sized for the quantile the hours before it set.
+    let mut by_hand = ShortageTarget::new(0.01, 0.8);
+    for (p50, p90, a) in [
+        (100.0, 110.0, 108.0),
+        (100.0, 110.0, 90.0),
+        (50.0, 60.0, 61.0),
+    ] {
+        let size = nodecast::plan::scaling::at_quantile(p50, p90, by_hand.quantile);
+        by_hand.observe(size, a);
+    }
+    let replayed = ShortageTarget::over_record(
+        0.01,
+        0.8,
+        [
+            (100.0, 110.0, 108.0),
+            (100.0, 110.0, 90.0),
+            (50.0, 60.0, 61.0),
+        ],
+    );
+    assert_eq!(replayed, by_hand);
+}

@@ -5,6 +5,7 @@
 use crate::app::state::ActionState;
 use crate::domain::Risk;
 use crate::plan::ClusterPlan;
+use crate::plan::cluster::Sizing;
 use crate::plan::group::{GroupPlan, Proposal};
 use crate::store::audit::Outcome;
 use crate::ui::framed;
@@ -98,6 +99,22 @@ fn proposal_row<'a>(
     ])
 }
 
+/// The quantile the groups are sized for and the shortage it realized.
+fn sizing_text(s: Option<&Sizing>) -> String {
+    let Some(s) = s else {
+        return String::new();
+    };
+    let realized = match s.realized {
+        Some(r) => format!("{:.1} % short over {} h", r * 100.0, s.hours),
+        None => "nothing scored yet".into(),
+    };
+    format!(
+        "· groups sized for p{:.0} (target {:.1} % short; {realized}) ",
+        s.quantile * 100.0,
+        s.target * 100.0
+    )
+}
+
 /// "8× m7i.4xlarge + 2× r7i.2xlarge $9.21/h".
 fn mix_text(parts: &[(crate::plan::mix::Offer, u32)], usd: f64) -> String {
     let p: Vec<String> = parts
@@ -158,7 +175,11 @@ impl Widget for PlanPane<'_> {
         let title = Line::from(vec![
             Span::styled(" Plan ", t.title()),
             Span::styled(
-                "· proposals from the forecast (scale-out ahead, scale-in only under the band), instance mix, spot ",
+                sizing_text(self.plan.and_then(|p| p.sizing.as_ref())),
+                t.dim(),
+            ),
+            Span::styled(
+                "· proposals (scale-out ahead, scale-in only under the band), instance mix, spot ",
                 t.dim(),
             ),
         ]);
