@@ -26,7 +26,8 @@ pub fn mase_scale(y: &[Option<f64>], first_origin: usize) -> Option<f64> {
     mean(&d).filter(|s| *s > 0.0)
 }
 
-/// Scores forecasts made at `origins` (same order) against `y` at the scored horizons.
+/// Scores forecasts made at `origins` (same order) against `y` at the
+/// scored horizons; a forecast shorter than a horizon is not scored there.
 pub fn score(
     y: &[Option<f64>],
     origins: &[usize],
@@ -41,7 +42,9 @@ pub fn score(
             let Some(a) = y.get(o + h - 1).copied().flatten() else {
                 continue;
             };
-            let p = f.p50[h - 1];
+            let Some(&p) = f.p50.get(h - 1) else {
+                continue;
+            };
             ae.push((a - p).abs());
             if a != 0.0 {
                 ape.push((a - p).abs() / a.abs() * 100.0);
@@ -144,23 +147,20 @@ pub fn run_dumping(
     let os = origins(n);
     let mut cache = MemberCache::default();
     let mut ens = Vec::new();
-    let mut per_member: Vec<Vec<OriginForecast>> = vec![Vec::new(); ensemble.members.len()];
+    // Each member's forecasts, at the origins where it made one, as long
+    // as it made them (the LSTM: 6 hours).
+    let mut per_member: Vec<(Vec<usize>, Vec<OriginForecast>)> =
+        vec![(Vec::new(), Vec::new()); ensemble.members.len()];
     for &o in &os {
         let Some(f) = ensemble.forecast(&y, &observed, None, start_hour, o, &mut cache, None)
         else {
             bail!("{series_name}: no model could forecast at origin {o}");
         };
         for (j, m) in f.members.into_iter().enumerate() {
-            // Where a member does not forecast (too little history, or past the
-            // LSTM's 6 hours) its scores carry the ensemble's forecast.
-            let mut full = f.combined.clone();
             if let Some(m) = m {
-                let k = m.p50.len();
-                full.p50[..k].copy_from_slice(&m.p50);
-                full.p10[..k].copy_from_slice(&m.p10);
-                full.p90[..k].copy_from_slice(&m.p90);
+                per_member[j].0.push(o);
+                per_member[j].1.push(m);
             }
-            per_member[j].push(full);
         }
         ens.push(f.combined);
     }
@@ -208,11 +208,23 @@ pub fn run_dumping(
         "ensemble".to_string(),
         keep(score(&hourly.values, &os, &ens, true)),
     );
+    // A member is reported only at the horizons it forecast (scored at
+    // least once), from the origins where it forecast; the MASE scale is
+    // the protocol's (hours before the first origin).
+    let scale = os.first().and_then(|o| mase_scale(&hourly.values, *o));
     for (j, m) in ensemble.members.iter().enumerate() {
-        models.insert(
-            m.name().to_string(),
-            keep(score(&hourly.values, &os, &per_member[j], true)),
-        );
+        let (origins, forecasts) = &per_member[j];
+        let mut s = keep(score(&hourly.values, origins, forecasts, true));
+        s.retain(|_, v| v.n > 0);
+        for v in s.values_mut() {
+            let own = origins.first().and_then(|o| mase_scale(&hourly.values, *o));
+            v.mase = v
+                .mase
+                .zip(own)
+                .zip(scale)
+                .map(|((m, own), sc)| m * own / sc);
+        }
+        models.insert(m.name().to_string(), s);
     }
     let report = BacktestReport {
         series: series_name.to_string(),

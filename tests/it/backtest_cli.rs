@@ -30,6 +30,13 @@ fn backtest_json_has_the_baseline_keys() {
             assert_eq!(s["n"], 5);
         }
     }
+    // A member is reported only where it forecasts: the LSTM serves 1-6 h,
+    // from the origins with its 5 days of history (not the first, 115).
+    let lstm = v["models"]["lstm"].as_object().expect("lstm");
+    let keys: Vec<&str> = lstm.keys().map(String::as_str).collect();
+    assert_eq!(keys, ["1", "6"]);
+    assert_eq!(lstm["1"]["n"], 4);
+    assert_ne!(lstm["6"]["mape"], v["models"]["ensemble"]["6"]["mape"]);
 }
 
 #[test]
