@@ -195,9 +195,10 @@ impl Ensemble {
         // Validation origins: every STEP hours back on the absolute 6-hour grid
         // (so that they stay the same from one hourly refresh to the next),
         // whose 48 targets all lie before `origin`.
-        let latest = origin.checked_sub(H).map(|v| {
+        // (None when the grid point lies before the history: 48-53 hours.)
+        let latest = origin.checked_sub(H).and_then(|v| {
             let abs = start_hour + v as i64;
-            v - abs.rem_euclid(STEP as i64) as usize
+            v.checked_sub(abs.rem_euclid(STEP as i64) as usize)
         });
         let val: Vec<usize> = (0..VALIDATION_ORIGINS)
             .filter_map(|k| latest?.checked_sub(STEP * k))

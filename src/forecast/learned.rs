@@ -313,15 +313,13 @@ impl Member for TreeMember {
         h: usize,
         pin: &Pin,
     ) -> Option<Vec<f64>> {
-        let key = pin.keys.get(self.name());
-        let trained = pin.trained_hours(start_hour).filter(|e| *e <= y.len());
-        let (Some(key), Some(e), true) = (key, trained, pin.serves(start_hour, y.len())) else {
+        let Some((key, e)) = pin.serving(self.name(), start_hour, y.len()) else {
             return self.point_in(y, ctx, start_hour, h);
         };
         if y.len() < MIN_HISTORY || e < MIN_HISTORY {
             return None;
         }
-        let model = self.model_keyed(&y[..e], ctx, start_hour, *key)?;
+        let model = self.model_keyed(&y[..e], ctx, start_hour, key)?;
         self.predict(&model, y, ctx, start_hour, h)
     }
 

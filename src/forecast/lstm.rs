@@ -267,15 +267,13 @@ impl Member for LstmMember {
         h: usize,
         pin: &Pin,
     ) -> Option<Vec<f64>> {
-        let key = pin.keys.get(self.name());
-        let trained = pin.trained_hours(start_hour).filter(|e| *e <= y.len());
-        let (Some(key), Some(e), true) = (key, trained, pin.serves(start_hour, y.len())) else {
+        let Some((key, e)) = pin.serving(self.name(), start_hour, y.len()) else {
             return self.point_in(y, ctx, start_hour, h);
         };
         if y.len() < 5 * 24 || e < 5 * 24 {
             return None;
         }
-        let net = self.net(&y[..e], start_hour, *key)?;
+        let net = self.net(&y[..e], start_hour, key)?;
         let p = net.predict(y, start_hour).ok()?;
         p.iter().all(|v| v.is_finite()).then_some(p)
     }

@@ -151,6 +151,15 @@ impl Pin {
         usize::try_from(self.through - start_hour).ok()
     }
 
+    /// The model key of `member` and the hours it was trained on, when the
+    /// pin serves a forecast after `n` hours from `start_hour` (`None`:
+    /// the weekly model serves).
+    pub fn serving(&self, member: &str, start_hour: i64, n: usize) -> Option<(u64, usize)> {
+        let key = self.keys.get(member)?;
+        let trained = self.trained_hours(start_hour).filter(|e| *e <= n)?;
+        self.serves(start_hour, n).then_some((*key, trained))
+    }
+
     /// A hash of the pin (part of cache keys).
     pub fn fingerprint(&self) -> u64 {
         let mut h: u64 = 0x9e3779b97f4a7c15 ^ self.through as u64;

@@ -462,3 +462,24 @@ fn mstl_seasons_scale_with_the_level() {
     assert!(f.iter().all(|x| *x > 0.0), "{f:?}");
     assert!(mape(&truth, &f) < 25.0, "mape {}", mape(&truth, &f));
 }
+
+#[test]
+fn forty_eight_to_fifty_three_hours_of_history_forecast_off_the_six_hour_grid() {
+    // The latest validation origin's grid point falls before the history's
+    // first hour here (it once underflowed).
+    let f = EnsembleForecaster::default();
+    for n in 48..54 {
+        for shift in 0..6 {
+            let mut s = series((0..n).map(|h| 10.0 + (h % 24) as f64).collect());
+            s.start = s.start.map(|t| t + Duration::hours(shift));
+            let fc = f
+                .forecast(SeriesKind::Nodes, &s, s.end().expect("end"), 48)
+                .expect("forecast");
+            assert!(
+                fc.model.contains("no validation window yet"),
+                "{n} {shift}: {}",
+                fc.model
+            );
+        }
+    }
+}
