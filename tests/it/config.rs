@@ -433,6 +433,28 @@ fn ledger_days_below_the_accuracy_window_names_the_field() {
 }
 
 #[test]
+fn retraining_and_the_shortage_target_are_checked_and_default() {
+    for (text, field) in [
+        ("[forecast]\nretrain_hours = -1\n", "forecast.retrain_hours"),
+        ("[forecast]\ndrift_factor = 0.9\n", "forecast.drift_factor"),
+        ("[plan]\ntarget_shortage = 0.7\n", "plan.target_shortage"),
+    ] {
+        let e = err(text);
+        assert!(e.contains("line 2") && e.contains(field), "{e}");
+    }
+    let d = config::Config::default();
+    assert_eq!(d.retraining(), (24, 1.5));
+    assert_eq!(d.plan().target_shortage, Some(0.01));
+    let c = config::parse(
+        "[forecast]\nretrain_hours = 0\ndrift_factor = 2.0\n[plan]\ntarget_shortage = 0\n",
+        Path::new("c.toml"),
+    )
+    .expect("parses");
+    assert_eq!(c.retraining(), (0, 2.0));
+    assert_eq!(c.plan().target_shortage, None, "0: the fixed quantile");
+}
+
+#[test]
 fn an_amp_workspace_is_signed_in_its_region_unless_told_otherwise() {
     let cli = <nodecast::cli::Cli as clap::Parser>::parse_from(["nodecast"]);
     let text = "[[cluster]]\nname = \"a\"\ncontext = \"a\"\nregion = \"us-east-1\"\n\
