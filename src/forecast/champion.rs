@@ -11,6 +11,7 @@
 
 use super::accuracy::{Score, SeriesAccuracy, WINDOWS};
 use super::forecaster::Forecaster;
+use super::horizon::origin_for;
 use super::persist::{ModelVersion, Pin};
 use crate::domain::{HourlySeries, SeriesKind};
 use chrono::{DateTime, Duration, Utc};
@@ -152,7 +153,8 @@ pub fn contest(
     now: DateTime<Utc>,
 ) -> Option<Contest> {
     let history = cluster.get(&series)?;
-    let to = history.end()?.min(now);
+    // Whole hours only: the hour in progress is not an actual yet.
+    let to = origin_for(history.end()?.min(now));
     let from = to - Duration::hours(HELD_BACK_HOURS);
     if (from - history.start?).num_hours() < MIN_HISTORY_HOURS as i64 {
         return None;

@@ -251,7 +251,11 @@ fn a_contest_trains_a_challenger_before_the_window_and_a_pinned_version_serves()
     let c = cluster(17);
     let end = c[&SeriesKind::CpuRequests].end().expect("end");
     let k = SeriesKind::CpuRequests;
-    let done = contest(&f, k, &c, None, end).expect("contest");
+    // Mid-hour, as the live refresh runs, with the hour in progress in the
+    // history: the window ends where that hour starts.
+    let now = end - Duration::minutes(23);
+    let end = end - Duration::hours(1);
+    let done = contest(&f, k, &c, None, now).expect("contest");
     assert_eq!(done.to, end);
     assert_eq!(done.from, end - Duration::hours(HELD_BACK_HOURS));
     assert_eq!(done.challenger.through, done.from.timestamp() / 3600);
@@ -269,7 +273,7 @@ fn a_contest_trains_a_challenger_before_the_window_and_a_pinned_version_serves()
             .values()
             .find(|e| e.data_hash == format!("{key:016x}"))
             .expect("a manifest entry per model");
-        assert_eq!(e.history_hours, 17 * 24 - 48);
+        assert_eq!(e.history_hours, 17 * 24 - 1 - 48);
     }
     // Pinned, the forecast at the end is served by the challenger's models
     // (their validation scores land on those files); unpinned it is not.
