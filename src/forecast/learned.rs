@@ -4,7 +4,7 @@
 
 use super::features::{Calendar, ClusterContext, FEATURE_NAMES, FEATURES_VERSION, features, level};
 use super::members::Member;
-use super::persist::{ModelStore, Pin, TrainedModel, file_name};
+use super::persist::{ModelStore, TrainedModel, file_name};
 use super::prepared::fingerprint;
 use super::trees::{BoostParams, ForestParams, GradientBoosting, RandomForest, TreeParams};
 use linfa::DatasetBase;
@@ -305,17 +305,15 @@ impl Member for TreeMember {
         self.predict(&model, y, ctx, start_hour, h)
     }
 
-    fn point_pinned(
+    fn point_keyed(
         &self,
         y: &[f64],
         ctx: Option<&ClusterContext>,
         start_hour: i64,
         h: usize,
-        pin: &Pin,
+        key: u64,
+        e: usize,
     ) -> Option<Vec<f64>> {
-        let Some((key, e)) = pin.serving(self.name(), start_hour, y.len()) else {
-            return self.point_in(y, ctx, start_hour, h);
-        };
         if y.len() < MIN_HISTORY || e < MIN_HISTORY {
             return None;
         }

@@ -7,7 +7,7 @@
 use super::features::ClusterContext;
 use super::learned::{log_ratio, reference};
 use super::members::Member;
-use super::persist::{ModelStore, Pin, TrainedModel, file_name};
+use super::persist::{ModelStore, TrainedModel, file_name};
 use super::prepared::fingerprint;
 use super::trees::Rng;
 use candle_core::{DType, Device, Tensor};
@@ -259,17 +259,15 @@ impl Member for LstmMember {
         p.iter().all(|v| v.is_finite()).then_some(p)
     }
 
-    fn point_pinned(
+    fn point_keyed(
         &self,
         y: &[f64],
-        ctx: Option<&ClusterContext>,
+        _ctx: Option<&ClusterContext>,
         start_hour: i64,
-        h: usize,
-        pin: &Pin,
+        _h: usize,
+        key: u64,
+        e: usize,
     ) -> Option<Vec<f64>> {
-        let Some((key, e)) = pin.serving(self.name(), start_hour, y.len()) else {
-            return self.point_in(y, ctx, start_hour, h);
-        };
         if y.len() < 5 * 24 || e < 5 * 24 {
             return None;
         }

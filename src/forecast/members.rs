@@ -47,15 +47,32 @@ pub trait Member: Send + Sync {
     ) -> Option<String> {
         None
     }
-    /// The forecast served by a model version's models (learned members;
-    /// the others ignore the pin).
+    /// The forecast served by a model version's models where the version
+    /// serves it (from its training end on, for the members it has a model
+    /// of), else [`Member::point_in`].
     fn point_pinned(
         &self,
         y: &[f64],
         ctx: Option<&ClusterContext>,
         start_hour: i64,
         h: usize,
-        _pin: &Pin,
+        pin: &Pin,
+    ) -> Option<Vec<f64>> {
+        match pin.serving(self.name(), start_hour, y.len()) {
+            Some((key, trained)) => self.point_keyed(y, ctx, start_hour, h, key, trained),
+            None => self.point_in(y, ctx, start_hour, h),
+        }
+    }
+    /// The forecast by the member's model `key`, trained on `y[..trained]`
+    /// (learned members; the others have no models).
+    fn point_keyed(
+        &self,
+        y: &[f64],
+        ctx: Option<&ClusterContext>,
+        start_hour: i64,
+        h: usize,
+        _key: u64,
+        _trained: usize,
     ) -> Option<Vec<f64>> {
         self.point_in(y, ctx, start_hour, h)
     }
