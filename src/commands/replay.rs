@@ -52,7 +52,12 @@ pub fn run(
         "LEAD", "MAPE %", "COVERAGE80", "N"
     );
     let pct = |v: Option<f64>, k: f64| v.map_or("-".into(), |v| format!("{:.2}", v * k));
-    for (lead, s) in &report.scores {
+    // By lead time (the JSON's keys sort as text).
+    let leads = crate::forecast::accuracy::LEADS.map(|l| l.to_string());
+    for (lead, s) in leads
+        .iter()
+        .filter_map(|l| Some((l, report.scores.get(l)?)))
+    {
         println!(
             "{:>5}h {:>9} {:>11} {:>6}",
             lead,

@@ -463,3 +463,32 @@ fn models_command_lists_promotes_and_rolls_back_with_audit_rows() {
         ]
     );
 }
+
+#[test]
+fn replay_table_lists_lead_times_in_order() {
+    let out = run_nodecast(&[
+        "replay",
+        "--input",
+        &data_file("azure-v2-cpu.csv"),
+        "--hours",
+        "2",
+        "--retrain",
+        "weekly",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let t = String::from_utf8_lossy(&out.stdout);
+    let leads: Vec<&str> = t
+        .lines()
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|w| w.ends_with('h') && w[..w.len() - 1].parse::<u32>().is_ok())
+        .collect();
+    assert_eq!(leads, ["1h", "6h", "12h", "24h", "48h"], "{t}");
+    assert!(
+        t.contains("2 hours replayed") && t.contains("0 challengers"),
+        "{t}"
+    );
+}
