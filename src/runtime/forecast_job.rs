@@ -118,7 +118,7 @@ impl ForecastJob {
         let total = run.todo.len();
         let mut finished = Vec::new();
         let mut records = Vec::new();
-        for (i, (id, v)) in run.todo.iter().cloned().enumerate() {
+        for (i, (id, v)) in run.todo.into_iter().enumerate() {
             let progress = Action::ForecastProgress {
                 done: i,
                 total,

@@ -7,9 +7,9 @@ use crate::domain::{HourlySeries, SeriesKind};
 use crate::forecast::Forecaster;
 use crate::forecast::accuracy::SeriesAccuracy;
 use crate::forecast::champion::{
-    ClusterModels, DRIFT_FACTOR, RETRAIN_HOURS, SeriesModels, contest, drift_levels, due,
+    ClusterModels, DRIFT_FACTOR, RETRAIN_HOURS, contest, drift_levels, due,
 };
-use crate::forecast::persist::{ModelVersion, Pin, VersionStatus};
+use crate::forecast::persist::{ModelVersion, Pin};
 use crate::store::models::ModelDir;
 use crate::store::versions::Promotion;
 use chrono::{DateTime, Utc};
@@ -80,28 +80,7 @@ impl Retrainer {
 
     /// Each series' champion and latest challenger in `cluster`.
     pub fn serving(&self, cluster: &str) -> ClusterModels {
-        let m = self.models.manifest();
-        SeriesKind::FORECAST
-            .into_iter()
-            .filter_map(|k| {
-                let of = |v: &&ModelVersion| v.cluster == cluster && v.series == k.key();
-                let latest = m.versions.iter().rev().find(of).cloned()?;
-                let champion = m
-                    .versions
-                    .iter()
-                    .rev()
-                    .filter(of)
-                    .find(|v| v.status == VersionStatus::Champion)
-                    .cloned();
-                Some((
-                    k,
-                    SeriesModels {
-                        champion,
-                        latest: Some(latest),
-                    },
-                ))
-            })
-            .collect()
+        self.models.serving(cluster)
     }
 
     /// The champion model version of each series of `cluster`.

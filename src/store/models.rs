@@ -159,7 +159,16 @@ impl ModelDir {
     }
 
     pub fn manifest(&self) -> Manifest {
-        self.manifest.lock().map(|m| m.clone()).unwrap_or_default()
+        self.reading(Manifest::clone)
+    }
+
+    /// What `f` reads from the manifest, without copying the whole of it
+    /// (an empty manifest if its lock is poisoned).
+    pub fn reading<T>(&self, f: impl FnOnce(&Manifest) -> T) -> T {
+        match self.manifest.lock() {
+            Ok(m) => f(&m),
+            Err(_) => f(&Manifest::default()),
+        }
     }
 
     pub(super) fn manifest_mut(&self) -> Result<std::sync::MutexGuard<'_, Manifest>> {

@@ -5,7 +5,7 @@
 use super::error::{Result, StoreError};
 use super::models::ModelDir;
 use crate::domain::SeriesKind;
-use crate::forecast::champion::{Contest, Trigger};
+use crate::forecast::champion::{ClusterModels, Contest, SeriesModels, Trigger};
 use crate::forecast::persist::Pin;
 use crate::forecast::persist::{Manifest, ModelVersion, VersionStatus};
 use chrono::{DateTime, Utc};
@@ -46,25 +46,49 @@ fn crown(m: &mut Manifest, i: usize, old_status: VersionStatus, at: DateTime<Utc
 impl ModelDir {
     /// The version serving `series` of `cluster`, if one was ever promoted.
     pub fn champion(&self, cluster: &str, series: &str) -> Option<ModelVersion> {
-        champion_of(&self.manifest(), cluster, series).cloned()
+        self.reading(|m| champion_of(m, cluster, series).cloned())
     }
 
     /// The champion model version of each forecast series of `cluster`.
     pub fn pins(&self, cluster: &str) -> BTreeMap<SeriesKind, Pin> {
-        SeriesKind::FORECAST
-            .into_iter()
-            .filter_map(|k| Some((k, self.champion(cluster, k.key())?.pin)))
-            .collect()
+        self.reading(|m| {
+            SeriesKind::FORECAST
+                .into_iter()
+                .filter_map(|k| Some((k, champion_of(m, cluster, k.key())?.pin.clone())))
+                .collect()
+        })
+    }
+
+    /// Each forecast series' champion and latest challenger in `cluster`.
+    pub fn serving(&self, cluster: &str) -> ClusterModels {
+        self.reading(|m| {
+            SeriesKind::FORECAST
+                .into_iter()
+                .filter_map(|k| {
+                    let latest = m
+                        .versions
+                        .iter()
+                        .rev()
+                        .find(|v| v.cluster == cluster && v.series == k.key())?;
+                    let models = SeriesModels {
+                        champion: champion_of(m, cluster, k.key()).cloned(),
+                        latest: Some(latest.clone()),
+                    };
+                    Some((k, models))
+                })
+                .collect()
+        })
     }
 
     /// When `series` of `cluster` last had a challenger.
     pub fn last_contest(&self, cluster: &str, series: &str) -> Option<DateTime<Utc>> {
-        let m = self.manifest();
-        m.versions
-            .iter()
-            .filter(|v| v.cluster == cluster && v.series == series)
-            .map(|v| v.created_at)
-            .max()
+        self.reading(|m| {
+            m.versions
+                .iter()
+                .filter(|v| v.cluster == cluster && v.series == series)
+                .map(|v| v.created_at)
+                .max()
+        })
     }
 
     /// Records a contest's challenger as a new version, the champion when
