@@ -3,13 +3,13 @@
 
 The dump holds every member's point forecasts at every origin the backtest
 used. This script redoes what src/forecast/ensemble.rs does with them (the
-choice of candidates by validation sMAPE, the level-trackers' share) and
+choice of candidates by recency-weighted validation error) and
 scores the combined point forecast's MAPE at the scored horizons, so that
 other settings can be measured in seconds without refitting any member:
 
     nodecast backtest --input S.csv --json --dump-members S.members.json > S.json
     python3 scripts/recombine.py S.members.json --check S.json   # same as the product
-    python3 scripts/recombine.py S.members.json --top-k 5 --tracker-share 0.4
+    python3 scripts/recombine.py S.members.json --top-k 5 --recency 0.9 --metric smape
 
 Pure Python (no numpy). Bands are not recombined: MAPE only.
 """
@@ -58,15 +58,21 @@ def combined(d, points, origin, args, members):
 
     err = []
     for c in cands:
-        e = [[0.0, 0] for _ in range(H)]
-        for v in vals:
+        e = [[0.0, 0.0] for _ in range(H)]
+        for k, v in enumerate(vals):
             pts = points[v]
+            wt = args.recency**k
             for h in range(H):
                 t = v + h
                 p = mean_of(pts, c, h)
-                if p is not None and observed[t] and abs(y[t]) + abs(p) > 0.0:
-                    e[h][0] += 2.0 * abs(y[t] - p) / (abs(y[t]) + abs(p))
-                    e[h][1] += 1
+                if p is None or not observed[t]:
+                    continue
+                if args.metric == "ape" and y[t] != 0.0:
+                    e[h][0] += wt * abs(y[t] - p) / abs(y[t])
+                    e[h][1] += wt
+                elif args.metric == "smape" and abs(y[t]) + abs(p) > 0.0:
+                    e[h][0] += wt * 2.0 * abs(y[t] - p) / (abs(y[t]) + abs(p))
+                    e[h][1] += wt
         err.append(e)
 
     def has(j, h):
@@ -81,11 +87,11 @@ def combined(d, points, origin, args, members):
         for ci, c in enumerate(cands):
             if mean_of(now, c, h - 1) is None or (only_short and not all(first[j] for j in c)):
                 continue
-            s = k = 0
+            s = k = 0.0
             for hh in window(h, max(h // 3, 2)):
                 s += err[ci][hh - 1][0]
                 k += err[ci][hh - 1][1]
-            if k > 0:
+            if k > 0.0:
                 scored.append((s / k, ci))
                 if len(cands[ci]) == 1:
                     alone[cands[ci][0]] = s / k
@@ -100,7 +106,7 @@ def combined(d, points, origin, args, members):
                 for j in cands[ci]:
                     w[j] += 1.0 / (len(cands[ci]) * len(top))
             trackers = [j for j in pool if short[j] and has(j, h)]
-            if h > args.short_horizons and trackers:
+            if h > args.short_horizons and trackers and args.tracker_share > 0.0:
                 w = [x * (1.0 - args.tracker_share) for x in w]
                 # Split by inverse validation sMAPE to the power (equal parts
                 # when a tracker has no score yet).
@@ -135,7 +141,9 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("dump", nargs="+", help="files written by --dump-members")
     ap.add_argument("--top-k", type=int, default=3)
-    ap.add_argument("--tracker-share", type=float, default=0.25)
+    ap.add_argument("--recency", type=float, default=0.85, help="weight of a validation origin against the next later one")
+    ap.add_argument("--metric", choices=["ape", "smape"], default="ape", help="validation error (ape: the product's)")
+    ap.add_argument("--tracker-share", type=float, default=0.0, help="share fixed for the level-tracking members past the first hours (0 in the product)")
     ap.add_argument("--tracker-power", type=float, default=2.0)
     ap.add_argument("--short-horizons", type=int, default=3)
     ap.add_argument("--validation-origins", type=int, default=28)

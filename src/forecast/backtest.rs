@@ -81,7 +81,7 @@ pub struct BacktestReport {
     pub models: BTreeMap<String, BTreeMap<String, HorizonScore>>,
 }
 
-use super::ensemble::{Ensemble, MIN_TRAIN, MemberCache};
+use super::ensemble::{Ensemble, MIN_TRAIN, MemberCache, VALIDATION_ORIGINS};
 use super::prepared::Prepared;
 use crate::domain::HourlySeries;
 use anyhow::{Result, bail};
@@ -166,9 +166,14 @@ pub fn run_dumping(
     }
     let dump = dump.then(|| {
         // The origins the ensemble read: the test origins and the absolute
-        // 6-hour grid from the first hour a member may forecast.
+        // 6-hour grid from the first test origin's earliest validation
+        // origin (or the first hour a member may forecast).
         let last = os.last().copied().unwrap_or(0);
-        let points = (MIN_TRAIN..=last)
+        let first = os.first().copied().unwrap_or(0);
+        let earliest = first
+            .saturating_sub(H + STEP * (VALIDATION_ORIGINS + 1))
+            .max(MIN_TRAIN);
+        let points = (earliest..=last)
             .filter(|v| (start_hour + *v as i64).rem_euclid(STEP as i64) == 0 || os.contains(v))
             .map(|v| {
                 (

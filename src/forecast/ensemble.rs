@@ -8,6 +8,7 @@ use super::members::Member;
 use super::persist::Pin;
 use super::prepared::fingerprint;
 use super::prepared::quantile;
+use super::robust;
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -15,22 +16,22 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 /// Validation origins used for weights and bands.
 pub const VALIDATION_ORIGINS: usize = 28;
 /// Candidates (members alone or averaged in pairs) combined at each
-/// horizon: the best by validation sMAPE over neighbouring horizons.
+/// horizon: the best by validation error over neighbouring horizons.
+/// Chosen by cross-validation across the 54 series of the corpus and the
+/// dev set (docs/forecasting.md, `scripts/corpus_cv.py`), as are
+/// [`RECENCY`], [`SHORT_HORIZONS`] and the error measure (absolute
+/// percentage error, the product's accuracy).
 pub const TOP_K: usize = 3;
-/// Horizons up to this one choose only among the members that track the
-/// level ([`Member::serves_first_hours`]): at the first hours the latest level
-/// decides, and the other members (naive, seasonal naive, the trees) only
-/// win validation by luck there, which costs on the test hours.
+/// Weight of a validation origin against the next more recent one: the
+/// latest origins count most, so a choice follows a change of regime
+/// within a day or two instead of a week (0.85^k: half the weight on the
+/// last four origins, one day).
+pub const RECENCY: f64 = 0.85;
+/// Horizons up to this one choose only among the members that serve the
+/// first hours ([`Member::serves_first_hours`]: naive and the members that
+/// track the level): the seasonal, tree and day-type members only win
+/// validation there by luck, which costs on the test hours.
 pub const SHORT_HORIZONS: usize = 3;
-/// Share of the weights past [`SHORT_HORIZONS`] held by the level-tracking
-/// members whatever the top candidates are (shrinkage of the validated
-/// choice towards a combination of all of them, which the luck of one
-/// candidate's validation cannot move).
-pub const TRACKER_SHARE: f64 = 0.25;
-/// The share is split between the level-tracking members in proportion to
-/// their validation sMAPE to this power, negated (inverse squared error;
-/// equal parts when one has no validation score yet).
-pub const TRACKER_POWER: f64 = 2.0;
 /// Residual quantile for the p10 side (and 1 - it for p90). Wider than 0.1
 /// because validation residuals understate errors after a regime change.
 pub const BAND_Q: f64 = 0.06;
@@ -143,6 +144,7 @@ impl Ensemble {
         pin: Option<&Pin>,
     ) -> Vec<Option<Vec<f64>>> {
         let m = self.members.len();
+        let clean = robust::cleaned(y);
         let workers = std::thread::available_parallelism()
             .map_or(1, |n| n.get())
             .min(m);
@@ -157,7 +159,12 @@ impl Ensemble {
                             let Some(member) = self.members.get(j) else {
                                 break;
                             };
-                            let p = guarded(member.as_ref(), y, ctx, start_hour, pin);
+                            let input = if member.fits_cleaned_history() {
+                                &clean
+                            } else {
+                                y
+                            };
+                            let p = guarded(member.as_ref(), input, ctx, start_hour, pin);
                             if let Ok(mut slot) = slots[j].lock() {
                                 *slot = p;
                             }
@@ -218,7 +225,7 @@ impl Ensemble {
             return None;
         }
         // Candidates: every member alone and every pair averaged. Each is
-        // scored by its validation sMAPE over neighbouring horizons; the
+        // scored by its validation error over neighbouring horizons; the
         // TOP_K best candidates are averaged, which sets the member weights.
         let candidates: Vec<Vec<usize>> = (0..m)
             .map(|j| vec![j])
@@ -231,23 +238,34 @@ impl Ensemble {
             }
             Some(s / c.len() as f64)
         };
-        // Per candidate and horizon: (sum of sMAPE, count) over validation origins.
-        let mut err = vec![vec![(0.0, 0usize); H]; candidates.len()];
-        for (v, pts) in val.iter().zip(&val_points) {
+        // Per candidate and horizon: (weighted sum of absolute percentage
+        // errors, sum of weights) over validation origins, the latest
+        // weighing most (targets of 0 are skipped, as in MAPE); and per
+        // member, (sum of sMAPE, count) for the screen and the manifest.
+        let mut err = vec![vec![(0.0, 0.0); H]; candidates.len()];
+        let mut smape = vec![vec![(0.0, 0usize); H]; m];
+        for (k, (v, pts)) in val.iter().zip(&val_points).enumerate() {
+            let weight = RECENCY.powi(k as i32);
             for (ci, c) in candidates.iter().enumerate() {
-                for (h, slot) in err[ci].iter_mut().enumerate() {
+                for h in 0..H {
                     let t = v + h;
                     let Some(p) = mean_of(pts, c, h) else {
                         continue;
                     };
-                    if observed[t] && y[t].abs() + p.abs() > 0.0 {
-                        slot.0 += 2.0 * (y[t] - p).abs() / (y[t].abs() + p.abs());
-                        slot.1 += 1;
+                    if !observed[t] {
+                        continue;
+                    }
+                    if y[t] != 0.0 {
+                        err[ci][h].0 += weight * (y[t] - p).abs() / y[t].abs();
+                        err[ci][h].1 += weight;
+                    }
+                    if ci < m && y[t].abs() + p.abs() > 0.0 {
+                        smape[ci][h].0 += 2.0 * (y[t] - p).abs() / (y[t].abs() + p.abs());
+                        smape[ci][h].1 += 1;
                     }
                 }
             }
         }
-        let short: Vec<bool> = self.members.iter().map(|mb| mb.tracks_level()).collect();
         let first: Vec<bool> = self
             .members
             .iter()
@@ -257,28 +275,21 @@ impl Ensemble {
         let mut weights = vec![vec![0.0; m]; H];
         for h in 1..=H {
             let w = &mut weights[h - 1];
-            // The level-tracking members that forecast this horizon. At the
-            // first hours only those that serve them compete (every member
-            // where there are none).
-            let trackers: Vec<usize> = (0..m).filter(|j| short[*j] && forecasts(*j, h)).collect();
+            // At the first hours only the members that serve them compete
+            // (every member where there are none).
             let only_short = h <= SHORT_HORIZONS && (0..m).any(|j| first[j] && forecasts(j, h));
             let mut scored: Vec<(f64, usize)> = Vec::new();
-            // Validation sMAPE of each member alone (candidate j is member j).
-            let mut alone: Vec<Option<f64>> = vec![None; m];
             for (ci, c) in candidates.iter().enumerate() {
                 if mean_of(&now_points, c, h - 1).is_none()
                     || (only_short && !c.iter().all(|j| first[*j]))
                 {
                     continue;
                 }
-                let (s, k) = selection_window(h).fold((0.0, 0), |(s, k), hh| {
+                let (s, k) = selection_window(h).fold((0.0, 0.0), |(s, k), hh| {
                     (s + err[ci][hh - 1].0, k + err[ci][hh - 1].1)
                 });
-                if k > 0 {
-                    scored.push((s / k as f64, ci));
-                    if ci < m {
-                        alone[ci] = Some(s / k as f64);
-                    }
+                if k > 0.0 {
+                    scored.push((s / k, ci));
                 }
             }
             if scored.is_empty() {
@@ -295,28 +306,6 @@ impl Ensemble {
                 let c = &candidates[*ci];
                 for j in c {
                     w[*j] += 1.0 / (c.len() * top.len()) as f64;
-                }
-            }
-            // Past the first hours, a fixed share goes to all the level-
-            // tracking members whatever the top candidates are (a week of
-            // validation origins picks a winner by luck as often as not),
-            // split by inverse squared validation error.
-            if h > SHORT_HORIZONS && !trackers.is_empty() {
-                for v in w.iter_mut() {
-                    *v *= 1.0 - TRACKER_SHARE;
-                }
-                let inverse: Option<Vec<f64>> = trackers
-                    .iter()
-                    .map(|j| {
-                        alone[*j]
-                            .filter(|e| *e > 0.0)
-                            .map(|e| e.powf(-TRACKER_POWER))
-                    })
-                    .collect();
-                let parts = inverse.unwrap_or_else(|| vec![1.0; trackers.len()]);
-                let total: f64 = parts.iter().sum();
-                for (j, part) in trackers.iter().zip(&parts) {
-                    w[*j] += TRACKER_SHARE * part / total;
                 }
             }
         }
@@ -360,8 +349,7 @@ impl Ensemble {
                 Some(banded(p, &res))
             })
             .collect();
-        // Candidates 0..m are the members alone.
-        let member_smape = err[..m]
+        let member_smape = smape
             .iter()
             .map(|e| {
                 e.iter()

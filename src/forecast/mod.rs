@@ -19,6 +19,7 @@ pub mod nodes;
 pub mod persist;
 pub mod prepared;
 pub mod registry;
+pub mod robust;
 pub mod season;
 pub mod trees;
 

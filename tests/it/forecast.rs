@@ -136,11 +136,17 @@ fn ensemble_band_covers_about_80_percent_on_noisy_cycles() {
         inside += e.coverage80.expect("coverage") * e.n as f64;
         n += e.n;
         // The ensemble is close to the best member at every horizon (of
-        // the members that forecast it: the LSTM only 1-6 h).
+        // the members that forecast it, the LSTM only 1-6 h, and at 1 h
+        // of those that serve the first hours).
+        let first: Vec<&str> = all_members()
+            .iter()
+            .filter(|m| m.serves_first_hours())
+            .map(|m| m.name())
+            .collect();
         let best = r
             .models
             .iter()
-            .filter(|(m, _)| *m != "ensemble")
+            .filter(|(m, _)| *m != "ensemble" && (h != "1" || first.contains(&m.as_str())))
             .filter_map(|(_, s)| s.get(h)?.mape)
             .fold(f64::MAX, f64::min);
         assert!(
@@ -324,11 +330,12 @@ fn forecast_walk(members: Vec<Box<dyn Member>>) -> nodecast::forecast::ensemble:
 }
 
 #[test]
-fn first_hours_choose_only_among_level_tracking_members() {
+fn first_hours_choose_among_naive_and_the_level_trackers() {
     use nodecast::forecast::ensemble::SHORT_HORIZONS;
     use nodecast::forecast::members::Naive;
     // A slow random walk: the last value (naive) is the best forecast at every
-    // horizon, so naive wins validation everywhere it may compete.
+    // horizon, so naive wins validation everywhere it may compete; seasonal
+    // naive sits out the first hours.
     let f = forecast_walk(vec![
         Box::new(Naive),
         Box::new(SeasonalNaive {
@@ -337,92 +344,87 @@ fn first_hours_choose_only_among_level_tracking_members() {
         }),
         Box::new(Theta),
     ]);
-    assert!(Theta.tracks_level() && !Naive.tracks_level());
+    assert!(Theta.serves_first_hours() && Naive.serves_first_hours());
+    assert!(!Naive.tracks_level());
     for h in 1..=SHORT_HORIZONS {
-        assert_eq!(f.weights[h - 1], vec![0.0, 0.0, 1.0], "h{h}");
+        let w = &f.weights[h - 1];
+        assert_eq!(w[1], 0.0, "h{h}: {w:?}");
+        assert!(w[0] >= 0.5, "h{h}: naive leads: {w:?}");
+        assert!((w.iter().sum::<f64>() - 1.0).abs() < 1e-9, "h{h}: {w:?}");
     }
-    assert!(
-        f.weights[5][0] > 0.0,
-        "naive serves 6 h: {:?}",
-        f.weights[5]
-    );
-    // Without any level-tracking member every member competes at 1 h.
+    // Without any member that serves the first hours every member competes at 1 h.
     let g = forecast_walk(vec![
-        Box::new(Naive),
         Box::new(SeasonalNaive {
             season: 24,
             name: "seasonal24",
+        }),
+        Box::new(SeasonalNaive {
+            season: 168,
+            name: "seasonal168",
         }),
     ]);
     assert!(g.weights[0][0] > 0.0, "{:?}", g.weights[0]);
     assert!((g.weights[0].iter().sum::<f64>() - 1.0).abs() < 1e-9);
 }
 
-#[test]
-fn level_trackers_keep_a_fixed_share_past_the_first_hours() {
-    use nodecast::forecast::HORIZON_HOURS as H;
-    use nodecast::forecast::ensemble::{SHORT_HORIZONS, TRACKER_SHARE};
-    use nodecast::forecast::members::Naive;
-    // The random walk again: naive wins validation at every horizon, yet
-    // past the first hours theta (the one level-tracking member) keeps its
-    // fixed share and naive never holds more than the rest.
-    let f = forecast_walk(vec![Box::new(Naive), Box::new(Theta)]);
-    for h in SHORT_HORIZONS + 1..=H {
-        let w = &f.weights[h - 1];
-        assert!(w[1] >= TRACKER_SHARE - 1e-12, "h{h}: {w:?}");
-        assert!(w[0] <= 1.0 - TRACKER_SHARE + 1e-12, "h{h}: {w:?}");
-        assert!((w.iter().sum::<f64>() - 1.0).abs() < 1e-9, "h{h}: {w:?}");
-    }
-    assert!(
-        f.weights[23][0] > 0.0,
-        "naive still serves 24 h: {:?}",
-        f.weights[23]
-    );
-    // The point forecast is the weighted mean of the members' forecasts.
-    let members: Vec<f64> = f
-        .members
-        .iter()
-        .map(|m| m.as_ref().expect("member").p50[23])
-        .collect();
-    let want = f.weights[23][0] * members[0] + f.weights[23][1] * members[1];
-    assert!((f.combined.p50[23] - want).abs() < 1e-9 * want.abs().max(1.0));
+/// A level-tracking member: the last value times `before` from histories
+/// shorter than `from` hours, times `after` from longer ones.
+struct Scaled {
+    name: &'static str,
+    before: f64,
+    after: f64,
+    from: usize,
 }
 
-/// A level-tracking member that is always 30 % high.
-struct HighTracker;
-
-impl Member for HighTracker {
+impl Member for Scaled {
     fn name(&self) -> &'static str {
-        "high"
+        self.name
     }
     fn tracks_level(&self) -> bool {
         true
     }
     fn point(&self, y: &[f64], _: i64, h: usize) -> Option<Vec<f64>> {
-        y.last().map(|v| vec![v * 1.3; h])
+        let k = if y.len() < self.from {
+            self.before
+        } else {
+            self.after
+        };
+        y.last().map(|v| vec![v * k; h])
     }
 }
 
 #[test]
-fn the_trackers_share_goes_mostly_to_the_one_that_validates_best() {
-    use nodecast::forecast::HORIZON_HOURS as H;
-    use nodecast::forecast::ensemble::{SHORT_HORIZONS, TRACKER_SHARE};
-    use nodecast::forecast::members::Naive;
-    // On the random walk theta is within a few per cent and the other
-    // tracker 30 % high: split by inverse squared validation error, the
-    // share goes almost all to theta (equal parts would give each 12.5 %).
+fn the_latest_validation_origins_weigh_most() {
+    // The walk's 25 validation origins run from 48 to 192 h. "early" is
+    // exact at the 18 older ones and 30 % high at the 7 latest (from 156 h
+    // on); "late" the other way round. Over all origins alike "early" would
+    // validate best; weighted towards the latest, "late" does.
+    let scaled = |name, before, after| Scaled {
+        name,
+        before,
+        after,
+        from: 156,
+    };
     let f = forecast_walk(vec![
-        Box::new(Naive),
-        Box::new(Theta),
-        Box::new(HighTracker),
+        Box::new(scaled("early", 1.0, 1.3)),
+        Box::new(scaled("late", 1.3, 1.0)),
+        Box::new(scaled("high", 2.0, 2.0)),
+        Box::new(scaled("low", 0.4, 0.4)),
     ]);
-    for h in SHORT_HORIZONS + 1..=H {
+    assert_eq!(f.validation_origins, 25);
+    for h in 1..=6 {
         let w = &f.weights[h - 1];
-        assert!(w[2] > 0.0, "h{h}: every tracker keeps a part: {w:?}");
-        assert!(w[2] < 0.05 * TRACKER_SHARE, "h{h}: {w:?}");
-        assert!(w[1] >= 0.95 * TRACKER_SHARE, "h{h}: {w:?}");
+        assert!(w[1] > w[0], "h{h}: {w:?}");
         assert!((w.iter().sum::<f64>() - 1.0).abs() < 1e-9, "h{h}: {w:?}");
     }
+    // The point forecast is the weighted mean of the members' forecasts.
+    let members: Vec<f64> = f
+        .members
+        .iter()
+        .map(|m| m.as_ref().expect("member").p50[0])
+        .collect();
+    let want: f64 = f.weights[0].iter().zip(&members).map(|(w, p)| w * p).sum();
+    assert!((f.combined.p50[0] - want).abs() < 1e-9 * want.abs().max(1.0));
 }
 
 /// A member with a bug.

@@ -15,6 +15,7 @@ mod fixture;
 mod flow;
 mod forecast;
 mod headless;
+mod incidents;
 mod kube_mock;
 mod kube_objects;
 mod lifecycle;

@@ -4,7 +4,7 @@ use crate::fixture::{mape, noise};
 use chrono::{NaiveDate, TimeZone, Utc};
 use nodecast::forecast::ensemble::{Ensemble, MemberCache, SHORT_HORIZONS};
 use nodecast::forecast::features::Calendar;
-use nodecast::forecast::members::{Member, Theta, ThetaDayType};
+use nodecast::forecast::members::{Member, Naive, Theta, ThetaDayType};
 use nodecast::forecast::season::{DayTypeSeason, day_off};
 
 /// Unix hour of Monday 2026-01-05 00:00 UTC.
@@ -116,7 +116,7 @@ fn theta_daytype_learns_the_weekend_dip_theta_cannot_and_not_noise() {
 }
 
 #[test]
-fn theta_daytype_holds_the_trackers_share_but_not_the_first_hours() {
+fn theta_daytype_tracks_the_level_but_sits_out_the_first_hours() {
     let member = ThetaDayType {
         calendar: Calendar::default(),
     };
@@ -126,7 +126,7 @@ fn theta_daytype_holds_the_trackers_share_but_not_the_first_hours() {
         .map(|h| business(h) * (1.0 + 0.02 * noise(h)))
         .collect();
     let observed = vec![true; y.len()];
-    let f = Ensemble::new(vec![Box::new(Theta), Box::new(member)])
+    let f = Ensemble::new(vec![Box::new(Theta), Box::new(member), Box::new(Naive)])
         .forecast(
             &y,
             &observed,
@@ -138,7 +138,7 @@ fn theta_daytype_holds_the_trackers_share_but_not_the_first_hours() {
         )
         .expect("forecast");
     for h in 1..=SHORT_HORIZONS {
-        assert_eq!(f.weights[h - 1], vec![1.0, 0.0], "h{h}");
+        assert_eq!(f.weights[h - 1][1], 0.0, "h{h}: {:?}", f.weights[h - 1]);
     }
     // From 4 h on it competes, and on a weekly cycle it wins the weights.
     let later = &f.weights[23];

@@ -1,0 +1,214 @@
+#!/usr/bin/env python3
+"""Choose the ensemble's selection rule by cross-validation across series.
+
+Input: a folder with, per series S, `S.json` and `S.members.json` from
+
+    nodecast backtest --input S.csv --json --dump-members S.members.json > S.json
+
+(the corpus and the dev series of the shared bench notes), and the
+baselines files. Every rule of the grid below recombines the members'
+forecasts offline, as src/forecast/ensemble.rs does (scripts/recombine.py
+is the plain one-series version; the two agree), and is scored per series
+and horizon as MAPE / the hindsight-best statistical baseline's MAPE.
+
+Two folds: the series of each source (name up to its second '-') are
+sorted and dealt alternately to fold A and fold B. The rule that scores
+best on one fold (mean over horizons of log geometric mean + log median of
+the ratios) is reported on the other, next to the product's rule; then the
+rule chosen on all series.
+
+    python3 scripts/corpus_cv.py OUT_DIR BASELINES.json [BASELINES.json ...]
+
+Needs numpy (pip install numpy). A few minutes on 2 cores.
+"""
+
+import glob
+import itertools
+import json
+import math
+import os
+import sys
+
+import numpy as np
+
+H, STEP, MIN_TRAIN, VALIDATION = 48, 6, 48, 28
+SCORED = [1, 6, 12, 24, 48]
+HI = [h - 1 for h in SCORED]
+# The product's rule (src/forecast/ensemble.rs).
+PRODUCT = ("ape", 0.85, 3, 0.0, "trackers+naive")
+# The rule before 2026-12-02 (set by hand on the nine dev series).
+BEFORE = ("smape", 1.0, 3, 0.25, "trackers")
+GRID = list(
+    itertools.product(
+        ["smape", "ape"],
+        [1.0, 0.95, 0.9, 0.85, 0.8],
+        [2, 3, 4, 5],
+        [0.0, 0.25],
+        ["trackers", "trackers+naive", "all"],
+    )
+)
+
+
+def window(h):
+    half = max(h // 3, 2)
+    return max(1, h - half), min(H, h + half)
+
+
+class Series:
+    def __init__(self, path, best):
+        d = json.load(open(path))
+        self.name = d["series"].split("/")[-1].removesuffix(".csv")
+        self.best = np.array([best[self.name][str(h)]["mape"] for h in SCORED])
+        self.members = d["members"]
+        m = len(self.members)
+        self.tracks = np.array(d["tracks_level"])
+        self.first = np.array(d["first_hours"])
+        y, obs = np.array(d["y"], float), np.array(d["observed"], bool)
+        grid = [o for o, _ in d["points"]]
+        at = {o: i for i, o in enumerate(grid)}
+        p = np.full((len(grid), m, H), np.nan)
+        for i, (_, pts) in enumerate(d["points"]):
+            for j, f in enumerate(pts):
+                if f is not None:
+                    p[i, j, : len(f)] = f
+        t = np.array(grid)[:, None] + np.arange(H)[None, :]
+        inside = t < len(y)
+        tc = np.where(inside, t, 0)
+        target = np.where(inside & obs[tc], y[tc], np.nan)
+        pairs = [(a, b) for a in range(m) for b in range(a + 1, m)]
+        self.cands = [(j,) for j in range(m)] + pairs
+        c = np.concatenate([p, np.stack([(p[:, a] + p[:, b]) / 2 for a, b in pairs], 1)], 1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            tt = target[:, None, :]
+            self.err = {
+                "ape": np.where(tt != 0, np.abs(tt - c) / np.abs(tt), np.nan),
+                "smape": 2 * np.abs(tt - c) / (np.abs(tt) + np.abs(c)),
+            }
+        self.origins = d["origins"]
+        start = d["start_hour"]
+        self.val = []
+        for o in self.origins:
+            latest = o - H
+            latest -= (start + latest) % STEP
+            self.val.append([at[latest - STEP * k] for k in range(VALIDATION) if latest - STEP * k >= MIN_TRAIN])
+        self.now = np.array([p[at[o]][:, HI] for o in self.origins])
+        self.y = np.array([[y[o + h - 1] if o + h - 1 < len(y) and obs[o + h - 1] and y[o + h - 1] != 0 else np.nan for h in SCORED] for o in self.origins])
+        share = np.zeros((len(self.cands), m))
+        for ci, cand in enumerate(self.cands):
+            share[ci, list(cand)] = 1 / len(cand)
+        self.share = share
+
+    def pooled(self, metric, recency):
+        """Per test origin: each candidate's validation error at the scored horizons."""
+        out = np.full((len(self.origins), len(self.cands), len(SCORED)), np.nan)
+        e = self.err[metric]
+        for oi, vi in enumerate(self.val):
+            if not vi:
+                continue
+            a = e[vi]
+            w = (recency ** np.arange(len(vi)))[:, None, None]
+            ok = ~np.isnan(a)
+            s, k = np.sum(np.where(ok, a, 0) * w, 0), np.sum(ok * w, 0)
+            for x, h in enumerate(SCORED):
+                lo, hi = window(h)
+                kk = k[:, lo - 1 : hi].sum(1)
+                with np.errstate(invalid="ignore", divide="ignore"):
+                    out[oi, :, x] = np.where(kk > 0, s[:, lo - 1 : hi].sum(1) / kk, np.nan)
+        return out
+
+    def ratios(self, pooled, top_k, tracker_share, pool):
+        m = len(self.members)
+        naive = np.array([n == "naive" for n in self.members])
+        first = {"trackers": self.first & ~naive, "trackers+naive": self.first | naive, "all": np.ones(m, bool)}[pool]
+        has = ~np.isnan(self.now)  # (origins, members, horizons)
+        cand_has = np.einsum("cm,omx->ocx", (self.share > 0).astype(float), (~has).astype(float)) == 0
+        ok = cand_has & ~np.isnan(pooled)
+        cand_first = np.array([all(first[j] for j in c) for c in self.cands])
+        short = np.array([h <= 3 for h in SCORED])
+        any_first = np.any(has & first[None, :, None], 1)  # (origins, horizons)
+        ok &= ~(short[None, None, :] & any_first[:, None, :] & ~cand_first[None, :, None])
+        e = np.where(ok, pooled, np.inf)
+        top = np.argsort(e, axis=1, kind="stable")[:, :top_k, :]  # (origins, k, horizons)
+        valid = np.take_along_axis(ok, top, 1)
+        w = (self.share[top] * valid[..., None]).sum(1)  # (origins, horizons, members)
+        n = valid.sum(1)[..., None]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            w = np.where(n > 0, w / np.maximum(n, 1), np.transpose(has, (0, 2, 1)).astype(float))
+        if tracker_share > 0:
+            tr = self.tracks[None, None, :] & np.transpose(has, (0, 2, 1)) & ~short[None, :, None] & (n > 0)
+            alone = np.transpose(pooled[:, :m, :], (0, 2, 1))
+            scored = np.all(np.where(tr, alone > 0, True), 2, keepdims=True)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                parts = np.where(tr, np.where(scored, alone ** -2.0, 1.0), 0.0)
+            total = parts.sum(2, keepdims=True)
+            any_tr = total > 0
+            w = np.where(any_tr, w * (1 - tracker_share) + tracker_share * parts / np.where(any_tr, total, 1), w)
+        f = np.nan_to_num(np.transpose(self.now, (0, 2, 1)))
+        hw = np.where(np.transpose(has, (0, 2, 1)), w, 0.0)
+        fc = np.maximum((w * f).sum(2) / hw.sum(2), 0.0)
+        return np.nanmean(np.abs(self.y - fc) / np.abs(self.y), 0) * 100 / self.best
+
+
+def source(name):
+    return "-".join(name.split("-")[:2])
+
+
+def summary(r):
+    return np.exp(np.mean(np.log(r), 0)), np.median(r, 0)
+
+
+def objective(r):
+    g, md = summary(r)
+    return float(np.mean(np.log(g)) + np.mean(np.log(md)))
+
+
+def show(label, r):
+    g, md = summary(r)
+    print(f"  {label:40s} geo " + " ".join(f"{v:.3f}" for v in g) + "   median " + " ".join(f"{v:.3f}" for v in md) + f"   ({len(r)} series)")
+
+
+def main():
+    if len(sys.argv) < 3:
+        sys.exit(__doc__)
+    best = {}
+    for f in sys.argv[2:]:
+        for r in json.load(open(f)):
+            best[r["series"].split("/")[-1].removesuffix(".csv")] = r["best_mape"]
+    series = [Series(p, best) for p in sorted(glob.glob(os.path.join(sys.argv[1], "*.members.json")))]
+    fold = {}
+    for src in sorted({source(s.name) for s in series}):
+        for i, s in enumerate(sorted((s for s in series if source(s.name) == src), key=lambda s: s.name)):
+            fold[s.name] = "AB"[i % 2]
+    results = {}
+    for metric, recency in itertools.product(["smape", "ape"], [1.0, 0.95, 0.9, 0.85, 0.8]):
+        pooled = [s.pooled(metric, recency) for s in series]
+        for rule in GRID:
+            if rule[:2] == (metric, recency):
+                results[rule] = np.array([s.ratios(p, *rule[2:]) for s, p in zip(series, pooled)])
+    names = [s.name for s in series]
+    idx = {f: [i for i, n in enumerate(names) if fold[n] == f] for f in "AB"}
+    print("rule: (error, recency, top k, trackers' share, first-hours pool); ratio to the best baseline at 1/6/12/24/48 h")
+    for tune, test in (("A", "B"), ("B", "A")):
+        chosen = min(GRID, key=lambda g: objective(results[g][idx[tune]]))
+        print(f"tuned on fold {tune} ({len(idx[tune])} series): {chosen}; on fold {test}:")
+        show(f"chosen {chosen}", results[chosen][idx[test]])
+        show(f"product {PRODUCT}", results[PRODUCT][idx[test]])
+        show(f"before {BEFORE}", results[BEFORE][idx[test]])
+    chosen = min(GRID, key=lambda g: objective(results[g]))
+    print(f"tuned on all {len(names)} series: {chosen} (the product's: {PRODUCT})")
+    show(f"chosen {chosen}", results[chosen])
+    dev = [i for i, n in enumerate(names) if n in DEV]
+    corpus = [i for i in range(len(names)) if i not in dev]
+    for label, rule in (("product", PRODUCT), ("before", BEFORE)):
+        if dev:
+            show(f"{label}, dev series", results[rule][dev])
+        show(f"{label}, corpus", results[rule][corpus])
+
+
+DEV = {
+    "alibaba-2018-cpu", "alibaba-2018-mem", "azure-v2-cpu", "azure-v2-mem", "nab-asg-cpu",
+    "nab-ec2-cpu-24ae8d", "nab-elb-requests-8c0756", "nab-rds-cpu-cc0c53", "worldcup98-requests",
+}
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,106 @@
+//! Incidents in the history: an outage must not poison the forecast after it.
+
+use crate::fixture::noise;
+use nodecast::forecast::ensemble::{Ensemble, MemberCache};
+use nodecast::forecast::registry::all_members;
+use nodecast::forecast::robust::{cleaned, incidents};
+
+/// Daily and weekly cycles with 3 % noise.
+fn demand(h: usize) -> f64 {
+    let day = ((h % 24) as f64 / 24.0 * std::f64::consts::TAU).sin();
+    let weekend = if (h / 24) % 7 >= 5 { -15.0 } else { 0.0 };
+    (100.0 + 20.0 * day + weekend) * (1.0 + 0.03 * noise(h))
+}
+
+/// Day 24 from 10:00: eight hours at 2 % of demand.
+const OUTAGE: std::ops::Range<usize> = 24 * 24 + 10..24 * 24 + 18;
+
+fn with_outage(hours: usize) -> Vec<f64> {
+    (0..hours)
+        .map(|h| {
+            if OUTAGE.contains(&h) {
+                0.02 * demand(h)
+            } else {
+                demand(h)
+            }
+        })
+        .collect()
+}
+
+#[test]
+fn an_ended_outage_is_marked_and_replaced_but_one_going_on_is_kept() {
+    let y = with_outage(28 * 24);
+    let marked = incidents(&y);
+    let hours: Vec<usize> = (0..y.len()).filter(|t| marked[*t]).collect();
+    assert_eq!(hours, OUTAGE.collect::<Vec<_>>());
+    let c = cleaned(&y);
+    for t in OUTAGE {
+        assert!(
+            (c[t] / demand(t) - 1.0).abs() < 0.1,
+            "{t}: {} vs {}",
+            c[t],
+            demand(t)
+        );
+    }
+    for t in (0..y.len()).filter(|t| !OUTAGE.contains(t)) {
+        assert_eq!(c[t], y[t]);
+    }
+    // The history ends four hours into the outage: that is the present.
+    let now = &y[..OUTAGE.start + 4];
+    assert!(!incidents(now).contains(&true));
+    // A drop that lasts past MAX_RUN is a new level, not an incident.
+    let shifted: Vec<f64> = (0..28 * 24)
+        .map(|h| {
+            if (OUTAGE.start..OUTAGE.start + 80).contains(&h) {
+                0.3 * demand(h)
+            } else {
+                demand(h)
+            }
+        })
+        .collect();
+    assert!(!incidents(&shifted).contains(&true));
+    // Noise alone marks nothing, and neither do weekends at 40 % of the
+    // weekdays around them (far from the same hour of the days around, not
+    // from the same hour of the weeks around).
+    let calm: Vec<f64> = (0..28 * 24).map(demand).collect();
+    assert!(!incidents(&calm).contains(&true));
+    let business: Vec<f64> = (0..28 * 24)
+        .map(|h| {
+            if (h / 24) % 7 >= 5 {
+                0.4 * demand(h)
+            } else {
+                demand(h)
+            }
+        })
+        .collect();
+    assert!(!incidents(&business).contains(&true));
+}
+
+#[test]
+fn after_an_outage_the_forecast_stays_within_1_2x_of_naive() {
+    // From every hour of the two days after the outage ends, the ensemble
+    // (every member) against naive, at 1, 6 and 24 h ahead.
+    let y = with_outage(28 * 24);
+    let observed = vec![true; y.len()];
+    let ensemble = Ensemble::new(all_members());
+    let mut cache = MemberCache::default();
+    let mut err = [[0.0f64; 2]; 3];
+    let leads = [1usize, 6, 24];
+    for origin in OUTAGE.end..OUTAGE.end + 48 {
+        let f = ensemble
+            .forecast(&y, &observed, None, 0, origin, &mut cache, None)
+            .expect("forecast");
+        for (i, lead) in leads.iter().enumerate() {
+            let t = origin + lead - 1;
+            if t >= y.len() {
+                continue;
+            }
+            err[i][0] += (f.combined.p50[lead - 1] - y[t]).abs() / y[t];
+            err[i][1] += (y[origin - 1] - y[t]).abs() / y[t];
+        }
+    }
+    for (i, lead) in leads.iter().enumerate() {
+        let ratio = err[i][0] / err[i][1];
+        assert!(ratio <= 1.2, "{lead} h ahead: {ratio:.2}x naive's error");
+    }
+}
