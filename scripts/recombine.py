@@ -141,7 +141,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("dump", nargs="+", help="files written by --dump-members")
     ap.add_argument("--top-k", type=int, default=3)
-    ap.add_argument("--recency", type=float, default=0.85, help="weight of a validation origin against the next later one")
+    ap.add_argument("--recency", type=float, default=0.9, help="weight of a validation origin against the next later one")
     ap.add_argument("--metric", choices=["ape", "smape"], default="ape", help="validation error (ape: the product's)")
     ap.add_argument("--tracker-share", type=float, default=0.0, help="share fixed for the level-tracking members past the first hours (0 in the product)")
     ap.add_argument("--tracker-power", type=float, default=2.0)

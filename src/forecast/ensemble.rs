@@ -24,13 +24,13 @@ pub const VALIDATION_ORIGINS: usize = 28;
 pub const TOP_K: usize = 3;
 /// Weight of a validation origin against the next more recent one: the
 /// latest origins count most, so a choice follows a change of regime
-/// within a day or two instead of a week (0.85^k: half the weight on the
-/// last four origins, one day).
-pub const RECENCY: f64 = 0.85;
+/// within days instead of a week (0.9^k: half the weight on the last
+/// seven origins, 42 hours).
+pub const RECENCY: f64 = 0.9;
 /// Horizons up to this one choose only among the members that serve the
-/// first hours ([`Member::serves_first_hours`]: naive and the members that
-/// track the level): the seasonal, tree and day-type members only win
-/// validation there by luck, which costs on the test hours.
+/// first hours ([`Member::serves_first_hours`]: the members that track the
+/// level hour by hour): naive, the seasonal, tree and day-type members only
+/// win validation there by luck, which costs on the test hours.
 pub const SHORT_HORIZONS: usize = 3;
 /// Residual quantile for the p10 side (and 1 - it for p90). Wider than 0.1
 /// because validation residuals understate errors after a regime change.

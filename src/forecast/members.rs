@@ -125,12 +125,6 @@ impl Member for Naive {
     fn name(&self) -> &'static str {
         "naive"
     }
-    /// The next hour is most often the last one: on the corpus, naive among
-    /// the first hours' candidates took the 1-h geometric mean ratio from
-    /// 1.42 to 1.36 (docs/forecasting.md).
-    fn serves_first_hours(&self) -> bool {
-        true
-    }
     fn point(&self, y: &[f64], _: i64, h: usize) -> Option<Vec<f64>> {
         y.last().map(|v| vec![*v; h])
     }
