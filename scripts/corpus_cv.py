@@ -25,14 +25,15 @@ Needs numpy (pip install numpy). A few minutes on 2 cores.
 import glob
 import itertools
 import json
-import math
 import os
 import sys
 
 import numpy as np
 
-H, STEP, MIN_TRAIN, VALIDATION = 48, 6, 48, 28
-SCORED = [1, 6, 12, 24, 48]
+# The one-series recombination: its horizons, windows and validation origins.
+from recombine import H, SCORED, validation_origins, window
+
+VALIDATION = 28
 HI = [h - 1 for h in SCORED]
 # The product's rule (src/forecast/ensemble.rs).
 PRODUCT = ("ape", 0.9, 3, 0.0, "trackers")
@@ -47,11 +48,6 @@ GRID = list(
         ["trackers", "trackers+naive", "all"],
     )
 )
-
-
-def window(h):
-    half = max(h // 3, 2)
-    return max(1, h - half), min(H, h + half)
 
 
 class Series:
@@ -86,11 +82,13 @@ class Series:
             }
         self.origins = d["origins"]
         start = d["start_hour"]
-        self.val = []
-        for o in self.origins:
-            latest = o - H
-            latest -= (start + latest) % STEP
-            self.val.append([at[latest - STEP * k] for k in range(VALIDATION) if latest - STEP * k >= MIN_TRAIN])
+        self.val = [[at[v] for v in validation_origins(start, o, VALIDATION)] for o in self.origins]
+        # The backtest's own figures for the same forecasts.
+        models = json.load(open(path.replace(".members.json", ".json")))["models"]
+        self.reported = np.array([models["ensemble"][str(h)]["mape"] for h in SCORED]) / self.best
+        self.best_member = np.array(
+            [min(v[str(h)]["mape"] for k, v in models.items() if k != "ensemble" and str(h) in v) for h in SCORED]
+        ) / self.best
         self.now = np.array([p[at[o]][:, HI] for o in self.origins])
         self.y = np.array([[y[o + h - 1] if o + h - 1 < len(y) and obs[o + h - 1] and y[o + h - 1] != 0 else np.nan for h in SCORED] for o in self.origins])
         share = np.zeros((len(self.cands), m))
@@ -110,7 +108,8 @@ class Series:
             ok = ~np.isnan(a)
             s, k = np.sum(np.where(ok, a, 0) * w, 0), np.sum(ok * w, 0)
             for x, h in enumerate(SCORED):
-                lo, hi = window(h)
+                r = window(h, max(h // 3, 2))
+                lo, hi = r.start, r.stop - 1
                 kk = k[:, lo - 1 : hi].sum(1)
                 with np.errstate(invalid="ignore", divide="ignore"):
                     out[oi, :, x] = np.where(kk > 0, s[:, lo - 1 : hi].sum(1) / kk, np.nan)
@@ -170,10 +169,11 @@ def show(label, r):
 def main():
     if len(sys.argv) < 3:
         sys.exit(__doc__)
-    best = {}
+    best, group = {}, {}
     for f in sys.argv[2:]:
         for r in json.load(open(f)):
-            best[r["series"].split("/")[-1].removesuffix(".csv")] = r["best_mape"]
+            name = r["series"].split("/")[-1].removesuffix(".csv")
+            best[name], group[name] = r["best_mape"], os.path.basename(f)
     series = [Series(p, best) for p in sorted(glob.glob(os.path.join(sys.argv[1], "*.members.json")))]
     fold = {}
     for src in sorted({source(s.name) for s in series}):
@@ -197,18 +197,13 @@ def main():
     chosen = min(GRID, key=lambda g: objective(results[g]))
     print(f"tuned on all {len(names)} series: {chosen} (the product's: {PRODUCT})")
     show(f"chosen {chosen}", results[chosen])
-    dev = [i for i, n in enumerate(names) if n in DEV]
-    corpus = [i for i in range(len(names)) if i not in dev]
-    for label, rule in (("product", PRODUCT), ("before", BEFORE)):
-        if dev:
-            show(f"{label}, dev series", results[rule][dev])
-        show(f"{label}, corpus", results[rule][corpus])
-
-
-DEV = {
-    "alibaba-2018-cpu", "alibaba-2018-mem", "azure-v2-cpu", "azure-v2-mem", "nab-asg-cpu",
-    "nab-ec2-cpu-24ae8d", "nab-elb-requests-8c0756", "nab-rds-cpu-cc0c53", "worldcup98-requests",
-}
+    for g in sorted(set(group[n] for n in names)):
+        ix = [i for i, n in enumerate(names) if group[n] == g]
+        for label, r in (("product", results[PRODUCT]), ("before", results[BEFORE])):
+            show(f"{label}, {g}", r[ix])
+        show(f"best member after the fact, {g}", np.array([series[i].best_member for i in ix]))
+    gap = np.max(np.abs(results[PRODUCT] - np.array([s.reported for s in series])))
+    print(f"product rule against the backtest's own ensemble figures: largest difference {gap:.1e}")
 
 if __name__ == "__main__":
     main()

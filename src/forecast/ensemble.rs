@@ -144,7 +144,12 @@ impl Ensemble {
         pin: Option<&Pin>,
     ) -> Vec<Option<Vec<f64>>> {
         let m = self.members.len();
-        let clean = robust::cleaned(y);
+        // Cleaned once per history, for the members that fit it.
+        let clean = if self.members.iter().any(|mb| mb.fits_cleaned_history()) {
+            robust::cleaned(y)
+        } else {
+            std::borrow::Cow::Borrowed(y)
+        };
         let workers = std::thread::available_parallelism()
             .map_or(1, |n| n.get())
             .min(m);

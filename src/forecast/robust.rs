@@ -81,13 +81,20 @@ fn median(v: &mut [f64]) -> f64 {
 /// alike (a weekend is far from the weekdays around it, not from the
 /// weekends), so nothing is marked before two weeks of history.
 pub fn incidents(y: &[f64]) -> Vec<bool> {
+    marked(y).0
+}
+
+/// [`incidents`], and the weekly expectation they are measured against
+/// (none under two weeks of history, where nothing is marked).
+fn marked(y: &[f64]) -> (Vec<bool>, Vec<Option<f64>>) {
     let n = y.len();
     let mut out = vec![false; n];
     if n < 2 * 168 {
-        return out;
+        return (out, Vec::new());
     }
     let daily = far_from(y, &expectation(y, 24, DAYS));
-    let weekly = far_from(y, &expectation(y, 168, WEEKS));
+    let weekly_expectation = expectation(y, 168, WEEKS);
+    let weekly = far_from(y, &weekly_expectation);
     let far: Vec<bool> = daily.iter().zip(&weekly).map(|(d, w)| *d && *w).collect();
     let mut t = 0;
     while t < n {
@@ -103,20 +110,19 @@ pub fn incidents(y: &[f64]) -> Vec<bool> {
             out[start..t].iter_mut().for_each(|o| *o = true);
         }
     }
-    out
+    (out, weekly_expectation)
 }
 
 /// `y` with the hours of ended incidents replaced by their weekly
 /// expectation (borrowed unchanged when there are none).
 pub fn cleaned(y: &[f64]) -> Cow<'_, [f64]> {
-    let marked = incidents(y);
-    if !marked.contains(&true) {
+    let (incident, e) = marked(y);
+    if !incident.contains(&true) {
         return Cow::Borrowed(y);
     }
-    let e = expectation(y, 168, WEEKS);
     Cow::Owned(
         y.iter()
-            .zip(&marked)
+            .zip(&incident)
             .zip(&e)
             .map(|((v, m), e)| if *m { e.unwrap_or(*v) } else { *v })
             .collect(),
