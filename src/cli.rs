@@ -98,6 +98,14 @@ pub enum Command {
         /// file (for scripts/recombine.py)
         #[arg(long, value_name = "FILE")]
         dump_members: Option<PathBuf>,
+        /// Global models to serve instead of the shipped ones (a folder
+        /// written by `train --corpus`; for cross-validation across series)
+        #[arg(long, value_name = "DIR")]
+        global_models: Option<PathBuf>,
+        /// Cold start: forecast at each origin from only its last N hours
+        /// (a cluster's first days); the protocol's origins from hour N on
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(24..=2000))]
+        history_hours: Option<u32>,
     },
     /// One forecast from the end of a `timestamp,value` CSV: hourly p10/p50/p90
     Forecast {
@@ -169,8 +177,17 @@ pub enum Command {
         #[arg(long, global = true)]
         json: bool,
     },
-    /// Train (or load) every cluster's models now and save them in the models folder
-    Train,
+    /// Train (or load) every cluster's models now and save them in the
+    /// models folder; with --corpus, train the global models across series
+    Train {
+        /// Folders of `timestamp,value` CSVs to train the global models on
+        /// (repeat for several); every .csv in them is a series
+        #[arg(long, value_name = "DIR")]
+        corpus: Vec<PathBuf>,
+        /// Where to write the global models (with --corpus)
+        #[arg(long, value_name = "DIR", default_value = "models/global")]
+        out: PathBuf,
+    },
     /// Connect to every live cluster once, load its state and history, print, exit
     /// (exit 1 when a source did not answer)
     Snapshot {

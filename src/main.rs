@@ -35,6 +35,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             baseline,
             json,
             dump_members,
+            global_models,
+            history_hours,
         }) => {
             return commands::backtest(
                 input,
@@ -42,7 +44,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 models.as_deref(),
                 baseline.as_deref(),
                 *json,
-                dump_members.as_deref(),
+                (dump_members.as_deref(), global_models.as_deref()),
+                history_hours.map(|h| h as usize),
             );
         }
         Some(Command::Simulate {
@@ -105,7 +108,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             json,
         }) => nodecast::commands::audit::run(&setup, cluster.as_deref(), since, json),
         Some(Command::Events { json }) => nodecast::commands::events::run(&setup, json),
-        Some(Command::Train) => nodecast::commands::train(&setup),
+        Some(Command::Train { corpus, out }) if !corpus.is_empty() => {
+            nodecast::commands::train_global(&setup, &corpus, &out)
+        }
+        Some(Command::Train { .. }) => nodecast::commands::train(&setup),
         Some(Command::Models { action, json }) => {
             nodecast::commands::models::run(&setup, action.as_ref(), json)
         }

@@ -4,8 +4,11 @@ use crate::domain::SeriesKind;
 use crate::forecast::HORIZON_HOURS as H;
 use crate::forecast::backtest::{self, BacktestReport};
 use crate::forecast::ensemble::Ensemble;
+use crate::forecast::features::Calendar;
+use crate::forecast::global::{GlobalModels, TrainingSeries};
 use crate::forecast::live::EnsembleForecaster;
-use crate::forecast::registry::all_members;
+use crate::forecast::prepared::Prepared;
+use crate::forecast::registry::members_over;
 use crate::forecast::{Forecaster, HORIZON_HOURS, origin_for};
 use crate::series_csv::{parse_series, resample_hourly};
 use crate::sources::demo::demo_epoch;
@@ -19,7 +22,12 @@ use std::sync::Arc;
 
 /// The ensemble over the named members (all when `None`); unknown names are errors.
 pub fn ensemble_of(names: Option<&[String]>) -> Result<Ensemble> {
-    let all = all_members();
+    ensemble_over(names, &GlobalModels::shipped())
+}
+
+/// The ensemble over the named members, the global ones served by `global`.
+pub fn ensemble_over(names: Option<&[String]>, global: &Arc<GlobalModels>) -> Result<Ensemble> {
+    let all = members_over(&Calendar::builtin(1990..=2040), None, global);
     let known: Vec<&str> = all.iter().map(|m| m.name()).collect::<Vec<_>>();
     let Some(names) = names else {
         return Ok(Ensemble::new(all));
@@ -52,16 +60,29 @@ pub fn backtest(
     models: Option<&[String]>,
     baseline: Option<&Path>,
     json: bool,
-    dump_members: Option<&Path>,
+    (dump_members, global_models): (Option<&Path>, Option<&Path>),
+    history_hours: Option<usize>,
 ) -> Result<()> {
-    let ensemble = ensemble_of(models)?;
+    let global = match global_models {
+        Some(dir) => Arc::new(crate::store::models::read_global(dir)?),
+        None => GlobalModels::shipped(),
+    };
+    let ensemble = ensemble_over(models, &global)?;
     let hourly = read_hourly(input)?;
     let name = input
         .file_name()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let (report, dump) =
-        backtest::run_dumping(&name, &hourly, &ensemble, horizons, dump_members.is_some())?;
+    let (report, dump) = match history_hours {
+        Some(n) => {
+            if dump_members.is_some() {
+                bail!("--dump-members: not with --history-hours");
+            }
+            let r = backtest::run_cold_start(&name, &hourly, &ensemble, horizons, n)?;
+            (r, None)
+        }
+        None => backtest::run_dumping(&name, &hourly, &ensemble, horizons, dump_members.is_some())?,
+    };
     if let (Some(path), Some(dump)) = (dump_members, dump) {
         std::fs::write(path, serde_json::to_string(&dump)?)
             .with_context(|| format!("cannot write {}", path.display()))?;
@@ -185,6 +206,73 @@ pub fn forecast(setup: &crate::setup::Setup, input: &Path, hours: usize, json: b
 /// `nodecast train`: every cluster's forecast at its current hour, which
 /// trains (or loads) the learned members' models and saves them with the
 /// manifest; prints what each series took.
+/// `train --corpus DIR...`: the global models trained on every CSV in the
+/// folders, scored across series, written to `out`.
+pub fn train_global(
+    setup: &crate::setup::Setup,
+    corpus: &[std::path::PathBuf],
+    out: &Path,
+) -> Result<()> {
+    let mut series = Vec::new();
+    for dir in corpus {
+        let entries = std::fs::read_dir(dir)
+            .with_context(|| format!("--corpus: cannot read the folder {}", dir.display()))?;
+        let mut files: Vec<_> = entries
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|e| e == "csv"))
+            .collect();
+        files.sort();
+        for file in files {
+            let hourly = read_hourly(&file)?;
+            let Some(p) = Prepared::before(&hourly, None) else {
+                bail!("{}: no rows", file.display());
+            };
+            let name = file
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            series.push(TrainingSeries {
+                name,
+                y: p.y,
+                start_hour: p.start_hour,
+            });
+        }
+    }
+    if series.is_empty() {
+        bail!(
+            "--corpus: no .csv files in {}",
+            corpus
+                .iter()
+                .map(|d| d.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    println!("training the global models on {} series", series.len());
+    let models = GlobalModels::train(&series, &setup.calendar, chrono::Utc::now());
+    crate::store::models::write_global(out, &models)?;
+    let m = models
+        .manifest
+        .as_ref()
+        .ok_or_else(|| anyhow!("no global model could be fitted"))?;
+    println!(
+        "{} ({} rows, {:.0} s) in {}",
+        m.version,
+        m.rows,
+        m.train_seconds,
+        out.display()
+    );
+    println!("median MAPE % of the held-out series (two folds across series):");
+    for (name, by_h) in &m.validation {
+        let cells: Vec<String> = crate::forecast::global::SCORED
+            .iter()
+            .filter_map(|h| Some(format!("{h:>2} h {:6.2}", by_h.get(&h.to_string())?)))
+            .collect();
+        println!("  {name:<14} {}", cells.join("  "));
+    }
+    Ok(())
+}
+
 pub fn train(setup: &crate::setup::Setup) -> Result<()> {
     if !setup.fleet.uses_shipped_models() {
         bail!("train: live clusters arrive with the live sources; use --demo");

@@ -109,6 +109,81 @@ pub struct MemberDump {
     pub points: Vec<(usize, Vec<Option<Vec<f64>>>)>,
 }
 
+/// The whole series, gap-filled; an error naming it when it has no data.
+fn prepared(series_name: &str, hourly: &HourlySeries) -> Result<Prepared> {
+    match Prepared::before(hourly, None) {
+        Some(p) => Ok(p),
+        None => bail!("{series_name}: no data"),
+    }
+}
+
+/// Each member's forecasts at the origins where it made one.
+type PerMember = Vec<(Vec<usize>, Vec<OriginForecast>)>;
+
+/// Files the member forecasts of one origin under each member.
+fn file_members(per_member: &mut PerMember, origin: usize, members: Vec<Option<OriginForecast>>) {
+    for (j, m) in members.into_iter().enumerate() {
+        if let Some(m) = m {
+            per_member[j].0.push(origin);
+            per_member[j].1.push(m);
+        }
+    }
+}
+
+/// The protocol's origins and scores with each forecast made from only the
+/// `history` hours before its origin: how a cluster forecasts in its first
+/// days (cold start). No validation origins fit in under about 100 hours,
+/// so there the ensemble's cold-start rule serves.
+pub fn run_cold_start(
+    series_name: &str,
+    hourly: &HourlySeries,
+    ensemble: &Ensemble,
+    horizons: &[usize],
+    history: usize,
+) -> Result<BacktestReport> {
+    let t0 = std::time::Instant::now();
+    let n = hourly.values.len();
+    let Prepared {
+        y,
+        observed,
+        start_hour,
+    } = prepared(series_name, hourly)?;
+    let os: Vec<usize> = origins(n).into_iter().filter(|o| *o >= history).collect();
+    let mut ens = Vec::new();
+    let mut per_member: PerMember = vec![(Vec::new(), Vec::new()); ensemble.members.len()];
+    let mut scored = Vec::new();
+    for &o in &os {
+        let from = o - history;
+        let mut cache = MemberCache::default();
+        let Some(f) = ensemble.forecast(
+            &y[from..],
+            &observed[from..],
+            None,
+            start_hour + from as i64,
+            history,
+            &mut cache,
+            None,
+        ) else {
+            continue;
+        };
+        file_members(&mut per_member, o, f.members);
+        scored.push(o);
+        ens.push(f.combined);
+    }
+    if scored.is_empty() {
+        bail!("{series_name}: no origin with {history} hours of history before it");
+    }
+    Ok(report_of(
+        series_name,
+        hourly,
+        ensemble,
+        horizons,
+        (&scored, &ens),
+        &per_member,
+        t0,
+    ))
+}
+
 /// Runs the protocol over an hourly series with the given ensemble. Scores
 /// the ensemble and every member; `horizons` picks the scored horizons.
 pub fn run(
@@ -136,32 +211,23 @@ pub fn run_dumping(
             hourly.hours_present()
         );
     }
-    let Some(Prepared {
+    let Prepared {
         y,
         observed,
         start_hour,
-    }) = Prepared::before(hourly, None)
-    else {
-        bail!("{series_name}: no data");
-    };
+    } = prepared(series_name, hourly)?;
     let os = origins(n);
     let mut cache = MemberCache::default();
     let mut ens = Vec::new();
     // Each member's forecasts, at the origins where it made one, as long
     // as it made them (the LSTM: 6 hours).
-    let mut per_member: Vec<(Vec<usize>, Vec<OriginForecast>)> =
-        vec![(Vec::new(), Vec::new()); ensemble.members.len()];
+    let mut per_member: PerMember = vec![(Vec::new(), Vec::new()); ensemble.members.len()];
     for &o in &os {
         let Some(f) = ensemble.forecast(&y, &observed, None, start_hour, o, &mut cache, None)
         else {
             bail!("{series_name}: no model could forecast at origin {o}");
         };
-        for (j, m) in f.members.into_iter().enumerate() {
-            if let Some(m) = m {
-                per_member[j].0.push(o);
-                per_member[j].1.push(m);
-            }
-        }
+        file_members(&mut per_member, o, f.members);
         ens.push(f.combined);
     }
     let dump = dump.then(|| {
@@ -204,6 +270,29 @@ pub fn run_dumping(
             points,
         }
     });
+    let report = report_of(
+        series_name,
+        hourly,
+        ensemble,
+        horizons,
+        (&os, &ens),
+        &per_member,
+        t0,
+    );
+    Ok((report, dump))
+}
+
+/// The report of the ensemble's forecasts `ens` at origins `os` and each
+/// member's at the origins where it made one.
+fn report_of(
+    series_name: &str,
+    hourly: &HourlySeries,
+    ensemble: &Ensemble,
+    horizons: &[usize],
+    (os, ens): (&[usize], &[OriginForecast]),
+    per_member: &PerMember,
+    t0: std::time::Instant,
+) -> BacktestReport {
     let keep = |mut s: BTreeMap<String, HorizonScore>| {
         s.retain(|h, _| horizons.iter().any(|x| x.to_string() == *h));
         s
@@ -211,7 +300,7 @@ pub fn run_dumping(
     let mut models = BTreeMap::new();
     models.insert(
         "ensemble".to_string(),
-        keep(score(&hourly.values, &os, &ens, true)),
+        keep(score(&hourly.values, os, ens, true)),
     );
     // A member is reported only at the horizons it forecast (scored at
     // least once), from the origins where it forecast; the MASE scale is
@@ -231,13 +320,12 @@ pub fn run_dumping(
         }
         models.insert(m.name().to_string(), s);
     }
-    let report = BacktestReport {
+    BacktestReport {
         series: series_name.to_string(),
-        hours: n,
+        hours: hourly.values.len(),
         origins: os.len(),
         first_origin: os.first().copied().unwrap_or(0),
         seconds: (t0.elapsed().as_secs_f64() * 10.0).round() / 10.0,
         models,
-    };
-    Ok((report, dump))
+    }
 }

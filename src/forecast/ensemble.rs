@@ -4,7 +4,7 @@
 
 use super::features::ClusterContext;
 use super::horizon::{HORIZON_HOURS as H, OriginForecast, STEP};
-use super::members::Member;
+use super::members::{ColdStart, Member};
 use super::persist::Pin;
 use super::prepared::fingerprint;
 use super::prepared::quantile;
@@ -298,8 +298,23 @@ impl Ensemble {
                 }
             }
             if scored.is_empty() {
-                // No validation yet: equal weights over the members that forecast this horizon.
-                let avail: Vec<usize> = (0..m).filter(|j| forecasts(*j, h)).collect();
+                // No validation yet (cold start): equal weights over the
+                // members that serve this horizon then (naive the first
+                // hours, the global models the rest), else over every
+                // member that forecasts it.
+                let when = if h <= SHORT_HORIZONS {
+                    ColdStart::FirstHours
+                } else {
+                    ColdStart::LaterHours
+                };
+                let cold: Vec<usize> = (0..m)
+                    .filter(|j| forecasts(*j, h) && self.members[*j].cold_start() == Some(when))
+                    .collect();
+                let avail: Vec<usize> = if cold.is_empty() {
+                    (0..m).filter(|j| forecasts(*j, h)).collect()
+                } else {
+                    cold
+                };
                 for j in &avail {
                     w[*j] = 1.0 / avail.len() as f64;
                 }

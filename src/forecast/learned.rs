@@ -29,9 +29,23 @@ pub fn training_set(
     min_anchor: usize,
     ctx: Option<&ClusterContext>,
 ) -> (Array2<f64>, Array1<f64>) {
+    training_rows(y, start_hour, cal, (min_anchor, 1), ctx, MAX_ROWS)
+}
+
+/// Training rows from `y`: anchors from `first` every `every` hours, each
+/// with a rotating subset of horizons, `max_rows` rows in all (at least one
+/// per anchor).
+pub fn training_rows(
+    y: &[f64],
+    start_hour: i64,
+    cal: &Calendar,
+    (first, every): (usize, usize),
+    ctx: Option<&ClusterContext>,
+    max_rows: usize,
+) -> (Array2<f64>, Array1<f64>) {
     let n = y.len();
-    let anchors: Vec<usize> = (min_anchor..n).collect();
-    let per = (MAX_ROWS / anchors.len().max(1)).clamp(1, 48);
+    let anchors: Vec<usize> = (first..n).step_by(every.max(1)).collect();
+    let per = (max_rows / anchors.len().max(1)).clamp(1, 48);
     let mut rows = Vec::new();
     let mut targets = Vec::new();
     for (k, &t) in anchors.iter().enumerate() {
@@ -72,13 +86,95 @@ pub enum Kind {
     Boost,
 }
 
+/// A fitted tree ensemble: what a learned member (local or global) serves.
 #[derive(Serialize, Deserialize)]
-enum Model {
+pub enum Model {
     Forest(RandomForest),
     Boost(GradientBoosting),
 }
 
 impl Model {
+    /// Fits a `kind` tree ensemble on the rows `x` and targets `t`, with
+    /// leaves of at least `min_leaf` rows (none from under 50 rows).
+    pub fn fit(kind: Kind, x: Array2<f64>, t: Array1<f64>, min_leaf: usize) -> Option<Model> {
+        if t.len() < 50 {
+            return None;
+        }
+        let data = DatasetBase::new(x, t);
+        let tree = TreeParams {
+            max_depth: 8,
+            min_samples_leaf: min_leaf,
+            max_features: None,
+            seed: 17,
+        };
+        Some(match kind {
+            Kind::Forest => Model::Forest(
+                ForestParams {
+                    trees: 24,
+                    tree: TreeParams {
+                        max_depth: 10,
+                        max_features: Some(6),
+                        ..tree
+                    },
+                    seed: 42,
+                }
+                .fit(&data)
+                .ok()?,
+            ),
+            Kind::Boost => Model::Boost(
+                BoostParams {
+                    rounds: 60,
+                    learning_rate: 0.1,
+                    subsample: 0.7,
+                    tree: TreeParams {
+                        max_depth: 4,
+                        ..tree
+                    },
+                    seed: 7,
+                }
+                .fit(&data)
+                .ok()?,
+            ),
+        })
+    }
+
+    /// The model's forecast of the `h` hours after `y` (features from the
+    /// calendar `cal` and the cluster's series `ctx`); none if not finite.
+    pub fn forecast(
+        &self,
+        y: &[f64],
+        ctx: Option<&ClusterContext>,
+        start_hour: i64,
+        h: usize,
+        cal: &Calendar,
+    ) -> Option<Vec<f64>> {
+        let n = y.len();
+        let mut x = Array2::zeros((h, FEATURE_NAMES.len()));
+        for i in 0..h {
+            let f = features(y, n, i + 1, start_hour, cal, ctx);
+            for (j, v) in f.iter().enumerate() {
+                x[[i, j]] = *v;
+            }
+        }
+        let p: Array1<f64> = match self {
+            Model::Forest(m) => m.predict(&x),
+            Model::Boost(m) => m.predict(&x),
+        };
+        let lv = reference(y, n);
+        let out: Vec<f64> = p.iter().map(|v| v.clamp(-5.0, 5.0).exp() * lv).collect();
+        out.iter().all(|v| v.is_finite()).then_some(out)
+    }
+
+    /// Reads a model saved as JSON, checking that its splits read only
+    /// features there are.
+    pub fn from_json(bytes: &[u8]) -> anyhow::Result<Model> {
+        let m = serde_json::from_slice::<Model>(bytes)?;
+        if m.max_feature().is_some_and(|f| f >= FEATURE_NAMES.len()) {
+            anyhow::bail!("a split reads a feature past the {}", FEATURE_NAMES.len());
+        }
+        Ok(m)
+    }
+
     fn max_feature(&self) -> Option<usize> {
         let trees = match self {
             Model::Forest(m) => &m.trees,
@@ -128,15 +224,7 @@ impl TreeMember {
         if let Some(store) = &self.models
             && let Some(bytes) = store.load(&name)
         {
-            let read = serde_json::from_slice::<Model>(&bytes)
-                .map_err(anyhow::Error::from)
-                .and_then(|m| {
-                    if m.max_feature().is_some_and(|f| f >= FEATURE_NAMES.len()) {
-                        anyhow::bail!("a split reads a feature past the {}", FEATURE_NAMES.len());
-                    }
-                    Ok(m)
-                });
-            match read {
+            match Model::from_json(&bytes) {
                 Ok(m) => return Some(m),
                 Err(e) => {
                     tracing::warn!(file = %store.describe(&name), error = %e, "unreadable tree model; refitting")
@@ -167,45 +255,7 @@ impl TreeMember {
     fn fit(&self, y: &[f64], ctx: Option<&ClusterContext>, start_hour: i64) -> Option<Model> {
         let min_anchor = 168.min(y.len() / 2).max(24);
         let (x, t) = training_set(y, start_hour, &self.calendar, min_anchor, ctx);
-        if t.len() < 50 {
-            return None;
-        }
-        let data = DatasetBase::new(x, t);
-        let tree = TreeParams {
-            max_depth: 8,
-            min_samples_leaf: 8,
-            max_features: None,
-            seed: 17,
-        };
-        Some(match self.kind {
-            Kind::Forest => Model::Forest(
-                ForestParams {
-                    trees: 24,
-                    tree: TreeParams {
-                        max_depth: 10,
-                        max_features: Some(6),
-                        ..tree
-                    },
-                    seed: 42,
-                }
-                .fit(&data)
-                .ok()?,
-            ),
-            Kind::Boost => Model::Boost(
-                BoostParams {
-                    rounds: 60,
-                    learning_rate: 0.1,
-                    subsample: 0.7,
-                    tree: TreeParams {
-                        max_depth: 4,
-                        ..tree
-                    },
-                    seed: 7,
-                }
-                .fit(&data)
-                .ok()?,
-            ),
-        })
+        Model::fit(self.kind, x, t, 8)
     }
 
     /// The key of the model serving a forecast after `y`: the history of the
@@ -261,21 +311,7 @@ impl TreeMember {
         start_hour: i64,
         h: usize,
     ) -> Option<Vec<f64>> {
-        let n = y.len();
-        let mut x = Array2::zeros((h, FEATURE_NAMES.len()));
-        for i in 0..h {
-            let f = features(y, n, i + 1, start_hour, &self.calendar, ctx);
-            for (j, v) in f.iter().enumerate() {
-                x[[i, j]] = *v;
-            }
-        }
-        let p: Array1<f64> = match model {
-            Model::Forest(m) => m.predict(&x),
-            Model::Boost(m) => m.predict(&x),
-        };
-        let lv = reference(y, n);
-        let out: Vec<f64> = p.iter().map(|v| v.clamp(-5.0, 5.0).exp() * lv).collect();
-        out.iter().all(|v| v.is_finite()).then_some(out)
+        model.forecast(y, ctx, start_hour, h, &self.calendar)
     }
 }
 

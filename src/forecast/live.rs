@@ -229,7 +229,7 @@ impl EnsembleForecaster {
         let names: Vec<&str> = self.ensemble.members.iter().map(|m| m.name()).collect();
         let model = if f.validation_origins == 0 {
             format!(
-                "ensemble of {} members, equal weights (no validation window yet)",
+                "ensemble of {} members, cold start: naive, then the global models (no validation window yet)",
                 names.len()
             )
         } else {

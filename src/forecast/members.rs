@@ -9,6 +9,15 @@ use augurs_ets::AutoETS;
 use augurs_ets::trend::AutoETSTrendModel;
 use augurs_mstl::MSTLModel;
 
+/// The horizons a member serves in a cluster's first days, before any
+/// validation origin: the first hours (those the ensemble weighs only the
+/// level trackers at later on), or the ones after them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ColdStart {
+    FirstHours,
+    LaterHours,
+}
+
 /// A point forecaster over a gap-free hourly history.
 pub trait Member: Send + Sync {
     fn name(&self) -> &'static str;
@@ -36,6 +45,12 @@ pub trait Member: Send + Sync {
     /// the last one.
     fn serves_first_hours(&self) -> bool {
         self.tracks_level()
+    }
+    /// What the member serves (with the others that do) while the history
+    /// is too short for validation: naive the first hours, the global
+    /// models the rest ([`super::ensemble`], cold start).
+    fn cold_start(&self) -> Option<ColdStart> {
+        None
     }
     /// Whether the member fits the history with its ended incidents replaced
     /// by their seasonal expectation ([`super::robust`]): the statistical
@@ -124,6 +139,9 @@ pub struct Naive;
 impl Member for Naive {
     fn name(&self) -> &'static str {
         "naive"
+    }
+    fn cold_start(&self) -> Option<ColdStart> {
+        Some(ColdStart::FirstHours)
     }
     fn point(&self, y: &[f64], _: i64, h: usize) -> Option<Vec<f64>> {
         y.last().map(|v| vec![*v; h])

@@ -10,6 +10,7 @@ pub mod events;
 pub mod features;
 pub mod fleet;
 pub mod forecaster;
+pub mod global;
 pub mod horizon;
 pub mod learned;
 pub mod live;

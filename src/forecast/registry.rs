@@ -1,7 +1,9 @@
 //! The ensemble's members, in the order the ensemble lists them: the
-//! statistical members, the LSTM and the two tree ensembles.
+//! statistical members, the LSTM, the two tree ensembles fitted on the
+//! series and the two trained across series (the shipped global models).
 
 use super::features::Calendar;
+use super::global::{GlobalModels, global_members};
 use super::learned::{Kind, TreeMember};
 use super::lstm::LstmMember;
 use super::members::{Ets, EtsLevel, Member, Mstl, Naive, SeasonalNaive, Theta, ThetaDayType};
@@ -20,7 +22,16 @@ pub fn members_with(cal: &Calendar) -> Vec<Box<dyn Member>> {
 
 /// Every member; the learned ones load and save their models in `models`.
 pub fn members_saving(cal: &Calendar, models: Option<Arc<dyn ModelStore>>) -> Vec<Box<dyn Member>> {
-    vec![
+    members_over(cal, models, &GlobalModels::shipped())
+}
+
+/// Every member, the global ones served by `global`.
+pub fn members_over(
+    cal: &Calendar,
+    models: Option<Arc<dyn ModelStore>>,
+    global: &Arc<GlobalModels>,
+) -> Vec<Box<dyn Member>> {
+    let mut members: Vec<Box<dyn Member>> = vec![
         Box::new(Naive),
         Box::new(EtsLevel),
         Box::new(SeasonalNaive {
@@ -40,5 +51,7 @@ pub fn members_saving(cal: &Calendar, models: Option<Arc<dyn ModelStore>>) -> Ve
         Box::new(LstmMember::new(models.clone())),
         Box::new(TreeMember::new(Kind::Forest, cal.clone()).saving(models.clone())),
         Box::new(TreeMember::new(Kind::Boost, cal.clone()).saving(models)),
-    ]
+    ];
+    members.extend(global_members(cal, global));
+    members
 }

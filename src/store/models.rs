@@ -233,3 +233,33 @@ pub fn open_models(models_dir: &Path, demo: bool) -> Result<ModelDir> {
     };
     ModelDir::open(models_dir, read_only)
 }
+
+/// Reads the global models in `dir` (its manifest and the files it names);
+/// errors name the folder and the file.
+pub fn read_global(dir: &Path) -> anyhow::Result<crate::forecast::global::GlobalModels> {
+    use crate::forecast::global::{GLOBAL_MANIFEST, GlobalModels};
+    let manifest = dir.join(GLOBAL_MANIFEST);
+    let bytes = std::fs::read(&manifest)
+        .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", manifest.display()))?;
+    GlobalModels::parse(&bytes, |name| std::fs::read(dir.join(name)).ok())
+        .map_err(|e| anyhow::anyhow!("global models in {}: {e}", dir.display()))
+}
+
+/// Writes the global models into `dir` (created), each file atomically,
+/// the manifest last.
+pub fn write_global(
+    dir: &Path,
+    models: &crate::forecast::global::GlobalModels,
+) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir).map_err(|error| StoreError::Folder {
+        path: dir.to_path_buf(),
+        error,
+    })?;
+    let mut files = models.files()?;
+    // The manifest comes first in the list: write it after the models.
+    files.rotate_left(1);
+    for (name, bytes) in files {
+        write_atomic(&dir.join(name), &bytes)?;
+    }
+    Ok(())
+}

@@ -28,5 +28,14 @@ fn bench_refresh(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, bench_refresh);
+/// Reading the shipped global models (manifest, forest and boosted trees)
+/// from models/global, as a fresh process does on its first forecast.
+fn bench_global_load(c: &mut Criterion) {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("models/global");
+    c.bench_function("global_models_load", |b| {
+        b.iter(|| nodecast::store::models::read_global(&dir).map(|m| m.manifest.is_some()))
+    });
+}
+
+criterion_group!(benches, bench_refresh, bench_global_load);
 criterion_main!(benches);

@@ -169,9 +169,23 @@ fn live_forecaster_warns_on_short_history_and_names_its_members() {
     assert_eq!(fc.points.len(), 48);
     assert!(fc.warnings.iter().any(|w| w.contains("14 days")));
     assert!(
-        fc.model.contains("no validation window yet"),
+        fc.model.contains("cold start") && fc.model.contains("no validation window yet"),
         "{}",
         fc.model
+    );
+    // Naive serves the first hour, the global models the 24th.
+    let mix = |h: usize| {
+        fc.mix
+            .iter()
+            .find(|m| m.horizon == h)
+            .map(|m| m.members.clone())
+    };
+    let first: Option<Vec<String>> = mix(1).map(|m| m.into_iter().map(|(n, _)| n).collect());
+    assert_eq!(first, Some(vec!["naive".to_string()]), "{:?}", fc.mix);
+    assert!(
+        mix(24).is_some_and(|m| m.iter().all(|(n, _)| n.starts_with("global_"))),
+        "{:?}",
+        fc.mix
     );
     let week = series((0..8 * 24).map(|h| 10.0 + (h % 24) as f64).collect());
     let fw = f

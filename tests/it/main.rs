@@ -14,6 +14,7 @@ mod fake_http;
 mod fixture;
 mod flow;
 mod forecast;
+mod global;
 mod headless;
 mod incidents;
 mod kube_mock;
