@@ -142,6 +142,10 @@ pub enum Command {
         /// Hours the upper band must stay below before scaling in
         #[arg(long, value_name = "H", default_value_t = crate::plan::scaling::DEFAULT_SCALE_IN_WINDOW_H)]
         scale_in_window: usize,
+        /// Global models to serve instead of the shipped ones (a folder
+        /// written by `train --corpus`; for series the shipped ones saw)
+        #[arg(long, value_name = "DIR")]
+        global_models: Option<PathBuf>,
         /// Print one JSON object
         #[arg(long)]
         json: bool,

@@ -56,6 +56,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             quantile,
             target_shortage,
             scale_in_window,
+            global_models,
             json,
         }) => {
             let rules = nodecast::plan::scaling::ScaleRules {
@@ -69,7 +70,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 *peak_nodes,
                 region,
                 &rules,
-                *target_shortage,
+                (*target_shortage, global_models.as_deref()),
                 *json,
             );
         }

@@ -25,6 +25,14 @@ pub fn ensemble_of(names: Option<&[String]>) -> Result<Ensemble> {
     ensemble_over(names, &GlobalModels::shipped())
 }
 
+/// The global models in `dir` (`--global-models`), else the shipped ones.
+pub fn global_models_in(dir: Option<&Path>) -> Result<Arc<GlobalModels>> {
+    Ok(match dir {
+        Some(dir) => Arc::new(crate::store::models::read_global(dir)?),
+        None => GlobalModels::shipped(),
+    })
+}
+
 /// The ensemble over the named members, the global ones served by `global`.
 pub fn ensemble_over(names: Option<&[String]>, global: &Arc<GlobalModels>) -> Result<Ensemble> {
     let all = members_over(&Calendar::builtin(1990..=2040), None, global);
@@ -63,11 +71,7 @@ pub fn backtest(
     (dump_members, global_models): (Option<&Path>, Option<&Path>),
     history_hours: Option<usize>,
 ) -> Result<()> {
-    let global = match global_models {
-        Some(dir) => Arc::new(crate::store::models::read_global(dir)?),
-        None => GlobalModels::shipped(),
-    };
-    let ensemble = ensemble_over(models, &global)?;
+    let ensemble = ensemble_over(models, &global_models_in(global_models)?)?;
     let hourly = read_hourly(input)?;
     let name = input
         .file_name()

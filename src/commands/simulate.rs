@@ -1,6 +1,6 @@
 //! `nodecast simulate`: the three sizing policies over a series' test window.
 
-use super::{ensemble_of, read_hourly};
+use super::{ensemble_over, global_models_in, read_hourly};
 use crate::catalog;
 use crate::plan::scaling::ScaleRules;
 use crate::plan::simulate::{self, SimulateReport};
@@ -14,9 +14,10 @@ pub fn run(
     peak_nodes: u32,
     region: &str,
     rules: &ScaleRules,
-    target_shortage: Option<f64>,
+    (target_shortage, global_models): (Option<f64>, Option<&Path>),
     json: bool,
 ) -> Result<()> {
+    let ensemble = ensemble_over(None, &global_models_in(global_models)?)?;
     let t = catalog::lookup(instance_type).ok_or_else(|| {
         anyhow!(
             "--instance-type: {instance_type:?} is not in the catalog ({})",
@@ -61,7 +62,7 @@ pub fn run(
         region,
         price,
         peak_nodes,
-        &ensemble_of(None)?,
+        &ensemble,
         rules,
         target_shortage,
         &mut progress,

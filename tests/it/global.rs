@@ -215,6 +215,41 @@ fn train_corpus_trains_on_real_series_and_backtest_serves_the_result() {
             "{m}"
         );
     }
+    // simulate serves them too; a folder without them is an error naming it.
+    let sim = |dir: &str| {
+        run_nodecast(&[
+            "simulate",
+            "--input",
+            &data_file("alibaba-2018-cpu.csv"),
+            "--instance-type",
+            "m6i.2xlarge",
+            "--peak-nodes",
+            "20",
+            "--json",
+            "--global-models",
+            dir,
+        ])
+    };
+    let ok = sim(out_dir.to_str().expect("utf8"));
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&ok.stdout).expect("json");
+    assert!(
+        v["policies"]["predictive"]["cost_usd"]
+            .as_f64()
+            .is_some_and(|c| c > 0.0)
+    );
+    let missing = corpus.join("none");
+    let bad = sim(missing.to_str().expect("utf8"));
+    let err = String::from_utf8_lossy(&bad.stderr);
+    assert!(!bad.status.success());
+    assert!(
+        err.contains("none") && err.contains("manifest.json"),
+        "{err}"
+    );
 }
 
 /// Mean absolute percentage error over origins a day apart, each forecast
