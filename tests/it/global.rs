@@ -106,25 +106,29 @@ fn the_shipped_global_models_load_and_say_what_they_were_trained_on() {
     assert_eq!(read_global(&dir).expect("read").manifest.as_ref(), Some(m));
 }
 
+/// `nodecast train --corpus <tmp>/corpus --out <tmp>/out` (demo mode, a
+/// database in `tmp`).
+fn train_corpus(tmp: &Path) -> std::process::Output {
+    let path = |name: &str| tmp.join(name).to_str().expect("utf8").to_string();
+    run_nodecast(&[
+        "--demo",
+        "--db",
+        &path("d.db"),
+        "train",
+        "--corpus",
+        &path("corpus"),
+        "--out",
+        &path("out"),
+    ])
+}
+
 #[test]
 fn train_corpus_names_the_file_it_cannot_read_and_an_empty_folder() {
     let tmp = tempfile::tempdir().expect("tmp");
     let corpus = tmp.path().join("corpus");
     std::fs::create_dir(&corpus).expect("dir");
     let out_dir = tmp.path().join("out");
-    let args = |c: &Path| {
-        run_nodecast(&[
-            "--demo",
-            "--db",
-            tmp.path().join("d.db").to_str().expect("utf8"),
-            "train",
-            "--corpus",
-            c.to_str().expect("utf8"),
-            "--out",
-            out_dir.to_str().expect("utf8"),
-        ])
-    };
-    let out = args(&corpus);
+    let out = train_corpus(tmp.path());
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("no .csv files in"));
     std::fs::write(
@@ -132,7 +136,7 @@ fn train_corpus_names_the_file_it_cannot_read_and_an_empty_folder() {
         "timestamp,value\n2026-01-01T00:00:00Z,x\n",
     )
     .expect("w");
-    let out = args(&corpus);
+    let out = train_corpus(tmp.path());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());
     assert!(err.contains("bad.csv") && err.contains("line 2"), "{err}");
@@ -148,16 +152,7 @@ fn train_corpus_trains_on_real_series_and_backtest_serves_the_result() {
         std::fs::copy(data_file(f), corpus.join(f)).expect("copy");
     }
     let out_dir = tmp.path().join("out");
-    let out = run_nodecast(&[
-        "--demo",
-        "--db",
-        tmp.path().join("d.db").to_str().expect("utf8"),
-        "train",
-        "--corpus",
-        corpus.to_str().expect("utf8"),
-        "--out",
-        out_dir.to_str().expect("utf8"),
-    ]);
+    let out = train_corpus(tmp.path());
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),
