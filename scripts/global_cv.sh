@@ -14,11 +14,18 @@
 # corpus_cv.py). The shipped models/global is trained on all 54 series:
 #
 #   nodecast train --corpus DATA/corpus --corpus DATA/series --out models/global
+#
+# Cold start: HISTORY_HOURS=72 forecasts each origin from only its last 72
+# hours (backtest --history-hours) into OUT/cold-72 instead of OUT/bt (no
+# member dumps), MODELS=a,b restricts the ensemble (backtest --models) and
+# goes into OUT/cold-72-a,b; scripts/member_ratios.py scores the folder.
 set -euo pipefail
 data=${1:?usage: global_cv.sh DATA OUT}
 out=${2:?usage: global_cv.sh DATA OUT}
 bin=${BIN:-target/release/nodecast}
-mkdir -p "$out/bt"
+bt="$out/bt"
+[ -n "${HISTORY_HOURS:-}" ] && bt="$out/cold-$HISTORY_HOURS${MODELS:+-$MODELS}"
+mkdir -p "$bt"
 python3 - "$data" "$out" <<'EOF'
 import os, sys, glob
 data, out = sys.argv[1], sys.argv[2]
@@ -38,11 +45,16 @@ done
 [ -f "$out/model-corpus/manifest.json" ] || "$bin" train --corpus "$data/corpus" --out "$out/model-corpus"
 run() { # series.csv models-dir
   local b; b=$(basename "$1" .csv)
-  [ -s "$out/bt/$b.json" ] && return
-  "$bin" backtest --input "$1" --json --global-models "$2" \
-    --dump-members "$out/bt/$b.members.json" > "$out/bt/$b.json"
+  [ -s "$bt/$b.json" ] && return
+  if [ -n "${HISTORY_HOURS:-}" ]; then
+    "$bin" backtest --input "$1" --json --global-models "$2" \
+      --history-hours "$HISTORY_HOURS" ${MODELS:+--models "$MODELS"} > "$bt/$b.json"
+  else
+    "$bin" backtest --input "$1" --json --global-models "$2" \
+      --dump-members "$bt/$b.members.json" > "$bt/$b.json"
+  fi
 }
 for f in "$out"/fold-A/*.csv; do run "$f" "$out/model-B"; done
 for f in "$out"/fold-B/*.csv; do run "$f" "$out/model-A"; done
 for f in "$data"/series/*.csv; do run "$f" "$out/model-corpus"; done
-echo "backtests in $out/bt"
+echo "backtests in $bt"

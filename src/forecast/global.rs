@@ -14,8 +14,9 @@
 use super::HORIZON_HOURS as H;
 use super::features::{Calendar, ClusterContext, FEATURES_VERSION};
 use super::learned::{Kind, Model, training_rows};
-use super::members::{ColdStart, Member};
+use super::members::{ColdStart, Member, Naive};
 use super::prepared::fingerprint;
+use crate::domain::fnv1a;
 use chrono::{DateTime, Utc};
 use ndarray::{Array1, Array2, Axis, concatenate};
 use serde::{Deserialize, Serialize};
@@ -181,13 +182,13 @@ impl GlobalModels {
         let mut scores: BTreeMap<String, Vec<Vec<f64>>> = BTreeMap::new();
         for f in 0..2 {
             let (train, test) = (half(1 - f), half(f));
-            let models = fit_both(&train, cal);
+            let (models, _) = fit_both(&train, cal);
             for s in &test {
                 for (kind, model) in &models {
                     let m = mape_at_scored(s, |y, sh| model.forecast(y, None, sh, H, cal));
                     scores.entry(member_name(*kind).into()).or_default().push(m);
                 }
-                let naive = mape_at_scored(s, |y, _| y.last().map(|v| vec![*v; H]));
+                let naive = mape_at_scored(s, |y, sh| Naive.point(y, sh, H));
                 scores.entry("naive".into()).or_default().push(naive);
             }
         }
@@ -210,22 +211,18 @@ impl GlobalModels {
                 (name, by_h)
             })
             .collect();
-        let all: Vec<&TrainingSeries> = sorted.clone();
-        let models = fit_both(&all, cal);
-        let rows = all.iter().map(|s| rows_of(s, cal).1.len()).sum();
+        let (models, rows) = fit_both(&sorted, cal);
         let mut files = BTreeMap::new();
-        let mut bytes_hash: u64 = 0xcbf29ce484222325;
+        let mut bytes = Vec::new();
         for (kind, model) in &models {
             files.insert(
                 member_name(*kind).to_string(),
                 format!("{}.json", member_name(*kind)),
             );
-            for b in serde_json::to_vec(model).unwrap_or_default() {
-                bytes_hash = (bytes_hash ^ b as u64).wrapping_mul(0x100000001b3);
-            }
+            bytes.extend(serde_json::to_vec(model).unwrap_or_default());
         }
         let manifest = GlobalManifest {
-            version: format!("g-{:016x}", bytes_hash),
+            version: format!("g-{:016x}", fnv1a(&bytes)),
             features_version: FEATURES_VERSION,
             trained_at: now,
             train_seconds: started.elapsed().as_secs_f64(),
@@ -263,15 +260,17 @@ fn rows_of(s: &TrainingSeries, cal: &Calendar) -> (Array2<f64>, Array1<f64>) {
     )
 }
 
-/// Both models fitted on the rows of `series`, side by side on two threads.
-fn fit_both(series: &[&TrainingSeries], cal: &Calendar) -> Vec<(Kind, Model)> {
+/// Both models fitted on the rows of `series`, side by side on two threads,
+/// and the number of rows.
+fn fit_both(series: &[&TrainingSeries], cal: &Calendar) -> (Vec<(Kind, Model)>, usize) {
     let parts: Vec<(Array2<f64>, Array1<f64>)> = series.iter().map(|s| rows_of(s, cal)).collect();
     let xs: Vec<_> = parts.iter().map(|(x, _)| x.view()).collect();
     let ts: Vec<_> = parts.iter().map(|(_, t)| t.view()).collect();
     let (Ok(x), Ok(t)) = (concatenate(Axis(0), &xs), concatenate(Axis(0), &ts)) else {
-        return Vec::new();
+        return (Vec::new(), 0);
     };
-    std::thread::scope(|sc| {
+    let rows = t.len();
+    let models = std::thread::scope(|sc| {
         let fits: Vec<_> = KINDS
             .iter()
             .map(|&kind| {
@@ -282,7 +281,8 @@ fn fit_both(series: &[&TrainingSeries], cal: &Calendar) -> Vec<(Kind, Model)> {
         fits.into_iter()
             .filter_map(|f| f.join().ok().flatten())
             .collect()
-    })
+    });
+    (models, rows)
 }
 
 /// A series' MAPE (%) at each of [`SCORED`] for `forecast`, from origins a
