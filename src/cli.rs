@@ -57,6 +57,15 @@ fn parse_quantile(s: &str) -> Result<f64, String> {
     }
 }
 
+fn parse_buffer(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v >= 0.0 => Ok(v),
+        _ => Err(format!(
+            "{s:?}: must be a share of at least 0 (0.1 = 10 %), or inf"
+        )),
+    }
+}
+
 fn parse_share(s: &str) -> Result<f64, String> {
     match s.trim().parse::<f64>() {
         Ok(v) if v > 0.0 && v <= 0.5 => Ok(v),
@@ -142,6 +151,10 @@ pub enum Command {
         /// Hours the upper band must stay below before scaling in
         #[arg(long, value_name = "H", default_value_t = crate::plan::scaling::DEFAULT_SCALE_IN_WINDOW_H)]
         scale_in_window: usize,
+        /// The band's ceiling over the busiest hour seen so far (0.1 = 10 %
+        /// above it; `inf` for no ceiling)
+        #[arg(long, value_name = "SHARE", default_value_t = crate::plan::scaling::DEFAULT_PEAK_BUFFER, value_parser = parse_buffer)]
+        peak_buffer: f64,
         /// Global models to serve instead of the shipped ones (a folder
         /// written by `train --corpus`; for series the shipped ones saw)
         #[arg(long, value_name = "DIR")]

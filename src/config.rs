@@ -112,6 +112,8 @@ pub struct PlanSection {
     pub max_scale_in_step: Option<Spanned<f64>>,
     /// Smallest scale-in worth making (0.05 = 5 % of the group).
     pub min_scale_in: Option<Spanned<f64>>,
+    /// The band's ceiling over the busiest hour in the history (0.1 = 10 %).
+    pub peak_buffer: Option<Spanned<f64>>,
     /// Minutes a new node takes to join.
     pub lead_minutes: Option<Spanned<i64>>,
     #[serde(default)]
@@ -203,6 +205,7 @@ impl Config {
             i(&s.scale_in_window_hours, p.rules.scale_in_window_h as i64) as usize;
         p.rules.max_scale_in_step = f(&s.max_scale_in_step, p.rules.max_scale_in_step);
         p.rules.min_scale_in = f(&s.min_scale_in, p.rules.min_scale_in);
+        p.rules.peak_buffer = f(&s.peak_buffer, p.rules.peak_buffer);
         p.rules.lead_minutes = i(&s.lead_minutes, p.rules.lead_minutes as i64) as u32;
         if let Some(c) = &s.categories {
             p.categories = c.clone();
@@ -636,6 +639,13 @@ fn check_plan(s: &PlanSection, file: &Path, text: &str) -> Result<()> {
         0.0,
         0.5,
         "must be a fraction from 0 to 0.5",
+    )?;
+    real(
+        &s.peak_buffer,
+        "peak_buffer",
+        0.0,
+        10.0,
+        "must be a share from 0 to 10 (0.1 = the band stops 10 % above the busiest hour seen)",
     )?;
     real(
         &s.size_factor,

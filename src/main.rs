@@ -56,12 +56,14 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             quantile,
             target_shortage,
             scale_in_window,
+            peak_buffer,
             global_models,
             json,
         }) => {
             let rules = nodecast::plan::scaling::ScaleRules {
                 quantile: *quantile,
                 scale_in_window_h: *scale_in_window,
+                peak_buffer: *peak_buffer,
                 ..Default::default()
             };
             return commands::simulate::run(

@@ -4,7 +4,7 @@
 //! of the CPU- and memory-bound counts, banded the same way (p10 from p10s,
 //! p90 from p90s). Pure.
 
-use crate::domain::{Forecast, Resources};
+use crate::domain::{Forecast, HourlySeries, Resources};
 use crate::snapshot::{ClusterSnapshot, NodeGroupSummary};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -62,6 +62,22 @@ impl NodesNeeded {
     /// The peak of the first `hours` forecast hours.
     pub fn peak_within(&self, hours: usize) -> Option<&NeedPoint> {
         peak_of(&self.hours[..self.hours.len().min(hours)])
+    }
+
+    /// The most nodes the group needed in any hour of the cluster's request
+    /// history `cpu` and `mem` (hourly cores and GiB), at today's share and
+    /// with `headroom`, like the forecast hours; `None` without history.
+    pub fn busiest_in(&self, cpu: &HourlySeries, mem: &HourlySeries, headroom: f64) -> Option<u32> {
+        cpu.points()
+            .map(|(ts, cores)| {
+                let by_cpu = nodes_for(cores * self.share.cores, headroom, self.per_node.cores);
+                let by_mem = mem
+                    .at(ts)
+                    .map(|gib| nodes_for(gib * self.share.gib, headroom, self.per_node.gib))
+                    .unwrap_or(0);
+                by_cpu.max(by_mem)
+            })
+            .max()
     }
 
     /// The 48-hour peak's p90 goes over the group's max.

@@ -94,9 +94,14 @@ pub fn plan_cluster(
                 .node_groups
                 .iter()
                 .find(|g| g.name == need.node_group)?;
+            let history = |k| view.history.get(&k);
+            let busiest = history(SeriesKind::CpuRequests)
+                .zip(history(SeriesKind::MemRequests))
+                .and_then(|(c, m)| need.busiest_in(c, m, cfg.headroom));
             let plan = group::plan_group(&group::GroupInputs {
                 group: g,
                 need,
+                busiest,
                 cpu,
                 mem,
                 snapshot,

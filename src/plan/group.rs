@@ -4,7 +4,7 @@
 use super::config::PlanConfig;
 use super::cost::{HOURS_PER_MONTH, latency_risk};
 use super::mix::{self, Mix, MixConstraints, Offer, Requirement};
-use super::scaling::{ScaleRules, at_quantile, next_size};
+use super::scaling::{ScaleRules, at_quantile, ceiling_nodes, next_size, sizing_nodes, whole};
 use super::spot::{SpotAdvice, band_risk};
 use crate::catalog::{self, Catalog};
 use crate::domain::{CapacityType, Forecast, Resources, Risk, ScalingAction};
@@ -27,6 +27,9 @@ pub struct Proposal {
     pub utilization_after: f64,
     pub risk: Risk,
     pub risk_reason: String,
+    /// The band was cut at the group's ceiling ([`GroupPlan::ceiling`]) for
+    /// this hour: without the cap the size would be larger.
+    pub capped: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -53,6 +56,9 @@ pub struct GroupPlan {
     pub usd_per_month_now: Option<f64>,
     /// Planned size for each forecast hour.
     pub sizes: Vec<u32>,
+    /// The most nodes the band may ask for: the busiest hour of the history
+    /// plus `peak_buffer` (`None` without history).
+    pub ceiling: Option<u32>,
     pub planned_usd_48h: Option<f64>,
     /// The plan's mean $/h over the 48 h against today's size.
     pub plan_vs_now_usd_per_hour: Option<f64>,
@@ -95,6 +101,8 @@ fn utilization(demand: Resources, nodes: u32, per: Resources) -> f64 {
 pub struct GroupInputs<'a> {
     pub group: &'a NodeGroupSummary,
     pub need: &'a NodesNeeded,
+    /// The most nodes any hour of the history needed (`NodesNeeded::busiest_in`).
+    pub busiest: Option<u32>,
     /// The cluster's CPU and memory request forecasts.
     pub cpu: &'a Forecast,
     pub mem: &'a Forecast,
@@ -109,6 +117,7 @@ pub fn plan_group(x: &GroupInputs) -> GroupPlan {
     let GroupInputs {
         group: g,
         need,
+        busiest,
         cpu,
         mem,
         snapshot,
@@ -142,11 +151,16 @@ pub fn plan_group(x: &GroupInputs) -> GroupPlan {
     if g.pending_pods > 0 {
         requested_now = requested_now.max(g.nodes as f64);
     }
+    let busiest = busiest.map(f64::from);
     let upper: Vec<f64> = need
         .hours
         .iter()
-        .map(|p| at_quantile(p.p50 as f64, p.p90 as f64, rules.quantile))
+        .map(|p| sizing_nodes(p.p50 as f64, p.p90 as f64, rules.quantile, busiest, &rules))
         .collect();
+    let uncapped = |h: usize| {
+        let p = &need.hours[h];
+        at_quantile(p.p50 as f64, p.p90 as f64, rules.quantile)
+    };
     // Queueing risk follows what the CPUs are busy with: requests scaled by
     // today's usage-to-requests ratio. Without measured usage (no
     // metrics-server) there is nothing to judge it by: the risk is unknown.
@@ -185,6 +199,8 @@ pub fn plan_group(x: &GroupInputs) -> GroupPlan {
                 utilization_after: rho,
                 risk,
                 risk_reason,
+                capped: reason == crate::domain::ScaleReason::ForecastAbove
+                    && uncapped(h) > next as f64 + 1e-6,
             });
             size = next;
         }
@@ -211,6 +227,7 @@ pub fn plan_group(x: &GroupInputs) -> GroupPlan {
         utilization_now: rho_now,
         risk_now: risk_at(g.nodes, rho_now),
         sizes,
+        ceiling: busiest.map(|b| whole(ceiling_nodes(b, &rules))),
         proposals,
     }
 }
@@ -246,9 +263,12 @@ fn spot_advice(
 }
 
 fn mix_advice(x: &GroupInputs, rules: &ScaleRules) -> Option<MixAdvice> {
+    // The mix is sized for the band's own peak, uncapped: it advises on
+    // instance types for what the forecast could need, not on the size.
     let GroupInputs {
         group: g,
         need,
+        busiest: _,
         cpu,
         mem,
         snapshot,

@@ -26,6 +26,10 @@ pub struct ScaleRules {
     /// Minutes a new node takes to be ready; scale-outs are applied this much
     /// before the hour they serve (AWS predictive scaling's SchedulingBufferTime).
     pub lead_minutes: u32,
+    /// The band's ceiling over the busiest hour seen: the forecast's spread
+    /// never sizes a group above `(1 + peak_buffer)` times the most nodes
+    /// any hour of its history needed (its median may: growth, an event).
+    pub peak_buffer: f64,
 }
 
 impl Default for ScaleRules {
@@ -38,6 +42,7 @@ impl Default for ScaleRules {
             max_scale_in_step: DEFAULT_SCALE_IN_STEP,
             min_scale_in: DEFAULT_MIN_SCALE_IN,
             lead_minutes: DEFAULT_LEAD_MINUTES,
+            peak_buffer: DEFAULT_PEAK_BUFFER,
         }
     }
 }
@@ -71,9 +76,30 @@ pub fn at_quantile(p50: f64, p90: f64, q: f64) -> f64 {
     (p50 + k * (p90 - p50)).max(0.0)
 }
 pub const DEFAULT_LEAD_MINUTES: u32 = 5;
+/// 10 %: the margin the static-peak policy keeps over the busiest hour seen
+/// (`simulate`'s `static_peak`), set before any run, not fitted.
+pub const DEFAULT_PEAK_BUFFER: f64 = 0.10;
 
-/// Nodes, fractional: demand divided by one node's allocatable.
-fn whole(nodes: f64) -> u32 {
+/// Nodes to size one forecast hour for: the band at quantile `q`, capped at
+/// `(1 + rules.peak_buffer) * busiest` (the most nodes any hour of the
+/// history needed, when known) unless the median `p50` itself is higher.
+/// A band made wide by a level shift or by spikes in the history would
+/// otherwise size the group for more than it has ever needed, every hour.
+pub fn sizing_nodes(p50: f64, p90: f64, q: f64, busiest: Option<f64>, rules: &ScaleRules) -> f64 {
+    let upper = at_quantile(p50, p90, q);
+    match busiest {
+        Some(b) if b > 0.0 => upper.min(ceiling_nodes(b, rules)).max(p50),
+        _ => upper,
+    }
+}
+
+/// The band's ceiling over a busiest hour of `busiest` nodes.
+pub fn ceiling_nodes(busiest: f64, rules: &ScaleRules) -> f64 {
+    busiest * (1.0 + rules.peak_buffer)
+}
+
+/// Whole nodes for a fractional count (float noise rounded off first).
+pub fn whole(nodes: f64) -> u32 {
     if !nodes.is_finite() || nodes <= 0.0 {
         return 0;
     }

@@ -2,7 +2,7 @@
 //! hour over the backtest protocol's test window, under three policies that
 //! choose each hour's size from the hours before it only. Pure.
 
-use super::scaling::{ScaleRules, at_quantile, next_size};
+use super::scaling::{ScaleRules, next_size, sizing_nodes};
 use super::shortage::ShortageTarget;
 use crate::forecast::ensemble::{Ensemble, MemberCache};
 use crate::forecast::horizon::o_min;
@@ -89,7 +89,8 @@ pub fn static_peak(need: &[u32], first: usize) -> Vec<u32> {
 
 /// `predictive`: nodecast's scaling rule on its own forecasts, refreshed
 /// every hour from the hours before it. Demand in nodes is `N * y / max(y)`
-/// (fractional); the rule sizes for the forecast's `rules.quantile` and never
+/// (fractional); the rule sizes for the forecast's `rules.quantile`, its
+/// spread capped over the busiest hour before (`sizing_nodes`), and never
 /// goes below the last hour's need. With `target`, the quantile is learned
 /// hour by hour from the shortage realized in the hours before (starting at
 /// `rules.quantile`). Calls `progress(done, total)` as it goes.
@@ -115,6 +116,7 @@ pub fn predictive(
     let mut cache = MemberCache::default();
     let mut size = need[first.max(1) - 1];
     let mut out = Vec::with_capacity(y.len() - first);
+    let mut busiest = need[..first].iter().copied().max().unwrap_or(1);
     for t in first..y.len() {
         let q = target
             .as_ref()
@@ -127,7 +129,7 @@ pub fn predictive(
                 b.p50
                     .iter()
                     .zip(&b.p90)
-                    .map(|(m, u)| k * at_quantile(*m, *u, q))
+                    .map(|(m, u)| sizing_nodes(k * m, k * u, q, Some(busiest as f64), rules))
                     .collect()
             })
             .unwrap_or_default();
@@ -137,6 +139,7 @@ pub fn predictive(
         if let Some(s) = target.as_deref_mut() {
             s.observe(size as f64, need[t] as f64);
         }
+        busiest = busiest.max(need[t]);
         progress(t + 1 - first, y.len() - first);
     }
     out

@@ -438,6 +438,7 @@ fn retraining_and_the_shortage_target_are_checked_and_default() {
         ("[forecast]\nretrain_hours = -1\n", "forecast.retrain_hours"),
         ("[forecast]\ndrift_factor = 0.9\n", "forecast.drift_factor"),
         ("[plan]\ntarget_shortage = 0.7\n", "plan.target_shortage"),
+        ("[plan]\npeak_buffer = -0.1\n", "plan.peak_buffer"),
     ] {
         let e = err(text);
         assert!(e.contains("line 2") && e.contains(field), "{e}");
@@ -452,6 +453,9 @@ fn retraining_and_the_shortage_target_are_checked_and_default() {
     .expect("parses");
     assert_eq!(c.retraining(), (0, 2.0));
     assert_eq!(c.plan().target_shortage, None, "0: the fixed quantile");
+    assert_eq!(d.plan().rules.peak_buffer, 0.10);
+    let c = config::parse("[plan]\npeak_buffer = 0.25\n", Path::new("c.toml")).expect("parses");
+    assert_eq!(c.plan().rules.peak_buffer, 0.25);
 }
 
 #[test]

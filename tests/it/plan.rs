@@ -1,7 +1,7 @@
 //! The scaling rule every proposal follows, and `simulate`'s policies.
 
 use nodecast::domain::ScaleReason;
-use nodecast::plan::scaling::{ScaleRules, at_quantile, next_size, normal_quantile};
+use nodecast::plan::scaling::{ScaleRules, at_quantile, next_size, normal_quantile, sizing_nodes};
 use nodecast::plan::simulate::{need, reactive, score, static_peak};
 
 fn rules() -> ScaleRules {
@@ -13,7 +13,102 @@ fn rules() -> ScaleRules {
         max_scale_in_step: 0.5,
         min_scale_in: 0.0,
         lead_minutes: 5,
+        peak_buffer: 0.1,
     }
+}
+
+#[test]
+fn the_band_stops_at_the_busiest_hour_seen_plus_the_buffer() {
+    let r = rules();
+    let close = |a: f64, b: f64| (a - b).abs() < 1e-9;
+    // A band made wide by a level shift in the history: p50 30, p90 90
+    // nodes, while no hour ever needed more than 40: sized for 44.
+    assert!(close(sizing_nodes(30.0, 90.0, 0.9, Some(40.0), &r), 44.0));
+    // A median above the ceiling (growth, a declared event) is kept.
+    assert!(close(sizing_nodes(50.0, 90.0, 0.9, Some(40.0), &r), 50.0));
+    // Under the ceiling, or without history, the band is the band.
+    assert!(close(sizing_nodes(30.0, 36.0, 0.9, Some(40.0), &r), 36.0));
+    assert!(close(sizing_nodes(30.0, 90.0, 0.9, None, &r), 90.0));
+    // At another quantile the cap is the same; below it the band reads as before.
+    assert!(close(
+        sizing_nodes(30.0, 36.0, 0.8, Some(40.0), &r),
+        at_quantile(30.0, 36.0, 0.8)
+    ));
+    // No ceiling at all: an infinite buffer.
+    let open = ScaleRules {
+        peak_buffer: f64::INFINITY,
+        ..r
+    };
+    assert!(close(
+        sizing_nodes(30.0, 90.0, 0.9, Some(40.0), &open),
+        90.0
+    ));
+}
+
+/// The demo cluster `i`'s plan on its own forecasts with the bands made 20
+/// times as wide, with its history or without.
+fn wide_band_plan(i: usize, with_history: bool) -> nodecast::plan::ClusterPlan {
+    let state = crate::fixture::state();
+    let c = &state.clusters[i];
+    let mut view = (*c.view).clone();
+    if !with_history {
+        view.history.clear();
+    }
+    let mut fc = c.forecast.clone();
+    for f in fc.values_mut() {
+        for p in &mut f.points {
+            p.p90 = p.p50 * 20.0;
+        }
+    }
+    nodecast::plan::plan_cluster(
+        &view,
+        &fc,
+        &nodecast::plan::PlanConfig::default(),
+        &nodecast::catalog::Catalog::shipped(),
+        crate::fixture::now().date_naive(),
+    )
+    .expect("plan")
+}
+
+#[test]
+fn a_wide_band_sizes_no_group_above_its_busiest_hour_plus_ten_percent() {
+    let capped = wide_band_plan(0, true);
+    let open = wide_band_plan(0, false);
+    assert!(!capped.groups.is_empty());
+    let (mut marked, mut higher) = (0, 0);
+    for (g, o) in capped.groups.iter().zip(&open.groups) {
+        assert_eq!(g.node_group, o.node_group);
+        let ceiling = g.ceiling.expect("the demo has history");
+        assert_eq!(o.ceiling, None, "no history, no ceiling");
+        let top = |sizes: &[u32]| sizes.iter().copied().max().unwrap_or(0);
+        for p in &g.proposals {
+            if p.action.reason == ScaleReason::ForecastAbove {
+                assert!(
+                    p.action.to <= ceiling.max(p.band.1),
+                    "{}: the band sized over the ceiling {ceiling}: {p:?}",
+                    g.node_group
+                );
+            }
+        }
+        assert!(
+            top(&o.sizes) >= top(&g.sizes),
+            "{}: without history the band sizes no lower ({:?} against {:?})",
+            g.node_group,
+            o.sizes,
+            g.sizes
+        );
+        higher += (top(&o.sizes) > top(&g.sizes)) as usize;
+        for p in g.proposals.iter().filter(|p| p.capped) {
+            assert_eq!(p.action.to, ceiling.max(p.band.1), "{p:?}");
+            marked += 1;
+        }
+        assert!(o.proposals.iter().all(|p| !p.capped));
+    }
+    assert!(marked > 0, "a capped scale-out says so");
+    assert!(
+        higher > 0,
+        "some group is held under its band by the ceiling"
+    );
 }
 
 #[test]

@@ -199,3 +199,53 @@ fn simulate_to_a_shortage_target_reports_what_it_realized() {
         "{e}"
     );
 }
+
+#[test]
+fn simulate_stops_the_band_at_the_busiest_hour_seen_plus_the_buffer() {
+    // A level shift: 300 hours near 10, then 180 near 400 (40 nodes). The
+    // jump widens the band for the hours after it; the ceiling holds the
+    // band to 1.1 x the busiest hour seen.
+    let dir = tempfile::tempdir().expect("dir");
+    let path = dir.path().join("step.csv");
+    let start = chrono::DateTime::parse_from_rfc3339("2024-03-04T00:00:00Z").expect("ts");
+    let rows: String = (0..480)
+        .map(|h| {
+            let level = if h < 300 { 10.0 } else { 400.0 };
+            let ts = start + chrono::Duration::hours(h as i64);
+            format!(
+                "{},{:.3}\n",
+                ts.format("%Y-%m-%dT%H:%M:%SZ"),
+                level * (1.0 + 0.03 * crate::fixture::noise(h))
+            )
+        })
+        .collect();
+    std::fs::write(&path, format!("timestamp,value\n{rows}")).expect("write");
+    let file = path.to_str().expect("utf8");
+    let json = |extra: &[&str]| -> serde_json::Value {
+        let mut a = vec!["--json"];
+        a.extend_from_slice(extra);
+        let out = simulate(file, &a);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).expect("json")
+    };
+    let capped = json(&[]);
+    let open = json(&["--peak-buffer", "inf"]);
+    assert_eq!(capped["rules"]["peak_buffer"], 0.1);
+    let nh = |v: &serde_json::Value| v["policies"]["predictive"]["node_hours"].as_u64();
+    let short = |v: &serde_json::Value| v["policies"]["predictive"]["shortage_node_hours"].as_u64();
+    assert!(
+        nh(&capped) < nh(&open),
+        "the ceiling cuts node-hours: {:?} against {:?}",
+        nh(&capped),
+        nh(&open)
+    );
+    // Never below the last hour's need: no more short than reactive.
+    assert!(short(&capped) <= capped["policies"]["reactive"]["shortage_node_hours"].as_u64());
+    let out = simulate(file, &["--peak-buffer=-1"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--peak-buffer"));
+}

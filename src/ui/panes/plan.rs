@@ -81,7 +81,11 @@ fn proposal_row<'a>(
         Cell::from(apply_by(p, issued)),
         Cell::from(p.action.node_group.clone()),
         Cell::from(format!("{} → {}", p.action.from, p.action.to)),
-        Cell::from(p.action.reason.label()),
+        Cell::from(if p.capped {
+            format!("{}, capped", p.action.reason.label())
+        } else {
+            p.action.reason.label().to_string()
+        }),
         Cell::from(format!("{} ({}–{})", p.band.1, p.band.0, p.band.2)),
         Cell::from(usd_delta(p.usd_per_hour_delta)),
         Cell::from(format!("{:.0}%", p.utilization_after * 100.0)),
