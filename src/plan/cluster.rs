@@ -45,17 +45,7 @@ pub struct ClusterPlan {
     pub sizing: Option<Sizing>,
 }
 
-/// Sizing to a shortage target, as measured from the forecast ledger.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct Sizing {
-    pub target: f64,
-    /// The quantile the plan sized for.
-    pub quantile: f64,
-    /// Realized shortage of the ledger's hour-ahead CPU forecasts at the
-    /// tracked quantile, over the hours scored (30 days at most).
-    pub realized: Option<f64>,
-    pub hours: u64,
-}
+pub use super::shortage::Sizing;
 
 impl ClusterPlan {
     /// Every group's proposals, soonest first (then by node group): the

@@ -56,6 +56,9 @@ pub struct GroupPlan {
     pub usd_per_month_now: Option<f64>,
     /// Planned size for each forecast hour.
     pub sizes: Vec<u32>,
+    /// The quantile this group was sized for and the shortage it realized,
+    /// learned from the ledger (`None`: the cluster's quantile).
+    pub sizing: Option<super::shortage::Sizing>,
     /// The most nodes the band may ask for: the busiest hour of the history
     /// plus `peak_buffer` (`None` without history).
     pub ceiling: Option<u32>,
@@ -131,6 +134,7 @@ pub fn plan_group(x: &GroupInputs) -> GroupPlan {
     let rules = ScaleRules {
         min: g.min.unwrap_or(0),
         max: g.max.unwrap_or(cfg.max_nodes),
+        quantile: (cfg.group_quantiles.get(&g.name).copied()).unwrap_or(cfg.rules.quantile),
         ..cfg.rules
     };
     let demand_at = |h: usize| {
@@ -227,6 +231,7 @@ pub fn plan_group(x: &GroupInputs) -> GroupPlan {
         utilization_now: rho_now,
         risk_now: risk_at(g.nodes, rho_now),
         sizes,
+        sizing: None,
         ceiling: busiest.map(|b| whole(ceiling_nodes(b, &rules))),
         proposals,
     }

@@ -12,7 +12,7 @@
 //! any series: it is set so that `q` falls from p95 to p50 over one week
 //! without a single short hour ([`WEEK_H`]).
 
-use super::scaling::at_quantile;
+use super::scaling::{at_quantile, whole};
 use serde::Serialize;
 
 pub const MIN_QUANTILE: f64 = 0.50;
@@ -89,9 +89,28 @@ impl ShortageTarget {
         start: f64,
         hours: impl IntoIterator<Item = (f64, f64, f64)>,
     ) -> ShortageTarget {
+        Self::replay(target, start, hours, |n| n)
+    }
+
+    /// [`over_record`](Self::over_record) for a node group: `(p50, p90,
+    /// actual)` in nodes, each hour sized in whole nodes as the group is.
+    pub fn over_node_record(
+        target: f64,
+        start: f64,
+        hours: impl IntoIterator<Item = (f64, f64, f64)>,
+    ) -> ShortageTarget {
+        Self::replay(target, start, hours, |n| whole(n) as f64)
+    }
+
+    fn replay(
+        target: f64,
+        start: f64,
+        hours: impl IntoIterator<Item = (f64, f64, f64)>,
+        size: impl Fn(f64) -> f64,
+    ) -> ShortageTarget {
         let mut s = ShortageTarget::new(target, start);
         for (p50, p90, actual) in hours {
-            s.observe(at_quantile(p50, p90, s.quantile), actual);
+            s.observe(size(at_quantile(p50, p90, s.quantile)), actual);
         }
         s
     }
@@ -100,4 +119,17 @@ impl ShortageTarget {
     pub fn mean_quantile(&self) -> Option<f64> {
         (self.hours > 0).then(|| self.quantile_sum / self.hours as f64)
     }
+}
+
+/// Sizing to a shortage target, as measured from the forecast ledger (a
+/// cluster's, from its CPU record; a node group's, from its nodes).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Sizing {
+    pub target: f64,
+    /// The quantile the plan sized for.
+    pub quantile: f64,
+    /// Realized shortage of the ledger's hour-ahead forecasts at the
+    /// tracked quantile, over the hours scored (30 days at most).
+    pub realized: Option<f64>,
+    pub hours: u64,
 }

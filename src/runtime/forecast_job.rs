@@ -365,9 +365,78 @@ pub fn sized_plan(
     catalog: &Catalog,
     now: DateTime<Utc>,
 ) -> Option<crate::plan::ClusterPlan> {
-    let (cfg, sizing) = sized_for(plan, plan.target_shortage.zip(ledger), id, now);
-    let p = plan_cluster(view, fc, &cfg, catalog, now.date_naive())?;
+    let (mut cfg, sizing) = sized_for(plan, plan.target_shortage.zip(ledger), id, now);
+    let groups = plan
+        .target_shortage
+        .zip(ledger)
+        .map(|(t, l)| group_sizing(view, fc, plan, (t, l), id, now))
+        .unwrap_or_default();
+    cfg.group_quantiles = groups
+        .iter()
+        .map(|(g, s)| (g.clone(), s.quantile))
+        .collect();
+    let mut p = plan_cluster(view, fc, &cfg, catalog, now.date_naive())?;
+    for g in &mut p.groups {
+        g.sizing = groups
+            .iter()
+            .find(|(n, _)| *n == g.node_group)
+            .map(|(_, s)| s.clone());
+    }
     Some(crate::plan::ClusterPlan { sizing, ..p })
+}
+
+/// Each node group's sizing learned from the ledger (its own whole nodes
+/// over the cluster's scored CPU and memory forecasts), starting at
+/// `plan.quantile` as the cluster's does; empty when the ledger cannot say
+/// (logged).
+fn group_sizing(
+    view: &ClusterView,
+    fc: &ClusterForecast,
+    cfg: &PlanConfig,
+    (target, ledger): (f64, &Mutex<Ledger>),
+    id: &ClusterId,
+    now: DateTime<Utc>,
+) -> Vec<(String, Sizing)> {
+    let (Some(snap), Some(cpu), Some(mem)) = (
+        view.latest.as_ref(),
+        fc.get(&SeriesKind::CpuRequests),
+        fc.get(&SeriesKind::MemRequests),
+    ) else {
+        return Vec::new();
+    };
+    let needs = crate::forecast::nodes::nodes_needed(snap, cpu, mem, cfg.headroom);
+    let learned = ledger
+        .lock()
+        .map_err(|_| "lock poisoned".to_string())
+        .and_then(|l| {
+            l.group_sizing(
+                &id.0,
+                now,
+                (target, cfg.rules.quantile),
+                &needs,
+                cfg.headroom,
+            )
+            .map_err(|e| e.to_string())
+        });
+    match learned {
+        Ok(groups) => groups
+            .into_iter()
+            .filter(|(_, s)| s.hours() > 0)
+            .map(|(g, s)| {
+                let sizing = Sizing {
+                    target,
+                    quantile: s.quantile,
+                    realized: s.realized(),
+                    hours: s.hours(),
+                };
+                (g, sizing)
+            })
+            .collect(),
+        Err(e) => {
+            tracing::warn!(cluster = %id, "sizing node groups to the shortage target: {e}");
+            Vec::new()
+        }
+    }
 }
 
 /// The plan settings with the sizing quantile learned for `id` from the

@@ -6,6 +6,10 @@ use super::db::Db;
 use super::error::Result;
 use crate::domain::{ClusterForecast, ClusterId, SeriesKind};
 use crate::forecast::accuracy::{ClusterAccuracy, LedgerRow, rows_of, summarize};
+use crate::forecast::nodes::NodesNeeded;
+
+/// One scored hour-ahead forecast: p50, p90 and the actual.
+type Scored = (f64, f64, f64);
 use chrono::{DateTime, Duration, Utc};
 use rusqlite::params;
 
@@ -268,6 +272,65 @@ impl Ledger {
         Ok(crate::plan::shortage::ShortageTarget::over_record(
             target, start, hours,
         ))
+    }
+
+    /// Per node group of `needs`: the sizing quantile for `target` learned
+    /// over `cluster`'s last 30 days of scored hour-ahead CPU and memory
+    /// request forecasts, read as that group's nodes (its share of the
+    /// requests with `headroom`, over one node's allocatable, the larger of
+    /// CPU and memory) and sized in whole nodes, as the plan sizes it.
+    /// Hours missing either forecast or actual are left out.
+    pub fn group_sizing(
+        &self,
+        cluster: &str,
+        now: DateTime<Utc>,
+        (target, start): (f64, f64),
+        needs: &[NodesNeeded],
+        headroom: f64,
+    ) -> Result<Vec<(String, crate::plan::shortage::ShortageTarget)>> {
+        let rows = self.db.ledger_rows(cluster, now - Duration::days(30))?;
+        let mut hours: std::collections::BTreeMap<i64, [Option<Scored>; 2]> = Default::default();
+        for r in rows.iter().filter(|r| r.lead == 1) {
+            let slot = match r.series {
+                SeriesKind::CpuRequests => 0,
+                SeriesKind::MemRequests => 1,
+                _ => continue,
+            };
+            if let Some(a) = r.actual {
+                hours.entry(r.target.timestamp()).or_default()[slot] = Some((r.p50, r.p90, a));
+            }
+        }
+        let both: Vec<(Scored, Scored)> = hours
+            .values()
+            .filter_map(|[c, m]| Some(((*c)?, (*m)?)))
+            .collect();
+        Ok(needs
+            .iter()
+            .map(|n| {
+                let grow = 1.0 + headroom;
+                let nodes = |cores: f64, gib: f64| {
+                    let by = |v: f64, share: f64, per: f64| {
+                        if per > 0.0 {
+                            v * share * grow / per
+                        } else {
+                            0.0
+                        }
+                    };
+                    by(cores, n.share.cores, n.per_node.cores).max(by(
+                        gib,
+                        n.share.gib,
+                        n.per_node.gib,
+                    ))
+                };
+                let record = both
+                    .iter()
+                    .map(|(c, m)| (nodes(c.0, m.0), nodes(c.1, m.1), nodes(c.2, m.2)));
+                (
+                    n.node_group.clone(),
+                    crate::plan::shortage::ShortageTarget::over_node_record(target, start, record),
+                )
+            })
+            .collect())
     }
 
     /// An audit row for an automatic change of champion model version.

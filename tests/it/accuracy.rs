@@ -391,3 +391,87 @@ fn accuracy_pane_says_when_nothing_is_scored_yet() {
     ));
     assert!(fleet.contains("no forecasts scored yet"), "{fleet}");
 }
+
+#[test]
+fn each_node_group_is_sized_for_its_own_quantile_from_the_ledger_and_says_so() {
+    use nodecast::plan::shortage::ShortageTarget;
+    use std::collections::BTreeMap;
+    let (dir, ledger, _) = stub_ledger();
+    let fleet = &built().fleet;
+    let i = fleet
+        .clusters
+        .iter()
+        .position(|(id, _)| id.0 == "prod-web")
+        .expect("prod-web");
+    let (id, view) = &fleet.clusters[i];
+    let fc = forecast_cluster(&StubForecaster, view, origin_for(now()));
+    let ledger = std::sync::Mutex::new(ledger);
+    let plan = nodecast::runtime::forecast_job::sized_plan(
+        view,
+        &fc,
+        &nodecast::plan::PlanConfig::default(),
+        Some(&ledger),
+        id,
+        &nodecast::catalog::Catalog::shipped(),
+        now(),
+    )
+    .expect("plan");
+    // By hand: the scored hour-ahead CPU and memory forecasts, joined by
+    // hour, read as each group's nodes and sized in whole nodes.
+    let rows = Db::open(&dir.path().join("n.db"))
+        .expect("db")
+        .ledger_rows("prod-web", now() - Duration::days(30))
+        .expect("rows");
+    let pick = |k: SeriesKind| -> BTreeMap<DateTime<Utc>, (f64, f64, f64)> {
+        rows.iter()
+            .filter(|r| r.series == k && r.lead == 1)
+            .filter_map(|r| Some((r.target, (r.p50, r.p90, r.actual?))))
+            .collect()
+    };
+    let (cpu, mem) = (pick(SeriesKind::CpuRequests), pick(SeriesKind::MemRequests));
+    assert!(plan.groups.len() >= 2, "{}", plan.groups.len());
+    for g in &plan.groups {
+        let need = plan
+            .needs
+            .iter()
+            .find(|n| n.node_group == g.node_group)
+            .expect("need");
+        let grow = 1.0 + plan.headroom;
+        let nodes = |c: f64, m: f64| {
+            (c * need.share.cores * grow / need.per_node.cores)
+                .max(m * need.share.gib * grow / need.per_node.gib)
+        };
+        let record: Vec<(f64, f64, f64)> = cpu
+            .iter()
+            .filter_map(|(ts, c)| {
+                let m = mem.get(ts)?;
+                Some((nodes(c.0, m.0), nodes(c.1, m.1), nodes(c.2, m.2)))
+            })
+            .collect();
+        assert!(record.len() >= 50, "{}", record.len());
+        let by_hand = ShortageTarget::over_node_record(0.01, 0.8, record);
+        let s = g.sizing.as_ref().expect("sized from the ledger");
+        assert_eq!(
+            (s.quantile, s.hours, s.realized),
+            (by_hand.quantile, by_hand.hours(), by_hand.realized()),
+            "{}",
+            g.node_group
+        );
+        assert!((0.5..=0.95).contains(&s.quantile));
+    }
+    // The Plan pane gives each group its own quantile and shortage.
+    let g = &plan.groups[0];
+    let s = g.sizing.clone().expect("sizing");
+    let mut state = stub_state();
+    update(&mut state, Action::Plan(id.clone(), Box::new(plan)));
+    update(&mut state, Action::Command(Command::Cluster(i + 1)));
+    update(&mut state, Action::Command(Command::CyclePane));
+    let t = text(&render(&state, &Theme::dark(), 160, 40));
+    let want = format!(
+        "p{:.0}, {:.1} % short/{} h",
+        s.quantile * 100.0,
+        s.realized.unwrap_or(0.0) * 100.0,
+        s.hours
+    );
+    assert!(t.contains(&want), "{want}\n{t}");
+}

@@ -119,6 +119,19 @@ fn sizing_text(s: Option<&Sizing>) -> String {
     )
 }
 
+/// A node group's own sizing: "p83, 0.7 % short/412 h · ".
+fn group_sizing_text(s: Option<&Sizing>) -> String {
+    match s {
+        Some(s) => format!(
+            "p{:.0}, {:.1} % short/{} h · ",
+            s.quantile * 100.0,
+            s.realized.unwrap_or(0.0) * 100.0,
+            s.hours
+        ),
+        None => String::new(),
+    }
+}
+
 /// "8× m7i.4xlarge + 2× r7i.2xlarge $9.21/h".
 fn mix_text(parts: &[(crate::plan::mix::Offer, u32)], usd: f64) -> String {
     let p: Vec<String> = parts
@@ -137,6 +150,7 @@ fn mix_lines<'a>(g: &GroupPlan, t: &Theme) -> Vec<Line<'a>> {
     };
     let mut out = vec![Line::from(vec![
         Span::styled(format!("{:<14}", g.node_group), Style::default().fg(t.fg)),
+        Span::styled(group_sizing_text(g.sizing.as_ref()), t.dim()),
         Span::styled("best ", t.dim()),
         Span::styled(
             mix_text(&m.best.parts, m.best.usd_per_hour),
