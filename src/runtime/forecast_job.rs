@@ -353,9 +353,9 @@ impl ForecastJob {
     }
 }
 
-/// `cluster`'s plan from its forecasts, its groups sized for the quantile
-/// the ledger's realized shortage sets when `plan.target_shortage` is on
-/// (the dashboard's plan; `nodecast actions` makes the same).
+/// `cluster`'s plan from its forecasts, its node groups each sized for the
+/// quantile its own record in the ledger sets when `plan.target_shortage`
+/// is on (the dashboard's plan; `nodecast actions` makes the same).
 pub fn sized_plan(
     view: &ClusterView,
     fc: &ClusterForecast,
@@ -365,12 +365,21 @@ pub fn sized_plan(
     catalog: &Catalog,
     now: DateTime<Utc>,
 ) -> Option<crate::plan::ClusterPlan> {
-    let (mut cfg, sizing) = sized_for(plan, plan.target_shortage.zip(ledger), id, now);
-    let groups = plan
+    let snap = view.latest.as_ref()?;
+    let cpu = fc.get(&SeriesKind::CpuRequests)?;
+    let mem = fc.get(&SeriesKind::MemRequests)?;
+    let learned = plan
         .target_shortage
         .zip(ledger)
-        .map(|(t, l)| group_sizing(view, fc, plan, (t, l), id, now))
-        .unwrap_or_default();
+        .and_then(|target| learn(snap, (cpu, mem), plan, target, id, now));
+    let mut cfg = plan.clone();
+    let (sizing, groups) = match learned {
+        Some((cluster, groups)) => {
+            cfg.rules.quantile = cluster.quantile;
+            (Some(cluster), groups)
+        }
+        None => (None, Vec::new()),
+    };
     cfg.group_quantiles = groups
         .iter()
         .map(|(g, s)| (g.clone(), s.quantile))
@@ -385,26 +394,19 @@ pub fn sized_plan(
     Some(crate::plan::ClusterPlan { sizing, ..p })
 }
 
-/// Each node group's sizing learned from the ledger (its own whole nodes
-/// over the cluster's scored CPU and memory forecasts), starting at
-/// `plan.quantile` as the cluster's does; empty when the ledger cannot say
-/// (logged).
-fn group_sizing(
-    view: &ClusterView,
-    fc: &ClusterForecast,
-    cfg: &PlanConfig,
+/// The sizing learned from one read of `id`'s ledger: the cluster's (its
+/// CPU record) and each node group's with a scored hour (its own nodes),
+/// both starting at `plan.quantile`; `None` when the ledger cannot say
+/// (logged: the plan then sizes for `plan.quantile`).
+fn learn(
+    snap: &crate::snapshot::ClusterSnapshot,
+    (cpu, mem): (&crate::domain::Forecast, &crate::domain::Forecast),
+    plan: &PlanConfig,
     (target, ledger): (f64, &Mutex<Ledger>),
     id: &ClusterId,
     now: DateTime<Utc>,
-) -> Vec<(String, Sizing)> {
-    let (Some(snap), Some(cpu), Some(mem)) = (
-        view.latest.as_ref(),
-        fc.get(&SeriesKind::CpuRequests),
-        fc.get(&SeriesKind::MemRequests),
-    ) else {
-        return Vec::new();
-    };
-    let needs = crate::forecast::nodes::nodes_needed(snap, cpu, mem, cfg.headroom);
+) -> Option<(Sizing, Vec<(String, Sizing)>)> {
+    let needs = crate::forecast::nodes::nodes_needed(snap, cpu, mem, plan.headroom);
     let learned = ledger
         .lock()
         .map_err(|_| "lock poisoned".to_string())
@@ -412,66 +414,30 @@ fn group_sizing(
             l.group_sizing(
                 &id.0,
                 now,
-                (target, cfg.rules.quantile),
+                (target, plan.rules.quantile),
                 &needs,
-                cfg.headroom,
+                plan.headroom,
             )
             .map_err(|e| e.to_string())
         });
-    match learned {
-        Ok(groups) => groups
-            .into_iter()
-            .filter(|(_, s)| s.hours() > 0)
-            .map(|(g, s)| {
-                let sizing = Sizing {
-                    target,
-                    quantile: s.quantile,
-                    realized: s.realized(),
-                    hours: s.hours(),
-                };
-                (g, sizing)
-            })
-            .collect(),
-        Err(e) => {
-            tracing::warn!(cluster = %id, "sizing node groups to the shortage target: {e}");
-            Vec::new()
-        }
-    }
-}
-
-/// The plan settings with the sizing quantile learned for `id` from the
-/// ledger (`target`: the shortage target and the ledger), and what it rests on.
-fn sized_for(
-    plan: &PlanConfig,
-    target: Option<(f64, &Mutex<Ledger>)>,
-    id: &ClusterId,
-    now: DateTime<Utc>,
-) -> (PlanConfig, Option<Sizing>) {
-    let mut cfg = plan.clone();
-    let Some((target, ledger)) = target else {
-        return (cfg, None);
+    let sizing = |s: &crate::plan::shortage::ShortageTarget| Sizing {
+        target,
+        quantile: s.quantile,
+        realized: s.realized(),
+        hours: s.hours(),
     };
-    let learned = ledger
-        .lock()
-        .map_err(|_| "lock poisoned".to_string())
-        .and_then(|l| {
-            l.sizing(&id.0, now, target, plan.rules.quantile)
-                .map_err(|e| e.to_string())
-        });
     match learned {
-        Ok(s) => {
-            cfg.rules.quantile = s.quantile;
-            let sizing = Sizing {
-                target,
-                quantile: s.quantile,
-                realized: s.realized(),
-                hours: s.hours(),
-            };
-            (cfg, Some(sizing))
-        }
+        Ok((cluster, groups)) => Some((
+            sizing(&cluster),
+            groups
+                .iter()
+                .filter(|(_, s)| s.hours() > 0)
+                .map(|(g, s)| (g.clone(), sizing(s)))
+                .collect(),
+        )),
         Err(e) => {
             tracing::warn!(cluster = %id, "sizing to the shortage target: {e}");
-            (cfg, None)
+            None
         }
     }
 }

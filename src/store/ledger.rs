@@ -8,8 +8,19 @@ use crate::domain::{ClusterForecast, ClusterId, SeriesKind};
 use crate::forecast::accuracy::{ClusterAccuracy, LedgerRow, rows_of, summarize};
 use crate::forecast::nodes::NodesNeeded;
 
+use crate::plan::shortage::ShortageTarget;
+
 /// One scored hour-ahead forecast: p50, p90 and the actual.
 type Scored = (f64, f64, f64);
+
+/// The tracker over `rows`' scored hour-ahead CPU demand forecasts.
+fn cluster_sizing(rows: &[LedgerRow], target: f64, start: f64) -> ShortageTarget {
+    let hours = rows.iter().filter_map(|r| {
+        let hour_ahead = r.series == SeriesKind::CpuRequests && r.lead == 1;
+        hour_ahead.then_some((r.p50, r.p90, r.actual?))
+    });
+    ShortageTarget::over_record(target, start, hours)
+}
 use chrono::{DateTime, Duration, Utc};
 use rusqlite::params;
 
@@ -263,15 +274,9 @@ impl Ledger {
         now: DateTime<Utc>,
         target: f64,
         start: f64,
-    ) -> Result<crate::plan::shortage::ShortageTarget> {
+    ) -> Result<ShortageTarget> {
         let rows = self.db.ledger_rows(cluster, now - Duration::days(30))?;
-        let hours = rows.iter().filter_map(|r| {
-            let hour_ahead = r.series == SeriesKind::CpuRequests && r.lead == 1;
-            hour_ahead.then_some((r.p50, r.p90, r.actual?))
-        });
-        Ok(crate::plan::shortage::ShortageTarget::over_record(
-            target, start, hours,
-        ))
+        Ok(cluster_sizing(&rows, target, start))
     }
 
     /// Per node group of `needs`: the sizing quantile for `target` learned
@@ -279,7 +284,8 @@ impl Ledger {
     /// request forecasts, read as that group's nodes (its share of the
     /// requests with `headroom`, over one node's allocatable, the larger of
     /// CPU and memory) and sized in whole nodes, as the plan sizes it.
-    /// Hours missing either forecast or actual are left out.
+    /// Hours missing either forecast or actual are left out. Returns the
+    /// cluster's [`sizing`](Self::sizing) too, from the same read.
     pub fn group_sizing(
         &self,
         cluster: &str,
@@ -287,7 +293,7 @@ impl Ledger {
         (target, start): (f64, f64),
         needs: &[NodesNeeded],
         headroom: f64,
-    ) -> Result<Vec<(String, crate::plan::shortage::ShortageTarget)>> {
+    ) -> Result<(ShortageTarget, Vec<(String, ShortageTarget)>)> {
         let rows = self.db.ledger_rows(cluster, now - Duration::days(30))?;
         let mut hours: std::collections::BTreeMap<i64, [Option<Scored>; 2]> = Default::default();
         for r in rows.iter().filter(|r| r.lead == 1) {
@@ -304,7 +310,7 @@ impl Ledger {
             .values()
             .filter_map(|[c, m]| Some(((*c)?, (*m)?)))
             .collect();
-        Ok(needs
+        let groups = needs
             .iter()
             .map(|n| {
                 let grow = 1.0 + headroom;
@@ -327,10 +333,11 @@ impl Ledger {
                     .map(|(c, m)| (nodes(c.0, m.0), nodes(c.1, m.1), nodes(c.2, m.2)));
                 (
                     n.node_group.clone(),
-                    crate::plan::shortage::ShortageTarget::over_node_record(target, start, record),
+                    ShortageTarget::over_node_record(target, start, record),
                 )
             })
-            .collect())
+            .collect();
+        Ok((cluster_sizing(&rows, target, start), groups))
     }
 
     /// An audit row for an automatic change of champion model version.
