@@ -70,14 +70,27 @@ impl NodesNeeded {
     pub fn busiest_in(&self, cpu: &HourlySeries, mem: &HourlySeries, headroom: f64) -> Option<u32> {
         cpu.points()
             .map(|(ts, cores)| {
-                let by_cpu = nodes_for(cores * self.share.cores, headroom, self.per_node.cores);
-                let by_mem = mem
-                    .at(ts)
-                    .map(|gib| nodes_for(gib * self.share.gib, headroom, self.per_node.gib))
-                    .unwrap_or(0);
-                by_cpu.max(by_mem)
+                whole_nodes(self.nodes_at(cores, mem.at(ts).unwrap_or(0.0), headroom))
             })
             .max()
+    }
+
+    /// Nodes (fractional) the group needs when the cluster requests `cores`
+    /// and `gib`: its share with `headroom`, over one node's allocatable,
+    /// the larger of CPU and memory.
+    pub fn nodes_at(&self, cores: f64, gib: f64, headroom: f64) -> f64 {
+        let by = |v: f64, share: f64, per: f64| {
+            if per > 0.0 {
+                v * share * (1.0 + headroom) / per
+            } else {
+                0.0
+            }
+        };
+        by(cores, self.share.cores, self.per_node.cores).max(by(
+            gib,
+            self.share.gib,
+            self.per_node.gib,
+        ))
     }
 
     /// The 48-hour peak's p90 goes over the group's max.
@@ -102,12 +115,19 @@ pub fn peak_of(hours: &[NeedPoint]) -> Option<&NeedPoint> {
 
 /// Nodes needed for `demand` (cores or GiB) with `headroom` on nodes of `per_node` each.
 pub fn nodes_for(demand: f64, headroom: f64, per_node: f64) -> u32 {
-    if per_node <= 0.0 || !demand.is_finite() || demand <= 0.0 {
+    if per_node <= 0.0 {
         return 0;
     }
-    // Round off float noise before the ceiling (3.0000000001 nodes is 3).
-    let n = demand * (1.0 + headroom) / per_node;
-    ((n * 1e6).round() / 1e6).ceil().min(u32::MAX as f64) as u32
+    whole_nodes(demand * (1.0 + headroom) / per_node)
+}
+
+/// Whole nodes for a fractional count: 0 for none (or not a number), the
+/// ceiling once float noise is rounded off (3.0000000001 nodes is 3).
+pub fn whole_nodes(nodes: f64) -> u32 {
+    if !nodes.is_finite() || nodes <= 0.0 {
+        return 0;
+    }
+    ((nodes * 1e6).round() / 1e6).ceil().min(u32::MAX as f64) as u32
 }
 
 /// Each group's share of the demand (requests of its pods, running and

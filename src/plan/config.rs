@@ -35,9 +35,9 @@ pub struct PlanConfig {
     /// Share of the node-hours needed allowed short: the sizing quantile
     /// follows the ledger's realized shortage (`None`: the fixed quantile).
     pub target_shortage: Option<f64>,
-    /// Sizing quantiles learned per node group from the ledger (a group not
-    /// here is sized for `rules.quantile`).
-    pub group_quantiles: BTreeMap<String, f64>,
+    /// Sizing learned per node group from the ledger (a group not here is
+    /// sized for `rules.quantile`).
+    pub group_sizing: BTreeMap<String, super::shortage::Sizing>,
 }
 
 impl Default for PlanConfig {
@@ -55,7 +55,7 @@ impl Default for PlanConfig {
             size_factor: 4.0,
             discounts: Discounts::default(),
             target_shortage: Some(super::shortage::DEFAULT_TARGET),
-            group_quantiles: BTreeMap::new(),
+            group_sizing: BTreeMap::new(),
         }
     }
 }

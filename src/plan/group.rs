@@ -57,7 +57,8 @@ pub struct GroupPlan {
     /// Planned size for each forecast hour.
     pub sizes: Vec<u32>,
     /// The quantile this group was sized for and the shortage it realized,
-    /// learned from the ledger (`None`: the cluster's quantile).
+    /// learned from the ledger (`PlanConfig::group_sizing`; `None`: the
+    /// cluster's quantile).
     pub sizing: Option<super::shortage::Sizing>,
     /// The most nodes the band may ask for: the busiest hour of the history
     /// plus `peak_buffer` (`None` without history).
@@ -131,10 +132,11 @@ pub fn plan_group(x: &GroupInputs) -> GroupPlan {
     let t = catalog.get(&g.instance_type);
     let price = t.and_then(|t| node_price(t, region, g.capacity_type));
     let per = need.per_node;
+    let sizing = cfg.group_sizing.get(&g.name);
     let rules = ScaleRules {
         min: g.min.unwrap_or(0),
         max: g.max.unwrap_or(cfg.max_nodes),
-        quantile: (cfg.group_quantiles.get(&g.name).copied()).unwrap_or(cfg.rules.quantile),
+        quantile: sizing.map(|s| s.quantile).unwrap_or(cfg.rules.quantile),
         ..cfg.rules
     };
     let demand_at = |h: usize| {
@@ -231,7 +233,7 @@ pub fn plan_group(x: &GroupInputs) -> GroupPlan {
         utilization_now: rho_now,
         risk_now: risk_at(g.nodes, rho_now),
         sizes,
-        sizing: None,
+        sizing: sizing.cloned(),
         ceiling: busiest.map(|b| whole(ceiling_nodes(b, &rules))),
         proposals,
     }

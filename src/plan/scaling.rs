@@ -98,14 +98,7 @@ pub fn ceiling_nodes(busiest: f64, rules: &ScaleRules) -> f64 {
     busiest * (1.0 + rules.peak_buffer)
 }
 
-/// Whole nodes for a fractional count (float noise rounded off first).
-pub fn whole(nodes: f64) -> u32 {
-    if !nodes.is_finite() || nodes <= 0.0 {
-        return 0;
-    }
-    // Float noise (3.0000000001 nodes is 3).
-    ((nodes * 1e6).round() / 1e6).ceil().min(u32::MAX as f64) as u32
-}
+pub use crate::forecast::nodes::whole_nodes as whole;
 
 /// The size for the coming hour. `current` is the group's size now,
 /// `requested_now` the nodes that today's requests fill (fractional),

@@ -373,24 +373,12 @@ pub fn sized_plan(
         .zip(ledger)
         .and_then(|target| learn(snap, (cpu, mem), plan, target, id, now));
     let mut cfg = plan.clone();
-    let (sizing, groups) = match learned {
-        Some((cluster, groups)) => {
-            cfg.rules.quantile = cluster.quantile;
-            (Some(cluster), groups)
-        }
-        None => (None, Vec::new()),
-    };
-    cfg.group_quantiles = groups
-        .iter()
-        .map(|(g, s)| (g.clone(), s.quantile))
-        .collect();
-    let mut p = plan_cluster(view, fc, &cfg, catalog, now.date_naive())?;
-    for g in &mut p.groups {
-        g.sizing = groups
-            .iter()
-            .find(|(n, _)| *n == g.node_group)
-            .map(|(_, s)| s.clone());
-    }
+    let sizing = learned.map(|(cluster, groups)| {
+        cfg.rules.quantile = cluster.quantile;
+        cfg.group_sizing = groups;
+        cluster
+    });
+    let p = plan_cluster(view, fc, &cfg, catalog, now.date_naive())?;
     Some(crate::plan::ClusterPlan { sizing, ..p })
 }
 
@@ -405,7 +393,7 @@ fn learn(
     (target, ledger): (f64, &Mutex<Ledger>),
     id: &ClusterId,
     now: DateTime<Utc>,
-) -> Option<(Sizing, Vec<(String, Sizing)>)> {
+) -> Option<(Sizing, std::collections::BTreeMap<String, Sizing>)> {
     let needs = crate::forecast::nodes::nodes_needed(snap, cpu, mem, plan.headroom);
     let learned = ledger
         .lock()

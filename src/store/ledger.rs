@@ -7,8 +7,9 @@ use super::error::Result;
 use crate::domain::{ClusterForecast, ClusterId, SeriesKind};
 use crate::forecast::accuracy::{ClusterAccuracy, LedgerRow, rows_of, summarize};
 use crate::forecast::nodes::NodesNeeded;
-
 use crate::plan::shortage::ShortageTarget;
+use chrono::{DateTime, Duration, Utc};
+use rusqlite::params;
 
 /// One scored hour-ahead forecast: p50, p90 and the actual.
 type Scored = (f64, f64, f64);
@@ -21,8 +22,6 @@ fn cluster_sizing(rows: &[LedgerRow], target: f64, start: f64) -> ShortageTarget
     });
     ShortageTarget::over_record(target, start, hours)
 }
-use chrono::{DateTime, Duration, Utc};
-use rusqlite::params;
 
 /// Days a forecast hour is kept whole before it is folded into its day's scores.
 pub const RETENTION_DAYS: i64 = 90;
@@ -313,21 +312,7 @@ impl Ledger {
         let groups = needs
             .iter()
             .map(|n| {
-                let grow = 1.0 + headroom;
-                let nodes = |cores: f64, gib: f64| {
-                    let by = |v: f64, share: f64, per: f64| {
-                        if per > 0.0 {
-                            v * share * grow / per
-                        } else {
-                            0.0
-                        }
-                    };
-                    by(cores, n.share.cores, n.per_node.cores).max(by(
-                        gib,
-                        n.share.gib,
-                        n.per_node.gib,
-                    ))
-                };
+                let nodes = |cores: f64, gib: f64| n.nodes_at(cores, gib, headroom);
                 let record = both
                     .iter()
                     .map(|(c, m)| (nodes(c.0, m.0), nodes(c.1, m.1), nodes(c.2, m.2)));
