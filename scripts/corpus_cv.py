@@ -36,9 +36,14 @@ from recombine import H, SCORED, validation_origins, window
 VALIDATION = 28
 HI = [h - 1 for h in SCORED]
 # The product's rule (src/forecast/ensemble.rs).
-PRODUCT = ("ape", 0.9, 3, 0.0, "trackers")
+# Last two fields: naive joins the first hours where its candidates beat the
+# best tracker's validation error by this share (0: never), and only the
+# candidates within this factor of the best's error are averaged.
+PRODUCT = ("ape", 0.9, 5, 0.0, "trackers", 0.8, 1.25)
+# The rule of the second session of 2026-12-02 (the first stage's choice).
+STAGE1 = ("ape", 0.9, 3, 0.0, "trackers", 0.0, np.inf)
 # The rule before 2026-12-02 (set by hand on the nine dev series).
-BEFORE = ("smape", 1.0, 3, 0.25, "trackers")
+BEFORE = ("smape", 1.0, 3, 0.25, "trackers", 0.0, np.inf)
 GRID = list(
     itertools.product(
         ["smape", "ape"],
@@ -46,8 +51,17 @@ GRID = list(
         [2, 3, 4, 5],
         [0.0, 0.25],
         ["trackers", "trackers+naive", "all"],
+        [0.0],
+        [np.inf],
     )
 )
+# Second stage (2026-12-02, fifth session), around the first stage's choice:
+# naive on merit at the first hours, and averaging only near the best.
+GRID += [
+    ("ape", 0.9, k, 0.0, "trackers", margin, near)
+    for k, margin, near in itertools.product([3, 5], [0.0, 0.5, 0.8, 1.0], [np.inf, 1.5, 1.25, 1.1])
+    if (margin, near) != (0.0, np.inf)
+]
 
 
 class Series:
@@ -115,7 +129,7 @@ class Series:
                     out[oi, :, x] = np.where(kk > 0, s[:, lo - 1 : hi].sum(1) / kk, np.nan)
         return out
 
-    def ratios(self, pooled, top_k, tracker_share, pool):
+    def ratios(self, pooled, top_k, tracker_share, pool, margin, near):
         m = len(self.members)
         naive = np.array([n == "naive" for n in self.members])
         first = {"trackers": self.first & ~naive, "trackers+naive": self.first | naive, "all": np.ones(m, bool)}[pool]
@@ -125,10 +139,17 @@ class Series:
         cand_first = np.array([all(first[j] for j in c) for c in self.cands])
         short = np.array([h <= 3 for h in SCORED])
         any_first = np.any(has & first[None, :, None], 1)  # (origins, horizons)
-        ok &= ~(short[None, None, :] & any_first[:, None, :] & ~cand_first[None, :, None])
+        # Naive on merit: its candidates (with trackers) stay where they beat
+        # the best tracker-only candidate's error by the margin.
+        merit = np.array([all(first[j] or self.members[j] == "naive" for j in c) for c in self.cands])
+        bar = np.where(ok & cand_first[None, :, None], pooled, np.inf).min(1)  # (origins, horizons)
+        keep = cand_first[None, :, None] | (merit[None, :, None] & (pooled <= margin * bar[:, None, :]))
+        ok &= ~(short[None, None, :] & any_first[:, None, :] & ~keep)
         e = np.where(ok, pooled, np.inf)
         top = np.argsort(e, axis=1, kind="stable")[:, :top_k, :]  # (origins, k, horizons)
         valid = np.take_along_axis(ok, top, 1)
+        et = np.take_along_axis(e, top, 1)
+        valid &= et <= near * et[:, :1, :]
         w = (self.share[top] * valid[..., None]).sum(1)  # (origins, horizons, members)
         n = valid.sum(1)[..., None]
         with np.errstate(invalid="ignore", divide="ignore"):
@@ -187,19 +208,20 @@ def main():
                 results[rule] = np.array([s.ratios(p, *rule[2:]) for s, p in zip(series, pooled)])
     names = [s.name for s in series]
     idx = {f: [i for i, n in enumerate(names) if fold[n] == f] for f in "AB"}
-    print("rule: (error, recency, top k, trackers' share, first-hours pool); ratio to the best baseline at 1/6/12/24/48 h")
+    print("rule: (error, recency, top k, trackers' share, first-hours pool, naive's margin, near best); ratio to the best baseline at 1/6/12/24/48 h")
     for tune, test in (("A", "B"), ("B", "A")):
         chosen = min(GRID, key=lambda g: objective(results[g][idx[tune]]))
         print(f"tuned on fold {tune} ({len(idx[tune])} series): {chosen}; on fold {test}:")
         show(f"chosen {chosen}", results[chosen][idx[test]])
         show(f"product {PRODUCT}", results[PRODUCT][idx[test]])
+        show(f"stage 1 {STAGE1}", results[STAGE1][idx[test]])
         show(f"before {BEFORE}", results[BEFORE][idx[test]])
     chosen = min(GRID, key=lambda g: objective(results[g]))
     print(f"tuned on all {len(names)} series: {chosen} (the product's: {PRODUCT})")
     show(f"chosen {chosen}", results[chosen])
     for g in sorted(set(group[n] for n in names)):
         ix = [i for i, n in enumerate(names) if group[n] == g]
-        for label, r in (("product", results[PRODUCT]), ("before", results[BEFORE])):
+        for label, r in (("product", results[PRODUCT]), ("stage 1", results[STAGE1]), ("before", results[BEFORE])):
             show(f"{label}, {g}", r[ix])
         show(f"best member after the fact, {g}", np.array([series[i].best_member for i in ix]))
     gap = np.max(np.abs(results[PRODUCT] - np.array([s.reported for s in series])))

@@ -40,6 +40,7 @@ def validation_origins(start_hour, origin, count):
 def combined(d, points, origin, args, members):
     y, observed, short, first = d["y"], d["observed"], d["tracks_level"], d["first_hours"]
     m = len(d["members"])
+    merit = [n in args.on_merit.split(",") for n in d["members"]]
     vals = validation_origins(d["start_hour"], origin, args.validation_origins)
     now = points[origin]
     pool = [j for j in range(m) if members is None or d["members"][j] in members]
@@ -85,7 +86,7 @@ def combined(d, points, origin, args, members):
         only_short = h <= args.short_horizons and any(first[j] and has(j, h) for j in pool)
         scored = []
         for ci, c in enumerate(cands):
-            if mean_of(now, c, h - 1) is None or (only_short and not all(first[j] for j in c)):
+            if mean_of(now, c, h - 1) is None or (only_short and not all(first[j] or merit[j] for j in c)):
                 continue
             s = k = 0.0
             for hh in window(h, max(h // 3, 2)):
@@ -95,13 +96,18 @@ def combined(d, points, origin, args, members):
                 scored.append((s / k, ci))
                 if len(cands[ci]) == 1:
                     alone[cands[ci][0]] = s / k
+        if only_short:
+            # Naive competes at the first hours only where it beats the
+            # level trackers' best by the margin.
+            bar = min((e for e, ci in scored if all(first[j] for j in cands[ci])), default=math.inf)
+            scored = [(e, ci) for e, ci in scored if all(first[j] for j in cands[ci]) or e <= args.first_hours_margin * bar]
         if not scored:
             avail = [j for j in pool if has(j, h)]
             for j in avail:
                 w[j] = 1.0 / len(avail)
         else:
             scored.sort(key=lambda x: x[0])
-            top = scored[: args.top_k]
+            top = [x for x in scored[: args.top_k] if x[0] <= args.near_best * scored[0][0]]
             for _, ci in top:
                 for j in cands[ci]:
                     w[j] += 1.0 / (len(cands[ci]) * len(top))
@@ -140,7 +146,10 @@ def mape(d, args, members):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("dump", nargs="+", help="files written by --dump-members")
-    ap.add_argument("--top-k", type=int, default=3)
+    ap.add_argument("--top-k", type=int, default=5)
+    ap.add_argument("--near-best", type=float, default=1.25, help="candidates averaged only within this factor of the best's validation error")
+    ap.add_argument("--first-hours-margin", type=float, default=0.8, help="--on-merit members compete at the first hours where this share of the best tracker's error is not exceeded")
+    ap.add_argument("--on-merit", default="naive", help="comma-separated members that join the first hours on merit")
     ap.add_argument("--recency", type=float, default=0.9, help="weight of a validation origin against the next later one")
     ap.add_argument("--metric", choices=["ape", "smape"], default="ape", help="validation error (ape: the product's)")
     ap.add_argument("--tracker-share", type=float, default=0.0, help="share fixed for the level-tracking members past the first hours (0 in the product)")

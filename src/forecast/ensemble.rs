@@ -21,7 +21,11 @@ pub const VALIDATION_ORIGINS: usize = 28;
 /// dev set (docs/forecasting.md, `scripts/corpus_cv.py`), as are
 /// [`RECENCY`], [`SHORT_HORIZONS`] and the error measure (absolute
 /// percentage error, the product's accuracy).
-pub const TOP_K: usize = 3;
+pub const TOP_K: usize = 5;
+/// Of those, only the candidates whose validation error is at most this
+/// many times the best one's are averaged: a candidate twice as wrong as
+/// the best dilutes it, however many places are left.
+pub const NEAR_BEST: f64 = 1.25;
 /// Weight of a validation origin against the next more recent one: the
 /// latest origins count most, so a choice follows a change of regime
 /// within days instead of a week (0.9^k: half the weight on the last
@@ -32,6 +36,12 @@ pub const RECENCY: f64 = 0.9;
 /// level hour by hour): naive, the seasonal, tree and day-type members only
 /// win validation there by luck, which costs on the test hours.
 pub const SHORT_HORIZONS: usize = 3;
+/// At those horizons a member that joins them on merit
+/// ([`Member::joins_first_hours_on_merit`]: naive) competes too where its
+/// candidates' validation error is at most this share of the best level
+/// tracker's: after a level shift the trackers' seasons stay wrong for
+/// days while the last hour is right.
+pub const FIRST_HOURS_MARGIN: f64 = 0.8;
 /// Residual quantile for the p10 side (and 1 - it for p90). Wider than 0.1
 /// because validation residuals understate errors after a regime change.
 pub const BAND_Q: f64 = 0.06;
@@ -276,6 +286,11 @@ impl Ensemble {
             .iter()
             .map(|mb| mb.serves_first_hours())
             .collect();
+        let on_merit: Vec<bool> = self
+            .members
+            .iter()
+            .map(|mb| mb.serves_first_hours() || mb.joins_first_hours_on_merit())
+            .collect();
         let forecasts = |j: usize, h: usize| now_points[j].as_ref().is_some_and(|p| p.len() >= h);
         let mut weights = vec![vec![0.0; m]; H];
         for h in 1..=H {
@@ -286,7 +301,7 @@ impl Ensemble {
             let mut scored: Vec<(f64, usize)> = Vec::new();
             for (ci, c) in candidates.iter().enumerate() {
                 if mean_of(&now_points, c, h - 1).is_none()
-                    || (only_short && !c.iter().all(|j| first[*j]))
+                    || (only_short && !c.iter().all(|j| on_merit[*j]))
                 {
                     continue;
                 }
@@ -296,6 +311,17 @@ impl Ensemble {
                 if k > 0.0 {
                     scored.push((s / k, ci));
                 }
+            }
+            if only_short {
+                // The trackers' best sets the bar the others must clear.
+                let bar = scored
+                    .iter()
+                    .filter(|(_, ci)| candidates[*ci].iter().all(|j| first[*j]))
+                    .map(|(e, _)| *e)
+                    .fold(f64::INFINITY, f64::min);
+                scored.retain(|(e, ci)| {
+                    candidates[*ci].iter().all(|j| first[*j]) || *e <= FIRST_HOURS_MARGIN * bar
+                });
             }
             if scored.is_empty() {
                 // No validation yet (cold start): equal weights over the
@@ -321,7 +347,13 @@ impl Ensemble {
                 continue;
             }
             scored.sort_by(|a, b| a.0.total_cmp(&b.0));
-            let top = &scored[..scored.len().min(TOP_K)];
+            let best = scored[0].0;
+            let near = scored
+                .iter()
+                .take(TOP_K)
+                .take_while(|(e, _)| *e <= NEAR_BEST * best)
+                .count();
+            let top = &scored[..near.max(1)];
             for (_, ci) in top {
                 let c = &candidates[*ci];
                 for j in c {

@@ -46,6 +46,13 @@ pub trait Member: Send + Sync {
     fn serves_first_hours(&self) -> bool {
         self.tracks_level()
     }
+    /// Whether the member also competes at the first hours where its
+    /// validation error there beats the best level tracker's by
+    /// [`super::ensemble::FIRST_HOURS_MARGIN`]: naive, after a level shift
+    /// or a burst that left the trackers' seasons wrong for days.
+    fn joins_first_hours_on_merit(&self) -> bool {
+        false
+    }
     /// What the member serves (with the others that do) while the history
     /// is too short for validation: naive the first hours, the global
     /// models the rest ([`super::ensemble`], cold start).
@@ -142,6 +149,9 @@ impl Member for Naive {
     }
     fn cold_start(&self) -> Option<ColdStart> {
         Some(ColdStart::FirstHours)
+    }
+    fn joins_first_hours_on_merit(&self) -> bool {
+        true
     }
     fn point(&self, y: &[f64], _: i64, h: usize) -> Option<Vec<f64>> {
         y.last().map(|v| vec![*v; h])
