@@ -353,6 +353,20 @@ pub struct HorizonMix {
     pub members: Vec<(String, f64)>,
 }
 
+impl HorizonMix {
+    /// "6 h seasonal168 .60 ets .10 lstm .30", as plain text.
+    pub fn describe(&self) -> String {
+        let mut s = format!("{} h", self.horizon);
+        for (name, w) in &self.members {
+            s.push_str(&format!(
+                " {name} {}",
+                format!("{w:.2}").trim_start_matches('0')
+            ));
+        }
+        s
+    }
+}
+
 /// Forecasts of one cluster, by series.
 pub type ClusterForecast = BTreeMap<SeriesKind, Forecast>;
 

@@ -87,6 +87,10 @@ fn list(versions: &[ModelVersion], json: bool) -> Result<()> {
             v.against.map_or("weekly".into(), |a| format!("v{a}")),
             v.trigger
         );
+        if !v.weights.is_empty() {
+            let mix: Vec<String> = v.weights.iter().map(|m| m.describe()).collect();
+            println!("     weights {}", mix.join(" │ "));
+        }
     }
     Ok(())
 }

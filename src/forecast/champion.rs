@@ -11,9 +11,10 @@
 
 use super::accuracy::{Score, SeriesAccuracy, WINDOWS};
 use super::forecaster::Forecaster;
+use super::horizon::HORIZON_HOURS;
 use super::horizon::origin_for;
 use super::persist::{ModelVersion, Pin};
-use crate::domain::{HourlySeries, SeriesKind};
+use crate::domain::{HorizonMix, HourlySeries, SeriesKind};
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -97,6 +98,10 @@ pub struct Contest {
     pub challenger_mape: Option<f64>,
     /// Scored (origin, hour) pairs behind each MAPE.
     pub scored: usize,
+    /// The ensemble's member weights at the window's end with the
+    /// challenger's models (what it would serve with then; the weights are
+    /// recomputed every refresh from the rolling validation).
+    pub weights: Vec<HorizonMix>,
 }
 
 impl Contest {
@@ -162,6 +167,10 @@ pub fn contest(
     let challenger = f.train_through(series, cluster, from)?;
     let (champion_mape, scored) = held_back_mape(f, series, cluster, champion, from, to);
     let (challenger_mape, _) = held_back_mape(f, series, cluster, Some(&challenger), from, to);
+    let weights = f
+        .forecast_pinned(series, cluster, to, HORIZON_HOURS, Some(&challenger))
+        .map(|fc| fc.mix)
+        .unwrap_or_default();
     Some(Contest {
         challenger,
         from,
@@ -169,6 +178,7 @@ pub fn contest(
         champion_mape: champion_mape.map(round3),
         challenger_mape: challenger_mape.map(round3),
         scored,
+        weights,
     })
 }
 

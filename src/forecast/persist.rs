@@ -3,6 +3,7 @@
 //! I/O themselves), and the manifest's entries. The folder on disk that
 //! implements it is `crate::store::models::ModelDir`.
 
+use crate::domain::HorizonMix;
 use anyhow::Result;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -86,6 +87,10 @@ pub struct ModelVersion {
     pub challenger_mape: Option<f64>,
     /// Scored (origin, hour) pairs behind each MAPE.
     pub scored: usize,
+    /// The ensemble's member weights by horizon with this version's models
+    /// at the held-back window's end (the refresh recomputes them hourly).
+    #[serde(default)]
+    pub weights: Vec<HorizonMix>,
     pub created_at: DateTime<Utc>,
     pub promoted_at: Option<DateTime<Utc>>,
     pub status: VersionStatus,

@@ -132,6 +132,7 @@ impl ModelDir {
             champion_mape: contest.champion_mape,
             challenger_mape: contest.challenger_mape,
             scored: contest.scored,
+            weights: contest.weights.clone(),
             created_at: at,
             promoted_at: None,
             status: VersionStatus::Rejected,

@@ -7,7 +7,7 @@
 use crate::fixture::{data_file, run_nodecast};
 use crate::headless::demo_cli;
 use chrono::{DateTime, Duration, TimeZone, Utc};
-use nodecast::domain::{HourlySeries, SeriesKind};
+use nodecast::domain::{HorizonMix, HourlySeries, SeriesKind};
 use nodecast::forecast::Forecaster;
 use nodecast::forecast::champion::{
     ClusterModels, Contest, HELD_BACK_HOURS, SeriesModels, Trigger, contest, due,
@@ -84,6 +84,7 @@ fn judged(champion: Option<f64>, challenger: Option<f64>) -> Contest {
         champion_mape: champion,
         challenger_mape: challenger,
         scored: 10,
+        weights: Vec::new(),
     }
 }
 
@@ -116,6 +117,16 @@ fn three_versions(models: &ModelDir) -> [ModelVersion; 3] {
     };
     let c2 = Contest {
         challenger: pin(t(28, 6), 2),
+        weights: vec![
+            HorizonMix {
+                horizon: 1,
+                members: vec![("ets".into(), 0.6), ("forest".into(), 0.4)],
+            },
+            HorizonMix {
+                horizon: 24,
+                members: vec![("seasonal168".into(), 1.0)],
+            },
+        ],
         ..judged(Some(1.5), Some(1.2))
     };
     let c3 = Contest {
@@ -282,6 +293,15 @@ fn a_contest_trains_a_challenger_before_the_window_and_a_pinned_version_serves()
         .expect("pinned");
     let weekly = f.forecast_pinned(k, &c, end, 48, None).expect("weekly");
     assert_ne!(pinned.points, weekly.points);
+    // The version keeps the ensemble's weights it serves with there, by
+    // horizon, each summing to 1.
+    assert_eq!(done.weights, pinned.mix);
+    let horizons: Vec<usize> = done.weights.iter().map(|m| m.horizon).collect();
+    assert_eq!(horizons, [1, 6, 24, 48]);
+    for m in &done.weights {
+        let sum: f64 = m.members.iter().map(|(_, w)| w).sum();
+        assert!((sum - 1.0).abs() < 1e-9, "{m:?}");
+    }
     let m = read_manifest(dir.path()).expect("manifest");
     let forest = format!("forest-{:016x}.json", done.challenger.keys["forest"]);
     assert!(!m.models[&forest].validation_smape.is_empty(), "{forest}");
@@ -422,6 +442,15 @@ fn models_command_lists_promotes_and_rolls_back_with_audit_rows() {
     assert!(
         table.contains("VER") && table.contains("  v2 prod-web"),
         "{table}"
+    );
+    // The ensemble weights each version was judged with, under its row.
+    assert!(
+        table.contains("\n     weights 1 h ets .60 forest .40 │ 24 h seasonal168 1.00\n"),
+        "{table}"
+    );
+    assert_eq!(
+        listed[1]["weights"][0],
+        serde_json::json!({"horizon": 1, "members": [["ets", 0.6], ["forest", 0.4]]})
     );
     let out = demo_cli(home.path(), &["models", "promote", "3"]);
     assert!(
