@@ -4,6 +4,7 @@
 //! and how each serving member did). Pure: rows and `now` in, figures out.
 
 use super::horizon::STEP;
+use super::nodes::{NodesNeeded, PerUnit};
 use crate::domain::{Forecast, ForecastPoint, SeriesKind};
 use chrono::{DateTime, Duration, Utc};
 use std::collections::BTreeMap;
@@ -17,6 +18,10 @@ pub const CHART_LEAD: u32 = 24;
 pub const CHART_DAYS: i64 = 14;
 /// Fewer scored forecasts than this in a cell is "not enough yet".
 pub const MIN_SCORED: usize = 3;
+/// The lead time and window (an index of [`WINDOWS`]) of each node group's
+/// line: its nodes needed 6 h ahead over the last 7 days.
+pub const GROUP_LEAD: u32 = 6;
+pub const GROUP_WINDOW: usize = 1;
 
 /// One forecast hour as the ledger keeps it.
 #[derive(Clone, Debug, PartialEq)]
@@ -34,6 +39,70 @@ pub struct LedgerRow {
     pub p90: f64,
     /// The hour's mean, once it is in.
     pub actual: Option<f64>,
+    /// The node group whose nodes needed the row forecasts (series
+    /// [`SeriesKind::Nodes`], whole nodes); empty for the cluster's series.
+    pub node_group: String,
+}
+
+/// A node group's forecast hour of nodes needed, with what turned the
+/// cluster's requests into its nodes when it was issued: its actual is the
+/// whole nodes the cluster's actual requests of that hour need at the same
+/// share.
+#[derive(Clone, Debug, PartialEq)]
+pub struct GroupRow {
+    pub row: LedgerRow,
+    pub per: PerUnit,
+}
+
+/// The node groups' rows of `fc`, a forecast of the cluster of `snapshot`
+/// (none without its CPU and memory request forecasts).
+pub fn groups_of(
+    snapshot: &crate::snapshot::ClusterSnapshot,
+    fc: &crate::domain::ClusterForecast,
+    headroom: f64,
+) -> Vec<GroupRow> {
+    let (Some(cpu), Some(mem)) = (
+        fc.get(&SeriesKind::CpuRequests),
+        fc.get(&SeriesKind::MemRequests),
+    ) else {
+        return Vec::new();
+    };
+    group_rows(
+        &super::nodes::nodes_needed(snapshot, cpu, mem, headroom),
+        cpu,
+        headroom,
+    )
+}
+
+/// The ledger rows of each node group's nodes needed (`needs`, made from
+/// `cpu` and the memory forecast with `headroom`), lead by lead; the model
+/// and serving member are the CPU forecast's.
+pub fn group_rows(needs: &[NodesNeeded], cpu: &Forecast, headroom: f64) -> Vec<GroupRow> {
+    needs
+        .iter()
+        .flat_map(|n| {
+            let per = n.per_unit(headroom);
+            n.hours.iter().enumerate().map(move |(i, h)| {
+                let lead = i as u32 + 1;
+                GroupRow {
+                    row: LedgerRow {
+                        series: SeriesKind::Nodes,
+                        model: cpu.model.clone(),
+                        member: serving_member(cpu, lead),
+                        issued_at: cpu.issued_at,
+                        target: h.ts,
+                        lead,
+                        p10: h.p10 as f64,
+                        p50: h.p50 as f64,
+                        p90: h.p90 as f64,
+                        actual: None,
+                        node_group: n.node_group.clone(),
+                    },
+                    per,
+                }
+            })
+        })
+        .collect()
 }
 
 /// The member serving `lead`: the heaviest of the mix at the nearest mixed
@@ -68,6 +137,7 @@ pub fn rows_of(f: &Forecast) -> Vec<LedgerRow> {
                 p50: p.p50,
                 p90: p.p90,
                 actual: None,
+                node_group: String::new(),
             }
         })
         .collect()
@@ -160,6 +230,16 @@ pub struct SeriesAccuracy {
     pub scored: usize,
     /// Forecast hours waiting for their actual.
     pub waiting: usize,
+    /// Each node group's nodes needed at [`GROUP_LEAD`] over
+    /// [`GROUP_WINDOW`] (on the nodes series only).
+    pub groups: Vec<GroupRecord>,
+}
+
+/// How a node group's nodes-needed forecasts did.
+#[derive(Clone, Debug, PartialEq)]
+pub struct GroupRecord {
+    pub node_group: String,
+    pub score: Score,
 }
 
 impl SeriesAccuracy {
@@ -176,13 +256,36 @@ pub type ClusterAccuracy = BTreeMap<SeriesKind, SeriesAccuracy>;
 /// The record of `rows` (a cluster's ledger of the last 30 days) at `now`.
 pub fn summarize(rows: &[LedgerRow], now: DateTime<Utc>) -> ClusterAccuracy {
     let mut by_series: BTreeMap<SeriesKind, Vec<&LedgerRow>> = BTreeMap::new();
+    let mut by_group: BTreeMap<&str, Vec<&LedgerRow>> = BTreeMap::new();
     for r in rows {
-        by_series.entry(r.series).or_default().push(r);
+        if r.node_group.is_empty() {
+            by_series.entry(r.series).or_default().push(r);
+        } else {
+            by_group.entry(&r.node_group).or_default().push(r);
+        }
     }
-    by_series
+    let mut acc: ClusterAccuracy = by_series
         .into_iter()
         .map(|(k, rows)| (k, series_record(&rows, now)))
-        .collect()
+        .collect();
+    if !by_group.is_empty() {
+        let days = WINDOWS[GROUP_WINDOW].1;
+        let groups = by_group
+            .into_iter()
+            .map(|(g, rows)| GroupRecord {
+                node_group: g.to_string(),
+                score: Score::of(rows.into_iter().filter(|r| {
+                    r.lead == GROUP_LEAD
+                        && r.target >= now - Duration::days(days)
+                        && r.target <= now
+                })),
+            })
+            .collect();
+        acc.entry(SeriesKind::Nodes)
+            .or_insert_with(|| series_record(&[], now))
+            .groups = groups;
+    }
+    acc
 }
 
 fn series_record(rows: &[&LedgerRow], now: DateTime<Utc>) -> SeriesAccuracy {
@@ -251,6 +354,7 @@ fn series_record(rows: &[&LedgerRow], now: DateTime<Utc>) -> SeriesAccuracy {
         members,
         scored: scored.len(),
         waiting: rows.iter().filter(|r| r.actual.is_none()).count(),
+        groups: Vec::new(),
     }
 }
 

@@ -79,18 +79,23 @@ impl NodesNeeded {
     /// and `gib`: its share with `headroom`, over one node's allocatable,
     /// the larger of CPU and memory.
     pub fn nodes_at(&self, cores: f64, gib: f64, headroom: f64) -> f64 {
-        let by = |v: f64, share: f64, per: f64| {
+        self.per_unit(headroom).nodes(cores, gib)
+    }
+
+    /// The group's nodes per requested core and per requested GiB of the
+    /// cluster: its share with `headroom`, over one node's allocatable.
+    pub fn per_unit(&self, headroom: f64) -> PerUnit {
+        let by = |share: f64, per: f64| {
             if per > 0.0 {
-                v * share * (1.0 + headroom) / per
+                share * (1.0 + headroom) / per
             } else {
                 0.0
             }
         };
-        by(cores, self.share.cores, self.per_node.cores).max(by(
-            gib,
-            self.share.gib,
-            self.per_node.gib,
-        ))
+        PerUnit {
+            per_core: by(self.share.cores, self.per_node.cores),
+            per_gib: by(self.share.gib, self.per_node.gib),
+        }
     }
 
     /// The 48-hour peak's p90 goes over the group's max.
@@ -128,6 +133,22 @@ pub fn whole_nodes(nodes: f64) -> u32 {
         return 0;
     }
     ((nodes * 1e6).round() / 1e6).ceil().min(u32::MAX as f64) as u32
+}
+
+/// A node group's nodes per requested core and per requested GiB of its
+/// cluster ([`NodesNeeded::per_unit`]).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct PerUnit {
+    pub per_core: f64,
+    pub per_gib: f64,
+}
+
+impl PerUnit {
+    /// Nodes (fractional) for the cluster's `cores` and `gib` requested:
+    /// the larger of CPU and memory.
+    pub fn nodes(&self, cores: f64, gib: f64) -> f64 {
+        (cores * self.per_core).max(gib * self.per_gib)
+    }
 }
 
 /// Each group's share of the demand (requests of its pods, running and

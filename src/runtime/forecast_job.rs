@@ -12,12 +12,12 @@ use crate::app::Action;
 use crate::catalog::Catalog;
 use crate::clock::Clock;
 use crate::domain::{ClusterForecast, ClusterId, SeriesKind};
-use crate::forecast::accuracy::ClusterAccuracy;
+use crate::forecast::accuracy::{ClusterAccuracy, group_rows};
 use crate::forecast::{Forecaster, forecast_cluster_pinned, origin_for};
 use crate::plan::cluster::Sizing;
 use crate::plan::{PlanConfig, plan_cluster};
 use crate::snapshot::{ClusterView, Fleet};
-use crate::store::ledger::{Ledger, keep};
+use crate::store::ledger::{Ledger, keep, store_groups};
 use chrono::{DateTime, Utc};
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -131,6 +131,11 @@ impl ForecastJob {
             let fc = forecast_cluster_pinned(forecaster, &v, run.origin, &pins);
             finished.push((id.clone(), fc.clone()));
             let planned = sized_plan(&v, &fc, plan, ledger, &id, &run.catalog, run.now);
+            if let (Some(l), Some(p), Some(cpu)) =
+                (ledger, &planned, fc.get(&SeriesKind::CpuRequests))
+            {
+                store_groups(l, &id, &group_rows(&p.needs, cpu, p.headroom));
+            }
             let acc = ledger.and_then(|l| keep(l, &id, Some(&fc), run.now));
             if let Some(acc) = &acc
                 && tx
@@ -265,10 +270,11 @@ impl ForecastJob {
             tx.clone(),
             shutdown.clone(),
         );
+        let headroom = self.plan.headroom;
         tokio::task::spawn_blocking(move || {
             super::hindcast::run(
                 forecaster.as_ref(),
-                &ledger,
+                (&ledger, headroom),
                 todo,
                 origin,
                 days,

@@ -7,6 +7,7 @@
 
 use crate::app::Action;
 use crate::domain::ClusterId;
+use crate::forecast::accuracy::groups_of;
 use crate::forecast::horizon::STEP;
 use crate::forecast::{Forecaster, forecast_cluster};
 use crate::snapshot::ClusterView;
@@ -21,11 +22,12 @@ use tokio::sync::{mpsc, watch};
 const ORIGINS_PER_RECORD: usize = 24 / STEP;
 
 /// Replays `days` days before `origin` of each of `clusters` through the
-/// ledger, sending each cluster's record after every replayed day and at
-/// the end.
+/// ledger (the node groups' nodes needed too, at today's share with
+/// `headroom`), sending each cluster's record after every replayed day and
+/// at the end.
 pub fn run(
     forecaster: &dyn Forecaster,
-    ledger: &Mutex<Ledger>,
+    (ledger, headroom): (&Mutex<Ledger>, f64),
     clusters: Vec<(ClusterId, Arc<ClusterView>)>,
     origin: DateTime<Utc>,
     days: i64,
@@ -44,7 +46,16 @@ pub fn run(
             if fc.is_empty() {
                 continue;
             }
-            match ledger.lock().map(|mut l| l.store(&id.0, &fc)) {
+            let groups = view
+                .latest
+                .as_ref()
+                .map(|snap| groups_of(snap, &fc, headroom))
+                .unwrap_or_default();
+            let stored_now = ledger.lock().map(|mut l| {
+                l.store(&id.0, &fc)
+                    .and_then(|_| l.store_groups(&id.0, &groups))
+            });
+            match stored_now {
                 Ok(Ok(_)) => stored += 1,
                 Ok(Err(e)) => tracing::warn!(cluster = %id, "forecast ledger: {e}"),
                 Err(_) => return,

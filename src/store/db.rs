@@ -82,6 +82,11 @@ const MIGRATIONS: &[&str] = &[
         covered    INTEGER NOT NULL,
         PRIMARY KEY (cluster_id, series, node_group, day, horizon_h)
      ) WITHOUT ROWID;",
+    // v5: a node group's nodes-needed forecast hours keep what turned the
+    // cluster's requests into its nodes when they were issued (nodes per
+    // requested core and per GiB), so they are scored at that share.
+    "ALTER TABLE forecasts ADD COLUMN per_core REAL;
+     ALTER TABLE forecasts ADD COLUMN per_gib REAL;",
 ];
 
 pub struct Db {

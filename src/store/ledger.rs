@@ -5,8 +5,8 @@
 use super::db::Db;
 use super::error::Result;
 use crate::domain::{ClusterForecast, ClusterId, SeriesKind};
-use crate::forecast::accuracy::{ClusterAccuracy, LedgerRow, rows_of, summarize};
-use crate::forecast::nodes::NodesNeeded;
+use crate::forecast::accuracy::{ClusterAccuracy, GroupRow, LedgerRow, rows_of, summarize};
+use crate::forecast::nodes::{NodesNeeded, PerUnit, whole_nodes};
 use crate::plan::shortage::ShortageTarget;
 use chrono::{DateTime, Duration, Utc};
 use rusqlite::params;
@@ -49,30 +49,53 @@ impl Db {
         cluster: &str,
         forecasts: &ClusterForecast,
     ) -> Result<usize> {
+        let rows: Vec<(LedgerRow, Option<PerUnit>)> = forecasts
+            .values()
+            .flat_map(rows_of)
+            .map(|r| (r, None))
+            .collect();
+        self.insert_rows(cluster, &rows)
+    }
+
+    /// Stores node groups' nodes-needed forecast hours of `cluster` (left
+    /// as they are when stored already).
+    pub fn record_group_forecasts(&mut self, cluster: &str, rows: &[GroupRow]) -> Result<usize> {
+        let rows: Vec<(LedgerRow, Option<PerUnit>)> =
+            rows.iter().map(|g| (g.row.clone(), Some(g.per))).collect();
+        self.insert_rows(cluster, &rows)
+    }
+
+    fn insert_rows(
+        &mut self,
+        cluster: &str,
+        rows: &[(LedgerRow, Option<PerUnit>)],
+    ) -> Result<usize> {
         let id = self.cluster_id(cluster)?;
         let tx = self.conn.transaction()?;
         let mut added = 0;
         {
             let mut st = tx.prepare_cached(
                 "INSERT OR IGNORE INTO forecasts
-                    (cluster_id, series, model, member, node_group, issued_at, target_ts, horizon_h, p10, p50, p90)
-                 VALUES (?1, ?2, ?3, ?4, '', ?5, ?6, ?7, ?8, ?9, ?10)",
+                    (cluster_id, series, model, member, node_group, issued_at, target_ts, horizon_h,
+                     p10, p50, p90, per_core, per_gib)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
             )?;
-            for f in forecasts.values() {
-                for r in rows_of(f) {
-                    added += st.execute(params![
-                        id,
-                        r.series.key(),
-                        r.model,
-                        r.member,
-                        r.issued_at.timestamp(),
-                        r.target.timestamp(),
-                        r.lead,
-                        r.p10,
-                        r.p50,
-                        r.p90
-                    ])?;
-                }
+            for (r, per) in rows {
+                added += st.execute(params![
+                    id,
+                    r.series.key(),
+                    r.model,
+                    r.member,
+                    r.node_group,
+                    r.issued_at.timestamp(),
+                    r.target.timestamp(),
+                    r.lead,
+                    r.p10,
+                    r.p50,
+                    r.p90,
+                    per.map(|p| p.per_core),
+                    per.map(|p| p.per_gib)
+                ])?;
             }
         }
         tx.commit()?;
@@ -101,17 +124,70 @@ impl Db {
                 SELECT AVG(s.value) FROM samples s
                  WHERE s.cluster_id = forecasts.cluster_id AND s.series = forecasts.series
                    AND s.ts >= forecasts.target_ts AND s.ts < forecasts.target_ts + 3600)
-             WHERE cluster_id = ?1 AND actual IS NULL AND target_ts + 3600 + ?3 <= ?2",
+             WHERE cluster_id = ?1 AND actual IS NULL AND node_group = ''
+               AND target_ts + 3600 + ?3 <= ?2",
             params![id, now.timestamp(), SCORE_AFTER_SECS],
         )?;
+        self.score_group_forecasts(id, now)?;
         Ok((before - due(self)?) as usize)
+    }
+
+    /// Scores node groups' forecast hours that ended by `now`: the whole
+    /// nodes the hour's mean CPU and memory requests need at the share
+    /// each row was issued with. An hour missing either stays open.
+    fn score_group_forecasts(&mut self, id: i64, now: DateTime<Utc>) -> Result<()> {
+        let tx = self.conn.transaction()?;
+        {
+            let mut due = tx.prepare_cached(
+                "SELECT f.id, f.per_core, f.per_gib,
+                        (SELECT AVG(s.value) FROM samples s
+                          WHERE s.cluster_id = f.cluster_id AND s.series = ?4
+                            AND s.ts >= f.target_ts AND s.ts < f.target_ts + 3600),
+                        (SELECT AVG(s.value) FROM samples s
+                          WHERE s.cluster_id = f.cluster_id AND s.series = ?5
+                            AND s.ts >= f.target_ts AND s.ts < f.target_ts + 3600)
+                   FROM forecasts f
+                  WHERE f.cluster_id = ?1 AND f.actual IS NULL AND f.node_group != ''
+                    AND f.target_ts + 3600 + ?3 <= ?2",
+            )?;
+            let rows = due.query_map(
+                params![
+                    id,
+                    now.timestamp(),
+                    SCORE_AFTER_SECS,
+                    SeriesKind::CpuRequests.key(),
+                    SeriesKind::MemRequests.key()
+                ],
+                |r| {
+                    Ok((
+                        r.get::<_, i64>(0)?,
+                        r.get::<_, Option<f64>>(1)?,
+                        r.get::<_, Option<f64>>(2)?,
+                        r.get::<_, Option<f64>>(3)?,
+                        r.get::<_, Option<f64>>(4)?,
+                    ))
+                },
+            )?;
+            let mut set = tx.prepare_cached("UPDATE forecasts SET actual = ?2 WHERE id = ?1")?;
+            for row in rows {
+                let (row_id, per_core, per_gib, cores, gib) = row?;
+                if let (Some(per_core), Some(per_gib), Some(cores), Some(gib)) =
+                    (per_core, per_gib, cores, gib)
+                {
+                    let per = PerUnit { per_core, per_gib };
+                    set.execute(params![row_id, whole_nodes(per.nodes(cores, gib)) as f64])?;
+                }
+            }
+        }
+        tx.commit()?;
+        Ok(())
     }
 
     /// The ledger of `cluster` whose target hour is at or after `since`.
     pub fn ledger_rows(&self, cluster: &str, since: DateTime<Utc>) -> Result<Vec<LedgerRow>> {
         let mut st = self.conn.prepare_cached(
             "SELECT f.series, f.model, f.member, f.issued_at, f.target_ts, f.horizon_h,
-                    f.p10, f.p50, f.p90, f.actual
+                    f.p10, f.p50, f.p90, f.actual, f.node_group
                FROM forecasts f JOIN clusters c ON c.id = f.cluster_id
               WHERE c.name = ?1 AND f.target_ts >= ?2
               ORDER BY f.target_ts, f.horizon_h",
@@ -130,11 +206,13 @@ impl Db {
                     r.get::<_, f64>(8)?,
                 ),
                 r.get::<_, Option<f64>>(9)?,
+                r.get::<_, String>(10)?,
             ))
         })?;
         let mut out = Vec::new();
         for row in rows {
-            let (series, model, member, issued, target, lead, (p10, p50, p90), actual) = row?;
+            let (series, model, member, issued, target, lead, (p10, p50, p90), actual, node_group) =
+                row?;
             let (Some(series), Some(issued_at), Some(target)) = (
                 SeriesKind::from_key(&series),
                 DateTime::from_timestamp(issued, 0),
@@ -153,6 +231,7 @@ impl Db {
                 p50,
                 p90,
                 actual,
+                node_group,
             });
         }
         Ok(out)
@@ -242,6 +321,11 @@ impl Ledger {
     /// Stores `forecasts` of `cluster` without reading its record back.
     pub fn store(&mut self, cluster: &str, forecasts: &ClusterForecast) -> Result<usize> {
         self.db.record_forecasts(cluster, forecasts)
+    }
+
+    /// Stores `cluster`'s node groups' nodes-needed forecast hours.
+    pub fn store_groups(&mut self, cluster: &str, rows: &[GroupRow]) -> Result<usize> {
+        self.db.record_group_forecasts(cluster, rows)
     }
 
     /// Stores `forecasts` (if any) of `cluster`, scores its hours that ended
@@ -342,6 +426,19 @@ impl Ledger {
     /// Folds what is past the retention window; returns the hours folded.
     pub fn fold(&mut self, now: DateTime<Utc>) -> Result<usize> {
         self.db.fold_old_forecasts(now, self.retention_days)
+    }
+}
+
+/// Stores node groups' forecast hours of `id` in the shared ledger (logged
+/// when it fails: the plan is shown all the same).
+pub fn store_groups(ledger: &std::sync::Mutex<Ledger>, id: &ClusterId, rows: &[GroupRow]) {
+    if rows.is_empty() {
+        return;
+    }
+    if let Ok(mut l) = ledger.lock()
+        && let Err(e) = l.store_groups(&id.0, rows)
+    {
+        tracing::warn!(cluster = %id, "forecast ledger, node groups: {e}");
     }
 }
 

@@ -7,7 +7,7 @@ use chrono::{DateTime, Duration, Utc};
 use nodecast::app::{Action, Command, update};
 use nodecast::domain::{ClusterForecast, Forecast, ForecastPoint, HorizonMix, Sample, SeriesKind};
 use nodecast::forecast::accuracy::{
-    LedgerRow, Score, fleet_line, rows_of, serving_member, summarize,
+    GROUP_LEAD, LedgerRow, Score, fleet_line, groups_of, rows_of, serving_member, summarize,
 };
 use nodecast::forecast::horizon::STEP;
 use nodecast::forecast::{forecast_cluster, origin_for};
@@ -31,6 +31,7 @@ fn row(lead: u32, target: DateTime<Utc>, p50: f64, actual: Option<f64>) -> Ledge
         p50,
         p90: p50 * 1.1,
         actual,
+        node_group: String::new(),
     }
 }
 
@@ -233,10 +234,12 @@ fn the_ledger_stores_once_scores_with_the_hours_mean_and_folds_past_retention() 
     );
 }
 
-/// The demo fleet's clusters with 14 days of stub forecasts (every 6 h)
-/// through a real ledger, their samples from the fleet's history.
-/// A ledger of the stub forecaster's forecasts of the test fleet, every
-/// STEP hours over 14 days, and each cluster's record.
+/// Headroom of the node groups' rows in [`stub_ledger`].
+const HEADROOM: f64 = 0.10;
+
+/// A ledger of the stub forecaster's forecasts of the test fleet (and of
+/// their node groups' nodes needed), every STEP hours over 14 days, their
+/// samples from the fleet's history, and each cluster's record.
 fn stub_ledger() -> (
     tempfile::TempDir,
     Ledger,
@@ -264,6 +267,10 @@ fn stub_ledger() -> (
         let mut acc = None;
         while o <= origin {
             let fc = forecast_cluster(&StubForecaster, view, o);
+            let snap = view.latest.as_ref().expect("snapshot");
+            ledger
+                .store_groups(&id.0, &groups_of(snap, &fc, HEADROOM))
+                .expect("groups");
             acc = Some(ledger.keep(&id.0, Some(&fc), now()).expect("keep"));
             o += Duration::hours(STEP as i64);
         }
@@ -437,10 +444,12 @@ fn each_node_group_is_sized_for_its_own_quantile_from_the_ledger_and_says_so() {
             .find(|n| n.node_group == g.node_group)
             .expect("need");
         let grow = 1.0 + plan.headroom;
-        let nodes = |c: f64, m: f64| {
-            (c * need.share.cores * grow / need.per_node.cores)
-                .max(m * need.share.gib * grow / need.per_node.gib)
-        };
+        // Nodes per requested core and per GiB, the larger of the two.
+        let (per_core, per_gib) = (
+            need.share.cores * grow / need.per_node.cores,
+            need.share.gib * grow / need.per_node.gib,
+        );
+        let nodes = |c: f64, m: f64| (c * per_core).max(m * per_gib);
         let record: Vec<(f64, f64, f64)> = cpu
             .iter()
             .filter_map(|(ts, c)| {
@@ -474,4 +483,79 @@ fn each_node_group_is_sized_for_its_own_quantile_from_the_ledger_and_says_so() {
         s.hours
     );
     assert!(t.contains(&want), "{want}\n{t}");
+}
+
+#[test]
+fn node_groups_forecast_hours_are_stored_and_scored_at_the_share_they_were_issued_with() {
+    let (dir, _ledger, records) = stub_ledger();
+    let fleet = &built().fleet;
+    let (id, view) = fleet.clusters.first().expect("a cluster");
+    let snap = view.latest.as_ref().expect("snapshot");
+    let rows = Db::open(&dir.path().join("n.db"))
+        .expect("db")
+        .ledger_rows(&id.0, now() - Duration::days(30))
+        .expect("rows");
+    let groups: Vec<&LedgerRow> = rows.iter().filter(|r| !r.node_group.is_empty()).collect();
+    let names: std::collections::BTreeSet<&str> =
+        groups.iter().map(|r| r.node_group.as_str()).collect();
+    let want: std::collections::BTreeSet<&str> =
+        snap.node_groups.iter().map(|g| g.name.as_str()).collect();
+    assert_eq!(names, want, "a row set per node group");
+    assert!(groups.iter().all(|r| r.series == SeriesKind::Nodes));
+    // Each scored hour is the whole nodes the cluster's requests of that
+    // hour (its samples) need at the group's share, as the plan counts them.
+    let cpu = &view.history[&SeriesKind::CpuRequests];
+    let mem = &view.history[&SeriesKind::MemRequests];
+    let fc = forecast_cluster(&StubForecaster, view, origin_for(now()));
+    let needs = nodecast::forecast::nodes::nodes_needed(
+        snap,
+        &fc[&SeriesKind::CpuRequests],
+        &fc[&SeriesKind::MemRequests],
+        HEADROOM,
+    );
+    let mut scored = 0;
+    for r in groups.iter().filter(|r| r.actual.is_some()) {
+        let n = needs
+            .iter()
+            .find(|n| n.node_group == r.node_group)
+            .expect("group");
+        let (c, m) = (
+            cpu.at(r.target).expect("cpu"),
+            mem.at(r.target).expect("mem"),
+        );
+        let by_hand = nodecast::forecast::nodes::whole_nodes(n.nodes_at(c, m, HEADROOM));
+        assert_eq!(
+            r.actual,
+            Some(by_hand as f64),
+            "{} {}",
+            r.node_group,
+            r.target
+        );
+        assert_eq!(r.p50.fract(), 0.0, "whole nodes");
+        scored += 1;
+    }
+    assert!(scored > 100, "{scored}");
+    // The cluster's own nodes record leaves them out; its groups line has them.
+    let acc = &records.iter().find(|(c, _)| c == id).expect("record").1;
+    let nodes = &acc[&SeriesKind::Nodes];
+    let cluster_rows = rows
+        .iter()
+        .filter(|r| r.node_group.is_empty() && r.series == SeriesKind::Nodes && r.actual.is_some())
+        .count();
+    assert_eq!(nodes.scored, cluster_rows);
+    let lines: Vec<(&str, usize)> = nodes
+        .groups
+        .iter()
+        .map(|g| (g.node_group.as_str(), g.score.n))
+        .collect();
+    assert_eq!(lines.len(), want.len(), "{lines:?}");
+    assert!(lines.iter().all(|(_, n)| *n > 0), "{lines:?}");
+    let six_h = groups
+        .iter()
+        .filter(|r| {
+            r.lead == GROUP_LEAD && r.actual.is_some() && r.target >= now() - Duration::days(7)
+        })
+        .filter(|r| r.node_group == lines[0].0)
+        .count();
+    assert_eq!(lines[0].1, six_h);
 }

@@ -22,10 +22,10 @@ fn migrations_apply_once_and_wal_is_on() {
     let dir = tempfile::tempdir().expect("dir");
     let p = dir.path().join("sub").join("n.db");
     let db = Db::open(&p).expect("open creates folders");
-    assert_eq!(db.schema_version().expect("v"), 4);
+    assert_eq!(db.schema_version().expect("v"), 5);
     drop(db);
     let db = Db::open(&p).expect("reopen");
-    assert_eq!(db.schema_version().expect("v"), 4);
+    assert_eq!(db.schema_version().expect("v"), 5);
     let conn = rusqlite_conn(&p);
     let mode: String = conn
         .query_row("PRAGMA journal_mode", [], |r| r.get(0))

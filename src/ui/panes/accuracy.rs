@@ -4,7 +4,10 @@
 //! by how often it served and how it scored.
 
 use crate::domain::SeriesKind;
-use crate::forecast::accuracy::{CHART_DAYS, CHART_LEAD, LEADS, Score, SeriesAccuracy, WINDOWS};
+use crate::forecast::accuracy::{
+    CHART_DAYS, CHART_LEAD, GROUP_LEAD, GROUP_WINDOW, GroupRecord, LEADS, Score, SeriesAccuracy,
+    WINDOWS,
+};
 use crate::forecast::champion::SeriesModels;
 use crate::forecast::persist::{ModelVersion, VersionStatus};
 use crate::ui::chart::BandChart;
@@ -82,6 +85,23 @@ fn models_line(m: Option<&SeriesModels>) -> String {
         ),
         _ => serving,
     }
+}
+
+/// "node groups (nodes needed 6 h ahead, 7d, MAPE band): general 3.1% 85%
+/// · …": each node group's nodes-needed forecasts (whole nodes).
+fn groups_line(groups: &[GroupRecord]) -> String {
+    let parts: Vec<String> = groups
+        .iter()
+        .map(|g| {
+            let [mape, _, band, _] = score_cells(Some(&g.score));
+            format!("{} {mape} {band}", g.node_group)
+        })
+        .collect();
+    format!(
+        "node groups (nodes needed {GROUP_LEAD} h ahead, {}, MAPE band): {}",
+        WINDOWS[GROUP_WINDOW].0,
+        parts.join(" · ")
+    )
 }
 
 impl AccuracyPane<'_> {
@@ -195,14 +215,19 @@ impl Widget for AccuracyPane<'_> {
             Paragraph::new(Span::styled(why, t.dim())).render(inner, buf);
             return;
         };
-        let [top, models, legend, chart] = Layout::vertical([
+        let group_lines = u16::from(!rec.groups.is_empty());
+        let [top, models, groups, legend, chart] = Layout::vertical([
             Constraint::Length(LEADS.len() as u16 + 3),
             Constraint::Length(1),
+            Constraint::Length(group_lines),
             Constraint::Length(1),
             Constraint::Min(0),
         ])
         .areas(inner);
         Span::styled(models_line(self.models), t.dim()).render(models, buf);
+        if group_lines > 0 {
+            Span::styled(groups_line(&rec.groups), Style::default().fg(t.fg)).render(groups, buf);
+        }
         let [table, members] =
             Layout::horizontal([Constraint::Length(TABLE_W), Constraint::Min(0)]).areas(top);
         self.table(rec, table, buf);
