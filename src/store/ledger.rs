@@ -266,7 +266,8 @@ impl Db {
         Ok(folded)
     }
 
-    /// Per-day scores of `cluster`'s `series` at lead `horizon_h`, oldest first.
+    /// Per-day scores of `cluster`'s own `series` (not its node groups') at
+    /// lead `horizon_h`, oldest first.
     pub fn daily_scores(
         &self,
         cluster: &str,
@@ -276,7 +277,8 @@ impl Db {
         let mut st = self.conn.prepare_cached(
             "SELECT d.day, d.n, d.ape_sum, d.ape_n, d.covered
                FROM forecast_days d JOIN clusters c ON c.id = d.cluster_id
-              WHERE c.name = ?1 AND d.series = ?2 AND d.horizon_h = ?3 ORDER BY d.day",
+              WHERE c.name = ?1 AND d.series = ?2 AND d.horizon_h = ?3 AND d.node_group = ''
+              ORDER BY d.day",
         )?;
         let rows = st.query_map(params![cluster, series.key(), horizon_h], |r| {
             Ok((

@@ -7,9 +7,11 @@ use chrono::{DateTime, Duration, Utc};
 use nodecast::app::{Action, Command, update};
 use nodecast::domain::{ClusterForecast, Forecast, ForecastPoint, HorizonMix, Sample, SeriesKind};
 use nodecast::forecast::accuracy::{
-    GROUP_LEAD, LedgerRow, Score, fleet_line, groups_of, rows_of, serving_member, summarize,
+    GROUP_LEAD, GroupRow, LedgerRow, Score, fleet_line, groups_of, rows_of, serving_member,
+    summarize,
 };
 use nodecast::forecast::horizon::STEP;
+use nodecast::forecast::nodes::PerUnit;
 use nodecast::forecast::{forecast_cluster, origin_for};
 use nodecast::store::db::Db;
 use nodecast::store::ledger::Ledger;
@@ -201,17 +203,66 @@ fn the_ledger_stores_once_scores_with_the_hours_mean_and_folds_past_retention() 
             .expect("score"),
         25
     );
+    // A node group's hours of the same forecast: stored beside the
+    // cluster's, folded apart from them.
+    let group: Vec<GroupRow> = rows_of(&fc[&SeriesKind::Nodes])
+        .into_iter()
+        .map(|r| GroupRow {
+            row: LedgerRow {
+                node_group: "general".into(),
+                ..r
+            },
+            per: PerUnit {
+                per_core: 0.1,
+                per_gib: 0.01,
+            },
+        })
+        .collect();
+    assert_eq!(db.record_group_forecasts("c", &group).expect("group"), 48);
+    // Its first hour scored: 50 cores and 100 GiB requested need 5 nodes.
+    let req = |k, v| {
+        (
+            k,
+            Sample {
+                ts: t0 + Duration::minutes(10),
+                value: v,
+            },
+        )
+    };
+    db.insert_samples(
+        "c",
+        &[
+            req(SeriesKind::CpuRequests, 50.0),
+            req(SeriesKind::MemRequests, 100.0),
+        ],
+    )
+    .expect("requests");
+    db.score_forecasts("c", t0 + Duration::hours(49))
+        .expect("score");
+    let scored: Vec<(u32, Option<f64>)> = db
+        .ledger_rows("c", t0)
+        .expect("rows")
+        .iter()
+        .filter(|r| r.node_group == "general" && r.actual.is_some())
+        .map(|r| (r.lead, r.actual))
+        .collect();
+    assert_eq!(scored, [(1, Some(5.0))]);
     // A later forecast, inside the retention window.
     let late = origin_for(now()) - Duration::days(2);
     let fc2: ClusterForecast = [(SeriesKind::Nodes, forecast(late, 48, 11.0))].into();
     db.record_forecasts("c", &fc2).expect("record");
     let folded = db.fold_old_forecasts(now(), 90).expect("fold");
-    assert_eq!(folded, 48, "the old forecast's hours, scored or not");
+    assert_eq!(
+        folded, 96,
+        "the old forecast's hours, scored or not, and its group's"
+    );
     assert_eq!(
         db.ledger_rows("c", t0).expect("rows").len(),
         48,
         "the recent one stays whole"
     );
+    // The cluster's per-day scores are its own (the group's hours, with no
+    // CPU or memory samples, were never scored).
     // Folded into per-day scores: lead 1 of day t0 (one hour, actual 10, p50 11).
     let days = db.daily_scores("c", SeriesKind::Nodes, 1).expect("days");
     assert_eq!(days.len(), 1);
