@@ -129,7 +129,8 @@ class Series:
                     out[oi, :, x] = np.where(kk > 0, s[:, lo - 1 : hi].sum(1) / kk, np.nan)
         return out
 
-    def ratios(self, pooled, top_k, tracker_share, pool, margin, near):
+    def weights(self, pooled, top_k, tracker_share, pool, margin, near):
+        """Member weights (origins, scored horizons, members) under a rule."""
         m = len(self.members)
         naive = np.array([n == "naive" for n in self.members])
         first = {"trackers": self.first & ~naive, "trackers+naive": self.first | naive, "all": np.ones(m, bool)}[pool]
@@ -163,6 +164,11 @@ class Series:
             total = parts.sum(2, keepdims=True)
             any_tr = total > 0
             w = np.where(any_tr, w * (1 - tracker_share) + tracker_share * parts / np.where(any_tr, total, 1), w)
+        return w
+
+    def ratios(self, pooled, *rule):
+        w = self.weights(pooled, *rule)
+        has = ~np.isnan(self.now)
         f = np.nan_to_num(np.transpose(self.now, (0, 2, 1)))
         hw = np.where(np.transpose(has, (0, 2, 1)), w, 0.0)
         fc = np.maximum((w * f).sum(2) / hw.sum(2), 0.0)

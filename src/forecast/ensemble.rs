@@ -42,9 +42,22 @@ pub const SHORT_HORIZONS: usize = 3;
 /// tracker's: after a level shift the trackers' seasons stay wrong for
 /// days while the last hour is right.
 pub const FIRST_HOURS_MARGIN: f64 = 0.8;
-/// Residual quantile for the p10 side (and 1 - it for p90). Wider than 0.1
-/// because validation residuals understate errors after a regime change.
+/// Residual quantile for the p10 side (and 1 - it for p90) up to 24 h.
+/// Wider than 0.1 because validation residuals understate errors after a
+/// regime change.
 pub const BAND_Q: f64 = 0.06;
+/// The same at 48 h, reached linearly from 24 h: the latest validation
+/// origin is 48 h or more before the forecast's, so its residuals say
+/// least about the longest horizons. Chosen across series: the value in
+/// 0.035-0.06 whose pooled 48-h coverage comes nearest 0.80
+/// (docs/forecasting.md, "Bands").
+pub const BAND_Q_48: f64 = 0.05;
+
+/// The residual quantile of the band at horizon `h` (1-based).
+pub fn band_q(h: usize) -> f64 {
+    let far = (h.saturating_sub(24) as f64 / 24.0).min(1.0);
+    BAND_Q + (BAND_Q_48 - BAND_Q) * far
+}
 /// Hours a member needs before its first validation forecast.
 pub const MIN_TRAIN: usize = 48;
 
@@ -436,7 +449,8 @@ pub fn banded(point: &[f64], res: &[Vec<f64>]) -> OriginForecast {
         let (mut lo, mut hi) = if r.is_empty() {
             (-0.3, 0.3)
         } else {
-            (quantile(&r, BAND_Q), quantile(&r, 1.0 - BAND_Q))
+            let q = band_q(h + 1);
+            (quantile(&r, q), quantile(&r, 1.0 - q))
         };
         if r.len() < 30 {
             // Few residuals: widen towards a ±30 % band in proportion to what is missing.

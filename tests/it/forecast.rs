@@ -528,3 +528,33 @@ fn forty_eight_to_fifty_three_hours_of_history_forecast_off_the_six_hour_grid() 
         }
     }
 }
+
+#[test]
+fn the_band_widens_from_24_h_to_48_h() {
+    use nodecast::forecast::ensemble::{BAND_Q, BAND_Q_48, band_q, banded};
+    assert_eq!(band_q(1), BAND_Q);
+    assert_eq!(band_q(24), BAND_Q);
+    assert!((band_q(36) - (BAND_Q + BAND_Q_48) / 2.0).abs() < 1e-12);
+    assert_eq!(band_q(48), BAND_Q_48);
+    assert!(BAND_Q_48 < BAND_Q, "a lower quantile is a wider band");
+    // The same 201 relative residuals, -50 % to +50 %, at every horizon:
+    // the band is the residual quantiles around a point of 100.
+    let res: Vec<Vec<f64>> = (0..48)
+        .map(|_| (0..=200).map(|k| -0.5 + k as f64 / 200.0).collect())
+        .collect();
+    let b = banded(&[100.0; 48], &res);
+    let near = |got: f64, want: f64| (got - want).abs() < 0.6;
+    for (h, q) in [(1, BAND_Q), (24, BAND_Q), (48, BAND_Q_48)] {
+        assert!(
+            near(b.p10[h - 1], 100.0 * (0.5 + q)),
+            "{h} h: {}",
+            b.p10[h - 1]
+        );
+        assert!(
+            near(b.p90[h - 1], 100.0 * (1.5 - q)),
+            "{h} h: {}",
+            b.p90[h - 1]
+        );
+    }
+    assert!(b.p90[47] > b.p90[23] && b.p10[47] < b.p10[23]);
+}
