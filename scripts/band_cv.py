@@ -40,18 +40,9 @@ def quantile(s, q):
     return s[lo] + (s[hi] - s[lo]) * (pos - lo)
 
 
-def covered(series, path, h=48):
+def covered(series, h=48):
     """Per candidate quantile: [targets inside the band, targets]."""
-    d = json.load(open(path))
-    y, obs = np.array(d["y"], float), np.array(d["observed"], bool)
-    m = len(series.members)
-    grid = [o for o, _ in d["points"]]
-    at = {o: i for i, o in enumerate(grid)}
-    p = np.full((len(grid), m, H), np.nan)
-    for i, (_, pts) in enumerate(d["points"]):
-        for j, f in enumerate(pts):
-            if f is not None:
-                p[i, j, : len(f)] = f
+    y, obs, grid, at, p = series.raw_y, series.observed, series.grid, series.at, series.points
     w = series.weights(series.pooled("ape", 0.9), *PRODUCT[2:])
     half = min(max(h // 2, 1), 3)  # banded's window at 0-based h - 1
     window = range(max(1, h - half), min(H, h + half) + 1)
@@ -104,7 +95,7 @@ def main():
     counts = {}
     for path in sorted(glob.glob(os.path.join(sys.argv[1], "*.members.json"))):
         s = Series(path, best)
-        counts[s.name] = covered(s, path)
+        counts[s.name] = covered(s)
     names = sorted(counts)
     fold = {}
     for src in sorted({source(n) for n in names}):

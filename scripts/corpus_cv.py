@@ -81,6 +81,8 @@ class Series:
             for j, f in enumerate(pts):
                 if f is not None:
                     p[i, j, : len(f)] = f
+        # The whole dump, for scripts that read more than the scored hours.
+        self.raw_y, self.observed, self.grid, self.at, self.points = y, obs, grid, at, p
         t = np.array(grid)[:, None] + np.arange(H)[None, :]
         inside = t < len(y)
         tc = np.where(inside, t, 0)
