@@ -358,13 +358,15 @@ impl HorizonMix {
     pub fn describe(&self) -> String {
         let mut s = format!("{} h", self.horizon);
         for (name, w) in &self.members {
-            s.push_str(&format!(
-                " {name} {}",
-                format!("{w:.2}").trim_start_matches('0')
-            ));
+            s.push_str(&format!(" {name} {}", weight_text(*w)));
         }
         s
     }
+}
+
+/// A member's weight as the screens show it: ".67", "1.00".
+pub fn weight_text(w: f64) -> String {
+    format!("{w:.2}").trim_start_matches('0').to_string()
 }
 
 /// Forecasts of one cluster, by series.

@@ -274,11 +274,10 @@ pub fn summarize(rows: &[LedgerRow], now: DateTime<Utc>) -> ClusterAccuracy {
             .into_iter()
             .map(|(g, rows)| GroupRecord {
                 node_group: g.to_string(),
-                score: Score::of(rows.into_iter().filter(|r| {
-                    r.lead == GROUP_LEAD
-                        && r.target >= now - Duration::days(days)
-                        && r.target <= now
-                })),
+                score: Score::of(
+                    rows.into_iter()
+                        .filter(|r| r.lead == GROUP_LEAD && within(r, now, days)),
+                ),
             })
             .collect();
         acc.entry(SeriesKind::Nodes)
@@ -288,9 +287,13 @@ pub fn summarize(rows: &[LedgerRow], now: DateTime<Utc>) -> ClusterAccuracy {
     acc
 }
 
+/// Whether `r`'s target hour lies in the `days` before `now`.
+fn within(r: &LedgerRow, now: DateTime<Utc>, days: i64) -> bool {
+    r.target >= now - Duration::days(days) && r.target <= now
+}
+
 fn series_record(rows: &[&LedgerRow], now: DateTime<Utc>) -> SeriesAccuracy {
-    let within =
-        |r: &LedgerRow, days: i64| r.target >= now - Duration::days(days) && r.target <= now;
+    let within = |r: &LedgerRow, days: i64| within(r, now, days);
     let scored: Vec<&LedgerRow> = rows
         .iter()
         .copied()

@@ -53,13 +53,14 @@ pub const BAND_Q: f64 = 0.06;
 /// (docs/forecasting.md, "Bands").
 pub const BAND_Q_48: f64 = 0.05;
 
+/// Hours a member needs before its first validation forecast.
+pub const MIN_TRAIN: usize = 48;
+
 /// The residual quantile of the band at horizon `h` (1-based).
 pub fn band_q(h: usize) -> f64 {
     let far = (h.saturating_sub(24) as f64 / 24.0).min(1.0);
     BAND_Q + (BAND_Q_48 - BAND_Q) * far
 }
-/// Hours a member needs before its first validation forecast.
-pub const MIN_TRAIN: usize = 48;
 
 /// Member point forecasts keyed by the history they were made from (its
 /// fingerprint), reused across origins and, in the dashboard, across refreshes.

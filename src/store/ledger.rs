@@ -351,26 +351,14 @@ impl Ledger {
         Ok(summarize(&rows, now))
     }
 
-    /// The sizing quantile for `target` learned over `cluster`'s last 30
-    /// days of scored hour-ahead CPU demand forecasts (starting at `start`).
-    pub fn sizing(
-        &self,
-        cluster: &str,
-        now: DateTime<Utc>,
-        target: f64,
-        start: f64,
-    ) -> Result<ShortageTarget> {
-        let rows = self.db.ledger_rows(cluster, now - Duration::days(30))?;
-        Ok(cluster_sizing(&rows, target, start))
-    }
-
     /// Per node group of `needs`: the sizing quantile for `target` learned
     /// over `cluster`'s last 30 days of scored hour-ahead CPU and memory
     /// request forecasts, read as that group's nodes (its share of the
     /// requests with `headroom`, over one node's allocatable, the larger of
     /// CPU and memory) and sized in whole nodes, as the plan sizes it.
     /// Hours missing either forecast or actual are left out. Returns the
-    /// cluster's [`sizing`](Self::sizing) too, from the same read.
+    /// cluster's tracker too (over its scored hour-ahead CPU forecasts),
+    /// from the same read.
     pub fn group_sizing(
         &self,
         cluster: &str,

@@ -342,7 +342,9 @@ fn ledger_state() -> nodecast::app::AppState {
 #[test]
 fn the_plan_sizes_for_the_quantile_the_ledgers_shortage_sets_and_says_so() {
     let (_dir, ledger, _) = stub_ledger();
-    let sized = ledger.sizing("prod-web", now(), 0.01, 0.8).expect("sizing");
+    let (sized, _) = ledger
+        .group_sizing("prod-web", now(), (0.01, 0.8), &[], HEADROOM)
+        .expect("sizing");
     // Replayed over the scored hour-ahead CPU demand forecasts, oldest first.
     let rows = nodecast::store::db::Db::open(&_dir.path().join("n.db"))
         .expect("db")

@@ -151,7 +151,7 @@ fn mix_line<'a>(first: bool, mix: &[HorizonMix], t: &Theme) -> Line<'a> {
         for (name, w) in &m.members {
             spans.push(Span::styled(format!(" {name}"), Style::default().fg(t.fg)));
             spans.push(Span::styled(
-                format!(" {w:.2}").replace(" 0.", " ."),
+                format!(" {}", crate::domain::weight_text(*w)),
                 t.dim(),
             ));
         }
