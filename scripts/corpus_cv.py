@@ -131,8 +131,11 @@ class Series:
                     out[oi, :, x] = np.where(kk > 0, s[:, lo - 1 : hi].sum(1) / kk, np.nan)
         return out
 
-    def weights(self, pooled, top_k, tracker_share, pool, margin, near):
-        """Member weights (origins, scored horizons, members) under a rule."""
+    def weights(self, pooled, top_k, tracker_share, pool, margin, near, also=None):
+        """Member weights (origins, scored horizons, members) under a rule.
+        `also` = (member, margin): a second member admitted at the first
+        hours on its own margin (scripts/selection_variants.py; not in the
+        product)."""
         m = len(self.members)
         naive = np.array([n == "naive" for n in self.members])
         first = {"trackers": self.first & ~naive, "trackers+naive": self.first | naive, "all": np.ones(m, bool)}[pool]
@@ -147,6 +150,13 @@ class Series:
         merit = np.array([all(first[j] or self.members[j] == "naive" for j in c) for c in self.cands])
         bar = np.where(ok & cand_first[None, :, None], pooled, np.inf).min(1)  # (origins, horizons)
         keep = cand_first[None, :, None] | (merit[None, :, None] & (pooled <= margin * bar[:, None, :]))
+        if also is not None:
+            name, margin2 = also
+            admitted = {"naive", name}
+            merit2 = np.array(
+                [all(first[j] or self.members[j] in admitted for j in c) and any(self.members[j] == name for j in c) for c in self.cands]
+            )
+            keep |= merit2[None, :, None] & (pooled <= margin2 * bar[:, None, :])
         ok &= ~(short[None, None, :] & any_first[:, None, :] & ~keep)
         e = np.where(ok, pooled, np.inf)
         top = np.argsort(e, axis=1, kind="stable")[:, :top_k, :]  # (origins, k, horizons)
@@ -168,8 +178,8 @@ class Series:
             w = np.where(any_tr, w * (1 - tracker_share) + tracker_share * parts / np.where(any_tr, total, 1), w)
         return w
 
-    def ratios(self, pooled, *rule):
-        w = self.weights(pooled, *rule)
+    def ratios(self, pooled, *rule, also=None):
+        w = self.weights(pooled, *rule, also=also)
         has = ~np.isnan(self.now)
         f = np.nan_to_num(np.transpose(self.now, (0, 2, 1)))
         hw = np.where(np.transpose(has, (0, 2, 1)), w, 0.0)
@@ -195,19 +205,37 @@ def show(label, r):
     print(f"  {label:40s} geo " + " ".join(f"{v:.3f}" for v in g) + "   median " + " ".join(f"{v:.3f}" for v in md) + f"   ({len(r)} series)")
 
 
-def main():
-    if len(sys.argv) < 3:
-        sys.exit(__doc__)
+def baselines(paths):
+    """Per series: the best baselines' MAPE by horizon, and which file
+    (its base name) holds them."""
     best, group = {}, {}
-    for f in sys.argv[2:]:
+    for f in paths:
         for r in json.load(open(f)):
             name = r["series"].split("/")[-1].removesuffix(".csv")
             best[name], group[name] = r["best_mape"], os.path.basename(f)
-    series = [Series(p, best) for p in sorted(glob.glob(os.path.join(sys.argv[1], "*.members.json")))]
+    return best, group
+
+
+def dumps(folder, best):
+    """Every series of a folder of member dumps."""
+    return [Series(p, best) for p in sorted(glob.glob(os.path.join(folder, "*.members.json")))]
+
+
+def folds(names):
+    """The two folds: each source's series sorted and dealt alternately."""
     fold = {}
-    for src in sorted({source(s.name) for s in series}):
-        for i, s in enumerate(sorted((s for s in series if source(s.name) == src), key=lambda s: s.name)):
-            fold[s.name] = "AB"[i % 2]
+    for src in sorted({source(n) for n in names}):
+        for i, n in enumerate(sorted(n for n in names if source(n) == src)):
+            fold[n] = "AB"[i % 2]
+    return fold
+
+
+def main():
+    if len(sys.argv) < 3:
+        sys.exit(__doc__)
+    best, group = baselines(sys.argv[2:])
+    series = dumps(sys.argv[1], best)
+    fold = folds([s.name for s in series])
     results = {}
     for metric, recency in itertools.product(["smape", "ape"], [1.0, 0.95, 0.9, 0.85, 0.8]):
         pooled = [s.pooled(metric, recency) for s in series]

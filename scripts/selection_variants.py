@@ -1,0 +1,93 @@
+#!/usr/bin/env python3
+"""Selection-rule variants measured against the product's rule and not kept
+(docs/experiments.md, 2026-12-02, fifth session), each recombined offline
+from the same member dumps as scripts/corpus_cv.py:
+
+- seasonal naive admitted at the first hours on its own margin (its
+  candidates' validation error at most M of the best tracker candidate's);
+- each validation APE capped at C before it is averaged over origins;
+- the recency-weighted Q-quantile over validation origins of each
+  candidate's window error instead of its weighted mean (and a half-and-half
+  blend of median and mean).
+
+Each line: the objective (mean over horizons of log geometric mean + log
+median of the ratios, all series, then fold A, fold B; lower is better) and
+the corpus and dev geometric means and medians.
+
+    python3 scripts/selection_variants.py OUT/bt BASELINES-CORPUS.json BASELINES-DEV.json
+
+Needs numpy. About a minute.
+"""
+import os
+import sys
+
+import numpy as np
+
+from corpus_cv import PRODUCT, SCORED, baselines, dumps, folds, objective, show
+from recombine import window
+
+
+def pooled_quantile(s, recency, q, blend):
+    """As Series.pooled (APE), but the weighted q-quantile over validation
+    origins of each window-mean error, blended with the mean by `blend`."""
+    out = np.full((len(s.origins), len(s.cands), len(SCORED)), np.nan)
+    e = s.err["ape"]
+    for oi, vi in enumerate(s.val):
+        if not vi:
+            continue
+        a = e[vi]
+        wv = recency ** np.arange(len(vi))
+        for x, h in enumerate(SCORED):
+            r = window(h, max(h // 3, 2))
+            seg = a[:, :, r.start - 1 : r.stop - 1]
+            ok = ~np.isnan(seg)
+            k = ok.sum(2)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                per = np.where(k > 0, np.where(ok, seg, 0).sum(2) / k, np.nan)  # (val, cands)
+            w = np.where(np.isnan(per), 0, wv[:, None])
+            order = np.argsort(np.where(np.isnan(per), np.inf, per), axis=0)
+            ps, ws = np.take_along_axis(per, order, 0), np.take_along_axis(w, order, 0)
+            cw = np.cumsum(ws, 0)
+            tot = cw[-1]
+            at = np.take_along_axis(ps, (cw >= q * tot[None, :]).argmax(0)[None, :], 0)[0]
+            with np.errstate(invalid="ignore", divide="ignore"):
+                mean = np.where(tot > 0, np.nansum(per * w, 0) / tot, np.nan)
+                out[oi, :, x] = np.where(tot > 0, blend * mean + (1 - blend) * at, np.nan)
+    return out
+
+
+def main():
+    if len(sys.argv) < 4:
+        sys.exit(__doc__)
+    best, group = baselines(sys.argv[2:])
+    corpus = {n for n, g in group.items() if g == os.path.basename(sys.argv[2])}
+    series = dumps(sys.argv[1], best)
+    names = [s.name for s in series]
+    fold = folds(names)
+    sets = {k: [i for i, n in enumerate(names) if fold[n] == k] for k in "AB"}
+    in_corpus = [i for i, n in enumerate(names) if n in corpus]
+    dev = [i for i, n in enumerate(names) if n not in corpus]
+    rule = PRODUCT[2:]
+
+    def report(label, r):
+        print(f"{label}: objective {objective(r):.4f} (fold A {objective(r[sets['A']]):.4f}, fold B {objective(r[sets['B']]):.4f})")
+        show("corpus", r[in_corpus])
+        show("dev", r[dev])
+
+    mean_ape = [s.pooled("ape", 0.9) for s in series]
+    report("product", np.array([s.ratios(p, *rule) for s, p in zip(series, mean_ape)]))
+    for m2 in [0.05, 0.1, 0.2, 0.3, 0.5, 0.8]:
+        r = np.array([s.ratios(p, *rule, also=("seasonal24", m2)) for s, p in zip(series, mean_ape)])
+        report(f"seasonal24 on merit at {m2}", r)
+    for cap in [2.0, 1.0, 0.5, 0.3]:
+        for s in series:
+            s.err["capped"] = np.minimum(s.err["ape"], cap)
+        r = np.array([s.ratios(s.pooled("capped", 0.9), *rule) for s in series])
+        report(f"APE capped at {cap}", r)
+    for q, blend in [(0.5, 0.0), (0.5, 0.5), (0.75, 0.0), (0.9, 0.0)]:
+        r = np.array([s.ratios(pooled_quantile(s, 0.9, q, blend), *rule) for s in series])
+        report(f"quantile {q} over origins, {blend:.0%} mean", r)
+
+
+if __name__ == "__main__":
+    main()
