@@ -73,6 +73,9 @@ class Series:
         m = len(self.members)
         self.tracks = np.array(d["tracks_level"])
         self.first = np.array(d["first_hours"])
+        # The members that join the first hours on merit (dumps before the
+        # global LSTM: naive alone).
+        self.merit = np.array(d.get("on_merit", [n == "naive" for n in d["members"]]), bool)
         y, obs = np.array(d["y"], float), np.array(d["observed"], bool)
         grid = [o for o, _ in d["points"]]
         at = {o: i for i, o in enumerate(grid)}
@@ -147,14 +150,13 @@ class Series:
         any_first = np.any(has & first[None, :, None], 1)  # (origins, horizons)
         # Naive on merit: its candidates (with trackers) stay where they beat
         # the best tracker-only candidate's error by the margin.
-        merit = np.array([all(first[j] or self.members[j] == "naive" for j in c) for c in self.cands])
+        merit = np.array([all(first[j] or self.merit[j] for j in c) for c in self.cands])
         bar = np.where(ok & cand_first[None, :, None], pooled, np.inf).min(1)  # (origins, horizons)
         keep = cand_first[None, :, None] | (merit[None, :, None] & (pooled <= margin * bar[:, None, :]))
         if also is not None:
             name, margin2 = also
-            admitted = {"naive", name}
             merit2 = np.array(
-                [all(first[j] or self.members[j] in admitted for j in c) and any(self.members[j] == name for j in c) for c in self.cands]
+                [all(first[j] or self.merit[j] or self.members[j] == name for j in c) and any(self.members[j] == name for j in c) for c in self.cands]
             )
             keep |= merit2[None, :, None] & (pooled <= margin2 * bar[:, None, :])
         ok &= ~(short[None, None, :] & any_first[:, None, :] & ~keep)

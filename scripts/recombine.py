@@ -40,7 +40,7 @@ def validation_origins(start_hour, origin, count):
 def combined(d, points, origin, args, members):
     y, observed, short, first = d["y"], d["observed"], d["tracks_level"], d["first_hours"]
     m = len(d["members"])
-    merit = [n in args.on_merit.split(",") for n in d["members"]]
+    merit = d["on_merit"] if args.on_merit is None and "on_merit" in d else [n in (args.on_merit or "naive").split(",") for n in d["members"]]
     vals = validation_origins(d["start_hour"], origin, args.validation_origins)
     now = points[origin]
     pool = [j for j in range(m) if members is None or d["members"][j] in members]
@@ -149,7 +149,7 @@ def main():
     ap.add_argument("--top-k", type=int, default=5)
     ap.add_argument("--near-best", type=float, default=1.25, help="candidates averaged only within this factor of the best's validation error")
     ap.add_argument("--first-hours-margin", type=float, default=0.8, help="--on-merit members compete at the first hours where this share of the best tracker's error is not exceeded")
-    ap.add_argument("--on-merit", default="naive", help="comma-separated members that join the first hours on merit")
+    ap.add_argument("--on-merit", help="comma-separated members that join the first hours on merit (default: the dump's on_merit, else naive)")
     ap.add_argument("--recency", type=float, default=0.9, help="weight of a validation origin against the next later one")
     ap.add_argument("--metric", choices=["ape", "smape"], default="ape", help="validation error (ape: the product's)")
     ap.add_argument("--tracker-share", type=float, default=0.0, help="share fixed for the level-tracking members past the first hours (0 in the product)")

@@ -105,6 +105,8 @@ pub struct MemberDump {
     pub tracks_level: Vec<bool>,
     /// Which members serve the first hours (the only ones weighed at 1-3 h).
     pub first_hours: Vec<bool>,
+    /// Which members join the first hours on merit (naive, the global LSTM).
+    pub on_merit: Vec<bool>,
     /// (origin, each member's forecast of the 48 hours from it, if any).
     pub points: Vec<(usize, Vec<Option<Vec<f64>>>)>,
 }
@@ -266,6 +268,11 @@ pub fn run_dumping(
                 .members
                 .iter()
                 .map(|m| m.serves_first_hours())
+                .collect(),
+            on_merit: ensemble
+                .members
+                .iter()
+                .map(|m| m.joins_first_hours_on_merit())
                 .collect(),
             points,
         }

@@ -37,7 +37,7 @@ pub const RECENCY: f64 = 0.9;
 /// win validation there by luck, which costs on the test hours.
 pub const SHORT_HORIZONS: usize = 3;
 /// At those horizons a member that joins them on merit
-/// ([`Member::joins_first_hours_on_merit`]: naive) competes too where its
+/// ([`Member::joins_first_hours_on_merit`]: naive, the global LSTM) competes too where its
 /// candidates' validation error is at most this share of the best level
 /// tracker's: after a level shift the trackers' seasons stay wrong for
 /// days while the last hour is right.

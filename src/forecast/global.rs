@@ -14,6 +14,7 @@
 use super::HORIZON_HOURS as H;
 use super::features::{Calendar, ClusterContext, FEATURES_VERSION};
 use super::learned::{Kind, Model, training_rows};
+use super::lstm::{LstmNet, WINDOW};
 use super::members::{ColdStart, Member, Naive};
 use super::prepared::fingerprint;
 use crate::domain::fnv1a;
@@ -76,7 +77,15 @@ pub struct GlobalManifest {
 pub struct GlobalModels {
     pub manifest: Option<GlobalManifest>,
     models: Vec<(Kind, Model)>,
+    /// The LSTM trained across series (1-6 h), where the manifest has one.
+    lstm: Option<LstmNet>,
 }
+
+/// The global LSTM's member name, and its file in a global models folder.
+pub const GLOBAL_LSTM: &str = "global_lstm";
+const GLOBAL_LSTM_FILE: &str = "global_lstm.safetensors";
+/// The seed of the global LSTM's initial weights and batch order.
+const GLOBAL_LSTM_SEED: u64 = 42;
 
 fn member_name(kind: Kind) -> &'static str {
     match kind {
@@ -93,6 +102,7 @@ impl GlobalModels {
         GlobalModels {
             manifest: None,
             models: Vec::new(),
+            lstm: None,
         }
     }
 
@@ -105,6 +115,7 @@ impl GlobalModels {
                 let files = [
                     ("global_forest.json", SHIPPED_FOREST),
                     ("global_boost.json", SHIPPED_BOOST),
+                    (GLOBAL_LSTM_FILE, SHIPPED_LSTM),
                 ];
                 let read = GlobalModels::parse(SHIPPED_MANIFEST, |name| {
                     files
@@ -144,9 +155,17 @@ impl GlobalModels {
             let model = Model::from_json(&bytes).map_err(|e| anyhow::anyhow!("{name}: {e}"))?;
             models.push((kind, model));
         }
+        let lstm = match m.files.get(GLOBAL_LSTM) {
+            Some(name) => {
+                let bytes = file(name).ok_or_else(|| anyhow::anyhow!("{name}: missing"))?;
+                Some(LstmNet::from_bytes(&bytes).map_err(|e| anyhow::anyhow!("{name}: {e}"))?)
+            }
+            None => None,
+        };
         Ok(GlobalModels {
             manifest: Some(m),
             models,
+            lstm,
         })
     }
 
@@ -161,6 +180,9 @@ impl GlobalModels {
                 out.push((name.clone(), serde_json::to_vec(model)?));
             }
         }
+        if let (Some(net), Some(name)) = (&self.lstm, m.files.get(GLOBAL_LSTM)) {
+            out.push((name.clone(), net.to_bytes()?));
+        }
         Ok(out)
     }
 
@@ -168,7 +190,7 @@ impl GlobalModels {
         self.models.iter().find(|(k, _)| *k == kind).map(|(_, m)| m)
     }
 
-    /// Trains both models on every series, and scores them by two-fold
+    /// Trains the trees and the LSTM on every series, and scores them by two-fold
     /// validation across the series (the halves dealt alternately in name
     /// order). `now` is the training time the manifest records.
     pub fn train(series: &[TrainingSeries], cal: &Calendar, now: DateTime<Utc>) -> GlobalModels {
@@ -182,11 +204,15 @@ impl GlobalModels {
         let mut scores: BTreeMap<String, Vec<Vec<f64>>> = BTreeMap::new();
         for f in 0..2 {
             let (train, test) = (half(1 - f), half(f));
-            let (models, _) = fit_both(&train, cal);
+            let (models, lstm, _) = fit_all(&train, cal);
             for s in &test {
                 for (kind, model) in &models {
                     let m = mape_at_scored(s, |y, sh| model.forecast(y, None, sh, H, cal));
                     scores.entry(member_name(*kind).into()).or_default().push(m);
+                }
+                if let Some(net) = &lstm {
+                    let m = mape_at_scored(s, |y, sh| lstm_forecast(net, y, sh));
+                    scores.entry(GLOBAL_LSTM.into()).or_default().push(m);
                 }
                 let naive = mape_at_scored(s, |y, sh| Naive.point(y, sh, H));
                 scores.entry("naive".into()).or_default().push(naive);
@@ -195,23 +221,24 @@ impl GlobalModels {
         let validation = scores
             .into_iter()
             .map(|(name, per_series)| {
+                // Only the horizons the model forecasts (the LSTM's 1-6 h).
                 let by_h = SCORED
                     .iter()
                     .enumerate()
-                    .map(|(i, h)| {
+                    .filter_map(|(i, h)| {
                         let mut v: Vec<f64> = per_series
                             .iter()
                             .map(|s| s[i])
                             .filter(|v| v.is_finite())
                             .collect();
                         v.sort_by(f64::total_cmp);
-                        (h.to_string(), super::quantile(&v, 0.5))
+                        (!v.is_empty()).then(|| (h.to_string(), super::quantile(&v, 0.5)))
                     })
                     .collect();
                 (name, by_h)
             })
             .collect();
-        let (models, rows) = fit_both(&sorted, cal);
+        let (models, lstm, rows) = fit_all(&sorted, cal);
         let mut files = BTreeMap::new();
         let mut bytes = Vec::new();
         for (kind, model) in &models {
@@ -220,6 +247,10 @@ impl GlobalModels {
                 format!("{}.json", member_name(*kind)),
             );
             bytes.extend(serde_json::to_vec(model).unwrap_or_default());
+        }
+        if let Some(net) = &lstm {
+            files.insert(GLOBAL_LSTM.to_string(), GLOBAL_LSTM_FILE.to_string());
+            bytes.extend(net.to_bytes().unwrap_or_default());
         }
         let manifest = GlobalManifest {
             version: format!("g-{:016x}", fnv1a(&bytes)),
@@ -241,6 +272,7 @@ impl GlobalModels {
         GlobalModels {
             manifest: Some(manifest),
             models,
+            lstm,
         }
     }
 }
@@ -260,9 +292,22 @@ fn rows_of(s: &TrainingSeries, cal: &Calendar) -> (Array2<f64>, Array1<f64>) {
     )
 }
 
-/// Both models fitted on the rows of `series`, side by side on two threads,
-/// and the number of rows.
-fn fit_both(series: &[&TrainingSeries], cal: &Calendar) -> (Vec<(Kind, Model)>, usize) {
+/// Both tree models fitted on the rows of `series`, side by side on two
+/// threads, then the LSTM on their windows; and the number of tree rows.
+fn fit_all(
+    series: &[&TrainingSeries],
+    cal: &Calendar,
+) -> (Vec<(Kind, Model)>, Option<LstmNet>, usize) {
+    let (models, rows) = fit_trees(series, cal);
+    let windows: Vec<(&[f64], i64)> = series.iter().map(|s| (&s.y[..], s.start_hour)).collect();
+    let lstm = LstmNet::new(GLOBAL_LSTM_SEED)
+        .and_then(|net| net.train_across(&windows, GLOBAL_LSTM_SEED).map(|_| net))
+        .map_err(|e| tracing::warn!(error = %e, "the global LSTM could not be trained"))
+        .ok();
+    (models, lstm, rows)
+}
+
+fn fit_trees(series: &[&TrainingSeries], cal: &Calendar) -> (Vec<(Kind, Model)>, usize) {
     let parts: Vec<(Array2<f64>, Array1<f64>)> = series.iter().map(|s| rows_of(s, cal)).collect();
     let xs: Vec<_> = parts.iter().map(|(x, _)| x.view()).collect();
     let ts: Vec<_> = parts.iter().map(|(_, t)| t.view()).collect();
@@ -362,16 +407,58 @@ impl Member for GlobalTreeMember {
     }
 }
 
+/// The global LSTM's forecast of the next hours after `y` (none before
+/// its window is full, or if it is not finite).
+fn lstm_forecast(net: &LstmNet, y: &[f64], start_hour: i64) -> Option<Vec<f64>> {
+    if y.len() < WINDOW {
+        return None;
+    }
+    let p = net.predict(y, start_hour).ok()?;
+    p.iter().all(|v| v.is_finite()).then_some(p)
+}
+
+/// The LSTM trained across series as an ensemble member for 1-6 h. It
+/// tracks the level (it forecasts ratios to the last hour) but joins the
+/// first hours only on merit, as naive does: weighed with the trackers
+/// there, a net that never saw the series cost more on some than it gained
+/// on others (docs/forecasting.md, `scripts/global_lstm_cv.py`).
+pub struct GlobalLstmMember {
+    models: Arc<GlobalModels>,
+}
+
+impl Member for GlobalLstmMember {
+    fn name(&self) -> &'static str {
+        GLOBAL_LSTM
+    }
+    fn tracks_level(&self) -> bool {
+        true
+    }
+    fn serves_first_hours(&self) -> bool {
+        false
+    }
+    fn joins_first_hours_on_merit(&self) -> bool {
+        true
+    }
+    fn point(&self, y: &[f64], start_hour: i64, _h: usize) -> Option<Vec<f64>> {
+        lstm_forecast(self.models.lstm.as_ref()?, y, start_hour)
+    }
+}
+
 /// The global members over `models`.
 pub fn global_members(cal: &Calendar, models: &Arc<GlobalModels>) -> Vec<Box<dyn Member>> {
-    KINDS
+    let mut out: Vec<Box<dyn Member>> = KINDS
         .iter()
         .map(|&k| {
             Box::new(GlobalTreeMember::new(k, cal.clone(), models.clone())) as Box<dyn Member>
         })
-        .collect()
+        .collect();
+    out.push(Box::new(GlobalLstmMember {
+        models: models.clone(),
+    }));
+    out
 }
 
 const SHIPPED_MANIFEST: &[u8] = include_bytes!("../../models/global/manifest.json");
 const SHIPPED_FOREST: &[u8] = include_bytes!("../../models/global/global_forest.json");
 const SHIPPED_BOOST: &[u8] = include_bytes!("../../models/global/global_boost.json");
+const SHIPPED_LSTM: &[u8] = include_bytes!("../../models/global/global_lstm.safetensors");

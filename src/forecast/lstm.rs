@@ -27,6 +27,15 @@ const EPOCHS: usize = 40;
 const MAX_WINDOWS: usize = 384;
 /// Refit after this many new hours of history.
 pub const REFIT_HOURS: usize = 168;
+/// The global LSTM ([`LstmNet::train_across`]): windows per series at
+/// most, mini-batch size, passes over the windows, and the clip on the
+/// log-ratio targets. Set before any run, not fitted: about 400 windows
+/// (the local net's 384) keep a year-long series from outweighing twenty
+/// two-week ones.
+pub const GLOBAL_WINDOWS_PER_SERIES: usize = 400;
+pub const GLOBAL_BATCH: usize = 256;
+pub const GLOBAL_EPOCHS: usize = 30;
+pub const GLOBAL_CLIP: f64 = 3.0;
 
 pub struct LstmNet {
     pub vars: VarMap,
@@ -114,6 +123,69 @@ impl LstmNet {
             let loss = (self.forward(&x)? - &target)?.sqr()?.mean_all()?;
             opt.backward_step(&loss)?;
             loss_v = loss.to_scalar::<f32>()? as f64;
+        }
+        Ok(loss_v)
+    }
+
+    /// Trains across many series (`(values, start_hour)` each, per-series
+    /// scaled as one series is: log ratios to each window's last hour):
+    /// [`GLOBAL_WINDOWS_PER_SERIES`] windows at most from each, shuffled
+    /// into mini-batches of [`GLOBAL_BATCH`] from a seeded stream, for
+    /// [`GLOBAL_EPOCHS`] passes. Targets are clipped to ±[`GLOBAL_CLIP`]
+    /// (a factor of 20) so that the near-zero hours of bursty counters do
+    /// not outweigh every other series. Returns the last epoch's mean
+    /// squared error.
+    pub fn train_across(&self, series: &[(&[f64], i64)], seed: u64) -> candle_core::Result<f64> {
+        let (mut xs, mut ts) = (Vec::new(), Vec::new());
+        for (y, start_hour) in series {
+            let anchors: Vec<usize> = (WINDOW..=y.len().saturating_sub(OUT)).collect();
+            let step = anchors.len().div_ceil(GLOBAL_WINDOWS_PER_SERIES).max(1);
+            for &t in anchors.iter().rev().step_by(step) {
+                window_inputs(y, t, *start_hour, &mut xs);
+                let r = reference(y, t);
+                ts.extend(
+                    (0..OUT)
+                        .map(|h| log_ratio(y[t + h], r).clamp(-GLOBAL_CLIP, GLOBAL_CLIP) as f32),
+                );
+            }
+        }
+        let n = ts.len() / OUT;
+        if n < GLOBAL_BATCH {
+            return Err(candle_core::Error::Msg(
+                "too few windows across the series".into(),
+            ));
+        }
+        let mut opt = AdamW::new(
+            self.vars.all_vars(),
+            ParamsAdamW {
+                lr: 0.01,
+                weight_decay: 0.0,
+                ..Default::default()
+            },
+        )?;
+        let mut rng = Rng::new(seed);
+        let mut order: Vec<usize> = (0..n).collect();
+        let mut loss_v = f64::NAN;
+        for _ in 0..GLOBAL_EPOCHS {
+            for i in (1..n).rev() {
+                order.swap(i, rng.below(i + 1));
+            }
+            let (mut sum, mut batches) = (0.0, 0);
+            for chunk in order.chunks(GLOBAL_BATCH) {
+                let mut bx = Vec::with_capacity(chunk.len() * WINDOW * INPUTS);
+                let mut bt = Vec::with_capacity(chunk.len() * OUT);
+                for &i in chunk {
+                    bx.extend_from_slice(&xs[i * WINDOW * INPUTS..(i + 1) * WINDOW * INPUTS]);
+                    bt.extend_from_slice(&ts[i * OUT..(i + 1) * OUT]);
+                }
+                let x = Tensor::from_vec(bx, (chunk.len(), WINDOW, INPUTS), &Device::Cpu)?;
+                let target = Tensor::from_vec(bt, (chunk.len(), OUT), &Device::Cpu)?;
+                let loss = (self.forward(&x)? - &target)?.sqr()?.mean_all()?;
+                opt.backward_step(&loss)?;
+                sum += loss.to_scalar::<f32>()? as f64;
+                batches += 1;
+            }
+            loss_v = sum / batches as f64;
         }
         Ok(loss_v)
     }

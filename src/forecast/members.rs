@@ -49,7 +49,8 @@ pub trait Member: Send + Sync {
     /// Whether the member also competes at the first hours where its
     /// validation error there beats the best level tracker's by
     /// [`super::ensemble::FIRST_HOURS_MARGIN`]: naive, after a level shift
-    /// or a burst that left the trackers' seasons wrong for days.
+    /// or a burst that left the trackers' seasons wrong for days, and the
+    /// global LSTM where it has learned the series' kind.
     fn joins_first_hours_on_merit(&self) -> bool {
         false
     }

@@ -54,6 +54,14 @@ fn global_models_train_across_series_write_a_manifest_and_read_back() {
             assert!(by_h[h].is_finite() && by_h[h] >= 0.0, "{name} {h}");
         }
     }
+    // The LSTM is scored only at the horizons it forecasts.
+    let lstm = &m.validation["global_lstm"];
+    assert!(lstm["1"].is_finite() && lstm["6"].is_finite(), "{lstm:?}");
+    assert!(
+        !lstm.contains_key("12") && !lstm.contains_key("48"),
+        "{lstm:?}"
+    );
+    assert_eq!(m.files["global_lstm"], "global_lstm.safetensors");
     // The same seeds and series give the same models, whenever trained.
     let again = GlobalModels::train(&training(4), &cal, now + chrono::Duration::hours(1));
     assert_eq!(again.manifest.as_ref().expect("m").version, m.version);
@@ -61,7 +69,10 @@ fn global_models_train_across_series_write_a_manifest_and_read_back() {
     // global members forecast 48 hours near its level.
     let fresh = demand(30, 5000.0, 99);
     let members = members_over(&cal, None, &Arc::new(back));
-    for mb in members.iter().filter(|m| m.name().starts_with("global_")) {
+    let trees = members
+        .iter()
+        .filter(|m| m.name().starts_with("global_") && m.name() != "global_lstm");
+    for mb in trees {
         let p = mb.point(&fresh, 491_000, H).expect("forecast");
         assert_eq!(p.len(), H);
         assert!(
@@ -71,6 +82,20 @@ fn global_models_train_across_series_write_a_manifest_and_read_back() {
         );
         assert!(mb.point(&fresh[..23], 491_000, H).is_none(), "under a day");
     }
+    // The LSTM, from its third day (it reads two): the next 6 hours near
+    // the level of a series 100 to 500 times those it was trained on.
+    let lstm = members
+        .iter()
+        .find(|m| m.name() == "global_lstm")
+        .expect("a global LSTM member");
+    let fresh = demand(60, 5000.0, 98);
+    let p = lstm.point(&fresh, 491_000, H).expect("forecast");
+    assert_eq!(p.len(), 6);
+    assert!(p.iter().all(|v| (3000.0..8000.0).contains(v)), "{p:?}");
+    assert!(
+        lstm.point(&fresh[..47], 491_000, H).is_none(),
+        "under two days"
+    );
 }
 
 #[test]
@@ -90,6 +115,10 @@ fn unreadable_global_models_are_errors_that_name_the_file() {
         err.to_string().contains("global_boost.json: missing"),
         "{err}"
     );
+    write_global(tmp.path(), &models).expect("write");
+    std::fs::write(tmp.path().join("global_lstm.safetensors"), b"not weights").expect("w");
+    let err = read_global(tmp.path()).err().expect("corrupt LSTM");
+    assert!(err.to_string().contains("global_lstm.safetensors"), "{err}");
 }
 
 #[test]

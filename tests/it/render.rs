@@ -45,7 +45,7 @@ fn end_to_end_cluster_tab_on_the_real_ensemble() {
     let mut s = state();
     update(&mut s, Action::Command(Command::Cluster(1)));
     let t = text(&render(&s, &Theme::dark(), 120, 40));
-    assert!(t.contains("ensemble of 13 members"), "{t}");
+    assert!(t.contains("ensemble of 14 members"), "{t}");
     insta::assert_snapshot!("e2e_cluster_prod-web", t);
 }
 
