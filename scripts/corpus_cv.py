@@ -232,6 +232,30 @@ def folds(names):
     return fold
 
 
+def variant_report(argv, doc):
+    """For the scripts that compare variants of the product's rule
+    (`OUT/bt BASELINES-CORPUS.json BASELINES-DEV.json`): the series, and a
+    report(label, ratios) that prints the objective on all series and on
+    each fold, then the corpus's and the dev series' figures."""
+    if len(argv) < 4:
+        sys.exit(doc)
+    best, group = baselines(argv[2:])
+    corpus = {n for n, g in group.items() if g == os.path.basename(argv[2])}
+    series = dumps(argv[1], best)
+    names = [s.name for s in series]
+    fold = folds(names)
+    sets = {k: [i for i, n in enumerate(names) if fold[n] == k] for k in "AB"}
+    in_corpus = [i for i, n in enumerate(names) if n in corpus]
+    dev = [i for i, n in enumerate(names) if n not in corpus]
+
+    def report(label, r):
+        print(f"{label}: objective {objective(r):.4f} (fold A {objective(r[sets['A']]):.4f}, fold B {objective(r[sets['B']]):.4f})")
+        show("corpus", r[in_corpus])
+        show("dev", r[dev])
+
+    return series, report
+
+
 def main():
     if len(sys.argv) < 3:
         sys.exit(__doc__)

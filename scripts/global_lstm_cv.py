@@ -20,35 +20,20 @@ better) and the corpus and dev geometric means and medians.
 
 Needs numpy. About a minute.
 """
-import os
 import sys
 
 import numpy as np
 
-from corpus_cv import PRODUCT, baselines, dumps, folds, objective, show
+from corpus_cv import PRODUCT, variant_report
 
 MEMBER = "global_lstm"
 
 
 def main():
-    if len(sys.argv) < 4:
-        sys.exit(__doc__)
-    best, group = baselines(sys.argv[2:])
-    corpus = {n for n, g in group.items() if g == os.path.basename(sys.argv[2])}
-    series = dumps(sys.argv[1], best)
-    names = [s.name for s in series]
-    fold = folds(names)
-    sets = {k: [i for i, n in enumerate(names) if fold[n] == k] for k in "AB"}
-    in_corpus = [i for i, n in enumerate(names) if n in corpus]
-    dev = [i for i, n in enumerate(names) if n not in corpus]
+    series, report = variant_report(sys.argv, __doc__)
     rule = PRODUCT[2:]
     pooled = [s.pooled("ape", 0.9) for s in series]
     j = {s.name: s.members.index(MEMBER) for s in series}
-
-    def report(label, r):
-        print(f"{label}: objective {objective(r):.4f} (fold A {objective(r[sets['A']]):.4f}, fold B {objective(r[sets['B']]):.4f})")
-        show("corpus", r[in_corpus])
-        show("dev", r[dev])
 
     def flags(first):
         for s in series:

@@ -413,8 +413,7 @@ fn lstm_forecast(net: &LstmNet, y: &[f64], start_hour: i64) -> Option<Vec<f64>> 
     if y.len() < WINDOW {
         return None;
     }
-    let p = net.predict(y, start_hour).ok()?;
-    p.iter().all(|v| v.is_finite()).then_some(p)
+    net.forecast(y, start_hour)
 }
 
 /// The LSTM trained across series as an ensemble member for 1-6 h. It

@@ -93,6 +93,18 @@ impl LstmNet {
         self.head.forward(last.h())
     }
 
+    /// AdamW over every weight, at learning rate `lr`, no weight decay.
+    fn optimizer(&self, lr: f64) -> candle_core::Result<AdamW> {
+        AdamW::new(
+            self.vars.all_vars(),
+            ParamsAdamW {
+                lr,
+                weight_decay: 0.0,
+                ..Default::default()
+            },
+        )
+    }
+
     /// Trains on windows of `y`; returns the final mean squared error.
     pub fn train(&self, y: &[f64], start_hour: i64) -> candle_core::Result<f64> {
         let anchors: Vec<usize> = (WINDOW..=y.len().saturating_sub(OUT)).collect();
@@ -110,14 +122,7 @@ impl LstmNet {
         let b = anchors.len();
         let x = Tensor::from_vec(xs, (b, WINDOW, INPUTS), &Device::Cpu)?;
         let target = Tensor::from_vec(ts, (b, OUT), &Device::Cpu)?;
-        let mut opt = AdamW::new(
-            self.vars.all_vars(),
-            ParamsAdamW {
-                lr: 0.02,
-                weight_decay: 0.0,
-                ..Default::default()
-            },
-        )?;
+        let mut opt = self.optimizer(0.02)?;
         let mut loss_v = f64::NAN;
         for _ in 0..EPOCHS {
             let loss = (self.forward(&x)? - &target)?.sqr()?.mean_all()?;
@@ -155,14 +160,7 @@ impl LstmNet {
                 "too few windows across the series".into(),
             ));
         }
-        let mut opt = AdamW::new(
-            self.vars.all_vars(),
-            ParamsAdamW {
-                lr: 0.01,
-                weight_decay: 0.0,
-                ..Default::default()
-            },
-        )?;
+        let mut opt = self.optimizer(0.01)?;
         let mut rng = Rng::new(seed);
         let mut order: Vec<usize> = (0..n).collect();
         let mut loss_v = f64::NAN;
@@ -201,6 +199,12 @@ impl LstmNet {
             .iter()
             .map(|v| (*v as f64).clamp(-5.0, 5.0).exp() * r)
             .collect())
+    }
+
+    /// [`predict`](Self::predict), none unless every value is finite.
+    pub fn forecast(&self, y: &[f64], start_hour: i64) -> Option<Vec<f64>> {
+        let p = self.predict(y, start_hour).ok()?;
+        p.iter().all(|v| v.is_finite()).then_some(p)
     }
 
     /// The weights as a safetensors file (the bytes `VarMap::save` writes).
@@ -326,9 +330,7 @@ impl Member for LstmMember {
         }
         let e = Self::training_end(y);
         let key = fingerprint(&y[..e], start_hour);
-        let net = self.net(&y[..e], start_hour, key)?;
-        let p = net.predict(y, start_hour).ok()?;
-        p.iter().all(|v| v.is_finite()).then_some(p)
+        self.net(&y[..e], start_hour, key)?.forecast(y, start_hour)
     }
 
     fn point_keyed(
@@ -343,9 +345,7 @@ impl Member for LstmMember {
         if y.len() < 5 * 24 || e < 5 * 24 {
             return None;
         }
-        let net = self.net(&y[..e], start_hour, key)?;
-        let p = net.predict(y, start_hour).ok()?;
-        p.iter().all(|v| v.is_finite()).then_some(p)
+        self.net(&y[..e], start_hour, key)?.forecast(y, start_hour)
     }
 
     fn train(&self, y: &[f64], _ctx: Option<&ClusterContext>, start_hour: i64) -> Option<u64> {
