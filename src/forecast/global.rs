@@ -14,7 +14,7 @@
 use super::HORIZON_HOURS as H;
 use super::features::{Calendar, ClusterContext, FEATURES_VERSION};
 use super::learned::{Kind, Model, training_rows};
-use super::lstm::{LstmNet, WINDOW};
+use super::lstm::{GLOBAL_HIDDEN, LstmNet, WINDOW};
 use super::members::{ColdStart, Member, Naive};
 use super::prepared::fingerprint;
 use crate::domain::fnv1a;
@@ -300,7 +300,7 @@ fn fit_all(
 ) -> (Vec<(Kind, Model)>, Option<LstmNet>, usize) {
     let (models, rows) = fit_trees(series, cal);
     let windows: Vec<(&[f64], i64)> = series.iter().map(|s| (&s.y[..], s.start_hour)).collect();
-    let lstm = LstmNet::new(GLOBAL_LSTM_SEED)
+    let lstm = LstmNet::with_hidden(GLOBAL_LSTM_SEED, GLOBAL_HIDDEN)
         .and_then(|net| net.train_across(&windows, GLOBAL_LSTM_SEED).map(|_| net))
         .map_err(|e| tracing::warn!(error = %e, "the global LSTM could not be trained"))
         .ok();

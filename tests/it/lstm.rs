@@ -39,6 +39,14 @@ fn lstm_learns_a_daily_cycle_but_not_noise_and_round_trips_through_safetensors()
     let back = LstmNet::from_bytes(&bytes).expect("load");
     assert_eq!(back.predict(&y, 0).expect("predict"), after);
     assert!(LstmNet::from_bytes(&bytes[..bytes.len() / 2]).is_err());
+    // A net of another width loads as that width (the global net's may differ).
+    let wide = LstmNet::with_hidden(7, 24).expect("net");
+    let wide_back = LstmNet::from_bytes(&wide.to_bytes().expect("save")).expect("load");
+    assert_eq!(
+        wide_back.predict(&y, 0).expect("predict"),
+        wide.predict(&y, 0).expect("predict")
+    );
+    assert_ne!(wide.predict(&y, 0).expect("predict"), before);
     // Deterministic: the same seed and data give the same model.
     let again = LstmNet::new(42).expect("net");
     again.train(&y, 0).expect("train");
