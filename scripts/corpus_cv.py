@@ -134,11 +134,12 @@ class Series:
                     out[oi, :, x] = np.where(kk > 0, s[:, lo - 1 : hi].sum(1) / kk, np.nan)
         return out
 
-    def weights(self, pooled, top_k, tracker_share, pool, margin, near, also=None):
+    def weights(self, pooled, top_k, tracker_share, pool, margin, near, also=None, power=None):
         """Member weights (origins, scored horizons, members) under a rule.
         `also` = (member, margin): a second member admitted at the first
-        hours on its own margin (scripts/selection_variants.py; not in the
-        product)."""
+        hours on its own margin; `power`: the kept candidates weighed by
+        their validation error to the -power instead of equally
+        (scripts/selection_variants.py; neither in the product)."""
         m = len(self.members)
         naive = np.array([n == "naive" for n in self.members])
         first = {"trackers": self.first & ~naive, "trackers+naive": self.first | naive, "all": np.ones(m, bool)}[pool]
@@ -165,10 +166,15 @@ class Series:
         valid = np.take_along_axis(ok, top, 1)
         et = np.take_along_axis(e, top, 1)
         valid &= et <= near * et[:, :1, :]
-        w = (self.share[top] * valid[..., None]).sum(1)  # (origins, horizons, members)
-        n = valid.sum(1)[..., None]
+        if power is None:
+            cw = valid.astype(float)
+        else:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                cw = np.where(valid, np.maximum(et, 1e-9) ** -power, 0.0)
+        w = (self.share[top] * cw[..., None]).sum(1)  # (origins, horizons, members)
+        n = cw.sum(1)[..., None]
         with np.errstate(invalid="ignore", divide="ignore"):
-            w = np.where(n > 0, w / np.maximum(n, 1), np.transpose(has, (0, 2, 1)).astype(float))
+            w = np.where(n > 0, w / np.where(n > 0, n, 1), np.transpose(has, (0, 2, 1)).astype(float))
         if tracker_share > 0:
             tr = self.tracks[None, None, :] & np.transpose(has, (0, 2, 1)) & ~short[None, :, None] & (n > 0)
             alone = np.transpose(pooled[:, :m, :], (0, 2, 1))
@@ -180,8 +186,8 @@ class Series:
             w = np.where(any_tr, w * (1 - tracker_share) + tracker_share * parts / np.where(any_tr, total, 1), w)
         return w
 
-    def ratios(self, pooled, *rule, also=None):
-        w = self.weights(pooled, *rule, also=also)
+    def ratios(self, pooled, *rule, also=None, power=None):
+        w = self.weights(pooled, *rule, also=also, power=power)
         has = ~np.isnan(self.now)
         f = np.nan_to_num(np.transpose(self.now, (0, 2, 1)))
         hw = np.where(np.transpose(has, (0, 2, 1)), w, 0.0)

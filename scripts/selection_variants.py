@@ -8,7 +8,9 @@ from the same member dumps as scripts/corpus_cv.py:
 - each validation APE capped at C before it is averaged over origins;
 - the recency-weighted Q-quantile over validation origins of each
   candidate's window error instead of its weighted mean (and a half-and-half
-  blend of median and mean).
+  blend of median and mean);
+- the kept candidates weighed by their validation error to the -P instead
+  of equally (sixth session), within 1.25x of the best or all of the top 5.
 
 Each line: the objective (mean over horizons of log geometric mean + log
 median of the ratios, all series, then fold A, fold B; lower is better) and
@@ -68,6 +70,9 @@ def main():
             s.err["capped"] = np.minimum(s.err["ape"], cap)
         r = np.array([s.ratios(s.pooled("capped", 0.9), *rule) for s in series])
         report(f"APE capped at {cap}", r)
+    for power, near in [(1, PRODUCT[6]), (2, PRODUCT[6]), (1, np.inf), (2, np.inf), (4, np.inf)]:
+        r = np.array([s.ratios(p, *rule[:4], near, power=power) for s, p in zip(series, mean_ape)])
+        report(f"inverse validation error^{power}, within {near} of the best", r)
     for q, blend in [(0.5, 0.0), (0.5, 0.5), (0.75, 0.0), (0.9, 0.0)]:
         r = np.array([s.ratios(pooled_quantile(s, 0.9, q, blend), *rule) for s in series])
         report(f"quantile {q} over origins, {blend:.0%} mean", r)
