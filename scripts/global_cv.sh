@@ -19,12 +19,19 @@
 # hours (backtest --history-hours) into OUT/cold-72 instead of OUT/bt (no
 # member dumps), MODELS=a,b restricts the ensemble (backtest --models) and
 # goes into OUT/cold-72-a,b; scripts/member_ratios.py scores the folder.
+#
+# Sizing: SIMULATE=1 runs `simulate --target-shortage 0.01` (40 nodes at
+# peak, m6i.2xlarge, as docs/planning.md) on every series with the same
+# out-of-fold models into OUT/sim instead of backtesting; then
+#   python3 scripts/pool_target.py OUT/sim/<the dev series>.json
+# and the same over the corpus series' files.
 set -euo pipefail
 data=${1:?usage: global_cv.sh DATA OUT}
 out=${2:?usage: global_cv.sh DATA OUT}
 bin=${BIN:-target/release/nodecast}
 bt="$out/bt"
 [ -n "${HISTORY_HOURS:-}" ] && bt="$out/cold-$HISTORY_HOURS${MODELS:+-$MODELS}"
+[ -n "${SIMULATE:-}" ] && bt="$out/sim"
 mkdir -p "$bt"
 python3 - "$data" "$out" <<'EOF'
 import os, sys, glob
@@ -46,7 +53,10 @@ done
 run() { # series.csv models-dir
   local b; b=$(basename "$1" .csv)
   [ -s "$bt/$b.json" ] && return
-  if [ -n "${HISTORY_HOURS:-}" ]; then
+  if [ -n "${SIMULATE:-}" ]; then
+    "$bin" simulate --input "$1" --instance-type m6i.2xlarge --peak-nodes 40 \
+      --target-shortage 0.01 --json --global-models "$2" > "$bt/$b.json"
+  elif [ -n "${HISTORY_HOURS:-}" ]; then
     "$bin" backtest --input "$1" --json --global-models "$2" \
       --history-hours "$HISTORY_HOURS" ${MODELS:+--models "$MODELS"} > "$bt/$b.json"
   else
@@ -57,4 +67,4 @@ run() { # series.csv models-dir
 for f in "$out"/fold-A/*.csv; do run "$f" "$out/model-B"; done
 for f in "$out"/fold-B/*.csv; do run "$f" "$out/model-A"; done
 for f in "$data"/series/*.csv; do run "$f" "$out/model-corpus"; done
-echo "backtests in $bt"
+echo "results in $bt"

@@ -14,7 +14,7 @@
 use super::HORIZON_HOURS as H;
 use super::features::{Calendar, ClusterContext, FEATURES_VERSION};
 use super::learned::{Kind, Model, training_rows};
-use super::lstm::{GLOBAL_HIDDEN, LstmNet, WINDOW};
+use super::lstm::{GLOBAL_HIDDEN, LstmNet};
 use super::members::{ColdStart, Member, Naive};
 use super::prepared::fingerprint;
 use crate::domain::fnv1a;
@@ -211,7 +211,7 @@ impl GlobalModels {
                     scores.entry(member_name(*kind).into()).or_default().push(m);
                 }
                 if let Some(net) = &lstm {
-                    let m = mape_at_scored(s, |y, sh| lstm_forecast(net, y, sh));
+                    let m = mape_at_scored(s, |y, sh| net.forecast(y, sh));
                     scores.entry(GLOBAL_LSTM.into()).or_default().push(m);
                 }
                 let naive = mape_at_scored(s, |y, sh| Naive.point(y, sh, H));
@@ -407,15 +407,6 @@ impl Member for GlobalTreeMember {
     }
 }
 
-/// The global LSTM's forecast of the next hours after `y` (none before
-/// its window is full, or if it is not finite).
-fn lstm_forecast(net: &LstmNet, y: &[f64], start_hour: i64) -> Option<Vec<f64>> {
-    if y.len() < WINDOW {
-        return None;
-    }
-    net.forecast(y, start_hour)
-}
-
 /// The LSTM trained across series as an ensemble member for 1-6 h. It
 /// tracks the level (it forecasts ratios to the last hour) but joins the
 /// first hours only on merit, as naive does: weighed with the trackers
@@ -439,7 +430,7 @@ impl Member for GlobalLstmMember {
         true
     }
     fn point(&self, y: &[f64], start_hour: i64, _h: usize) -> Option<Vec<f64>> {
-        lstm_forecast(self.models.lstm.as_ref()?, y, start_hour)
+        self.models.lstm.as_ref()?.forecast(y, start_hour)
     }
 }
 

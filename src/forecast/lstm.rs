@@ -59,6 +59,29 @@ fn window_inputs(y: &[f64], t: usize, start_hour: i64, out: &mut Vec<f32>) {
     }
 }
 
+/// Appends training windows of `y` to `xs` (their inputs) and `ts` (the
+/// next [`OUT`] hours' log ratios to each window's last hour, clipped to
+/// ±`clip`): `max` of them at most, evenly spaced back from the latest.
+/// Returns how many.
+fn push_windows(
+    y: &[f64],
+    start_hour: i64,
+    (max, clip): (usize, f64),
+    xs: &mut Vec<f32>,
+    ts: &mut Vec<f32>,
+) -> usize {
+    let anchors: Vec<usize> = (WINDOW..=y.len().saturating_sub(OUT)).collect();
+    let step = anchors.len().div_ceil(max).max(1);
+    let mut n = 0;
+    for &t in anchors.iter().rev().step_by(step) {
+        window_inputs(y, t, start_hour, xs);
+        let r = reference(y, t);
+        ts.extend((0..OUT).map(|h| log_ratio(y[t + h], r).clamp(-clip, clip) as f32));
+        n += 1;
+    }
+    n
+}
+
 impl LstmNet {
     pub fn new(seed: u64) -> candle_core::Result<LstmNet> {
         Self::with_hidden(seed, HIDDEN)
@@ -116,19 +139,17 @@ impl LstmNet {
 
     /// Trains on windows of `y`; returns the final mean squared error.
     pub fn train(&self, y: &[f64], start_hour: i64) -> candle_core::Result<f64> {
-        let anchors: Vec<usize> = (WINDOW..=y.len().saturating_sub(OUT)).collect();
-        let step = anchors.len().div_ceil(MAX_WINDOWS).max(1);
-        let anchors: Vec<usize> = anchors.into_iter().rev().step_by(step).collect();
-        if anchors.len() < 16 {
+        let (mut xs, mut ts) = (Vec::new(), Vec::new());
+        let b = push_windows(
+            y,
+            start_hour,
+            (MAX_WINDOWS, f64::INFINITY),
+            &mut xs,
+            &mut ts,
+        );
+        if b < 16 {
             return Err(candle_core::Error::Msg("too little history".into()));
         }
-        let (mut xs, mut ts) = (Vec::new(), Vec::new());
-        for &t in &anchors {
-            window_inputs(y, t, start_hour, &mut xs);
-            let r = reference(y, t);
-            ts.extend((0..OUT).map(|h| log_ratio(y[t + h], r) as f32));
-        }
-        let b = anchors.len();
         let x = Tensor::from_vec(xs, (b, WINDOW, INPUTS), &Device::Cpu)?;
         let target = Tensor::from_vec(ts, (b, OUT), &Device::Cpu)?;
         let mut opt = self.optimizer(0.02)?;
@@ -151,19 +172,11 @@ impl LstmNet {
     /// squared error.
     pub fn train_across(&self, series: &[(&[f64], i64)], seed: u64) -> candle_core::Result<f64> {
         let (mut xs, mut ts) = (Vec::new(), Vec::new());
+        let mut n = 0;
         for (y, start_hour) in series {
-            let anchors: Vec<usize> = (WINDOW..=y.len().saturating_sub(OUT)).collect();
-            let step = anchors.len().div_ceil(GLOBAL_WINDOWS_PER_SERIES).max(1);
-            for &t in anchors.iter().rev().step_by(step) {
-                window_inputs(y, t, *start_hour, &mut xs);
-                let r = reference(y, t);
-                ts.extend(
-                    (0..OUT)
-                        .map(|h| log_ratio(y[t + h], r).clamp(-GLOBAL_CLIP, GLOBAL_CLIP) as f32),
-                );
-            }
+            let most = (GLOBAL_WINDOWS_PER_SERIES, GLOBAL_CLIP);
+            n += push_windows(y, *start_hour, most, &mut xs, &mut ts);
         }
-        let n = ts.len() / OUT;
         if n < GLOBAL_BATCH {
             return Err(candle_core::Error::Msg(
                 "too few windows across the series".into(),
@@ -197,8 +210,15 @@ impl LstmNet {
         Ok(loss_v)
     }
 
-    /// The next `OUT` hours after `y`.
+    /// The next `OUT` hours after `y` (an error with fewer than [`WINDOW`]
+    /// hours).
     pub fn predict(&self, y: &[f64], start_hour: i64) -> candle_core::Result<Vec<f64>> {
+        if y.len() < WINDOW {
+            return Err(candle_core::Error::Msg(format!(
+                "{} hours; the LSTM reads {WINDOW}",
+                y.len()
+            )));
+        }
         let mut xs = Vec::with_capacity(WINDOW * INPUTS);
         window_inputs(y, y.len(), start_hour, &mut xs);
         let x = Tensor::from_vec(xs, (1, WINDOW, INPUTS), &Device::Cpu)?;
@@ -210,7 +230,8 @@ impl LstmNet {
             .collect())
     }
 
-    /// [`predict`](Self::predict), none unless every value is finite.
+    /// [`predict`](Self::predict), none without a full window or unless
+    /// every value is finite.
     pub fn forecast(&self, y: &[f64], start_hour: i64) -> Option<Vec<f64>> {
         let p = self.predict(y, start_hour).ok()?;
         p.iter().all(|v| v.is_finite()).then_some(p)
