@@ -17,7 +17,7 @@ use crate::forecast::{Forecaster, forecast_cluster_pinned, origin_for};
 use crate::plan::cluster::Sizing;
 use crate::plan::{PlanConfig, plan_cluster};
 use crate::snapshot::{ClusterView, Fleet};
-use crate::store::ledger::{Ledger, keep, store_groups};
+use crate::store::ledger::{Ledger, keep};
 use chrono::{DateTime, Utc};
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -131,12 +131,13 @@ impl ForecastJob {
             let fc = forecast_cluster_pinned(forecaster, &v, run.origin, &pins);
             finished.push((id.clone(), fc.clone()));
             let planned = sized_plan(&v, &fc, plan, ledger, &id, &run.catalog, run.now);
-            if let (Some(l), Some(p), Some(cpu)) =
-                (ledger, &planned, fc.get(&SeriesKind::CpuRequests))
-            {
-                store_groups(l, &id, &group_rows(&p.needs, cpu, p.headroom));
-            }
-            let acc = ledger.and_then(|l| keep(l, &id, Some(&fc), run.now));
+            let acc = ledger.and_then(|l| {
+                let groups = match (&planned, fc.get(&SeriesKind::CpuRequests)) {
+                    (Some(p), Some(cpu)) => group_rows(&p.needs, cpu, p.headroom),
+                    _ => Vec::new(),
+                };
+                keep(l, &id, Some(&fc), &groups, run.now)
+            });
             if let Some(acc) = &acc
                 && tx
                     .blocking_send(Action::Accuracy(id.clone(), Box::new(acc.clone())))

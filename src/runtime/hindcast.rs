@@ -79,7 +79,7 @@ fn send_record(
     origin: DateTime<Utc>,
     tx: &mpsc::Sender<Action>,
 ) -> bool {
-    match keep(ledger, id, None, origin) {
+    match keep(ledger, id, None, &[], origin) {
         Some(acc) => tx
             .blocking_send(Action::Accuracy(id.clone(), Box::new(acc)))
             .is_ok(),

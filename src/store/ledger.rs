@@ -419,29 +419,24 @@ impl Ledger {
     }
 }
 
-/// Stores node groups' forecast hours of `id` in the shared ledger (logged
-/// when it fails: the plan is shown all the same).
-pub fn store_groups(ledger: &std::sync::Mutex<Ledger>, id: &ClusterId, rows: &[GroupRow]) {
-    if rows.is_empty() {
-        return;
-    }
-    if let Ok(mut l) = ledger.lock()
-        && let Err(e) = l.store_groups(&id.0, rows)
-    {
-        tracing::warn!(cluster = %id, "forecast ledger, node groups: {e}");
-    }
-}
-
-/// Stores `forecasts` of `id` in the shared ledger, scores what came in by
-/// `now` and returns the cluster's record (`None`, logged, when the ledger
-/// failed: the forecast is shown all the same).
+/// Stores `forecasts` of `id` and its node groups' forecast hours `groups`
+/// in the shared ledger (under one lock), scores what came in by `now` and
+/// returns the cluster's record (`None`, logged, when the ledger failed:
+/// the forecast is shown all the same; node groups that fail to store are
+/// logged and the rest goes on).
 pub fn keep(
     ledger: &std::sync::Mutex<Ledger>,
     id: &ClusterId,
     forecasts: Option<&ClusterForecast>,
+    groups: &[GroupRow],
     now: DateTime<Utc>,
 ) -> Option<ClusterAccuracy> {
     let mut l = ledger.lock().ok()?;
+    if !groups.is_empty()
+        && let Err(e) = l.store_groups(&id.0, groups)
+    {
+        tracing::warn!(cluster = %id, "forecast ledger, node groups: {e}");
+    }
     match l.keep(&id.0, forecasts, now) {
         Ok(acc) => Some(acc),
         Err(e) => {
