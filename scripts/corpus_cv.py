@@ -34,6 +34,15 @@ import numpy as np
 from recombine import H, SCORED, validation_origins, window
 
 VALIDATION = 28
+# RULE=sixth in the environment: the product's rule before 2026-12-02
+# (seventh session), to rerun the figures logged before then: each candidate
+# scored on its own validation origins, seasonal naive never at 1-3 h.
+SIXTH = os.environ.get("RULE") == "sixth"
+# Members that join the first hours on merit with their own margin, over
+# naive's (the rule's margin field): seasonal naive (24 h) where its
+# candidates' validation error is at most the best tracker's
+# (SEASONAL_FIRST_HOURS_MARGIN in src/forecast/ensemble.rs).
+SEASONAL_MERIT = []
 HI = [h - 1 for h in SCORED]
 # The product's rule (src/forecast/ensemble.rs).
 # Last two fields: naive joins the first hours where its candidates beat the
@@ -76,6 +85,8 @@ class Series:
         # The members that join the first hours on merit (dumps before the
         # global LSTM: naive alone).
         self.merit = np.array(d.get("on_merit", [n == "naive" for n in d["members"]]), bool)
+        # Seasonal naive's margin is its own (SEASONAL_MERIT, `also`).
+        self.merit &= np.array(d["members"]) != "seasonal24"
         y, obs = np.array(d["y"], float), np.array(d["observed"], bool)
         grid = [o for o, _ in d["points"]]
         at = {o: i for i, o in enumerate(grid)}
@@ -115,8 +126,27 @@ class Series:
             share[ci, list(cand)] = 1 / len(cand)
         self.share = share
 
+    def common(self, oi, vi, x, sl):
+        """The validation origins `vi` of test origin `oi` on which every
+        candidate is scored at scored horizon `x` (window `sl`): those where
+        each member that forecasts the horizon now, and has any validation
+        forecast in the window, has one (the product since 2026-12-02,
+        seventh session). With RULE=sixth, every origin: each candidate
+        scored on its own, as before."""
+        if SIXTH:
+            return np.ones(len(vi), bool)
+        present = ~np.all(np.isnan(self.points[vi][:, :, sl]), 2)  # (validation origins, members)
+        live = ~np.isnan(self.now[oi, :, x]) & present.any(0)
+        # At the first hours only the members that may serve them count (the
+        # product's pool: the level trackers and those on merit).
+        pool = self.first | self.merit | np.isin(self.members, [n for n, _ in SEASONAL_MERIT])
+        if SCORED[x] <= 3 and np.any(~np.isnan(self.now[oi, :, x]) & self.first):
+            live &= pool
+        return np.all(present[:, live], 1)
+
     def pooled(self, metric, recency):
-        """Per test origin: each candidate's validation error at the scored horizons."""
+        """Per test origin: each candidate's validation error at the scored
+        horizons, on the common validation origins."""
         out = np.full((len(self.origins), len(self.cands), len(SCORED)), np.nan)
         e = self.err[metric]
         for oi, vi in enumerate(self.val):
@@ -124,20 +154,20 @@ class Series:
                 continue
             a = e[vi]
             w = (recency ** np.arange(len(vi)))[:, None, None]
-            ok = ~np.isnan(a)
-            s, k = np.sum(np.where(ok, a, 0) * w, 0), np.sum(ok * w, 0)
             for x, h in enumerate(SCORED):
                 r = window(h, max(h // 3, 2))
-                lo, hi = r.start, r.stop - 1
-                kk = k[:, lo - 1 : hi].sum(1)
+                sl = slice(r.start - 1, r.stop - 1)
+                seg = a[:, :, sl]
+                ok = ~np.isnan(seg) & self.common(oi, vi, x, sl)[:, None, None]
+                s, k = (np.where(ok, seg, 0) * w).sum((0, 2)), (ok * w).sum((0, 2))
                 with np.errstate(invalid="ignore", divide="ignore"):
-                    out[oi, :, x] = np.where(kk > 0, s[:, lo - 1 : hi].sum(1) / kk, np.nan)
+                    out[oi, :, x] = np.where(k > 0, s / k, np.nan)
         return out
 
     def weights(self, pooled, top_k, tracker_share, pool, margin, near, also=None, power=None):
         """Member weights (origins, scored horizons, members) under a rule.
-        `also` = (member, margin): a second member admitted at the first
-        hours on its own margin; `power`: the kept candidates weighed by
+        `also` = [(member, margin), ...]: members admitted at the first
+        hours on their own margin (the product's: SEASONAL_MERIT); `power`: the kept candidates weighed by
         their validation error to the -power instead of equally
         (scripts/selection_variants.py; neither in the product)."""
         m = len(self.members)
@@ -154,8 +184,7 @@ class Series:
         merit = np.array([all(first[j] or self.merit[j] for j in c) for c in self.cands])
         bar = np.where(ok & cand_first[None, :, None], pooled, np.inf).min(1)  # (origins, horizons)
         keep = cand_first[None, :, None] | (merit[None, :, None] & (pooled <= margin * bar[:, None, :]))
-        if also is not None:
-            name, margin2 = also
+        for name, margin2 in SEASONAL_MERIT if also is None else also:
             merit2 = np.array(
                 [all(first[j] or self.merit[j] or self.members[j] == name for j in c) and any(self.members[j] == name for j in c) for c in self.cands]
             )

@@ -24,7 +24,7 @@ import sys
 
 import numpy as np
 
-from corpus_cv import PRODUCT, variant_report
+from corpus_cv import SEASONAL_MERIT, PRODUCT, variant_report
 
 MEMBER = "global_lstm"
 
@@ -45,7 +45,7 @@ def main():
     flags(False)
     report("not at 1-3 h", np.array([s.ratios(p, *rule) for s, p in zip(series, pooled)]))
     for m in [0.5, 0.65, 0.8, 1.0]:
-        r = np.array([s.ratios(p, *rule, also=(MEMBER, m)) for s, p in zip(series, pooled)])
+        r = np.array([s.ratios(p, *rule, also=SEASONAL_MERIT + [(MEMBER, m)]) for s, p in zip(series, pooled)])
         label = " (the product: naive's margin, FIRST_HOURS_MARGIN)" if m == PRODUCT[5] else ""
         report(f"at 1-3 h on merit at {m}{label}", r)
     for s in series:

@@ -57,50 +57,74 @@ def combined(d, points, origin, args, members):
             s += p[h]
         return s / len(c)
 
+    # Per validation origin, candidate and horizon: the error (None where
+    # the candidate has no forecast or the target is not scored).
     err = []
-    for c in cands:
-        e = [[0.0, 0.0] for _ in range(H)]
-        for k, v in enumerate(vals):
-            pts = points[v]
-            wt = args.recency**k
+    for k, v in enumerate(vals):
+        pts = points[v]
+        per = []
+        for c in cands:
+            e = [None] * H
             for h in range(H):
                 t = v + h
                 p = mean_of(pts, c, h)
                 if p is None or not observed[t]:
                     continue
                 if args.metric == "ape" and y[t] != 0.0:
-                    e[h][0] += wt * abs(y[t] - p) / abs(y[t])
-                    e[h][1] += wt
+                    e[h] = abs(y[t] - p) / abs(y[t])
                 elif args.metric == "smape" and abs(y[t]) + abs(p) > 0.0:
-                    e[h][0] += wt * 2.0 * abs(y[t] - p) / (abs(y[t]) + abs(p))
-                    e[h][1] += wt
-        err.append(e)
+                    e[h] = 2.0 * abs(y[t] - p) / (abs(y[t]) + abs(p))
+            per.append(e)
+        err.append(per)
 
     def has(j, h):
         return now[j] is not None and len(now[j]) >= h
+
+    def margin(j):
+        return args.seasonal_margin if d["members"][j] == "seasonal24" else args.first_hours_margin
 
     out = []
     for h in range(1, H + 1):
         alone = [None] * m
         w = [0.0] * m
         only_short = h <= args.short_horizons and any(first[j] and has(j, h) for j in pool)
+        win = window(h, max(h // 3, 2))
+        # Every candidate is scored on the validation origins where each
+        # member that may serve the horizon (and has any validation forecast
+        # near it) has one (--own-origins: each on its own, as before
+        # 2026-12-02, seventh session).
+        def present(k, j):
+            p = points[vals[k]][j]
+            return p is not None and len(p) >= win.start
+
+        live = [j for j in pool if (not only_short or first[j] or merit[j]) and has(j, h) and any(present(k, j) for k in range(len(vals)))]
+        common = [k for k in range(len(vals)) if args.own_origins or all(present(k, j) for j in live)]
         scored = []
         for ci, c in enumerate(cands):
             if mean_of(now, c, h - 1) is None or (only_short and not all(first[j] or merit[j] for j in c)):
                 continue
             s = k = 0.0
-            for hh in window(h, max(h // 3, 2)):
-                s += err[ci][hh - 1][0]
-                k += err[ci][hh - 1][1]
+            for o in common:
+                wt = args.recency**o
+                for hh in win:
+                    e = err[o][ci][hh - 1]
+                    if e is not None:
+                        s += wt * e
+                        k += wt
             if k > 0.0:
                 scored.append((s / k, ci))
                 if len(cands[ci]) == 1:
                     alone[cands[ci][0]] = s / k
         if only_short:
-            # Naive competes at the first hours only where it beats the
-            # level trackers' best by the margin.
+            # The members on merit compete at the first hours only where they
+            # beat the level trackers' best by their margin (a pair: the
+            # larger of its members').
             bar = min((e for e, ci in scored if all(first[j] for j in cands[ci])), default=math.inf)
-            scored = [(e, ci) for e, ci in scored if all(first[j] for j in cands[ci]) or e <= args.first_hours_margin * bar]
+            scored = [
+                (e, ci)
+                for e, ci in scored
+                if all(first[j] for j in cands[ci]) or e <= max(margin(j) for j in cands[ci] if not first[j]) * bar
+            ]
         if not scored:
             avail = [j for j in pool if has(j, h)]
             for j in avail:
@@ -149,6 +173,8 @@ def main():
     ap.add_argument("--top-k", type=int, default=5)
     ap.add_argument("--near-best", type=float, default=1.25, help="candidates averaged only within this factor of the best's validation error")
     ap.add_argument("--first-hours-margin", type=float, default=0.8, help="--on-merit members compete at the first hours where this share of the best tracker's error is not exceeded")
+    ap.add_argument("--seasonal-margin", type=float, default=0.0, help="the same for seasonal24 (SEASONAL_FIRST_HOURS_MARGIN; 0: never)")
+    ap.add_argument("--own-origins", action="store_true", help="score each candidate on its own validation origins (the product before 2026-12-02, seventh session)")
     ap.add_argument("--on-merit", help="comma-separated members that join the first hours on merit (default: the dump's on_merit, else naive)")
     ap.add_argument("--recency", type=float, default=0.9, help="weight of a validation origin against the next later one")
     ap.add_argument("--metric", choices=["ape", "smape"], default="ape", help="validation error (ape: the product's)")

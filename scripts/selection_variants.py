@@ -12,6 +12,12 @@ from the same member dumps as scripts/corpus_cv.py:
 - the kept candidates weighed by their validation error to the -P instead
   of equally (sixth session), within 1.25x of the best or all of the top 5.
 
+Every line scores the candidates on their common validation origins, as
+the product does since 2026-12-02 (seventh session); RULE=sixth in the
+environment scores with the rule before then (each candidate on its own
+origins, seasonal naive never at 1-3 h), as the figures logged before
+then were measured.
+
 Each line: the objective (mean over horizons of log geometric mean + log
 median of the ratios, all series, then fold A, fold B; lower is better) and
 the corpus and dev geometric means and medians.
@@ -40,8 +46,9 @@ def pooled_quantile(s, recency, q, blend):
         wv = recency ** np.arange(len(vi))
         for x, h in enumerate(SCORED):
             r = window(h, max(h // 3, 2))
-            seg = a[:, :, r.start - 1 : r.stop - 1]
-            ok = ~np.isnan(seg)
+            sl = slice(r.start - 1, r.stop - 1)
+            seg = a[:, :, sl]
+            ok = ~np.isnan(seg) & s.common(oi, vi, x, sl)[:, None, None]
             k = ok.sum(2)
             with np.errstate(invalid="ignore", divide="ignore"):
                 per = np.where(k > 0, np.where(ok, seg, 0).sum(2) / k, np.nan)  # (val, cands)
@@ -63,7 +70,7 @@ def main():
     mean_ape = [s.pooled("ape", 0.9) for s in series]
     report("product", np.array([s.ratios(p, *rule) for s, p in zip(series, mean_ape)]))
     for m2 in [0.05, 0.1, 0.2, 0.3, 0.5, 0.8]:
-        r = np.array([s.ratios(p, *rule, also=("seasonal24", m2)) for s, p in zip(series, mean_ape)])
+        r = np.array([s.ratios(p, *rule, also=[("seasonal24", m2)]) for s, p in zip(series, mean_ape)])
         report(f"seasonal24 on merit at {m2}", r)
     for cap in [2.0, 1.0, 0.5, 0.3]:
         for s in series:

@@ -267,14 +267,14 @@ impl Ensemble {
             }
             Some(s / c.len() as f64)
         };
-        // Per candidate and horizon: (weighted sum of absolute percentage
-        // errors, sum of weights) over validation origins, the latest
-        // weighing most (targets of 0 are skipped, as in MAPE); and per
-        // member, (sum of sMAPE, count) for the screen and the manifest.
-        let mut err = vec![vec![(0.0, 0.0); H]; candidates.len()];
+        // Per validation origin, candidate and horizon: the absolute
+        // percentage error (NaN where the candidate has no forecast, or the
+        // target is missing or 0, as in MAPE); and per member, (sum of
+        // sMAPE, count) for the screen and the manifest.
+        let nc = candidates.len();
+        let mut ape = vec![f64::NAN; val.len() * nc * H];
         let mut smape = vec![vec![(0.0, 0usize); H]; m];
         for (k, (v, pts)) in val.iter().zip(&val_points).enumerate() {
-            let weight = RECENCY.powi(k as i32);
             for (ci, c) in candidates.iter().enumerate() {
                 for h in 0..H {
                     let t = v + h;
@@ -285,8 +285,7 @@ impl Ensemble {
                         continue;
                     }
                     if y[t] != 0.0 {
-                        err[ci][h].0 += weight * (y[t] - p).abs() / y[t].abs();
-                        err[ci][h].1 += weight;
+                        ape[(k * nc + ci) * H + h] = (y[t] - p).abs() / y[t].abs();
                     }
                     if ci < m && y[t].abs() + p.abs() > 0.0 {
                         smape[ci][h].0 += 2.0 * (y[t] - p).abs() / (y[t].abs() + p.abs());
@@ -312,6 +311,28 @@ impl Ensemble {
             // At the first hours only the members that serve them compete
             // (every member where there are none).
             let only_short = h <= SHORT_HORIZONS && (0..m).any(|j| first[j] && forecasts(j, h));
+            // Every candidate is scored on the same validation origins: those
+            // where each member that may serve this horizon now (and has any
+            // validation forecast near it) has one. Otherwise a member that
+            // joined late (the local trees, after weeks of history) is judged
+            // on the calm recent origins only, and naive also on the incident
+            // that ruined everyone's forecasts a week ago.
+            let win = selection_window(h);
+            let present = |k: usize, j: usize| {
+                val_points[k][j]
+                    .as_ref()
+                    .is_some_and(|p| p.len() >= *win.start())
+            };
+            let live: Vec<usize> = (0..m)
+                .filter(|j| {
+                    (!only_short || on_merit[*j])
+                        && forecasts(*j, h)
+                        && (0..val.len()).any(|k| present(k, *j))
+                })
+                .collect();
+            let common: Vec<usize> = (0..val.len())
+                .filter(|k| live.iter().all(|j| present(*k, *j)))
+                .collect();
             let mut scored: Vec<(f64, usize)> = Vec::new();
             for (ci, c) in candidates.iter().enumerate() {
                 if mean_of(&now_points, c, h - 1).is_none()
@@ -319,11 +340,19 @@ impl Ensemble {
                 {
                     continue;
                 }
-                let (s, k) = selection_window(h).fold((0.0, 0.0), |(s, k), hh| {
-                    (s + err[ci][hh - 1].0, k + err[ci][hh - 1].1)
-                });
-                if k > 0.0 {
-                    scored.push((s / k, ci));
+                let (mut s, mut n) = (0.0, 0.0);
+                for k in &common {
+                    let weight = RECENCY.powi(*k as i32);
+                    for hh in win.clone() {
+                        let e = ape[(k * nc + ci) * H + hh - 1];
+                        if !e.is_nan() {
+                            s += weight * e;
+                            n += weight;
+                        }
+                    }
+                }
+                if n > 0.0 {
+                    scored.push((s / n, ci));
                 }
             }
             if only_short {

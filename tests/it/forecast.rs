@@ -469,6 +469,49 @@ fn the_latest_validation_origins_weigh_most() {
     assert!((f.combined.p50[0] - want).abs() < 1e-9 * want.abs().max(1.0));
 }
 
+/// A level tracker that forecasts only from `from` hours of history on (as
+/// the local trees and LSTM join late), the last value times `k`.
+struct LateTracker {
+    from: usize,
+    k: f64,
+}
+
+impl Member for LateTracker {
+    fn name(&self) -> &'static str {
+        "late"
+    }
+    fn tracks_level(&self) -> bool {
+        true
+    }
+    fn point(&self, y: &[f64], _: i64, h: usize) -> Option<Vec<f64>> {
+        let last = y.last()?;
+        (y.len() >= self.from).then(|| vec![last * self.k; h])
+    }
+}
+
+#[test]
+fn candidates_are_scored_on_the_validation_origins_they_share() {
+    // "steady" forecasts at all 25 validation origins (48-192 h): 200 % off
+    // at the nine before 100 h (an incident that ruined its forecasts then),
+    // 5 % high since. "late" forecasts only from 168 h (origins 168-192),
+    // 10 % high. Each on its own origins, late would validate best (steady's
+    // mean carries the incident); on the origins they share, steady is half
+    // as wrong and serves alone (late and the pair are over NEAR_BEST).
+    let steady = Scaled {
+        name: "steady",
+        before: 3.0,
+        after: 1.05,
+        from: 100,
+    };
+    let f = forecast_walk(vec![
+        Box::new(steady),
+        Box::new(LateTracker { from: 168, k: 1.1 }),
+    ]);
+    for h in [1, 6, 24, 48] {
+        assert_eq!(f.weights[h - 1], vec![1.0, 0.0], "h{h}");
+    }
+}
+
 /// A member with a bug.
 struct Panicking;
 
