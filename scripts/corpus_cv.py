@@ -41,8 +41,8 @@ SIXTH = os.environ.get("RULE") == "sixth"
 # Members that join the first hours on merit with their own margin, over
 # naive's (the rule's margin field): seasonal naive (24 h) where its
 # candidates' validation error is at most the best tracker's
-# (SEASONAL_FIRST_HOURS_MARGIN in src/forecast/ensemble.rs).
-SEASONAL_MERIT = []
+# (SEASONAL_FIRST_HOURS_MARGIN in src/forecast/members.rs).
+SEASONAL_MERIT = [] if SIXTH else [("seasonal24", 1.0)]
 HI = [h - 1 for h in SCORED]
 # The product's rule (src/forecast/ensemble.rs).
 # Last two fields: naive joins the first hours where its candidates beat the

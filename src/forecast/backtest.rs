@@ -272,7 +272,7 @@ pub fn run_dumping(
             on_merit: ensemble
                 .members
                 .iter()
-                .map(|m| m.joins_first_hours_on_merit())
+                .map(|m| m.first_hours_margin().is_some())
                 .collect(),
             points,
         }

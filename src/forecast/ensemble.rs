@@ -36,12 +36,9 @@ pub const RECENCY: f64 = 0.9;
 /// level hour by hour): naive, the seasonal, tree and day-type members only
 /// win validation there by luck, which costs on the test hours.
 pub const SHORT_HORIZONS: usize = 3;
-/// At those horizons a member that joins them on merit
-/// ([`Member::joins_first_hours_on_merit`]: naive, the global LSTM) competes too where its
-/// candidates' validation error is at most this share of the best level
-/// tracker's: after a level shift the trackers' seasons stay wrong for
-/// days while the last hour is right.
-pub const FIRST_HOURS_MARGIN: f64 = 0.8;
+/// At those horizons the members on merit compete too, within their
+/// margins of the best level tracker's validation error.
+pub use super::members::{FIRST_HOURS_MARGIN, SEASONAL_FIRST_HOURS_MARGIN};
 /// Residual quantile for the p10 side (and 1 - it for p90) up to 24 h.
 /// Wider than 0.1 because validation residuals understate errors after a
 /// regime change.
@@ -299,11 +296,12 @@ impl Ensemble {
             .iter()
             .map(|mb| mb.serves_first_hours())
             .collect();
-        let on_merit: Vec<bool> = self
+        let margin: Vec<Option<f64>> = self
             .members
             .iter()
-            .map(|mb| mb.serves_first_hours() || mb.joins_first_hours_on_merit())
+            .map(|mb| mb.first_hours_margin())
             .collect();
+        let on_merit: Vec<bool> = (0..m).map(|j| first[j] || margin[j].is_some()).collect();
         let forecasts = |j: usize, h: usize| now_points[j].as_ref().is_some_and(|p| p.len() >= h);
         let mut weights = vec![vec![0.0; m]; H];
         for h in 1..=H {
@@ -362,8 +360,11 @@ impl Ensemble {
                     .filter(|(_, ci)| candidates[*ci].iter().all(|j| first[*j]))
                     .map(|(e, _)| *e)
                     .fold(f64::INFINITY, f64::min);
+                // A candidate with members on merit: the larger of their margins.
                 scored.retain(|(e, ci)| {
-                    candidates[*ci].iter().all(|j| first[*j]) || *e <= FIRST_HOURS_MARGIN * bar
+                    let c = &candidates[*ci];
+                    c.iter().all(|j| first[*j])
+                        || *e <= c.iter().filter_map(|j| margin[*j]).fold(0.0, f64::max) * bar
                 });
             }
             if scored.is_empty() {

@@ -426,8 +426,8 @@ impl Member for GlobalLstmMember {
     fn serves_first_hours(&self) -> bool {
         false
     }
-    fn joins_first_hours_on_merit(&self) -> bool {
-        true
+    fn first_hours_margin(&self) -> Option<f64> {
+        Some(super::members::FIRST_HOURS_MARGIN)
     }
     fn point(&self, y: &[f64], start_hour: i64, _h: usize) -> Option<Vec<f64>> {
         self.models.lstm.as_ref()?.forecast(y, start_hour)

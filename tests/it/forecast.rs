@@ -327,8 +327,15 @@ fn slow_random_walk() -> Vec<f64> {
 
 /// The ensemble of `members` at the end of [`slow_random_walk`].
 fn forecast_walk(members: Vec<Box<dyn Member>>) -> nodecast::forecast::ensemble::EnsembleForecast {
+    forecast_after(slow_random_walk(), members)
+}
+
+/// The ensemble of `members` at the end of `y`.
+fn forecast_after(
+    y: Vec<f64>,
+    members: Vec<Box<dyn Member>>,
+) -> nodecast::forecast::ensemble::EnsembleForecast {
     use nodecast::forecast::ensemble::MemberCache;
-    let y = slow_random_walk();
     let observed = vec![true; y.len()];
     Ensemble::new(members)
         .forecast(
@@ -359,7 +366,7 @@ fn first_hours_choose_only_among_level_trackers_and_naive_on_merit() {
         Box::new(Theta),
     ]);
     assert!(Theta.serves_first_hours() && !Naive.serves_first_hours());
-    assert!(Naive.joins_first_hours_on_merit() && !Theta.joins_first_hours_on_merit());
+    assert!(Naive.first_hours_margin().is_some() && Theta.first_hours_margin().is_none());
     for h in 1..=SHORT_HORIZONS {
         let w = &f.weights[h - 1];
         assert_eq!(w[1], 0.0, "h{h}: {w:?}");
@@ -467,6 +474,48 @@ fn the_latest_validation_origins_weigh_most() {
         .collect();
     let want: f64 = f.weights[0].iter().zip(&members).map(|(w, p)| w * p).sum();
     assert!((f.combined.p50[0] - want).abs() < 1e-9 * want.abs().max(1.0));
+}
+
+#[test]
+fn seasonal_naive_joins_the_first_hours_where_the_day_repeats() {
+    use nodecast::forecast::ensemble::SHORT_HORIZONS;
+    // Ten days of the same day (a VM's cron job: 50 from 02:00 to 05:00, 10
+    // otherwise). Seasonal naive of a day is exact; a level tracker (the
+    // last value) misses every step. Seasonal naive validates at least as
+    // well as the best tracker and serves the first hours alone.
+    let y: Vec<f64> = (0..240)
+        .map(|h| {
+            if (2..5).contains(&(h % 24)) {
+                50.0
+            } else {
+                10.0
+            }
+        })
+        .collect();
+    let tracker = Scaled {
+        name: "tracker",
+        before: 1.0,
+        after: 1.0,
+        from: 0,
+    };
+    let seasonal = SeasonalNaive {
+        season: 24,
+        name: "seasonal24",
+    };
+    assert!(seasonal.first_hours_margin().is_some());
+    let f = forecast_after(y, vec![Box::new(tracker), Box::new(seasonal)]);
+    for h in 1..=SHORT_HORIZONS {
+        assert_eq!(f.weights[h - 1], vec![0.0, 1.0], "h{h}");
+    }
+    // A week's seasonal naive does not join them.
+    assert!(
+        SeasonalNaive {
+            season: 168,
+            name: "seasonal168"
+        }
+        .first_hours_margin()
+        .is_none()
+    );
 }
 
 /// A level tracker that forecasts only from `from` hours of history on (as
