@@ -18,7 +18,7 @@ fn mean(v: &[f64]) -> Option<f64> {
     (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64)
 }
 
-/// MASE scale: mean |y[t] - y[t-24]| over hours before the first origin.
+/// MASE scale: mean `|y[t] - y[t-24]|` over hours before the first origin.
 pub fn mase_scale(y: &[Option<f64>], first_origin: usize) -> Option<f64> {
     let d: Vec<f64> = (24..first_origin.min(y.len()))
         .filter_map(|t| Some((y[t]? - y[t - 24]?).abs()))
@@ -105,7 +105,7 @@ pub struct MemberDump {
     pub tracks_level: Vec<bool>,
     /// Which members serve the first hours (the only ones weighed at 1-3 h).
     pub first_hours: Vec<bool>,
-    /// Which members join the first hours on merit (naive, the global LSTM).
+    /// Which members join the first hours on merit (naive, the global LSTM, seasonal naive of a day).
     pub on_merit: Vec<bool>,
     /// (origin, each member's forecast of the 48 hours from it, if any).
     pub points: Vec<(usize, Vec<Option<Vec<f64>>>)>,

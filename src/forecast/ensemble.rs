@@ -34,7 +34,9 @@ pub const RECENCY: f64 = 0.9;
 /// Horizons up to this one choose only among the members that serve the
 /// first hours ([`Member::serves_first_hours`]: the members that track the
 /// level hour by hour): naive, the seasonal, tree and day-type members only
-/// win validation there by luck, which costs on the test hours.
+/// win validation there by luck, which costs on the test hours (naive, the
+/// global LSTM and seasonal naive of a day join them on merit,
+/// [`Member::first_hours_margin`]).
 pub const SHORT_HORIZONS: usize = 3;
 /// At those horizons the members on merit compete too, within their
 /// margins of the best level tracker's validation error.
@@ -312,7 +314,7 @@ impl Ensemble {
             // Every candidate is scored on the same validation origins: those
             // where each member that may serve this horizon now (and has any
             // validation forecast near it) has one. Otherwise a member that
-            // joined late (the local trees, after weeks of history) is judged
+            // joined late (the local trees, after a week of history) is judged
             // on the calm recent origins only, and naive also on the incident
             // that ruined everyone's forecasts a week ago.
             let win = selection_window(h);

@@ -32,7 +32,7 @@ pub struct PlanPane<'a> {
 
 /// Where a proposal stands: "proposed", "expired" (undecided an hour past
 /// the hour it was for), "applying…", "applied 12:41", "refused: cooldown
-/// 6 min left", "rejected: <reason>", "failed: <error>".
+/// 6 min left", "rejected: `<reason>`", "failed: `<error>`".
 pub fn state_text(d: Option<&ActionState>, expired: bool) -> (String, Option<Outcome>) {
     match d {
         None if expired => ("expired".into(), None),
