@@ -45,8 +45,9 @@ pub fn select(state: &mut AppState, delta: isize) -> bool {
     moved
 }
 
-/// The rules as the dashboard can check them now (the group's size in the
-/// latest snapshot as the live size); the executor checks them again.
+/// The rules as the dashboard can check them now (the group's size and
+/// bounds in the latest snapshot, the cluster's own limits); the executor
+/// checks them again.
 fn preview(
     tab: &ClusterTab,
     p: &Proposal,
@@ -60,8 +61,7 @@ fn preview(
     let limits = Limits {
         min: group.and_then(|g| g.min).unwrap_or(0),
         max: group.and_then(|g| g.max).unwrap_or(u32::MAX),
-        autoscaler: tab.autoscaler,
-        ..Limits::default()
+        ..tab.limits.clone()
     };
     let recent = Recent::from_rows(&tab.audit, &p.action.node_group);
     let live = group.map(|g| g.nodes).unwrap_or(p.action.from);

@@ -92,8 +92,10 @@ pub struct ClusterTab {
     pub writable: Result<(), String>,
     /// The call an approved change makes here.
     pub actuator: String,
-    /// Where an autoscaler keeps the size (a change moves its floor).
-    pub autoscaler: bool,
+    /// The executor's limits here (`max_nodes`, `max_step`, cooldown, and
+    /// whether an autoscaler keeps the size, so a change moves its floor);
+    /// the group's bounds come from the snapshot.
+    pub limits: crate::exec::rules::Limits,
     /// Decisions by action id: this session's and the audit log's last 24 h.
     pub decisions: BTreeMap<String, ActionState>,
     /// The audit log's rows of the last 24 h, newest last.
@@ -117,7 +119,7 @@ impl ClusterTab {
             plan: None,
             writable: Err("read-only: no actuator".into()),
             actuator: String::new(),
-            autoscaler: false,
+            limits: crate::exec::rules::Limits::default(),
             decisions: BTreeMap::new(),
             audit: Vec::new(),
             accuracy: ClusterAccuracy::new(),

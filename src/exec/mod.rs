@@ -290,9 +290,20 @@ impl Executor {
 
     /// The call an approval makes on `cluster`, and whether an autoscaler
     /// keeps its sizes.
-    pub fn actuator(&self, cluster: &ClusterId) -> Option<(&'static str, bool)> {
-        let a = &self.targets.get(cluster)?.actuator;
-        Some((a.call(), a.autoscaler()))
+    /// The call an approval makes on `cluster`, and the limits it is held
+    /// to there (the group's bounds are read live at each approval).
+    pub fn actuator(&self, cluster: &ClusterId) -> Option<(&'static str, Limits)> {
+        let t = self.targets.get(cluster)?;
+        Some((
+            t.actuator.call(),
+            Limits {
+                max_nodes: t.max_nodes,
+                max_step: t.max_step,
+                cooldown: t.cooldown,
+                autoscaler: t.actuator.autoscaler(),
+                ..Limits::default()
+            },
+        ))
     }
 
     /// The operator rejects a proposal, with a reason.

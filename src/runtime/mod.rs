@@ -139,9 +139,9 @@ pub async fn run_tui(
     }
     for tab in &mut state.clusters {
         tab.writable = executor.writable(&tab.id);
-        if let Some((call, autoscaler)) = executor.actuator(&tab.id) {
+        if let Some((call, limits)) = executor.actuator(&tab.id) {
             tab.actuator = call.to_string();
-            tab.autoscaler = autoscaler;
+            tab.limits = limits;
         }
     }
     let (exec_tx, exec_rx) = mpsc::channel(16);

@@ -29,7 +29,7 @@ pub fn on_plan() -> (AppState, usize) {
     for c in &mut s.clusters {
         c.writable = Ok(());
         c.actuator = "demo: raise the replayed group's floor".into();
-        c.autoscaler = true;
+        c.limits.autoscaler = true;
     }
     update(&mut s, Action::Command(Command::Cluster(i + 1)));
     update(&mut s, Action::Command(Command::CyclePane));
@@ -135,6 +135,40 @@ fn read_only_shows_in_the_confirmation_as_a_failed_check() {
         "{t}"
     );
     insta::assert_snapshot!("confirm_read_only", t);
+}
+
+#[test]
+fn the_confirmation_checks_the_cluster_s_own_step_limit() {
+    use nodecast::exec::rules::Rule;
+    // The first proposal's step check, with the cluster's max_step at one
+    // node under the move and at the move itself: the dashboard checks the
+    // limit the executor will hold it to, not the default.
+    let step_check = |max_step: u32| {
+        let (mut s, i) = on_plan();
+        s.clusters[i].limits.max_step = Some(max_step);
+        update(&mut s, key(KeyCode::Char('a')));
+        let Some(Modal::Confirm { checks, .. }) = &s.modal else {
+            panic!("a confirmation");
+        };
+        let c = checks
+            .iter()
+            .find(|c| c.rule == Rule::Step)
+            .expect("a step check")
+            .clone();
+        (c.ok, c.detail)
+    };
+    let (s, i) = on_plan();
+    let first = &s.clusters[i].plan.as_ref().expect("plan").proposals()[0].action;
+    let moved = first.to.abs_diff(first.from);
+    assert!(moved >= 2, "{first:?}");
+    let (ok, detail) = step_check(moved - 1);
+    assert!(!ok, "{detail}");
+    assert_eq!(
+        detail,
+        format!("{moved} nodes is more than {} per action", moved - 1)
+    );
+    let (ok, detail) = step_check(moved);
+    assert!(ok, "{detail}");
 }
 
 proptest! {

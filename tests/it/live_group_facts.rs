@@ -230,7 +230,7 @@ fn the_overview_says_which_autoscaler_runs_and_each_groups_status() {
         .as_mut()
         .expect("snapshot")
         .apply_facts([&facts]);
-    s.clusters[0].autoscaler = true;
+    s.clusters[0].limits.autoscaler = true;
     update(&mut s, Action::Command(Command::Cluster(1)));
     let screen = text(&render(&s, &nodecast::ui::theme::Theme::dark(), 160, 48));
     assert!(

@@ -48,7 +48,7 @@ impl Widget for ClusterScreen<'_> {
             snapshot,
             region: &view.region,
             theme: self.theme,
-            moves_floor: cluster.autoscaler,
+            moves_floor: cluster.limits.autoscaler,
             sources: &view.sources,
         }
         .render(top, buf);
