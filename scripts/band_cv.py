@@ -45,20 +45,51 @@ def quantile(s, q):
     return s[lo] + (s[hi] - s[lo]) * (pos - lo)
 
 
+def combine(ww, pts):
+    """The ensemble's point from member weights `ww` and member points
+    `pts` (None where no weighted member forecasts)."""
+    ok = ~np.isnan(pts)
+    if (ww * ok).sum() == 0:
+        return None
+    return (ww * np.nan_to_num(pts))[ok].sum() / ww[ok].sum()
+
+
+def band_window(h):
+    """The horizons `banded` pools for horizon h (1-based)."""
+    half = min(max(h // 2, 1), 3)  # banded's window at 0-based h - 1
+    return range(max(1, h - half), min(H, h + half) + 1)
+
+
+def residuals(series, vi, ww, win):
+    """Relative residuals of the combined forecast at validation origin
+    `vi` (grid index) over the horizons `win`, with weights `ww`."""
+    y, obs, p, v = series.raw_y, series.observed, series.points, series.grid[vi]
+    out = []
+    for k in win:
+        pe = combine(ww, p[vi, :, k - 1])
+        if obs[v + k - 1] and pe is not None and abs(pe) > 1e-12:
+            out.append(y[v + k - 1] / pe - 1)
+    return out
+
+
+def inside(point, res, q, target):
+    """Whether `target` lies in `banded`'s band around `point` from the
+    residuals `res` at quantile q (widened towards +-30 % under 30)."""
+    res = sorted(res)
+    lo, hi = (quantile(res, q), quantile(res, 1 - q)) if res else (-0.3, 0.3)
+    if len(res) < 30:
+        k = 1 - len(res) / 30
+        lo, hi = min(lo, 0) - 0.3 * k, max(hi, 0) + 0.3 * k
+    lo, hi = min(lo, 0), max(hi, 0)
+    return max(point * (1 + lo), 0) <= target <= max(point * (1 + hi), 0)
+
+
 def covered(series, h=48):
     """Per candidate quantile: [targets inside the band, targets]."""
-    y, obs, grid, at, p = series.raw_y, series.observed, series.grid, series.at, series.points
+    y, obs, at, p = series.raw_y, series.observed, series.at, series.points
     w = series.weights(series.pooled("ape", 0.9), *PRODUCT[2:])
-    half = min(max(h // 2, 1), 3)  # banded's window at 0-based h - 1
-    window = range(max(1, h - half), min(H, h + half) + 1)
+    win = band_window(h)
     out = {q: [0, 0] for q in QUANTILES}
-
-    def combine(ww, pts):
-        ok = ~np.isnan(pts)
-        if (ww * ok).sum() == 0:
-            return None
-        return (ww * np.nan_to_num(pts))[ok].sum() / ww[ok].sum()
-
     for oi, o in enumerate(series.origins):
         t = o + h - 1
         if t >= len(y) or not obs[t]:
@@ -67,22 +98,9 @@ def covered(series, h=48):
         point = combine(ww, p[at[o], :, h - 1])
         if point is None:
             continue
-        point = max(point, 0.0)
-        res = []
-        for vi in series.val[oi]:
-            for k in window:
-                tv = grid[vi] + k - 1
-                pe = combine(ww, p[vi, :, k - 1])
-                if obs[tv] and pe is not None and abs(pe) > 1e-12:
-                    res.append(y[tv] / pe - 1)
-        res.sort()
+        res = [r for vi in series.val[oi] for r in residuals(series, vi, ww, win)]
         for q in QUANTILES:
-            lo, hi = (quantile(res, q), quantile(res, 1 - q)) if res else (-0.3, 0.3)
-            if len(res) < 30:
-                k = 1 - len(res) / 30
-                lo, hi = min(lo, 0) - 0.3 * k, max(hi, 0) + 0.3 * k
-            lo, hi = min(lo, 0), max(hi, 0)
-            out[q][0] += int(max(point * (1 + lo), 0) <= y[t] <= max(point * (1 + hi), 0))
+            out[q][0] += int(inside(max(point, 0.0), res, q, y[t]))
             out[q][1] += 1
     return out
 

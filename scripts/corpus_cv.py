@@ -74,7 +74,9 @@ GRID += [
 
 
 class Series:
-    def __init__(self, path, best):
+    def __init__(self, path, best, origins=None):
+        """`origins`: the test origins to recombine (default: the
+        backtest's own)."""
         d = json.load(open(path))
         self.name = d["series"].split("/")[-1].removesuffix(".csv")
         self.best = np.array([best[self.name][str(h)]["mape"] for h in SCORED])
@@ -110,7 +112,7 @@ class Series:
                 "ape": np.where(tt != 0, np.abs(tt - c) / np.abs(tt), np.nan),
                 "smape": 2 * np.abs(tt - c) / (np.abs(tt) + np.abs(c)),
             }
-        self.origins = d["origins"]
+        self.origins = d["origins"] if origins is None else origins
         start = d["start_hour"]
         self.val = [[at[v] for v in validation_origins(start, o, VALIDATION)] for o in self.origins]
         # The backtest's own figures for the same forecasts.

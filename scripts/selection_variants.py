@@ -12,7 +12,12 @@ from the same member dumps as scripts/corpus_cv.py:
   candidate's window error instead of its weighted mean (and a half-and-half
   blend of median and mean);
 - the kept candidates weighed by their validation error to the -P instead
-  of equally (sixth session), within 1.25x of the best or all of the top 5.
+  of equally (sixth session), within 1.25x of the best or all of the top 5;
+- the "shared:" lines (seventh session): ways of scoring candidates on
+  shared validation origins, with seasonal naive kept out of 1-3 h as it
+  was then (own origins; every member that forecasts now; the members that
+  may serve, the product; the ratio to naive's error on the same origins;
+  members with few origins left out; a geometric mean over origins).
 
 Every line scores the candidates on their common validation origins, as
 the product does since 2026-12-02 (seventh session); RULE=sixth in the
@@ -32,7 +37,7 @@ import sys
 
 import numpy as np
 
-from corpus_cv import PRODUCT, SCORED, folds, objective, variant_report
+from corpus_cv import PRODUCT, SCORED, SIXTH, folds, objective, variant_report
 from recombine import window
 
 
@@ -66,6 +71,114 @@ def pooled_quantile(s, recency, q, blend):
     return out
 
 
+def pooled_by(s, recency, mask, geo_eps=None):
+    """As Series.pooled (APE), with the validation origins of each test
+    origin and horizon given by `mask(s, oi, vi, x, sl)` -> (origins kept,
+    members left out or None); `geo_eps`: the geometric mean over origins of
+    each window-mean error (plus eps) instead of the hour-weighted mean."""
+    out = np.full((len(s.origins), len(s.cands), len(SCORED)), np.nan)
+    e = s.err["ape"]
+    for oi, vi in enumerate(s.val):
+        if not vi:
+            continue
+        a = e[vi]
+        wv = recency ** np.arange(len(vi))
+        for x, h in enumerate(SCORED):
+            r = window(h, max(h // 3, 2))
+            sl = slice(r.start - 1, r.stop - 1)
+            keep, out_members = mask(s, oi, vi, x, sl)
+            seg = a[:, :, sl]
+            ok = ~np.isnan(seg) & keep[:, None, None]
+            with np.errstate(invalid="ignore", divide="ignore"):
+                if geo_eps is None:
+                    w = wv[:, None, None]
+                    k = (ok * w).sum((0, 2))
+                    v = np.where(k > 0, (np.where(ok, seg, 0) * w).sum((0, 2)) / k, np.nan)
+                else:
+                    n = ok.sum(2)
+                    per = np.where(n > 0, np.where(ok, seg, 0).sum(2) / n, np.nan)  # (origins, candidates)
+                    w = np.where(np.isnan(per), 0, wv[:, None])
+                    lg = np.where(np.isnan(per), 0, np.log(np.maximum(per, 0) + geo_eps))
+                    tot = w.sum(0)
+                    v = np.where(tot > 0, np.exp((lg * w).sum(0) / tot) - geo_eps, np.nan)
+            if out_members is not None:
+                v[[any(out_members[j] for j in c) for c in s.cands]] = np.nan
+            out[oi, :, x] = v
+    return out
+
+
+def own_origins(s, oi, vi, x, sl):
+    """Each candidate on its own validation origins (the rule before)."""
+    return np.ones(len(vi), bool), None
+
+
+def every_member(min_origins):
+    """Common origins of every member that forecasts the horizon now, at
+    1-3 h too (the seventh session's first variant); members with fewer than
+    `min_origins` validation forecasts near it (fewer than the best covered
+    one, if that has fewer) are left out, with their candidates."""
+
+    def mask(s, oi, vi, x, sl):
+        present = ~np.all(np.isnan(s.points[vi][:, :, sl]), 2)
+        cnt = present.sum(0)
+        now = ~np.isnan(s.now[oi, :, x])
+        most = cnt[now].max() if now.any() else 0
+        use = now & (cnt >= max(min(min_origins, most), 1))
+        return np.all(present[:, use], 1), now & ~use
+
+    return mask
+
+
+def pooled_to_naive(s, recency):
+    """Each candidate on its own origins, rescaled by naive's error over all
+    origins against naive's over the candidate's origins."""
+    out = np.full((len(s.origins), len(s.cands), len(SCORED)), np.nan)
+    e = s.err["ape"]
+    ref = s.members.index("naive")
+    for oi, vi in enumerate(s.val):
+        if not vi:
+            continue
+        a = e[vi]
+        w = (recency ** np.arange(len(vi)))[:, None, None]
+        ok = ~np.isnan(a)
+        an = a[:, ref : ref + 1, :]
+        okn = ~np.isnan(an)
+        both = ok & okn
+        for x, h in enumerate(SCORED):
+            r = window(h, max(h // 3, 2))
+            sl = slice(r.start - 1, r.stop - 1)
+
+            def total(m, v):
+                return (np.where(m, v, 0) * w)[:, :, sl].sum((0, 2))
+
+            with np.errstate(invalid="ignore", divide="ignore"):
+                raw = np.where(total(ok, 1) > 0, total(ok, a) / total(ok, 1), np.nan)
+                full = total(okn, an) / total(okn, 1)
+                part = np.where(total(both, 1) > 0, total(both, an) / total(both, 1), np.nan)
+                fac = np.where((part > 0) & (full > 0) & np.isfinite(part), full / part, 1.0)
+            out[oi, :, x] = raw * fac
+    return out
+
+
+def shared_origins_variants(series, report):
+    """The seventh session's variants of scoring on shared validation
+    origins, with seasonal naive kept out of 1-3 h as it was then."""
+    rule = PRODUCT[2:]
+
+    def run(label, pooled):
+        report(label, np.array([s.ratios(p, *rule, also=[]) for s, p in zip(series, pooled)]))
+
+    run("shared: own origins (before)", [pooled_by(s, 0.9, own_origins) for s in series])
+    run("shared: every member that forecasts now (first variant)", [pooled_by(s, 0.9, every_member(1)) for s in series])
+    run("shared: the members that may serve (kept)", [s.pooled("ape", 0.9) for s in series])
+    run("shared: ranked by the ratio to naive on the same origins", [pooled_to_naive(s, 0.9) for s in series])
+    for k in [4, 6, 8]:
+        run(f"shared: first variant, members with under {k} origins left out", [pooled_by(s, 0.9, every_member(k)) for s in series])
+    for eps in [0.001, 0.01, 0.05]:
+        kept = lambda s, oi, vi, x, sl: (s.common(oi, vi, x, sl), None)
+        run(f"shared: geometric mean over origins, eps {eps}", [pooled_by(s, 0.9, kept, eps) for s in series])
+
+
 def main():
     series, report = variant_report(sys.argv, __doc__)
     rule = PRODUCT[2:]
@@ -97,6 +210,8 @@ def main():
     for q, blend in [(0.5, 0.0), (0.5, 0.5), (0.75, 0.0), (0.9, 0.0)]:
         r = np.array([s.ratios(pooled_quantile(s, 0.9, q, blend), *rule) for s in series])
         report(f"quantile {q} over origins, {blend:.0%} mean", r)
+    if not SIXTH:
+        shared_origins_variants(series, report)
 
 
 if __name__ == "__main__":

@@ -38,9 +38,6 @@ pub const RECENCY: f64 = 0.9;
 /// global LSTM and seasonal naive of a day join them on merit,
 /// [`Member::first_hours_margin`]).
 pub const SHORT_HORIZONS: usize = 3;
-/// At those horizons the members on merit compete too, within their
-/// margins of the best level tracker's validation error.
-pub use super::members::{FIRST_HOURS_MARGIN, SEASONAL_FIRST_HOURS_MARGIN};
 /// Residual quantile for the p10 side (and 1 - it for p90) up to 24 h.
 /// Wider than 0.1 because validation residuals understate errors after a
 /// regime change.
