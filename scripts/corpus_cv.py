@@ -7,7 +7,7 @@ Input: a folder with, per series S, `S.json` and `S.members.json` from
 
 (the corpus and the dev series of the shared bench notes), and the
 baselines files. Every rule of the grid below recombines the members'
-forecasts offline, as src/forecast/ensemble.rs does (scripts/recombine.py
+forecasts offline, as src/forecast/selection.rs does (scripts/recombine.py
 is the plain one-series version; the two agree), and is scored per series
 and horizon as MAPE / the hindsight-best statistical baseline's MAPE.
 
@@ -44,7 +44,7 @@ SIXTH = os.environ.get("RULE") == "sixth"
 # (SEASONAL_FIRST_HOURS_MARGIN in src/forecast/members.rs).
 SEASONAL_MERIT = [] if SIXTH else [("seasonal24", 1.0)]
 HI = [h - 1 for h in SCORED]
-# The product's rule (src/forecast/ensemble.rs).
+# The product's rule (src/forecast/selection.rs).
 # Last two fields: naive joins the first hours where its candidates beat the
 # best tracker's validation error by this share (0: never), and only the
 # candidates within this factor of the best's error are averaged.

@@ -2,7 +2,7 @@
 """Recombine the ensemble offline from `nodecast backtest --dump-members FILE`.
 
 The dump holds every member's point forecasts at every origin the backtest
-used. This script redoes what src/forecast/ensemble.rs does with them (the
+used. This script redoes what src/forecast/selection.rs does with them (the
 choice of candidates by recency-weighted validation error) and
 scores the combined point forecast's MAPE at the scored horizons, so that
 other settings can be measured in seconds without refitting any member:

@@ -234,12 +234,13 @@ pub fn run_dumping(
     }
     let dump = dump.then(|| {
         // The origins the ensemble read: the test origins and the absolute
-        // 6-hour grid from the first test origin's earliest validation
-        // origin (or the first hour a member may forecast).
+        // 6-hour grid from the earliest validation origin of the first test
+        // origin's earliest validation origin (the band reads the weights
+        // chosen there), or the first hour a member may forecast.
         let last = os.last().copied().unwrap_or(0);
         let first = os.first().copied().unwrap_or(0);
         let earliest = first
-            .saturating_sub(H + STEP * (VALIDATION_ORIGINS + 1))
+            .saturating_sub(2 * (H + STEP * (VALIDATION_ORIGINS + 1)))
             .max(MIN_TRAIN);
         let points = (earliest..=last)
             .filter(|v| (start_hour + *v as i64).rem_euclid(STEP as i64) == 0 || os.contains(v))

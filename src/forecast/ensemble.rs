@@ -4,57 +4,37 @@
 
 use super::features::ClusterContext;
 use super::horizon::{HORIZON_HOURS as H, OriginForecast, STEP};
-use super::members::{ColdStart, Member};
+use super::members::Member;
 use super::persist::Pin;
 use super::prepared::fingerprint;
 use super::prepared::quantile;
 use super::robust;
+use super::selection::{self, Points, Validation, combine, window};
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// Validation origins used for weights and bands.
 pub const VALIDATION_ORIGINS: usize = 28;
-/// Candidates (members alone or averaged in pairs) combined at each
-/// horizon: the best by validation error over neighbouring horizons.
-/// Chosen by cross-validation across the 54 series of the corpus and the
-/// dev set (docs/forecasting.md, `scripts/corpus_cv.py`), as are
-/// [`RECENCY`], [`SHORT_HORIZONS`] and the error measure (absolute
-/// percentage error, the product's accuracy).
-pub const TOP_K: usize = 5;
-/// Of those, only the candidates whose validation error is at most this
-/// many times the best one's are averaged: a candidate twice as wrong as
-/// the best dilutes it, however many places are left.
-pub const NEAR_BEST: f64 = 1.25;
-/// Weight of a validation origin against the next more recent one: the
-/// latest origins count most, so a choice follows a change of regime
-/// within days instead of a week (0.9^k: half the weight on the last
-/// seven origins, 42 hours).
-pub const RECENCY: f64 = 0.9;
-/// Horizons up to this one choose only among the members that serve the
-/// first hours ([`Member::serves_first_hours`]: the members that track the
-/// level hour by hour): naive, the seasonal, tree and day-type members only
-/// win validation there by luck, which costs on the test hours (naive, the
-/// global LSTM and seasonal naive of a day join them on merit,
-/// [`Member::first_hours_margin`]).
-pub const SHORT_HORIZONS: usize = 3;
-/// Residual quantile for the p10 side (and 1 - it for p90) up to 24 h.
-/// Wider than 0.1 because validation residuals understate errors after a
-/// regime change.
-pub const BAND_Q: f64 = 0.06;
-/// The same at 48 h, reached linearly from 24 h: the latest validation
-/// origin is 48 h or more before the forecast's, so its residuals say
-/// least about the longest horizons. Chosen across series: the value in
-/// 0.035-0.06 whose pooled 48-h coverage comes nearest 0.80
-/// (docs/forecasting.md, "Bands").
-pub const BAND_Q_48: f64 = 0.05;
+/// Residual quantile for the p10 side (and 1 - it for p90) at 1 h.
+/// From there the quantile falls linearly to [`BAND_Q_48`] at 48 h: the
+/// further out, the less the validation origins' errors say about the
+/// errors to come (the latest one is 48 hours or more before the
+/// forecast's origin), so the band takes a wider share of them. Both ends
+/// and the shape were chosen across series (docs/forecasting.md, "Bands";
+/// `scripts/band_cv.py`): the curve whose pooled coverage80 on the corpus
+/// and on the dev series stays inside 0.75-0.85 at every scored horizon,
+/// nearest 0.80.
+pub const BAND_Q: f64 = 0.08;
+/// The same at 48 h.
+pub const BAND_Q_48: f64 = 0.045;
 
 /// Hours a member needs before its first validation forecast.
 pub const MIN_TRAIN: usize = 48;
 
 /// The residual quantile of the band at horizon `h` (1-based).
 pub fn band_q(h: usize) -> f64 {
-    let far = (h.saturating_sub(24) as f64 / 24.0).min(1.0);
+    let far = (h.clamp(1, H) - 1) as f64 / (H - 1) as f64;
     BAND_Q + (BAND_Q_48 - BAND_Q) * far
 }
 
@@ -62,13 +42,19 @@ pub fn band_q(h: usize) -> f64 {
 /// fingerprint), reused across origins and, in the dashboard, across refreshes.
 #[derive(Default)]
 pub struct MemberCache {
-    by_history: HashMap<u64, Vec<Option<Vec<f64>>>>,
+    by_history: HashMap<u64, Points>,
+    /// The weights chosen at an origin, by the history before it (with
+    /// which of its hours were real).
+    weights: HashMap<u64, (u64, Vec<Vec<f64>>)>,
 }
 
 impl MemberCache {
-    /// Drops the member forecasts made from exactly `y` (used by the refresh benchmark).
+    /// Drops the member forecasts made from exactly `y`, and the weights
+    /// chosen after it (used by the refresh benchmark).
     pub fn forget(&mut self, y: &[f64], ctx: Option<&ClusterContext>, start_hour: i64) {
-        self.by_history.remove(&history_key(y, ctx, start_hour));
+        let key = history_key(y, ctx, start_hour);
+        self.by_history.remove(&key);
+        self.weights.remove(&key);
     }
 }
 
@@ -113,16 +99,6 @@ pub struct EnsembleForecast {
     pub validation_origins: usize,
     /// Each member's validation sMAPE (%) per horizon (row per member).
     pub member_smape: Vec<Vec<Option<f64>>>,
-}
-
-/// Neighbouring horizons pooled to score candidates at `h`: ±2 hours, ±h/3
-/// further out, where errors change slowly from hour to hour.
-fn selection_window(h: usize) -> std::ops::RangeInclusive<usize> {
-    window(h, (h / 3).max(2))
-}
-
-fn window(h: usize, half: usize) -> std::ops::RangeInclusive<usize> {
-    h.saturating_sub(half).max(1)..=(h + half).min(H)
 }
 
 impl Ensemble {
@@ -207,6 +183,55 @@ impl Ensemble {
             .collect()
     }
 
+    /// The weights the ensemble chooses at `origin` (row per horizon), from
+    /// the member forecasts `now` made there and those at its validation
+    /// origins; kept in the cache, as a forecast made then would have
+    /// chosen them.
+    #[allow(clippy::too_many_arguments)]
+    fn weights_at(
+        &self,
+        y: &[f64],
+        observed: &[bool],
+        ctx: Option<&ClusterContext>,
+        start_hour: i64,
+        origin: usize,
+        now: &Points,
+        cache: &mut MemberCache,
+        pin: Option<&Pin>,
+    ) -> Vec<Vec<f64>> {
+        let key = history_key(&y[..origin], ctx, start_hour)
+            ^ pin
+                .filter(|p| p.serves(start_hour, origin))
+                .map_or(0, |p| p.fingerprint());
+        let real = observed_key(&observed[..origin]);
+        if let Some((r, w)) = cache.weights.get(&key)
+            && *r == real
+        {
+            return w.clone();
+        }
+        let origins = validation_origins(start_hour, origin);
+        let points: Vec<Points> = origins
+            .iter()
+            .map(|v| {
+                self.member_points(y, ctx, start_hour, *v, cache, pin)
+                    .clone()
+            })
+            .collect();
+        let validation = Validation {
+            y,
+            observed,
+            origins: &origins,
+            points: &points,
+            now,
+        };
+        let w = selection::weights(&self.members, &validation);
+        if cache.weights.len() > CACHE_LIMIT {
+            cache.weights.clear();
+        }
+        cache.weights.insert(key, (real, w.clone()));
+        w
+    }
+
     /// Forecast at `origin` from `y[..origin]` (`observed` marks real hours;
     /// filled ones are not scored in validation) and the cluster's other
     /// series `ctx`, aligned with `y`, where there are any.
@@ -224,19 +249,8 @@ impl Ensemble {
         pin: Option<&Pin>,
     ) -> Option<EnsembleForecast> {
         let m = self.members.len();
-        // Validation origins: every STEP hours back on the absolute 6-hour grid
-        // (so that they stay the same from one hourly refresh to the next),
-        // whose 48 targets all lie before `origin`.
-        // (None when the grid point lies before the history: 48-53 hours.)
-        let latest = origin.checked_sub(H).and_then(|v| {
-            let abs = start_hour + v as i64;
-            v.checked_sub(abs.rem_euclid(STEP as i64) as usize)
-        });
-        let val: Vec<usize> = (0..VALIDATION_ORIGINS)
-            .filter_map(|k| latest?.checked_sub(STEP * k))
-            .filter(|v| *v >= MIN_TRAIN)
-            .collect();
-        let val_points: Vec<Vec<Option<Vec<f64>>>> = val
+        let val = validation_origins(start_hour, origin);
+        let val_points: Vec<Points> = val
             .iter()
             .map(|v| {
                 self.member_points(y, ctx, start_hour, *v, cache, pin)
@@ -249,174 +263,18 @@ impl Ensemble {
         if now_points.iter().all(|p| p.is_none()) {
             return None;
         }
-        // Candidates: every member alone and every pair averaged. Each is
-        // scored by its validation error over neighbouring horizons; the
-        // TOP_K best candidates are averaged, which sets the member weights.
-        let candidates: Vec<Vec<usize>> = (0..m)
-            .map(|j| vec![j])
-            .chain((0..m).flat_map(|a| (a + 1..m).map(move |b| vec![a, b])))
-            .collect();
-        let mean_of = |pts: &[Option<Vec<f64>>], c: &[usize], h: usize| -> Option<f64> {
-            let mut s = 0.0;
-            for j in c {
-                s += pts[*j].as_ref()?.get(h)?;
-            }
-            Some(s / c.len() as f64)
-        };
-        // Per validation origin, candidate and horizon: the absolute
-        // percentage error (NaN where the candidate has no forecast, or the
-        // target is missing or 0, as in MAPE); and per member, (sum of
-        // sMAPE, count) for the screen and the manifest.
-        let nc = candidates.len();
-        let mut ape = vec![f64::NAN; val.len() * nc * H];
-        let mut smape = vec![vec![(0.0, 0usize); H]; m];
-        for (k, (v, pts)) in val.iter().zip(&val_points).enumerate() {
-            for (ci, c) in candidates.iter().enumerate() {
-                for h in 0..H {
-                    let t = v + h;
-                    let Some(p) = mean_of(pts, c, h) else {
-                        continue;
-                    };
-                    if !observed[t] {
-                        continue;
-                    }
-                    if y[t] != 0.0 {
-                        ape[(k * nc + ci) * H + h] = (y[t] - p).abs() / y[t].abs();
-                    }
-                    if ci < m && y[t].abs() + p.abs() > 0.0 {
-                        smape[ci][h].0 += 2.0 * (y[t] - p).abs() / (y[t].abs() + p.abs());
-                        smape[ci][h].1 += 1;
-                    }
-                }
-            }
-        }
-        let first: Vec<bool> = self
-            .members
-            .iter()
-            .map(|mb| mb.serves_first_hours())
-            .collect();
-        let margin: Vec<Option<f64>> = self
-            .members
-            .iter()
-            .map(|mb| mb.first_hours_margin())
-            .collect();
-        let on_merit: Vec<bool> = (0..m).map(|j| first[j] || margin[j].is_some()).collect();
-        let forecasts = |j: usize, h: usize| now_points[j].as_ref().is_some_and(|p| p.len() >= h);
-        let mut weights = vec![vec![0.0; m]; H];
-        for h in 1..=H {
-            let w = &mut weights[h - 1];
-            // At the first hours only the members that serve them compete
-            // (every member where there are none).
-            let only_short = h <= SHORT_HORIZONS && (0..m).any(|j| first[j] && forecasts(j, h));
-            // Every candidate is scored on the same validation origins: those
-            // where each member that may serve this horizon now (and has any
-            // validation forecast near it) has one. Otherwise a member that
-            // joined late (the local trees, after a week of history) is judged
-            // on the calm recent origins only, and naive also on the incident
-            // that ruined everyone's forecasts a week ago.
-            let win = selection_window(h);
-            let present = |k: usize, j: usize| {
-                val_points[k][j]
-                    .as_ref()
-                    .is_some_and(|p| p.len() >= *win.start())
-            };
-            let live: Vec<usize> = (0..m)
-                .filter(|j| {
-                    (!only_short || on_merit[*j])
-                        && forecasts(*j, h)
-                        && (0..val.len()).any(|k| present(k, *j))
-                })
-                .collect();
-            let common: Vec<usize> = (0..val.len())
-                .filter(|k| live.iter().all(|j| present(*k, *j)))
-                .collect();
-            let mut scored: Vec<(f64, usize)> = Vec::new();
-            for (ci, c) in candidates.iter().enumerate() {
-                if mean_of(&now_points, c, h - 1).is_none()
-                    || (only_short && !c.iter().all(|j| on_merit[*j]))
-                {
-                    continue;
-                }
-                let (mut s, mut n) = (0.0, 0.0);
-                for k in &common {
-                    let weight = RECENCY.powi(*k as i32);
-                    for hh in win.clone() {
-                        let e = ape[(k * nc + ci) * H + hh - 1];
-                        if !e.is_nan() {
-                            s += weight * e;
-                            n += weight;
-                        }
-                    }
-                }
-                if n > 0.0 {
-                    scored.push((s / n, ci));
-                }
-            }
-            if only_short {
-                // The trackers' best sets the bar the others must clear.
-                let bar = scored
-                    .iter()
-                    .filter(|(_, ci)| candidates[*ci].iter().all(|j| first[*j]))
-                    .map(|(e, _)| *e)
-                    .fold(f64::INFINITY, f64::min);
-                // A candidate with members on merit: the larger of their margins.
-                scored.retain(|(e, ci)| {
-                    let c = &candidates[*ci];
-                    c.iter().all(|j| first[*j])
-                        || *e <= c.iter().filter_map(|j| margin[*j]).fold(0.0, f64::max) * bar
-                });
-            }
-            if scored.is_empty() {
-                // No validation yet (cold start): equal weights over the
-                // members that serve this horizon then (naive the first
-                // hours, the global models the rest), else over every
-                // member that forecasts it.
-                let when = if h <= SHORT_HORIZONS {
-                    ColdStart::FirstHours
-                } else {
-                    ColdStart::LaterHours
-                };
-                let cold: Vec<usize> = (0..m)
-                    .filter(|j| forecasts(*j, h) && self.members[*j].cold_start() == Some(when))
-                    .collect();
-                let avail: Vec<usize> = if cold.is_empty() {
-                    (0..m).filter(|j| forecasts(*j, h)).collect()
-                } else {
-                    cold
-                };
-                for j in &avail {
-                    w[*j] = 1.0 / avail.len() as f64;
-                }
-                continue;
-            }
-            scored.sort_by(|a, b| a.0.total_cmp(&b.0));
-            let best = scored[0].0;
-            let near = scored
-                .iter()
-                .take(TOP_K)
-                .take_while(|(e, _)| *e <= NEAR_BEST * best)
-                .count();
-            let top = &scored[..near.max(1)];
-            for (_, ci) in top {
-                let c = &candidates[*ci];
-                for j in c {
-                    w[*j] += 1.0 / (c.len() * top.len()) as f64;
-                }
-            }
-        }
-        let combine = |pts: &[Option<Vec<f64>>], h: usize| -> Option<f64> {
-            let mut s = 0.0;
-            let mut wsum = 0.0;
-            for (j, p) in pts.iter().enumerate() {
-                if let Some(v) = p.as_ref().and_then(|p| p.get(h)) {
-                    s += weights[h][j] * v;
-                    wsum += weights[h][j];
-                }
-            }
-            (wsum > 0.0).then(|| s / wsum)
-        };
+        let weights = self.weights_at(
+            y,
+            observed,
+            ctx,
+            start_hour,
+            origin,
+            &now_points,
+            cache,
+            pin,
+        );
         let point: Vec<f64> = (0..H)
-            .map(|h| combine(&now_points, h).unwrap_or(0.0))
+            .map(|h| combine(&weights, &now_points, h).unwrap_or(0.0))
             .collect();
         // Relative residuals of a forecast at the validation origins, by horizon.
         let residuals = |f: &dyn Fn(usize, usize) -> Option<f64>| -> Vec<Vec<f64>> {
@@ -434,7 +292,17 @@ impl Ensemble {
             }
             r
         };
-        let ens_res = residuals(&|vi, h| combine(&val_points[vi], h));
+        // The band rests on the forecasts the ensemble made at the
+        // validation origins, each with the weights it chose there. The
+        // weights chosen now fit those origins (they won on them), so
+        // their residuals there understate the error to come: in-sample,
+        // the band covered 2-5 points less (docs/forecasting.md, "Bands").
+        let past: Vec<Vec<Vec<f64>>> = val
+            .iter()
+            .zip(&val_points)
+            .map(|(v, pts)| self.weights_at(y, observed, ctx, start_hour, *v, pts, cache, pin))
+            .collect();
+        let ens_res = residuals(&|vi, h| combine(&past[vi], &val_points[vi], h));
         let combined = banded(&point, &ens_res);
         let members = (0..m)
             .map(|j| {
@@ -444,22 +312,44 @@ impl Ensemble {
                 Some(banded(p, &res))
             })
             .collect();
-        let member_smape = smape
-            .iter()
-            .map(|e| {
-                e.iter()
-                    .map(|(s, k)| (*k > 0).then(|| 100.0 * s / *k as f64))
-                    .collect()
-            })
-            .collect();
+        let validation = Validation {
+            y,
+            observed,
+            origins: &val,
+            points: &val_points,
+            now: &now_points,
+        };
         Some(EnsembleForecast {
             combined,
             members,
+            member_smape: selection::member_smape(&validation, m),
             weights,
             validation_origins: val.len(),
-            member_smape,
         })
     }
+}
+
+/// Validation origins of a forecast at `origin`, latest first: every STEP
+/// hours back on the absolute 6-hour grid (so that they stay the same from
+/// one hourly refresh to the next), whose 48 targets all lie before
+/// `origin`, from [`MIN_TRAIN`] hours on. (None when the grid point lies
+/// before the history: 48-53 hours.)
+pub fn validation_origins(start_hour: i64, origin: usize) -> Vec<usize> {
+    let latest = origin.checked_sub(H).and_then(|v| {
+        let abs = start_hour + v as i64;
+        v.checked_sub(abs.rem_euclid(STEP as i64) as usize)
+    });
+    (0..VALIDATION_ORIGINS)
+        .filter_map(|k| latest?.checked_sub(STEP * k))
+        .filter(|v| *v >= MIN_TRAIN)
+        .collect()
+}
+
+/// A key for which hours of a history are real.
+fn observed_key(observed: &[bool]) -> u64 {
+    observed.iter().fold(0x84222325cbf29ce4, |h, o| {
+        (h ^ (*o as u64 + 1)).wrapping_mul(0x100000001b3)
+    }) ^ observed.len() as u64
 }
 
 /// p10/p90 from relative residual quantiles pooled over neighbouring horizons.

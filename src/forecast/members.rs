@@ -18,7 +18,7 @@ pub enum ColdStart {
     LaterHours,
 }
 
-/// At the first hours (up to [`super::ensemble::SHORT_HORIZONS`]) a member
+/// At the first hours (up to [`super::selection::SHORT_HORIZONS`]) a member
 /// that joins them on merit ([`Member::first_hours_margin`]: naive, the
 /// global LSTM) competes with the level trackers where its
 /// candidates' validation error is at most this share of the best level

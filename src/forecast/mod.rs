@@ -22,6 +22,7 @@ pub mod prepared;
 pub mod registry;
 pub mod robust;
 pub mod season;
+pub mod selection;
 pub mod trees;
 
 pub use fleet::{sum_forecasts, sum_series};

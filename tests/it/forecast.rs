@@ -352,8 +352,8 @@ fn forecast_after(
 
 #[test]
 fn first_hours_choose_only_among_level_trackers_and_naive_on_merit() {
-    use nodecast::forecast::ensemble::SHORT_HORIZONS;
     use nodecast::forecast::members::Naive;
+    use nodecast::forecast::selection::SHORT_HORIZONS;
     // A slow random walk: the last value (naive) is the best forecast at every
     // horizon. Seasonal naive sits out the first hours; naive, whose error
     // there is under FIRST_HOURS_MARGIN of theta's, joins them on merit.
@@ -420,8 +420,8 @@ impl Member for Scaled {
 
 #[test]
 fn naive_joins_the_first_hours_only_where_it_beats_the_trackers_by_the_margin() {
-    use nodecast::forecast::ensemble::SHORT_HORIZONS;
     use nodecast::forecast::members::Naive;
+    use nodecast::forecast::selection::SHORT_HORIZONS;
     // A tracker 10 % high every hour (as the trackers after a level shift
     // that left their seasons wrong): naive, about 2 % off on the walk,
     // beats it by far more than the margin and serves the first hours
@@ -478,7 +478,7 @@ fn the_latest_validation_origins_weigh_most() {
 
 #[test]
 fn seasonal_naive_joins_the_first_hours_where_the_day_repeats() {
-    use nodecast::forecast::ensemble::SHORT_HORIZONS;
+    use nodecast::forecast::selection::SHORT_HORIZONS;
     // Ten days of the same day (a VM's cron job: 50 from 02:00 to 05:00, 10
     // otherwise). Seasonal naive of a day is exact; a level tracker (the
     // last value) misses every step. Seasonal naive validates at least as
@@ -622,12 +622,13 @@ fn forty_eight_to_fifty_three_hours_of_history_forecast_off_the_six_hour_grid() 
 }
 
 #[test]
-fn the_band_widens_from_24_h_to_48_h() {
+fn the_band_widens_with_the_horizon() {
     use nodecast::forecast::ensemble::{BAND_Q, BAND_Q_48, band_q, banded};
     assert_eq!(band_q(1), BAND_Q);
-    assert_eq!(band_q(24), BAND_Q);
-    assert!((band_q(36) - (BAND_Q + BAND_Q_48) / 2.0).abs() < 1e-12);
     assert_eq!(band_q(48), BAND_Q_48);
+    // Linear in between, falling: the band takes a wider share further out.
+    assert!((band_q(24) - (BAND_Q + (BAND_Q_48 - BAND_Q) * 23.0 / 47.0)).abs() < 1e-12);
+    assert!((1..48).all(|h| band_q(h + 1) < band_q(h)));
     // The same 201 relative residuals, -50 % to +50 %, at every horizon:
     // the band is the residual quantiles around a point of 100.
     let res: Vec<Vec<f64>> = (0..48)
@@ -635,7 +636,7 @@ fn the_band_widens_from_24_h_to_48_h() {
         .collect();
     let b = banded(&[100.0; 48], &res);
     let near = |got: f64, want: f64| (got - want).abs() < 0.6;
-    for (h, q) in [(1, BAND_Q), (24, BAND_Q), (48, BAND_Q_48)] {
+    for (h, q) in [(1, BAND_Q), (24, band_q(24)), (48, BAND_Q_48)] {
         assert!(
             near(b.p10[h - 1], 100.0 * (0.5 + q)),
             "{h} h: {}",
@@ -648,4 +649,53 @@ fn the_band_widens_from_24_h_to_48_h() {
         );
     }
     assert!(b.p90[47] > b.p90[23] && b.p10[47] < b.p10[23]);
+}
+
+#[test]
+fn the_band_rests_on_the_forecasts_made_at_the_validation_origins() {
+    use nodecast::forecast::ensemble::{MemberCache, banded, validation_origins};
+    // "early" forecasts 20 % high from histories under 150 hours and
+    // exactly the last value after; "steady" 5 % high throughout. The
+    // weights chosen now differ from those chosen at the early validation
+    // origins, and the band must come from what the ensemble forecast then,
+    // each with its own weights (not from today's weights on those origins,
+    // which were picked because they fit them).
+    let y = slow_random_walk();
+    let observed = vec![true; y.len()];
+    let ensemble = Ensemble::new(vec![
+        Box::new(Scaled {
+            name: "early",
+            before: 1.2,
+            after: 1.0,
+            from: 150,
+        }),
+        Box::new(Scaled {
+            name: "steady",
+            before: 1.05,
+            after: 1.05,
+            from: 0,
+        }),
+    ]);
+    let mut cache = MemberCache::default();
+    let origin = y.len();
+    let now = ensemble
+        .forecast(&y, &observed, None, 0, origin, &mut cache, None)
+        .expect("forecast");
+    let mut res = vec![Vec::new(); 48];
+    let mut other_weights = 0;
+    for v in validation_origins(0, origin) {
+        let then = ensemble
+            .forecast(&y, &observed, None, 0, v, &mut MemberCache::default(), None)
+            .expect("forecast then");
+        other_weights += usize::from(then.weights != now.weights);
+        for (h, r) in res.iter_mut().enumerate() {
+            r.push(y[v + h] / then.combined.p50[h] - 1.0);
+        }
+    }
+    assert!(other_weights > 0, "the weights never changed");
+    let want = banded(&now.combined.p50, &res);
+    for h in 0..48 {
+        assert!((now.combined.p10[h] - want.p10[h]).abs() < 1e-9, "p10 {h}");
+        assert!((now.combined.p90[h] - want.p90[h]).abs() < 1e-9, "p90 {h}");
+    }
 }

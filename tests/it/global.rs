@@ -4,10 +4,11 @@
 
 use crate::fixture::{data_file, noise, run_nodecast};
 use nodecast::forecast::HORIZON_HOURS as H;
-use nodecast::forecast::ensemble::{Ensemble, MemberCache, SHORT_HORIZONS};
+use nodecast::forecast::ensemble::{Ensemble, MemberCache};
 use nodecast::forecast::features::{Calendar, FEATURES_VERSION};
 use nodecast::forecast::global::{GlobalModels, TrainingSeries};
 use nodecast::forecast::registry::{all_members, members_over};
+use nodecast::forecast::selection::SHORT_HORIZONS;
 use nodecast::store::models::{read_global, write_global};
 use std::path::Path;
 use std::sync::Arc;

@@ -2,10 +2,11 @@
 
 use crate::fixture::{mape, noise};
 use chrono::{NaiveDate, TimeZone, Utc};
-use nodecast::forecast::ensemble::{Ensemble, MemberCache, SHORT_HORIZONS};
+use nodecast::forecast::ensemble::{Ensemble, MemberCache};
 use nodecast::forecast::features::Calendar;
 use nodecast::forecast::members::{Member, Naive, Theta, ThetaDayType};
 use nodecast::forecast::season::{DayTypeSeason, day_off};
+use nodecast::forecast::selection::SHORT_HORIZONS;
 
 /// Unix hour of Monday 2026-01-05 00:00 UTC.
 fn monday() -> i64 {

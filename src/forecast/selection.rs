@@ -1,0 +1,241 @@
+//! How the ensemble weighs its members at each horizon: every member alone
+//! and every pair averaged is a candidate, scored by its validation error
+//! over neighbouring horizons; the best few are averaged. Pure: the member
+//! forecasts at the validation origins and at the origin come in.
+
+use super::horizon::HORIZON_HOURS as H;
+use super::members::{ColdStart, Member};
+
+/// Candidates (members alone or averaged in pairs) combined at each
+/// horizon: the best by validation error over neighbouring horizons.
+/// Chosen by cross-validation across the 54 series of the corpus and the
+/// dev set (docs/forecasting.md, `scripts/corpus_cv.py`), as are
+/// [`RECENCY`], [`SHORT_HORIZONS`] and the error measure (absolute
+/// percentage error, the product's accuracy).
+pub const TOP_K: usize = 5;
+/// Of those, only the candidates whose validation error is at most this
+/// many times the best one's are averaged: a candidate twice as wrong as
+/// the best dilutes it, however many places are left.
+pub const NEAR_BEST: f64 = 1.25;
+/// Weight of a validation origin against the next more recent one: the
+/// latest origins count most, so a choice follows a change of regime
+/// within days instead of a week (0.9^k: half the weight on the last
+/// seven origins, 42 hours).
+pub const RECENCY: f64 = 0.9;
+/// Horizons up to this one choose only among the members that serve the
+/// first hours ([`Member::serves_first_hours`]: the members that track the
+/// level hour by hour): naive, the seasonal, tree and day-type members only
+/// win validation there by luck, which costs on the test hours (naive, the
+/// global LSTM and seasonal naive of a day join them on merit,
+/// [`Member::first_hours_margin`]).
+pub const SHORT_HORIZONS: usize = 3;
+
+/// Member point forecasts at one origin (none where a member gave none).
+pub type Points = Vec<Option<Vec<f64>>>;
+
+/// What the choice reads: the history, which of its hours are real, the
+/// validation origins (latest first) with the member forecasts made at
+/// each, and the member forecasts at the origin itself.
+pub struct Validation<'a> {
+    pub y: &'a [f64],
+    pub observed: &'a [bool],
+    pub origins: &'a [usize],
+    pub points: &'a [Points],
+    pub now: &'a Points,
+}
+
+/// Neighbouring horizons pooled to score candidates at `h`: ±2 hours, ±h/3
+/// further out, where errors change slowly from hour to hour.
+fn selection_window(h: usize) -> std::ops::RangeInclusive<usize> {
+    window(h, (h / 3).max(2))
+}
+
+/// Horizons `h - half ..= h + half` within 1..=48.
+pub fn window(h: usize, half: usize) -> std::ops::RangeInclusive<usize> {
+    h.saturating_sub(half).max(1)..=(h + half).min(H)
+}
+
+/// The mean of candidate `c`'s members at hour `h` (0-based), if all forecast it.
+fn mean_of(pts: &[Option<Vec<f64>>], c: &[usize], h: usize) -> Option<f64> {
+    let mut s = 0.0;
+    for j in c {
+        s += pts[*j].as_ref()?.get(h)?;
+    }
+    Some(s / c.len() as f64)
+}
+
+/// The combined forecast at hour `h` (0-based) of members `pts` under `weights`
+/// (row per horizon), over the weighted members that forecast it.
+pub fn combine(weights: &[Vec<f64>], pts: &[Option<Vec<f64>>], h: usize) -> Option<f64> {
+    let mut s = 0.0;
+    let mut wsum = 0.0;
+    for (j, p) in pts.iter().enumerate() {
+        if let Some(v) = p.as_ref().and_then(|p| p.get(h)) {
+            s += weights[h][j] * v;
+            wsum += weights[h][j];
+        }
+    }
+    (wsum > 0.0).then(|| s / wsum)
+}
+
+/// Each member's validation sMAPE (%) per horizon (row per member).
+pub fn member_smape(v: &Validation, m: usize) -> Vec<Vec<Option<f64>>> {
+    let mut smape = vec![vec![(0.0, 0usize); H]; m];
+    for (o, pts) in v.origins.iter().zip(v.points) {
+        for (j, p) in pts.iter().enumerate() {
+            for (h, p) in p.iter().flatten().enumerate().take(H) {
+                let t = o + h;
+                if v.observed[t] && v.y[t].abs() + p.abs() > 0.0 {
+                    smape[j][h].0 += 2.0 * (v.y[t] - p).abs() / (v.y[t].abs() + p.abs());
+                    smape[j][h].1 += 1;
+                }
+            }
+        }
+    }
+    smape
+        .iter()
+        .map(|e| {
+            e.iter()
+                .map(|(s, k)| (*k > 0).then(|| 100.0 * s / *k as f64))
+                .collect()
+        })
+        .collect()
+}
+
+/// The weight of each member at each horizon (row per horizon 1..=48).
+pub fn weights(members: &[Box<dyn Member>], v: &Validation) -> Vec<Vec<f64>> {
+    let m = members.len();
+    let (val, val_points, now_points) = (v.origins, v.points, v.now);
+    // Candidates: every member alone and every pair averaged. Each is
+    // scored by its validation error over neighbouring horizons; the
+    // TOP_K best candidates are averaged, which sets the member weights.
+    let candidates: Vec<Vec<usize>> = (0..m)
+        .map(|j| vec![j])
+        .chain((0..m).flat_map(|a| (a + 1..m).map(move |b| vec![a, b])))
+        .collect();
+    // Per validation origin, candidate and horizon: the absolute
+    // percentage error (NaN where the candidate has no forecast, or the
+    // target is missing or 0, as in MAPE).
+    let nc = candidates.len();
+    let mut ape = vec![f64::NAN; val.len() * nc * H];
+    for (k, (o, pts)) in val.iter().zip(val_points).enumerate() {
+        for (ci, c) in candidates.iter().enumerate() {
+            for h in 0..H {
+                let t = o + h;
+                let Some(p) = mean_of(pts, c, h) else {
+                    continue;
+                };
+                if v.observed[t] && v.y[t] != 0.0 {
+                    ape[(k * nc + ci) * H + h] = (v.y[t] - p).abs() / v.y[t].abs();
+                }
+            }
+        }
+    }
+    let first: Vec<bool> = members.iter().map(|mb| mb.serves_first_hours()).collect();
+    let margin: Vec<Option<f64>> = members.iter().map(|mb| mb.first_hours_margin()).collect();
+    let on_merit: Vec<bool> = (0..m).map(|j| first[j] || margin[j].is_some()).collect();
+    let forecasts = |j: usize, h: usize| now_points[j].as_ref().is_some_and(|p| p.len() >= h);
+    let mut weights = vec![vec![0.0; m]; H];
+    for h in 1..=H {
+        let w = &mut weights[h - 1];
+        // At the first hours only the members that serve them compete
+        // (every member where there are none).
+        let only_short = h <= SHORT_HORIZONS && (0..m).any(|j| first[j] && forecasts(j, h));
+        // Every candidate is scored on the same validation origins: those
+        // where each member that may serve this horizon now (and has any
+        // validation forecast near it) has one. Otherwise a member that
+        // joined late (the local trees, after a week of history) is judged
+        // on the calm recent origins only, and naive also on the incident
+        // that ruined everyone's forecasts a week ago.
+        let win = selection_window(h);
+        let present = |k: usize, j: usize| {
+            val_points[k][j]
+                .as_ref()
+                .is_some_and(|p| p.len() >= *win.start())
+        };
+        let live: Vec<usize> = (0..m)
+            .filter(|j| {
+                (!only_short || on_merit[*j])
+                    && forecasts(*j, h)
+                    && (0..val.len()).any(|k| present(k, *j))
+            })
+            .collect();
+        let common: Vec<usize> = (0..val.len())
+            .filter(|k| live.iter().all(|j| present(*k, *j)))
+            .collect();
+        let mut scored: Vec<(f64, usize)> = Vec::new();
+        for (ci, c) in candidates.iter().enumerate() {
+            if mean_of(now_points, c, h - 1).is_none()
+                || (only_short && !c.iter().all(|j| on_merit[*j]))
+            {
+                continue;
+            }
+            let (mut s, mut n) = (0.0, 0.0);
+            for k in &common {
+                let weight = RECENCY.powi(*k as i32);
+                for hh in win.clone() {
+                    let e = ape[(k * nc + ci) * H + hh - 1];
+                    if !e.is_nan() {
+                        s += weight * e;
+                        n += weight;
+                    }
+                }
+            }
+            if n > 0.0 {
+                scored.push((s / n, ci));
+            }
+        }
+        if only_short {
+            // The trackers' best sets the bar the others must clear.
+            let bar = scored
+                .iter()
+                .filter(|(_, ci)| candidates[*ci].iter().all(|j| first[*j]))
+                .map(|(e, _)| *e)
+                .fold(f64::INFINITY, f64::min);
+            // A candidate with members on merit: the larger of their margins.
+            scored.retain(|(e, ci)| {
+                let c = &candidates[*ci];
+                c.iter().all(|j| first[*j])
+                    || *e <= c.iter().filter_map(|j| margin[*j]).fold(0.0, f64::max) * bar
+            });
+        }
+        if scored.is_empty() {
+            // No validation yet (cold start): equal weights over the
+            // members that serve this horizon then (naive the first
+            // hours, the global models the rest), else over every
+            // member that forecasts it.
+            let when = if h <= SHORT_HORIZONS {
+                ColdStart::FirstHours
+            } else {
+                ColdStart::LaterHours
+            };
+            let cold: Vec<usize> = (0..m)
+                .filter(|j| forecasts(*j, h) && members[*j].cold_start() == Some(when))
+                .collect();
+            let avail: Vec<usize> = if cold.is_empty() {
+                (0..m).filter(|j| forecasts(*j, h)).collect()
+            } else {
+                cold
+            };
+            for j in &avail {
+                w[*j] = 1.0 / avail.len() as f64;
+            }
+            continue;
+        }
+        scored.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let best = scored[0].0;
+        let near = scored
+            .iter()
+            .take(TOP_K)
+            .take_while(|(e, _)| *e <= NEAR_BEST * best)
+            .count();
+        let top = &scored[..near.max(1)];
+        for (_, ci) in top {
+            let c = &candidates[*ci];
+            for j in c {
+                w[*j] += 1.0 / (c.len() * top.len()) as f64;
+            }
+        }
+    }
+    weights
+}
