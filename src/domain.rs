@@ -486,6 +486,9 @@ impl fmt::Display for Risk {
 pub enum ScaleReason {
     /// The forecast's upper band for the next hour needs more nodes.
     ForecastAbove,
+    /// A step of a ramp towards a later hour's forecast that one change
+    /// may not reach (the step limit and cooldown).
+    Ramp,
     /// What is requested now needs more nodes (pending pods).
     RequestsAbove,
     /// The upper band stayed below a smaller size for the whole window.
@@ -500,6 +503,7 @@ impl ScaleReason {
     pub fn label(self) -> &'static str {
         match self {
             ScaleReason::ForecastAbove => "forecast above",
+            ScaleReason::Ramp => "ramp to a later peak",
             ScaleReason::RequestsAbove => "requests above",
             ScaleReason::BandBelow => "band below",
             ScaleReason::Hold => "hold",

@@ -57,6 +57,9 @@ pub enum FleetSource {
     },
 }
 
+/// The demo clusters' cooldown between two applies to a group.
+const DEMO_COOLDOWN: chrono::Duration = chrono::Duration::minutes(10);
+
 impl FleetSource {
     pub fn mode(&self) -> Mode {
         match self {
@@ -174,8 +177,8 @@ impl FleetSource {
     }
 
     /// What applies approved actions on each cluster. The demo's clusters
-    /// take them (the replay's groups get the approved floor); applying to
-    /// live clusters is not built yet, so their approvals say read-only.
+    /// take them (the replay's groups get the approved floor); a live
+    /// cluster's go to its node groups (EKS, Auto Scaling) or headroom pods.
     pub fn actuators(&self) -> Vec<(ClusterId, Target)> {
         match self {
             FleetSource::Demo { control, .. } => DEMO_CLUSTERS
@@ -191,7 +194,7 @@ impl FleetSource {
                             actuator,
                             max_nodes: None,
                             max_step: None,
-                            cooldown: chrono::Duration::minutes(10),
+                            cooldown: DEMO_COOLDOWN,
                         },
                     )
                 })
@@ -230,6 +233,19 @@ impl FleetSource {
                     )
                 })
                 .collect(),
+        }
+    }
+
+    /// Each cluster's step limit and cooldown, which its plan ramps within
+    /// (the executor's rules for the actions it applies).
+    fn steps(&self) -> std::collections::BTreeMap<String, crate::plan::scaling::Steps> {
+        use crate::plan::scaling::Steps;
+        match self {
+            FleetSource::Demo { .. } => DEMO_CLUSTERS
+                .iter()
+                .map(|(name, _, _)| (name.to_string(), Steps::of(None, DEMO_COOLDOWN)))
+                .collect(),
+            FleetSource::Live { clusters, .. } => live_steps(clusters),
         }
     }
 
@@ -322,6 +338,23 @@ fn current_context(kubeconfig: Option<&std::path::Path>) -> Result<Option<String
             .map_err(|e| anyhow!("kubeconfig (KUBECONFIG or ~/.kube/config): {e}"))?,
     };
     Ok(kc.current_context.filter(|c| !c.is_empty()))
+}
+
+/// Each live cluster's step limit and cooldown (`[cluster.actions]`
+/// `max_step`, `cooldown_minutes`), which its plan ramps within.
+pub fn live_steps(
+    clusters: &[LiveCluster],
+) -> std::collections::BTreeMap<String, crate::plan::scaling::Steps> {
+    clusters
+        .iter()
+        .map(|c| {
+            let a = &c.actions;
+            (
+                c.name.clone(),
+                crate::plan::scaling::Steps::of(a.max_step, a.cooldown),
+            )
+        })
+        .collect()
 }
 
 /// The live clusters of a config, or of a kubeconfig when the config has
@@ -524,6 +557,10 @@ pub fn resolve(cli: &Cli) -> Result<Setup> {
         Some(p) => p.clone(),
         None => data_dir()?.join("models"),
     };
+    let plan = crate::plan::PlanConfig {
+        steps: fleet.steps(),
+        ..cfg.plan()
+    };
     Ok(Setup {
         clusters: fleet.entries(),
         fleet,
@@ -532,7 +569,7 @@ pub fn resolve(cli: &Cli) -> Result<Setup> {
         db_path,
         config_path,
         calendar: cfg.calendar(),
-        plan: cfg.plan(),
+        plan,
         ledger_days: cfg.ledger_days(),
         retraining: cfg.retraining(),
         prices,

@@ -195,7 +195,7 @@ pub fn checks(
             ),
         ));
     }
-    let step = limits.max_step.unwrap_or((from / 2).max(1)).max(1);
+    let step = crate::plan::scaling::step_limit(from, limits.max_step);
     let moved = to.abs_diff(from);
     out.push(check(
         Rule::Step,
@@ -243,7 +243,10 @@ pub fn checks(
         && !limits.autoscaler
         && matches!(
             action.reason,
-            ScaleReason::BandBelow | ScaleReason::ForecastAbove | ScaleReason::Hold
+            ScaleReason::BandBelow
+                | ScaleReason::ForecastAbove
+                | ScaleReason::Ramp
+                | ScaleReason::Hold
         );
     out.push(check(
         Rule::NoForecastRemoval,

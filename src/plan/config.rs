@@ -38,6 +38,9 @@ pub struct PlanConfig {
     /// Sizing learned per node group from the ledger (a group not here is
     /// sized for `rules.quantile`).
     pub group_sizing: BTreeMap<String, super::shortage::Sizing>,
+    /// Each cluster's step limit and cooldown (by cluster name), which the
+    /// plan ramps within; a cluster not here has the executor's defaults.
+    pub steps: BTreeMap<String, super::scaling::Steps>,
 }
 
 impl Default for PlanConfig {
@@ -56,6 +59,7 @@ impl Default for PlanConfig {
             discounts: Discounts::default(),
             target_shortage: Some(super::shortage::DEFAULT_TARGET),
             group_sizing: BTreeMap::new(),
+            steps: BTreeMap::new(),
         }
     }
 }

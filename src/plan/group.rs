@@ -7,7 +7,7 @@ use super::mix::{self, Mix, MixConstraints, Offer, Requirement};
 use super::scaling::{ScaleRules, at_quantile, ceiling_nodes, next_size, sizing_nodes, whole};
 use super::spot::{SpotAdvice, band_risk};
 use crate::catalog::{self, Catalog};
-use crate::domain::{CapacityType, Forecast, Resources, Risk, ScalingAction};
+use crate::domain::{CapacityType, Forecast, Resources, Risk, ScaleReason, ScalingAction};
 use crate::forecast::nodes::NodesNeeded;
 use crate::snapshot::{ClusterSnapshot, NodeGroupSummary};
 use chrono::{DateTime, Duration, Utc};
@@ -181,12 +181,42 @@ pub fn plan_group(x: &GroupInputs) -> GroupPlan {
             "usage unknown (the cluster serves no metrics.k8s.io)".to_string(),
         ),
     };
+    // Every change within the executor's step limit and cooldown: a
+    // forecast jump larger than one step starts its ramp early enough, and
+    // a scale-in stops at the ramp towards a later peak.
+    let steps = cfg
+        .steps
+        .get(&snapshot.cluster.0)
+        .copied()
+        .unwrap_or_default();
+    let floor_nodes = whole(requested_now);
+    let targets: Vec<u32> = upper
+        .iter()
+        .map(|u| {
+            whole(*u)
+                .max(floor_nodes)
+                .clamp(rules.min, rules.max.max(rules.min))
+        })
+        .collect();
+    let ramp = steps.ramp(&targets);
     let mut size = g.nodes;
+    let mut since_change = steps.every_h;
     let mut sizes = Vec::with_capacity(upper.len());
     let mut proposals = Vec::new();
     for h in 0..upper.len() {
-        let (next, reason) = next_size(size, requested_now, &upper[h..], &rules);
+        let (mut next, mut reason) = next_size(size, requested_now, &upper[h..], &rules);
+        if ramp[h] > next.max(size) {
+            (next, reason) = (ramp[h], ScaleReason::Ramp);
+        } else if next < size {
+            next = next.max(ramp[h].min(size));
+        }
+        next = steps.towards(size, next);
+        if since_change < steps.every_h {
+            next = size;
+        }
+        since_change += 1;
         if next != size {
+            since_change = 1;
             let at = need.hours[h].ts;
             let rho = utilization(demand_at(h), next, per);
             let (risk, risk_reason) = risk_at(next, rho);
@@ -205,8 +235,7 @@ pub fn plan_group(x: &GroupInputs) -> GroupPlan {
                 utilization_after: rho,
                 risk,
                 risk_reason,
-                capped: reason == crate::domain::ScaleReason::ForecastAbove
-                    && uncapped(h) > next as f64 + 1e-6,
+                capped: reason == ScaleReason::ForecastAbove && uncapped(h) > next as f64 + 1e-6,
             });
             size = next;
         }

@@ -141,3 +141,78 @@ pub fn next_size(
         (size, reason)
     }
 }
+
+/// The executor's step rule (`exec::rules`): the most nodes one change may
+/// add to or remove from a group of `from` nodes: `max_step`, or half the
+/// group, at least one node.
+pub fn step_limit(from: u32, max_step: Option<u32>) -> u32 {
+    max_step.unwrap_or((from / 2).max(1)).max(1)
+}
+
+/// How far one change may move a node group and how often, for the plan to
+/// ramp within: the executor's step rule and the cluster's cooldown
+/// (`[cluster.actions]` `max_step`, `cooldown_minutes`).
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct Steps {
+    /// Most nodes one change moves (`None`: half the group, at least 1).
+    pub max_step: Option<u32>,
+    /// Hours between two changes to a group: the cooldown, in whole hours
+    /// (at least one: the plan is hourly).
+    pub every_h: usize,
+}
+
+impl Default for Steps {
+    fn default() -> Self {
+        Steps {
+            max_step: None,
+            every_h: 1,
+        }
+    }
+}
+
+impl Steps {
+    /// The steps of a cluster whose actions have this step limit and cooldown.
+    pub fn of(max_step: Option<u32>, cooldown: chrono::Duration) -> Self {
+        let minutes = cooldown.num_minutes().max(0) as usize;
+        Steps {
+            max_step,
+            every_h: minutes.div_ceil(60).max(1),
+        }
+    }
+
+    /// The size one change reaches from `from` towards `to`.
+    pub fn towards(&self, from: u32, to: u32) -> u32 {
+        let step = step_limit(from, self.max_step);
+        to.clamp(from.saturating_sub(step), from.saturating_add(step))
+    }
+
+    /// The smallest size from which one change reaches `to`.
+    fn one_change_below(&self, to: u32) -> u32 {
+        // `x + step_limit(x)` grows with x: the first x that reaches `to`.
+        let (mut lo, mut hi) = (0, to);
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            if mid.saturating_add(step_limit(mid, self.max_step)) >= to {
+                hi = mid;
+            } else {
+                lo = mid + 1;
+            }
+        }
+        lo
+    }
+
+    /// The size each hour must have reached so that every later hour's
+    /// `target` is still one change per `every_h` hours away: a forecast
+    /// jump larger than one step starts its ramp early enough, as the
+    /// executor allows it (a plan made of steps it would refuse helps
+    /// nobody at 3 am).
+    pub fn ramp(&self, target: &[u32]) -> Vec<u32> {
+        let mut need = target.to_vec();
+        for h in (0..need.len()).rev() {
+            if let Some(later) = need.get(h + self.every_h).copied() {
+                need[h] = need[h].max(self.one_change_below(later));
+            }
+        }
+        need
+    }
+}

@@ -331,6 +331,17 @@ fn cluster_actions_are_checked_and_reach_the_live_cluster() {
     assert_eq!(prod.actions.max_step, Some(4));
     assert_eq!(prod.actions.cooldown, chrono::Duration::minutes(15));
     assert!(!prod.actions.autoscaler);
+    // The plan ramps within the same step limit and cooldown.
+    use nodecast::plan::scaling::Steps;
+    let steps = nodecast::setup::live_steps(&live);
+    assert_eq!(
+        steps["prod"],
+        Steps {
+            max_step: Some(4),
+            every_h: 1
+        }
+    );
+    assert_eq!(steps["staging"], Steps::default());
     let staging = &live[1];
     assert_eq!(staging.eks_cluster, "staging");
     assert_eq!(

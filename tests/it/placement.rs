@@ -297,9 +297,20 @@ fn pods_pending_for_a_group_scale_it_out_now_and_never_in() {
         .allocatable
         .cores;
     let needed = ((3.0 * 3.5 + 24.0) / per).ceil() as u32;
+    assert_eq!(needed, 9);
     assert_eq!(first.action.reason, ScaleReason::RequestsAbove);
-    assert_eq!((first.action.from, first.action.to), (3, needed));
+    assert_eq!(first.action.from, 3);
     assert_eq!(first.action.at, origin, "now: the current hour needs it");
+    // One step the executor allows each hour (half the group, at least one
+    // node) until the pods fit: 3 -> 4 -> 6 -> 9.
+    let climb: Vec<(u32, chrono::DateTime<chrono::Utc>)> = g
+        .proposals
+        .iter()
+        .take_while(|p| p.action.reason == ScaleReason::RequestsAbove)
+        .map(|p| (p.action.to, p.action.at))
+        .collect();
+    let hour = |h: i64| origin + chrono::Duration::hours(h);
+    assert_eq!(climb, vec![(4, hour(0)), (6, hour(1)), (needed, hour(2))]);
     assert!(
         g.proposals.iter().all(|p| p.action.to >= p.action.from),
         "no scale-in while pods wait: {:?}",

@@ -1,6 +1,6 @@
 //! The scaling rule every proposal follows, and `simulate`'s policies.
 
-use nodecast::domain::ScaleReason;
+use nodecast::domain::{ScaleReason, SeriesKind};
 use nodecast::plan::scaling::{ScaleRules, at_quantile, next_size, normal_quantile, sizing_nodes};
 use nodecast::plan::simulate::{need, reactive, score, static_peak};
 
@@ -254,6 +254,11 @@ fn demo_plans_keep_the_rules_and_price_every_change() {
                     "{id} {p:?}"
                 );
                 assert_eq!(p.apply_by, a.at - chrono::Duration::minutes(5));
+                // Each change is one the executor's step rule allows.
+                assert!(
+                    a.to.abs_diff(a.from) <= nodecast::plan::scaling::step_limit(a.from, None),
+                    "{id} {p:?}"
+                );
                 let delta = p.usd_per_hour_delta.expect("priced");
                 assert!((delta - (a.to as f64 - a.from as f64) * price).abs() < 1e-9);
                 if a.to < a.from {
@@ -287,4 +292,122 @@ fn demo_plans_keep_the_rules_and_price_every_change() {
             "the demo date is past the catalog's"
         );
     }
+}
+
+#[test]
+fn a_ramp_reaches_a_forecast_jump_one_allowed_step_at_a_time() {
+    use nodecast::plan::scaling::Steps;
+    // 4 nodes now, 10 needed from hour 6. Half the group per change: 4 -> 5
+    // (hour 4), 5 -> 7 (hour 5), 7 -> 10 (hour 6), each within the step.
+    let target = [4, 4, 4, 4, 4, 4, 10, 10, 10];
+    assert_eq!(
+        Steps::default().ramp(&target),
+        vec![4, 4, 4, 4, 5, 7, 10, 10, 10]
+    );
+    // A step limit of 10: one change at the hour itself.
+    let wide = Steps {
+        max_step: Some(10),
+        every_h: 1,
+    };
+    assert_eq!(wide.ramp(&target), target.to_vec());
+    // A two-hour cooldown: each step must be reached two hours before the next.
+    let slow = Steps::of(None, chrono::Duration::minutes(120));
+    assert_eq!(slow.every_h, 2);
+    assert_eq!(slow.ramp(&target), vec![4, 4, 5, 5, 7, 7, 10, 10, 10]);
+    assert_eq!(Steps::default().towards(4, 10), 6);
+    assert_eq!(Steps::default().towards(10, 1), 5);
+}
+
+/// The demo cluster `i`'s plan with its request forecasts tripled from hour
+/// 6 on (a launch), under `steps`.
+fn jump_plan(
+    i: usize,
+    steps: Option<nodecast::plan::scaling::Steps>,
+) -> nodecast::plan::ClusterPlan {
+    let state = crate::fixture::state();
+    let c = &state.clusters[i];
+    let mut fc = c.forecast.clone();
+    for (k, f) in fc.iter_mut() {
+        if matches!(k, SeriesKind::CpuRequests | SeriesKind::MemRequests) {
+            for p in f.points.iter_mut().skip(6) {
+                (p.p10, p.p50, p.p90) = (p.p10 * 3.0, p.p50 * 3.0, p.p90 * 3.0);
+            }
+        }
+    }
+    let mut cfg = nodecast::plan::PlanConfig::default();
+    if let Some(s) = steps {
+        cfg.steps.insert(c.id.0.clone(), s);
+    }
+    nodecast::plan::plan_cluster(
+        &c.view,
+        &fc,
+        &cfg,
+        &nodecast::catalog::Catalog::shipped(),
+        crate::fixture::now().date_naive(),
+    )
+    .expect("plan")
+}
+
+#[test]
+fn the_plan_ramps_within_the_executor_s_step_limit_and_cooldown() {
+    use nodecast::plan::scaling::{Steps, step_limit};
+    let open = Steps {
+        max_step: Some(1000),
+        every_h: 1,
+    };
+    let unstepped = jump_plan(0, Some(open));
+    let stepped = jump_plan(0, None);
+    let slow = jump_plan(0, Some(Steps::of(None, chrono::Duration::minutes(120))));
+    let mut ramps = 0;
+    for ((u, s), w) in unstepped
+        .groups
+        .iter()
+        .zip(&stepped.groups)
+        .zip(&slow.groups)
+    {
+        // Every change is one the executor allows, and the stepped plan
+        // reaches the launch's size by the launch hour all the same.
+        for p in s.proposals.iter().chain(&w.proposals) {
+            let a = &p.action;
+            assert!(a.to.abs_diff(a.from) <= step_limit(a.from, None), "{p:?}");
+        }
+        assert!(
+            s.sizes[6] >= u.sizes[6],
+            "{}: {:?} against {:?}",
+            s.node_group,
+            s.sizes,
+            u.sizes
+        );
+        let jumped = u
+            .proposals
+            .iter()
+            .any(|p| p.action.to > p.action.from + step_limit(p.action.from, None));
+        if jumped {
+            let ramp: Vec<_> = s
+                .proposals
+                .iter()
+                .filter(|p| p.action.reason == ScaleReason::Ramp)
+                .collect();
+            assert!(
+                !ramp.is_empty(),
+                "{}: a jump is ramped: {:?}",
+                s.node_group,
+                s.proposals
+            );
+            assert!(
+                ramp.iter()
+                    .all(|p| Some(p.action.at) < s.proposals.iter().map(|q| q.action.at).max())
+            );
+            ramps += 1;
+        }
+        // With a two-hour cooldown, changes are two hours apart or more.
+        for pair in w.proposals.windows(2) {
+            assert!(
+                pair[1].action.at - pair[0].action.at >= chrono::Duration::hours(2),
+                "{:?}",
+                w.proposals
+            );
+        }
+    }
+    assert!(ramps > 0, "the launch is more than one step for some group");
 }
