@@ -83,6 +83,16 @@ fn guarded(
 /// Entries kept before the cache starts afresh.
 const CACHE_LIMIT: usize = 8192;
 
+/// A history as the ensemble reads it: its values, which hours are real,
+/// the cluster's other series over it, and its first unix hour.
+#[derive(Clone, Copy)]
+struct History<'a> {
+    y: &'a [f64],
+    observed: &'a [bool],
+    ctx: Option<&'a ClusterContext>,
+    start_hour: i64,
+}
+
 pub struct Ensemble {
     pub members: Vec<Box<dyn Member>>,
 }
@@ -183,22 +193,43 @@ impl Ensemble {
             .collect()
     }
 
+    /// The member forecasts at each of `origins` (from the cache where made).
+    fn points_at(
+        &self,
+        y: &[f64],
+        ctx: Option<&ClusterContext>,
+        start_hour: i64,
+        origins: &[usize],
+        cache: &mut MemberCache,
+        pin: Option<&Pin>,
+    ) -> Vec<Points> {
+        origins
+            .iter()
+            .map(|v| {
+                self.member_points(y, ctx, start_hour, *v, cache, pin)
+                    .clone()
+            })
+            .collect()
+    }
+
     /// The weights the ensemble chooses at `origin` (row per horizon), from
     /// the member forecasts `now` made there and those at its validation
     /// origins; kept in the cache, as a forecast made then would have
     /// chosen them.
-    #[allow(clippy::too_many_arguments)]
     fn weights_at(
         &self,
-        y: &[f64],
-        observed: &[bool],
-        ctx: Option<&ClusterContext>,
-        start_hour: i64,
+        history: &History,
         origin: usize,
         now: &Points,
         cache: &mut MemberCache,
         pin: Option<&Pin>,
     ) -> Vec<Vec<f64>> {
+        let History {
+            y,
+            observed,
+            ctx,
+            start_hour,
+        } = *history;
         let key = history_key(&y[..origin], ctx, start_hour)
             ^ pin
                 .filter(|p| p.serves(start_hour, origin))
@@ -210,13 +241,7 @@ impl Ensemble {
             return w.clone();
         }
         let origins = validation_origins(start_hour, origin);
-        let points: Vec<Points> = origins
-            .iter()
-            .map(|v| {
-                self.member_points(y, ctx, start_hour, *v, cache, pin)
-                    .clone()
-            })
-            .collect();
+        let points = self.points_at(y, ctx, start_hour, &origins, cache, pin);
         let validation = Validation {
             y,
             observed,
@@ -250,29 +275,20 @@ impl Ensemble {
     ) -> Option<EnsembleForecast> {
         let m = self.members.len();
         let val = validation_origins(start_hour, origin);
-        let val_points: Vec<Points> = val
-            .iter()
-            .map(|v| {
-                self.member_points(y, ctx, start_hour, *v, cache, pin)
-                    .clone()
-            })
-            .collect();
+        let val_points = self.points_at(y, ctx, start_hour, &val, cache, pin);
         let now_points = self
             .member_points(y, ctx, start_hour, origin, cache, pin)
             .clone();
         if now_points.iter().all(|p| p.is_none()) {
             return None;
         }
-        let weights = self.weights_at(
+        let history = History {
             y,
             observed,
             ctx,
             start_hour,
-            origin,
-            &now_points,
-            cache,
-            pin,
-        );
+        };
+        let weights = self.weights_at(&history, origin, &now_points, cache, pin);
         let point: Vec<f64> = (0..H)
             .map(|h| combine(&weights, &now_points, h).unwrap_or(0.0))
             .collect();
@@ -296,11 +312,11 @@ impl Ensemble {
         // validation origins, each with the weights it chose there. The
         // weights chosen now fit those origins (they won on them), so
         // their residuals there understate the error to come: in-sample,
-        // the band covered 2-5 points less (docs/forecasting.md, "Bands").
+        // the band covered 1-4 points less (docs/forecasting.md, "Bands").
         let past: Vec<Vec<Vec<f64>>> = val
             .iter()
             .zip(&val_points)
-            .map(|(v, pts)| self.weights_at(y, observed, ctx, start_hour, *v, pts, cache, pin))
+            .map(|(v, pts)| self.weights_at(&history, *v, pts, cache, pin))
             .collect();
         let ens_res = residuals(&|vi, h| combine(&past[vi], &val_points[vi], h));
         let combined = banded(&point, &ens_res);
