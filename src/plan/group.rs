@@ -235,7 +235,10 @@ pub fn plan_group(x: &GroupInputs) -> GroupPlan {
                 utilization_after: rho,
                 risk,
                 risk_reason,
-                capped: reason == ScaleReason::ForecastAbove && uncapped(h) > next as f64 + 1e-6,
+                // Cut by the ceiling, not by the step (a stepped change
+                // below the band is a step, whatever the ceiling).
+                capped: reason == ScaleReason::ForecastAbove
+                    && uncapped(h) > whole(upper[h]) as f64 + 1e-6,
             });
             size = next;
         }
