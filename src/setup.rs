@@ -236,16 +236,23 @@ impl FleetSource {
         }
     }
 
-    /// Each cluster's step limit and cooldown, which its plan ramps within
-    /// (the executor's rules for the actions it applies).
-    fn steps(&self) -> std::collections::BTreeMap<String, crate::plan::scaling::Steps> {
-        use crate::plan::scaling::Steps;
+    /// Each cluster's cap, step limit and cooldown, which its plan stays
+    /// within (the executor's rules for the actions it applies).
+    fn change_limits(
+        &self,
+    ) -> std::collections::BTreeMap<String, crate::plan::scaling::ChangeLimits> {
+        use crate::plan::scaling::ChangeLimits;
         match self {
             FleetSource::Demo { .. } => DEMO_CLUSTERS
                 .iter()
-                .map(|(name, _, _)| (name.to_string(), Steps::of(None, DEMO_COOLDOWN)))
+                .map(|(name, _, _)| {
+                    (
+                        name.to_string(),
+                        ChangeLimits::of(None, None, DEMO_COOLDOWN),
+                    )
+                })
                 .collect(),
-            FleetSource::Live { clusters, .. } => live_steps(clusters),
+            FleetSource::Live { clusters, .. } => live_change_limits(clusters),
         }
     }
 
@@ -340,18 +347,18 @@ fn current_context(kubeconfig: Option<&std::path::Path>) -> Result<Option<String
     Ok(kc.current_context.filter(|c| !c.is_empty()))
 }
 
-/// Each live cluster's step limit and cooldown (`[cluster.actions]`
-/// `max_step`, `cooldown_minutes`), which its plan ramps within.
-pub fn live_steps(
+/// Each live cluster's cap, step limit and cooldown (`[cluster.actions]`
+/// `max_nodes`, `max_step`, `cooldown_minutes`), which its plan stays within.
+pub fn live_change_limits(
     clusters: &[LiveCluster],
-) -> std::collections::BTreeMap<String, crate::plan::scaling::Steps> {
+) -> std::collections::BTreeMap<String, crate::plan::scaling::ChangeLimits> {
     clusters
         .iter()
         .map(|c| {
             let a = &c.actions;
             (
                 c.name.clone(),
-                crate::plan::scaling::Steps::of(a.max_step, a.cooldown),
+                crate::plan::scaling::ChangeLimits::of(a.max_nodes, a.max_step, a.cooldown),
             )
         })
         .collect()
@@ -558,7 +565,7 @@ pub fn resolve(cli: &Cli) -> Result<Setup> {
         None => data_dir()?.join("models"),
     };
     let plan = crate::plan::PlanConfig {
-        steps: fleet.steps(),
+        change_limits: fleet.change_limits(),
         ..cfg.plan()
     };
     Ok(Setup {

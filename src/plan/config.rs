@@ -40,7 +40,7 @@ pub struct PlanConfig {
     pub group_sizing: BTreeMap<String, super::shortage::Sizing>,
     /// Each cluster's step limit and cooldown (by cluster name), which the
     /// plan ramps within; a cluster not here has the executor's defaults.
-    pub steps: BTreeMap<String, super::scaling::Steps>,
+    pub change_limits: BTreeMap<String, super::scaling::ChangeLimits>,
 }
 
 impl Default for PlanConfig {
@@ -59,7 +59,7 @@ impl Default for PlanConfig {
             discounts: Discounts::default(),
             target_shortage: Some(super::shortage::DEFAULT_TARGET),
             group_sizing: BTreeMap::new(),
-            steps: BTreeMap::new(),
+            change_limits: BTreeMap::new(),
         }
     }
 }

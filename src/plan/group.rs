@@ -133,9 +133,18 @@ pub fn plan_group(x: &GroupInputs) -> GroupPlan {
     let price = t.and_then(|t| node_price(t, region, g.capacity_type));
     let per = need.per_node;
     let sizing = cfg.group_sizing.get(&g.name);
+    // Every change within what the executor allows: under the operator's
+    // cap, a forecast jump larger than one step ramped early enough, a
+    // scale-in stopped at the ramp towards a later peak.
+    let limits = cfg
+        .change_limits
+        .get(&snapshot.cluster.0)
+        .copied()
+        .unwrap_or_default();
+    let cap = limits.max_nodes.map_or(u32::MAX, |c| c.max(g.nodes));
     let rules = ScaleRules {
         min: g.min.unwrap_or(0),
-        max: g.max.unwrap_or(cfg.max_nodes),
+        max: g.max.unwrap_or(cfg.max_nodes).min(cap),
         quantile: sizing.map(|s| s.quantile).unwrap_or(cfg.rules.quantile),
         ..cfg.rules
     };
@@ -181,14 +190,6 @@ pub fn plan_group(x: &GroupInputs) -> GroupPlan {
             "usage unknown (the cluster serves no metrics.k8s.io)".to_string(),
         ),
     };
-    // Every change within the executor's step limit and cooldown: a
-    // forecast jump larger than one step starts its ramp early enough, and
-    // a scale-in stops at the ramp towards a later peak.
-    let steps = cfg
-        .steps
-        .get(&snapshot.cluster.0)
-        .copied()
-        .unwrap_or_default();
     let floor_nodes = whole(requested_now);
     let targets: Vec<u32> = upper
         .iter()
@@ -198,9 +199,9 @@ pub fn plan_group(x: &GroupInputs) -> GroupPlan {
                 .clamp(rules.min, rules.max.max(rules.min))
         })
         .collect();
-    let ramp = steps.ramp(&targets);
+    let ramp = limits.ramp(&targets);
     let mut size = g.nodes;
-    let mut since_change = steps.every_h;
+    let mut since_change = limits.every_h;
     let mut sizes = Vec::with_capacity(upper.len());
     let mut proposals = Vec::new();
     for h in 0..upper.len() {
@@ -210,8 +211,8 @@ pub fn plan_group(x: &GroupInputs) -> GroupPlan {
         } else if next < size {
             next = next.max(ramp[h].min(size));
         }
-        next = steps.towards(size, next);
-        if since_change < steps.every_h {
+        next = limits.towards(size, next);
+        if since_change < limits.every_h {
             next = size;
         }
         since_change += 1;

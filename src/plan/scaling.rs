@@ -149,11 +149,15 @@ pub fn step_limit(from: u32, max_step: Option<u32>) -> u32 {
     max_step.unwrap_or((from / 2).max(1)).max(1)
 }
 
-/// How far one change may move a node group and how often, for the plan to
-/// ramp within: the executor's step rule and the cluster's cooldown
-/// (`[cluster.actions]` `max_step`, `cooldown_minutes`).
+/// How high, how far and how often the executor lets a change take a node
+/// group, for the plan to stay within: the cluster's cap, step rule and
+/// cooldown (`[cluster.actions]` `max_nodes`, `max_step`,
+/// `cooldown_minutes`).
 #[derive(Clone, Copy, Debug, PartialEq, Serialize)]
-pub struct Steps {
+pub struct ChangeLimits {
+    /// The operator's cap on a group's size, below its max: no scale-out
+    /// goes over it (a group already above it is not shrunk for it).
+    pub max_nodes: Option<u32>,
     /// Most nodes one change moves (`None`: half the group, at least 1).
     pub max_step: Option<u32>,
     /// Hours between two changes to a group: the cooldown, in whole hours
@@ -161,20 +165,22 @@ pub struct Steps {
     pub every_h: usize,
 }
 
-impl Default for Steps {
+impl Default for ChangeLimits {
     fn default() -> Self {
-        Steps {
+        ChangeLimits {
+            max_nodes: None,
             max_step: None,
             every_h: 1,
         }
     }
 }
 
-impl Steps {
-    /// The steps of a cluster whose actions have this step limit and cooldown.
-    pub fn of(max_step: Option<u32>, cooldown: chrono::Duration) -> Self {
+impl ChangeLimits {
+    /// The limits of a cluster whose actions have this cap, step limit and cooldown.
+    pub fn of(max_nodes: Option<u32>, max_step: Option<u32>, cooldown: chrono::Duration) -> Self {
         let minutes = cooldown.num_minutes().max(0) as usize;
-        Steps {
+        ChangeLimits {
+            max_nodes,
             max_step,
             every_h: minutes.div_ceil(60).max(1),
         }

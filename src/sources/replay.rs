@@ -494,7 +494,7 @@ impl ReplayCluster {
         state
     }
 
-    /// Steps from `from` (exclusive) to `to` (exclusive) on the 5-minute grid.
+    /// ChangeLimits from `from` (exclusive) to `to` (exclusive) on the 5-minute grid.
     fn samples_between(
         &mut self,
         from: DateTime<Utc>,

@@ -318,7 +318,7 @@ fn cluster_actions_are_checked_and_reach_the_live_cluster() {
     assert!(e.contains("`cluster.actions.cooldown_minutes`"), "{e}");
     let e = err("[[cluster]]\nname = \"prod\"\n[cluster.actions]\nwrite = true\n");
     assert!(e.contains("write"), "unknown keys are errors: {e}");
-    let text = "[[cluster]]\nname = \"prod\"\nregion = \"us-east-1\"\n[cluster.cloudwatch]\ncluster_name = \"prod-eks\"\n[cluster.actions]\nmode = \"approve\"\nmax_step = 4\ncooldown_minutes = 15\nautoscaler = false\n[[cluster]]\nname = \"staging\"\n";
+    let text = "[[cluster]]\nname = \"prod\"\nregion = \"us-east-1\"\n[cluster.cloudwatch]\ncluster_name = \"prod-eks\"\n[cluster.actions]\nmode = \"approve\"\nmax_nodes = 30\nmax_step = 4\ncooldown_minutes = 15\nautoscaler = false\n[[cluster]]\nname = \"staging\"\n";
     let cfg = config::parse(text, Path::new("c.toml")).expect("parses");
     let cli = <nodecast::cli::Cli as clap::Parser>::parse_from(["nodecast"]);
     let live = nodecast::setup::live_clusters(&cli, &cfg).expect("clusters");
@@ -332,16 +332,17 @@ fn cluster_actions_are_checked_and_reach_the_live_cluster() {
     assert_eq!(prod.actions.cooldown, chrono::Duration::minutes(15));
     assert!(!prod.actions.autoscaler);
     // The plan ramps within the same step limit and cooldown.
-    use nodecast::plan::scaling::Steps;
-    let steps = nodecast::setup::live_steps(&live);
+    use nodecast::plan::scaling::ChangeLimits;
+    let steps = nodecast::setup::live_change_limits(&live);
     assert_eq!(
         steps["prod"],
-        Steps {
+        ChangeLimits {
+            max_nodes: Some(30),
             max_step: Some(4),
             every_h: 1
         }
     );
-    assert_eq!(steps["staging"], Steps::default());
+    assert_eq!(steps["staging"], ChangeLimits::default());
     let staging = &live[1];
     assert_eq!(staging.eks_cluster, "staging");
     assert_eq!(

@@ -296,33 +296,33 @@ fn demo_plans_keep_the_rules_and_price_every_change() {
 
 #[test]
 fn a_ramp_reaches_a_forecast_jump_one_allowed_step_at_a_time() {
-    use nodecast::plan::scaling::Steps;
+    use nodecast::plan::scaling::ChangeLimits;
     // 4 nodes now, 10 needed from hour 6. Half the group per change: 4 -> 5
     // (hour 4), 5 -> 7 (hour 5), 7 -> 10 (hour 6), each within the step.
     let target = [4, 4, 4, 4, 4, 4, 10, 10, 10];
     assert_eq!(
-        Steps::default().ramp(&target),
+        ChangeLimits::default().ramp(&target),
         vec![4, 4, 4, 4, 5, 7, 10, 10, 10]
     );
     // A step limit of 10: one change at the hour itself.
-    let wide = Steps {
+    let wide = ChangeLimits {
         max_step: Some(10),
-        every_h: 1,
+        ..ChangeLimits::default()
     };
     assert_eq!(wide.ramp(&target), target.to_vec());
     // A two-hour cooldown: each step must be reached two hours before the next.
-    let slow = Steps::of(None, chrono::Duration::minutes(120));
+    let slow = ChangeLimits::of(None, None, chrono::Duration::minutes(120));
     assert_eq!(slow.every_h, 2);
     assert_eq!(slow.ramp(&target), vec![4, 4, 5, 5, 7, 7, 10, 10, 10]);
-    assert_eq!(Steps::default().towards(4, 10), 6);
-    assert_eq!(Steps::default().towards(10, 1), 5);
+    assert_eq!(ChangeLimits::default().towards(4, 10), 6);
+    assert_eq!(ChangeLimits::default().towards(10, 1), 5);
 }
 
 /// The demo cluster `i`'s plan with its request forecasts tripled from hour
 /// 6 on (a launch), under `steps`.
 fn jump_plan(
     i: usize,
-    steps: Option<nodecast::plan::scaling::Steps>,
+    steps: Option<nodecast::plan::scaling::ChangeLimits>,
 ) -> nodecast::plan::ClusterPlan {
     let state = crate::fixture::state();
     let c = &state.clusters[i];
@@ -336,7 +336,7 @@ fn jump_plan(
     }
     let mut cfg = nodecast::plan::PlanConfig::default();
     if let Some(s) = steps {
-        cfg.steps.insert(c.id.0.clone(), s);
+        cfg.change_limits.insert(c.id.0.clone(), s);
     }
     nodecast::plan::plan_cluster(
         &c.view,
@@ -350,14 +350,17 @@ fn jump_plan(
 
 #[test]
 fn the_plan_ramps_within_the_executor_s_step_limit_and_cooldown() {
-    use nodecast::plan::scaling::{Steps, step_limit};
-    let open = Steps {
+    use nodecast::plan::scaling::{ChangeLimits, step_limit};
+    let open = ChangeLimits {
         max_step: Some(1000),
-        every_h: 1,
+        ..ChangeLimits::default()
     };
     let unstepped = jump_plan(0, Some(open));
     let stepped = jump_plan(0, None);
-    let slow = jump_plan(0, Some(Steps::of(None, chrono::Duration::minutes(120))));
+    let slow = jump_plan(
+        0,
+        Some(ChangeLimits::of(None, None, chrono::Duration::minutes(120))),
+    );
     let mut ramps = 0;
     for ((u, s), w) in unstepped
         .groups
@@ -410,4 +413,25 @@ fn the_plan_ramps_within_the_executor_s_step_limit_and_cooldown() {
         }
     }
     assert!(ramps > 0, "the launch is more than one step for some group");
+    // Under the operator's cap no scale-out goes over it; a group already
+    // above it is not shrunk for it.
+    let capped = jump_plan(
+        0,
+        Some(ChangeLimits {
+            max_nodes: Some(30),
+            ..ChangeLimits::default()
+        }),
+    );
+    let mut held = 0;
+    for (g, u) in capped.groups.iter().zip(&unstepped.groups) {
+        let cap = 30.max(g.nodes_now);
+        assert!(
+            g.sizes.iter().all(|s| *s <= cap),
+            "{}: {:?}",
+            g.node_group,
+            g.sizes
+        );
+        held += usize::from(u.sizes.iter().any(|s| *s > cap));
+    }
+    assert!(held > 0, "the launch would take some group over the cap");
 }
