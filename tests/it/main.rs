@@ -4,6 +4,7 @@ mod accuracy;
 mod approvals;
 mod architecture;
 mod backtest_cli;
+mod bands;
 mod config;
 mod crash;
 mod e2e;
