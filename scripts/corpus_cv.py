@@ -146,24 +146,33 @@ class Series:
             live &= pool
         return np.all(present[:, live], 1)
 
-    def pooled(self, metric, recency):
-        """Per test origin: each candidate's validation error at the scored
-        horizons, on the common validation origins."""
-        out = np.full((len(self.origins), len(self.cands), len(SCORED)), np.nan)
+    def windows(self, metric, recency):
+        """For each test origin with validation origins and each scored
+        horizon: (test origin index, validation origins, scored horizon
+        index, the selection window as a slice of hours, the error over it
+        (validation origins, candidates, hours), the recency weight of each
+        validation origin)."""
         e = self.err[metric]
         for oi, vi in enumerate(self.val):
             if not vi:
                 continue
             a = e[vi]
-            w = (recency ** np.arange(len(vi)))[:, None, None]
+            wv = recency ** np.arange(len(vi))
             for x, h in enumerate(SCORED):
                 r = window(h, max(h // 3, 2))
                 sl = slice(r.start - 1, r.stop - 1)
-                seg = a[:, :, sl]
-                ok = ~np.isnan(seg) & self.common(oi, vi, x, sl)[:, None, None]
-                s, k = (np.where(ok, seg, 0) * w).sum((0, 2)), (ok * w).sum((0, 2))
-                with np.errstate(invalid="ignore", divide="ignore"):
-                    out[oi, :, x] = np.where(k > 0, s / k, np.nan)
+                yield oi, vi, x, sl, a[:, :, sl], wv
+
+    def pooled(self, metric, recency):
+        """Per test origin: each candidate's validation error at the scored
+        horizons, on the common validation origins."""
+        out = np.full((len(self.origins), len(self.cands), len(SCORED)), np.nan)
+        for oi, vi, x, sl, seg, wv in self.windows(metric, recency):
+            w = wv[:, None, None]
+            ok = ~np.isnan(seg) & self.common(oi, vi, x, sl)[:, None, None]
+            s, k = (np.where(ok, seg, 0) * w).sum((0, 2)), (ok * w).sum((0, 2))
+            with np.errstate(invalid="ignore", divide="ignore"):
+                out[oi, :, x] = np.where(k > 0, s / k, np.nan)
         return out
 
     def weights(self, pooled, top_k, tracker_share, pool, margin, near, also=None, power=None):

@@ -45,29 +45,20 @@ def pooled_quantile(s, recency, q, blend):
     """As Series.pooled (APE), but the weighted q-quantile over validation
     origins of each window-mean error, blended with the mean by `blend`."""
     out = np.full((len(s.origins), len(s.cands), len(SCORED)), np.nan)
-    e = s.err["ape"]
-    for oi, vi in enumerate(s.val):
-        if not vi:
-            continue
-        a = e[vi]
-        wv = recency ** np.arange(len(vi))
-        for x, h in enumerate(SCORED):
-            r = window(h, max(h // 3, 2))
-            sl = slice(r.start - 1, r.stop - 1)
-            seg = a[:, :, sl]
-            ok = ~np.isnan(seg) & s.common(oi, vi, x, sl)[:, None, None]
-            k = ok.sum(2)
-            with np.errstate(invalid="ignore", divide="ignore"):
-                per = np.where(k > 0, np.where(ok, seg, 0).sum(2) / k, np.nan)  # (val, cands)
-            w = np.where(np.isnan(per), 0, wv[:, None])
-            order = np.argsort(np.where(np.isnan(per), np.inf, per), axis=0)
-            ps, ws = np.take_along_axis(per, order, 0), np.take_along_axis(w, order, 0)
-            cw = np.cumsum(ws, 0)
-            tot = cw[-1]
-            at = np.take_along_axis(ps, (cw >= q * tot[None, :]).argmax(0)[None, :], 0)[0]
-            with np.errstate(invalid="ignore", divide="ignore"):
-                mean = np.where(tot > 0, np.nansum(per * w, 0) / tot, np.nan)
-                out[oi, :, x] = np.where(tot > 0, blend * mean + (1 - blend) * at, np.nan)
+    for oi, vi, x, sl, seg, wv in s.windows("ape", recency):
+        ok = ~np.isnan(seg) & s.common(oi, vi, x, sl)[:, None, None]
+        k = ok.sum(2)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            per = np.where(k > 0, np.where(ok, seg, 0).sum(2) / k, np.nan)  # (val, cands)
+        w = np.where(np.isnan(per), 0, wv[:, None])
+        order = np.argsort(np.where(np.isnan(per), np.inf, per), axis=0)
+        ps, ws = np.take_along_axis(per, order, 0), np.take_along_axis(w, order, 0)
+        cw = np.cumsum(ws, 0)
+        tot = cw[-1]
+        at = np.take_along_axis(ps, (cw >= q * tot[None, :]).argmax(0)[None, :], 0)[0]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean = np.where(tot > 0, np.nansum(per * w, 0) / tot, np.nan)
+            out[oi, :, x] = np.where(tot > 0, blend * mean + (1 - blend) * at, np.nan)
     return out
 
 
@@ -77,33 +68,24 @@ def pooled_by(s, recency, mask, geo_eps=None):
     members left out or None); `geo_eps`: the geometric mean over origins of
     each window-mean error (plus eps) instead of the hour-weighted mean."""
     out = np.full((len(s.origins), len(s.cands), len(SCORED)), np.nan)
-    e = s.err["ape"]
-    for oi, vi in enumerate(s.val):
-        if not vi:
-            continue
-        a = e[vi]
-        wv = recency ** np.arange(len(vi))
-        for x, h in enumerate(SCORED):
-            r = window(h, max(h // 3, 2))
-            sl = slice(r.start - 1, r.stop - 1)
-            keep, out_members = mask(s, oi, vi, x, sl)
-            seg = a[:, :, sl]
-            ok = ~np.isnan(seg) & keep[:, None, None]
-            with np.errstate(invalid="ignore", divide="ignore"):
-                if geo_eps is None:
-                    w = wv[:, None, None]
-                    k = (ok * w).sum((0, 2))
-                    v = np.where(k > 0, (np.where(ok, seg, 0) * w).sum((0, 2)) / k, np.nan)
-                else:
-                    n = ok.sum(2)
-                    per = np.where(n > 0, np.where(ok, seg, 0).sum(2) / n, np.nan)  # (origins, candidates)
-                    w = np.where(np.isnan(per), 0, wv[:, None])
-                    lg = np.where(np.isnan(per), 0, np.log(np.maximum(per, 0) + geo_eps))
-                    tot = w.sum(0)
-                    v = np.where(tot > 0, np.exp((lg * w).sum(0) / tot) - geo_eps, np.nan)
-            if out_members is not None:
-                v[[any(out_members[j] for j in c) for c in s.cands]] = np.nan
-            out[oi, :, x] = v
+    for oi, vi, x, sl, seg, wv in s.windows("ape", recency):
+        keep, out_members = mask(s, oi, vi, x, sl)
+        ok = ~np.isnan(seg) & keep[:, None, None]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            if geo_eps is None:
+                w = wv[:, None, None]
+                k = (ok * w).sum((0, 2))
+                v = np.where(k > 0, (np.where(ok, seg, 0) * w).sum((0, 2)) / k, np.nan)
+            else:
+                n = ok.sum(2)
+                per = np.where(n > 0, np.where(ok, seg, 0).sum(2) / n, np.nan)  # (origins, candidates)
+                w = np.where(np.isnan(per), 0, wv[:, None])
+                lg = np.where(np.isnan(per), 0, np.log(np.maximum(per, 0) + geo_eps))
+                tot = w.sum(0)
+                v = np.where(tot > 0, np.exp((lg * w).sum(0) / tot) - geo_eps, np.nan)
+        if out_members is not None:
+            v[[any(out_members[j] for j in c) for c in s.cands]] = np.nan
+        out[oi, :, x] = v
     return out
 
 

@@ -288,8 +288,6 @@ impl Executor {
             })
     }
 
-    /// The call an approval makes on `cluster`, and whether an autoscaler
-    /// keeps its sizes.
     /// The call an approval makes on `cluster`, and the limits it is held
     /// to there (the group's bounds are read live at each approval).
     pub fn actuator(&self, cluster: &ClusterId) -> Option<(&'static str, Limits)> {

@@ -214,13 +214,16 @@ impl Ensemble {
 
     /// The weights the ensemble chooses at `origin` (row per horizon), from
     /// the member forecasts `now` made there and those at its validation
-    /// origins; kept in the cache, as a forecast made then would have
-    /// chosen them.
+    /// origins (`known`: those origins and their forecasts, where the
+    /// caller has them already); kept in the cache, as a forecast made then
+    /// would have chosen them.
+    #[allow(clippy::too_many_arguments)]
     fn weights_at(
         &self,
         history: &History,
         origin: usize,
         now: &Points,
+        known: Option<(&[usize], &[Points])>,
         cache: &mut MemberCache,
         pin: Option<&Pin>,
     ) -> Vec<Vec<f64>> {
@@ -240,13 +243,21 @@ impl Ensemble {
         {
             return w.clone();
         }
-        let origins = validation_origins(start_hour, origin);
-        let points = self.points_at(y, ctx, start_hour, &origins, cache, pin);
+        let read;
+        let (origins, points) = match known {
+            Some(k) => k,
+            None => {
+                let origins = validation_origins(start_hour, origin);
+                let points = self.points_at(y, ctx, start_hour, &origins, cache, pin);
+                read = (origins, points);
+                (&read.0[..], &read.1[..])
+            }
+        };
         let validation = Validation {
             y,
             observed,
-            origins: &origins,
-            points: &points,
+            origins,
+            points,
             now,
         };
         let w = selection::weights(&self.members, &validation);
@@ -288,7 +299,8 @@ impl Ensemble {
             ctx,
             start_hour,
         };
-        let weights = self.weights_at(&history, origin, &now_points, cache, pin);
+        let known = Some((&val[..], &val_points[..]));
+        let weights = self.weights_at(&history, origin, &now_points, known, cache, pin);
         let point: Vec<f64> = (0..H)
             .map(|h| combine(&weights, &now_points, h).unwrap_or(0.0))
             .collect();
@@ -316,7 +328,7 @@ impl Ensemble {
         let past: Vec<Vec<Vec<f64>>> = val
             .iter()
             .zip(&val_points)
-            .map(|(v, pts)| self.weights_at(&history, *v, pts, cache, pin))
+            .map(|(v, pts)| self.weights_at(&history, *v, pts, None, cache, pin))
             .collect();
         let ens_res = residuals(&|vi, h| combine(&past[vi], &val_points[vi], h));
         let combined = banded(&point, &ens_res);
