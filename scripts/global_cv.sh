@@ -22,7 +22,8 @@
 #
 # Sizing: SIMULATE=1 runs `simulate --target-shortage 0.01` (40 nodes at
 # peak, m6i.2xlarge, as docs/planning.md) on every series with the same
-# out-of-fold models into OUT/sim instead of backtesting; then
+# out-of-fold models into OUT/sim instead of backtesting (and each hour of
+# the predictive policy into OUT/sim-hours, for scripts/sizing_cv.py); then
 #   python3 scripts/pool_target.py OUT/sim/<the dev series>.json
 # and the same over the corpus series' files.
 set -euo pipefail
@@ -31,7 +32,7 @@ out=${2:?usage: global_cv.sh DATA OUT}
 bin=${BIN:-target/release/nodecast}
 bt="$out/bt"
 [ -n "${HISTORY_HOURS:-}" ] && bt="$out/cold-$HISTORY_HOURS${MODELS:+-$MODELS}"
-[ -n "${SIMULATE:-}" ] && bt="$out/sim"
+[ -n "${SIMULATE:-}" ] && bt="$out/sim" && mkdir -p "$out/sim-hours"
 mkdir -p "$bt"
 python3 - "$data" "$out" <<'EOF'
 import os, sys, glob
@@ -55,7 +56,8 @@ run() { # series.csv models-dir
   [ -s "$bt/$b.json" ] && return
   if [ -n "${SIMULATE:-}" ]; then
     "$bin" simulate --input "$1" --instance-type m6i.2xlarge --peak-nodes 40 \
-      --target-shortage 0.01 --json --global-models "$2" > "$bt/$b.json"
+      --target-shortage 0.01 --json --global-models "$2" \
+      --dump-hours "$out/sim-hours/$b.json" > "$bt/$b.json"
   elif [ -n "${HISTORY_HOURS:-}" ]; then
     "$bin" backtest --input "$1" --json --global-models "$2" \
       --history-hours "$HISTORY_HOURS" ${MODELS:+--models "$MODELS"} > "$bt/$b.json"

@@ -159,6 +159,11 @@ pub enum Command {
         /// written by `train --corpus`; for series the shipped ones saw)
         #[arg(long, value_name = "DIR")]
         global_models: Option<PathBuf>,
+        /// Also write the predictive policy hour by hour (need, forecast
+        /// p50/p90 in nodes for the next 6 h, quantile, size) as JSON, for
+        /// scripts/sizing_cv.py
+        #[arg(long, value_name = "FILE.json")]
+        dump_hours: Option<PathBuf>,
         /// Print one JSON object
         #[arg(long)]
         json: bool,

@@ -58,6 +58,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             scale_in_window,
             peak_buffer,
             global_models,
+            dump_hours,
             json,
         }) => {
             let rules = nodecast::plan::scaling::ScaleRules {
@@ -73,7 +74,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 region,
                 &rules,
                 (*target_shortage, global_models.as_deref()),
-                *json,
+                (dump_hours.as_deref(), *json),
             );
         }
         Some(Command::Replay {

@@ -15,7 +15,7 @@ pub fn run(
     region: &str,
     rules: &ScaleRules,
     (target_shortage, global_models): (Option<f64>, Option<&Path>),
-    json: bool,
+    (dump_hours, json): (Option<&Path>, bool),
 ) -> Result<()> {
     let ensemble = ensemble_over(None, &global_models_in(global_models)?)?;
     let t = catalog::lookup(instance_type).ok_or_else(|| {
@@ -67,6 +67,10 @@ pub fn run(
         target_shortage,
         &mut progress,
     );
+    if let Some(path) = dump_hours {
+        let text = serde_json::to_string(&report.trace)?;
+        std::fs::write(path, text).map_err(|e| anyhow!("{}: {e}", path.display()))?;
+    }
     if json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {

@@ -35,7 +35,32 @@ pub struct SimulateReport {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub target_shortage: Option<TargetReport>,
     pub policies: BTreeMap<String, PolicyResult>,
+    /// The predictive policy hour by hour (`simulate --dump-hours`).
+    #[serde(skip)]
+    pub trace: Vec<HourTrace>,
 }
+
+/// One test hour of the predictive policy: what it knew and what it chose,
+/// enough to replay another sizing rule over the same forecasts
+/// (`scripts/sizing_cv.py`).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct HourTrace {
+    /// Nodes the hour needed.
+    pub need: u32,
+    /// Nodes the last hour's demand filled (fractional).
+    pub requested_now: f64,
+    /// Most nodes any hour before needed.
+    pub busiest: u32,
+    /// The forecast's p50 and p90 in nodes for the next [`TRACE_H`] hours.
+    pub p50: Vec<f64>,
+    pub p90: Vec<f64>,
+    /// The quantile sized for, and the size chosen.
+    pub quantile: f64,
+    pub size: u32,
+}
+
+/// Forecast hours each [`HourTrace`] keeps.
+pub const TRACE_H: usize = 6;
 
 /// What sizing to a shortage target did over the test window.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -105,7 +130,7 @@ pub fn predictive(
     rules: &ScaleRules,
     mut target: Option<&mut ShortageTarget>,
     progress: &mut dyn FnMut(usize, usize),
-) -> Vec<u32> {
+) -> (Vec<u32>, Vec<HourTrace>) {
     let top = y.iter().copied().fold(0.0_f64, f64::max);
     let k = if top > 0.0 {
         peak_nodes as f64 / top
@@ -116,33 +141,48 @@ pub fn predictive(
     let mut cache = MemberCache::default();
     let mut size = need[first.max(1) - 1];
     let mut out = Vec::with_capacity(y.len() - first);
+    let mut trace = Vec::with_capacity(y.len() - first);
     let mut busiest = need[..first].iter().copied().max().unwrap_or(1);
     for t in first..y.len() {
         let q = target
             .as_ref()
             .map(|s| s.quantile)
             .unwrap_or(rules.quantile);
-        let upper: Vec<f64> = ensemble
+        let (p50, p90): (Vec<f64>, Vec<f64>) = ensemble
             .forecast(y, observed, None, start_hour, t, &mut cache, None)
             .map(|f| {
                 let b = &f.combined;
-                b.p50
-                    .iter()
-                    .zip(&b.p90)
-                    .map(|(m, u)| sizing_nodes(k * m, k * u, q, Some(busiest as f64), rules))
-                    .collect()
+                (
+                    b.p50.iter().map(|m| k * m).collect(),
+                    b.p90.iter().map(|u| k * u).collect(),
+                )
             })
             .unwrap_or_default();
+        let upper: Vec<f64> = p50
+            .iter()
+            .zip(&p90)
+            .map(|(m, u)| sizing_nodes(*m, *u, q, Some(busiest as f64), rules))
+            .collect();
         let requested_now = (y[t - 1] * k).max(1.0);
         size = next_size(size, requested_now, &upper, rules).0;
         out.push(size);
+        let kept = p50.len().min(TRACE_H);
+        trace.push(HourTrace {
+            need: need[t],
+            requested_now,
+            busiest,
+            p50: p50[..kept].to_vec(),
+            p90: p90[..kept].to_vec(),
+            quantile: q,
+            size,
+        });
         if let Some(s) = target.as_deref_mut() {
             s.observe(size as f64, need[t] as f64);
         }
         busiest = busiest.max(need[t]);
         progress(t + 1 - first, y.len() - first);
     }
-    out
+    (out, trace)
 }
 
 /// Runs the three policies over an hourly series (`None` = missing hour,
@@ -176,7 +216,7 @@ pub fn run(
         score(&need, first, &static_peak(&need, first), price),
     );
     let mut target = target_shortage.map(|t| ShortageTarget::new(t, rules.quantile));
-    let pred = predictive(
+    let (pred, trace) = predictive(
         &y,
         &observed,
         start_hour,
@@ -205,5 +245,6 @@ pub fn run(
             final_quantile: s.quantile,
         }),
         policies,
+        trace,
     }
 }

@@ -168,7 +168,19 @@ fn simulate_prices_the_region_and_names_bad_input() {
 #[test]
 fn simulate_to_a_shortage_target_reports_what_it_realized() {
     let file = data("alibaba-2018-cpu.csv");
-    let out = simulate(&file, &["--target-shortage", "0.01", "--json"]);
+    let dir = tempfile::tempdir().expect("tmp");
+    let trace_file = dir.path().join("hours.json");
+    let trace_path = trace_file.to_string_lossy().into_owned();
+    let out = simulate(
+        &file,
+        &[
+            "--target-shortage",
+            "0.01",
+            "--json",
+            "--dump-hours",
+            &trace_path,
+        ],
+    );
     assert!(
         out.status.success(),
         "{}",
@@ -191,6 +203,30 @@ fn simulate_to_a_shortage_target_reports_what_it_realized() {
         let q = t[q].as_f64().expect("q");
         assert!((0.5..=0.95).contains(&q), "{t}");
     }
+    // The hour-by-hour trace (for scripts/sizing_cv.py): one row per test
+    // hour, the needs of the CSV, the sizes that the policy was scored on,
+    // the quantile starting at --quantile and moving within its bounds.
+    let trace: Vec<serde_json::Value> =
+        serde_json::from_str(&std::fs::read_to_string(&trace_file).expect("trace")).expect("json");
+    let need = needs(&y, 40.0);
+    assert_eq!(trace.len(), y.len() - first);
+    let (mut sized, mut lacking) = (0u64, 0u64);
+    for (h, row) in trace.iter().enumerate() {
+        assert_eq!(row["need"], need[first + h], "hour {h}");
+        let size = row["size"].as_u64().expect("size");
+        sized += size;
+        lacking += need[first + h].saturating_sub(size);
+        let q = row["quantile"].as_f64().expect("q");
+        assert!((0.5..=0.95).contains(&q), "{row}");
+        let (p50, p90) = (
+            row["p50"].as_array().expect("p50"),
+            row["p90"].as_array().expect("p90"),
+        );
+        assert!(p50.len() == 6 && p90.len() == 6, "{row}");
+    }
+    assert_eq!(trace[0]["quantile"], 0.8);
+    assert_eq!(v["policies"]["predictive"]["node_hours"], sized);
+    assert_eq!(v["policies"]["predictive"]["shortage_node_hours"], lacking);
     let out = simulate(&file, &["--target-shortage", "2"]);
     assert_eq!(out.status.code(), Some(2));
     let e = String::from_utf8_lossy(&out.stderr);
