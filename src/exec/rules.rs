@@ -4,7 +4,7 @@
 //! recent applies and the time in; every rule's verdict out.
 
 use crate::domain::{ScaleReason, ScalingAction};
-use crate::store::audit::{AuditRow, Outcome};
+use crate::store::audit::{AuditRow, last_writes};
 use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 
@@ -69,16 +69,11 @@ impl Recent {
     /// From a cluster's audit rows: the writes that landed (an approval
     /// found already in place wrote nothing), `node_group`'s last one.
     pub fn from_rows(rows: &[AuditRow], node_group: &str) -> Recent {
-        let wrote = rows
-            .iter()
-            .filter(|r| r.outcome == Some(Outcome::Applied) && r.wrote);
         Recent {
-            group_last_applied: wrote
-                .clone()
-                .filter(|r| r.node_group == node_group)
-                .filter_map(|r| r.finished_at)
-                .max(),
-            cluster_applies: wrote
+            group_last_applied: last_writes(rows).get(node_group).copied(),
+            cluster_applies: rows
+                .iter()
+                .filter(|r| r.landed())
                 .filter_map(|r| Some((r.finished_at?, r.to.saturating_sub(r.from))))
                 .collect(),
         }

@@ -41,6 +41,10 @@ pub struct PlanConfig {
     /// Each cluster's step limit and cooldown (by cluster name), which the
     /// plan ramps within; a cluster not here has the executor's defaults.
     pub change_limits: BTreeMap<String, super::scaling::ChangeLimits>,
+    /// When each node group's size was last changed by an apply (from the
+    /// audit log, by group name; set per cluster as `group_sizing` is): no
+    /// change is planned within the cooldown after it.
+    pub group_last_change: BTreeMap<String, chrono::DateTime<chrono::Utc>>,
 }
 
 impl Default for PlanConfig {
@@ -60,6 +64,7 @@ impl Default for PlanConfig {
             target_shortage: Some(super::shortage::DEFAULT_TARGET),
             group_sizing: BTreeMap::new(),
             change_limits: BTreeMap::new(),
+            group_last_change: BTreeMap::new(),
         }
     }
 }

@@ -201,6 +201,13 @@ pub fn plan_group(x: &GroupInputs) -> GroupPlan {
         .collect();
     let ramp = limits.ramp(&targets);
     let mut size = g.nodes;
+    let lead = Duration::minutes(rules.lead_minutes as i64);
+    // No change before the cooldown after the group's last applied one is
+    // over (the executor would refuse it).
+    let cooled = cfg
+        .group_last_change
+        .get(&g.name)
+        .map(|last| *last + Duration::hours(limits.every_h as i64));
     let mut since_change = limits.every_h;
     let mut sizes = Vec::with_capacity(upper.len());
     let mut proposals = Vec::new();
@@ -212,7 +219,7 @@ pub fn plan_group(x: &GroupInputs) -> GroupPlan {
             next = next.max(ramp[h].min(size));
         }
         next = limits.towards(size, next);
-        if since_change < limits.every_h {
+        if since_change < limits.every_h || cooled.is_some_and(|c| need.hours[h].ts - lead < c) {
             next = size;
         }
         since_change += 1;
@@ -230,7 +237,7 @@ pub fn plan_group(x: &GroupInputs) -> GroupPlan {
                     at,
                     reason,
                 },
-                apply_by: at - Duration::minutes(rules.lead_minutes as i64),
+                apply_by: at - lead,
                 band: (need.hours[h].p10, need.hours[h].p50, need.hours[h].p90),
                 usd_per_hour_delta: price.map(|p| (next as f64 - size as f64) * p),
                 utilization_after: rho,

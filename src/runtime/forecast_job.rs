@@ -380,6 +380,9 @@ pub fn sized_plan(
         .zip(ledger)
         .and_then(|target| learn(snap, (cpu, mem), plan, target, id, now));
     let mut cfg = plan.clone();
+    cfg.group_last_change = ledger
+        .map(|l| last_changes(l, plan, id, now))
+        .unwrap_or_default();
     let sizing = learned.map(|(cluster, groups)| {
         cfg.rules.quantile = cluster.quantile;
         cfg.group_sizing = groups;
@@ -387,6 +390,33 @@ pub fn sized_plan(
     });
     let p = plan_cluster(view, fc, &cfg, catalog, now.date_naive())?;
     Some(crate::plan::ClusterPlan { sizing, ..p })
+}
+
+/// When each of `id`'s node groups was last resized by an apply, over its
+/// cooldown (the audit log shares the ledger's database); none when the log
+/// cannot be read (logged: the plan then assumes no recent change, and the
+/// executor still refuses a change within the cooldown).
+fn last_changes(
+    ledger: &Mutex<Ledger>,
+    plan: &PlanConfig,
+    id: &ClusterId,
+    now: DateTime<Utc>,
+) -> std::collections::BTreeMap<String, DateTime<Utc>> {
+    let every_h = plan
+        .change_limits
+        .get(&id.0)
+        .copied()
+        .unwrap_or_default()
+        .every_h;
+    let since = now - chrono::Duration::hours(every_h as i64 + 1);
+    ledger
+        .lock()
+        .map_err(|_| "lock poisoned".to_string())
+        .and_then(|l| l.last_writes(&id.0, since).map_err(|e| e.to_string()))
+        .unwrap_or_else(|e| {
+            tracing::warn!("{}: audit log not read for the plan's cooldown: {e}", id.0);
+            Default::default()
+        })
 }
 
 /// The sizing learned from one read of `id`'s ledger: the cluster's (its

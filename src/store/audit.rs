@@ -80,6 +80,26 @@ pub struct AuditRow {
     pub wrote: bool,
 }
 
+impl AuditRow {
+    /// The decision changed a group's size: applied, with a write (an
+    /// approval found already in place wrote nothing).
+    pub fn landed(&self) -> bool {
+        self.outcome == Some(Outcome::Applied) && self.wrote
+    }
+}
+
+/// Each node group's last write that landed among `rows` (when it finished).
+pub fn last_writes(rows: &[AuditRow]) -> std::collections::BTreeMap<String, DateTime<Utc>> {
+    let mut out = std::collections::BTreeMap::new();
+    for r in rows.iter().filter(|r| r.landed()) {
+        if let Some(t) = r.finished_at {
+            let e = out.entry(r.node_group.clone()).or_insert(t);
+            *e = (*e).max(t);
+        }
+    }
+    out
+}
+
 /// A stored Unix time.
 pub(super) fn time(secs: i64) -> DateTime<Utc> {
     DateTime::from_timestamp(secs, 0).unwrap_or_default()

@@ -413,6 +413,18 @@ impl Ledger {
             .audit_model(cluster, series, "promote", from, to, "nodecast", detail, at)
     }
 
+    /// When each of `cluster`'s node groups was last resized by an apply
+    /// that landed, over the audit rows since `since`.
+    pub fn last_writes(
+        &self,
+        cluster: &str,
+        since: DateTime<Utc>,
+    ) -> Result<std::collections::BTreeMap<String, DateTime<Utc>>> {
+        Ok(super::audit::last_writes(
+            &self.db.audit_rows(since, Some(cluster))?,
+        ))
+    }
+
     /// Folds what is past the retention window; returns the hours folded.
     pub fn fold(&mut self, now: DateTime<Utc>) -> Result<usize> {
         self.db.fold_old_forecasts(now, self.retention_days)

@@ -270,6 +270,17 @@ async fn an_approval_is_applied_once_read_back_and_audited() {
         (a.id().as_str(), "approve", Some(Outcome::Applied), 4, 6)
     );
     assert!(first.finished_at.is_some());
+    // The plan reads the group's last landed write back through the ledger
+    // (for its cooldown): the first apply's, not the no-op's or the refusal's.
+    let ledger = nodecast::store::ledger::Ledger::new(
+        Db::open(&dir.path().join("audit.db")).expect("db"),
+        90,
+    );
+    let last = ledger
+        .last_writes("prod", at() - Duration::hours(1))
+        .expect("read");
+    assert_eq!(last.len(), 1, "{last:?}");
+    assert_eq!(last.get("general"), first.finished_at.as_ref());
     let json = serde_json::to_value(first).expect("json");
     for key in [
         "at",

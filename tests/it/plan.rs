@@ -326,14 +326,7 @@ fn jump_plan(
 ) -> nodecast::plan::ClusterPlan {
     let state = crate::fixture::state();
     let c = &state.clusters[i];
-    let mut fc = c.forecast.clone();
-    for (k, f) in fc.iter_mut() {
-        if matches!(k, SeriesKind::CpuRequests | SeriesKind::MemRequests) {
-            for p in f.points.iter_mut().skip(6) {
-                (p.p10, p.p50, p.p90) = (p.p10 * 3.0, p.p50 * 3.0, p.p90 * 3.0);
-            }
-        }
-    }
+    let fc = jump_forecast(&c.forecast);
     let mut cfg = nodecast::plan::PlanConfig::default();
     if let Some(s) = steps {
         cfg.change_limits.insert(c.id.0.clone(), s);
@@ -346,6 +339,92 @@ fn jump_plan(
         crate::fixture::now().date_naive(),
     )
     .expect("plan")
+}
+
+/// `fc` with its CPU and memory requests tripled from the seventh hour on.
+fn jump_forecast(fc: &nodecast::domain::ClusterForecast) -> nodecast::domain::ClusterForecast {
+    let mut fc = fc.clone();
+    for (k, f) in fc.iter_mut() {
+        if matches!(k, SeriesKind::CpuRequests | SeriesKind::MemRequests) {
+            for p in f.points.iter_mut().skip(6) {
+                (p.p10, p.p50, p.p90) = (p.p10 * 3.0, p.p50 * 3.0, p.p90 * 3.0);
+            }
+        }
+    }
+    fc
+}
+
+#[test]
+fn the_plan_waits_out_the_cooldown_after_the_group_s_last_apply() {
+    use nodecast::domain::ScalingAction;
+    use nodecast::plan::scaling::ChangeLimits;
+    use nodecast::runtime::forecast_job::sized_plan;
+    use nodecast::store::{audit::Outcome, db::Db, ledger::Ledger};
+    let state = crate::fixture::state();
+    let c = &state.clusters[0];
+    let fc = jump_forecast(&c.forecast);
+    let cooldown = chrono::Duration::minutes(120);
+    let mut cfg = nodecast::plan::PlanConfig {
+        target_shortage: None,
+        ..Default::default()
+    };
+    cfg.change_limits
+        .insert(c.id.0.clone(), ChangeLimits::of(None, None, cooldown));
+    let dir = tempfile::tempdir().expect("dir");
+    let path = dir.path().join("nodecast.db");
+    let ledger = std::sync::Mutex::new(Ledger::new(Db::open(&path).expect("db"), 90));
+    let catalog = nodecast::catalog::Catalog::shipped();
+    let now = crate::fixture::now();
+    let plan =
+        || sized_plan(&c.view, &fc, &cfg, Some(&ledger), &c.id, &catalog, now).expect("plan");
+    let before = plan();
+    // The group whose first change comes soonest had one applied ten
+    // minutes ago, as the executor records it: an intent, then the outcome.
+    let (group, first) = before
+        .groups
+        .iter()
+        .filter_map(|g| Some((g.node_group.clone(), g.proposals.first()?.apply_by)))
+        .min_by_key(|(_, t)| *t)
+        .expect("a proposal");
+    let last = now - chrono::Duration::minutes(10);
+    assert!(
+        first < last + cooldown,
+        "the plan changes {group} within the cooldown: {first}"
+    );
+    let mut db = Db::open(&path).expect("db");
+    let applied = ScalingAction {
+        cluster: c.id.clone(),
+        node_group: group.clone(),
+        from: 3,
+        to: 4,
+        at: last,
+        reason: ScaleReason::ForecastAbove,
+    };
+    let row = db
+        .audit_decision(
+            &applied,
+            "alice",
+            "approve",
+            None,
+            "",
+            last - chrono::Duration::minutes(1),
+        )
+        .expect("intent");
+    db.audit_outcome(row, Outcome::Applied, "read back 4", last)
+        .expect("outcome");
+    let after = plan();
+    // The plan (through the ledger's read of the audit log) holds that
+    // group's changes until the cooldown is over; the others are unchanged.
+    for (b, a) in before.groups.iter().zip(&after.groups) {
+        if a.node_group == group {
+            assert!(!a.proposals.is_empty(), "{group} still grows later");
+            for p in &a.proposals {
+                assert!(p.apply_by >= last + cooldown, "{group}: {p:?}");
+            }
+        } else {
+            assert_eq!(a.proposals, b.proposals, "{}", a.node_group);
+        }
+    }
 }
 
 #[test]
