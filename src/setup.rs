@@ -12,6 +12,7 @@ use crate::exec::eks::EksNodeGroups;
 use crate::exec::headroom::HeadroomPods;
 use crate::exec::live::LiveNodeGroups;
 use crate::exec::{ActionSettings, ActionsMode, Actuator, Target};
+use crate::plan::scaling::{ChangeLimits, DEFAULT_COOLDOWN_MINUTES};
 use crate::sources::Source;
 use crate::sources::aws_prices::PriceRefresh;
 use crate::sources::cloudwatch::CloudWatchTarget;
@@ -57,8 +58,11 @@ pub enum FleetSource {
     },
 }
 
-/// The demo clusters' cooldown between two applies to a group.
-const DEMO_COOLDOWN: chrono::Duration = chrono::Duration::minutes(10);
+/// The demo clusters' cap, step rule and cooldown: the defaults (10
+/// minutes between two applies to a group).
+fn demo_change_limits() -> ChangeLimits {
+    ChangeLimits::default()
+}
 
 impl FleetSource {
     pub fn mode(&self) -> Mode {
@@ -192,9 +196,7 @@ impl FleetSource {
                         Target {
                             mode: ActionsMode::Approve,
                             actuator,
-                            max_nodes: None,
-                            max_step: None,
-                            cooldown: DEMO_COOLDOWN,
+                            change: demo_change_limits(),
                         },
                     )
                 })
@@ -226,9 +228,7 @@ impl FleetSource {
                         Target {
                             mode: c.actions.mode,
                             actuator,
-                            max_nodes: c.actions.max_nodes,
-                            max_step: c.actions.max_step,
-                            cooldown: c.actions.cooldown,
+                            change: c.actions.change,
                         },
                     )
                 })
@@ -238,19 +238,11 @@ impl FleetSource {
 
     /// Each cluster's cap, step limit and cooldown, which its plan stays
     /// within (the executor's rules for the actions it applies).
-    fn change_limits(
-        &self,
-    ) -> std::collections::BTreeMap<String, crate::plan::scaling::ChangeLimits> {
-        use crate::plan::scaling::ChangeLimits;
+    fn change_limits(&self) -> std::collections::BTreeMap<String, ChangeLimits> {
         match self {
             FleetSource::Demo { .. } => DEMO_CLUSTERS
                 .iter()
-                .map(|(name, _, _)| {
-                    (
-                        name.to_string(),
-                        ChangeLimits::of(None, None, DEMO_COOLDOWN),
-                    )
-                })
+                .map(|(name, _, _)| (name.to_string(), demo_change_limits()))
                 .collect(),
             FleetSource::Live { clusters, .. } => live_change_limits(clusters),
         }
@@ -351,16 +343,10 @@ fn current_context(kubeconfig: Option<&std::path::Path>) -> Result<Option<String
 /// `max_nodes`, `max_step`, `cooldown_minutes`), which its plan stays within.
 pub fn live_change_limits(
     clusters: &[LiveCluster],
-) -> std::collections::BTreeMap<String, crate::plan::scaling::ChangeLimits> {
+) -> std::collections::BTreeMap<String, ChangeLimits> {
     clusters
         .iter()
-        .map(|c| {
-            let a = &c.actions;
-            (
-                c.name.clone(),
-                crate::plan::scaling::ChangeLimits::of(a.max_nodes, a.max_step, a.cooldown),
-            )
-        })
+        .map(|c| (c.name.clone(), c.actions.change))
         .collect()
 }
 
@@ -450,15 +436,16 @@ pub fn live_clusters(cli: &Cli, cfg: &Config) -> Result<Vec<LiveCluster>> {
                         Some("approve") => ActionsMode::Approve,
                         _ => ActionsMode::Off,
                     },
-                    max_nodes: c.actions.max_nodes,
-                    max_step: c.actions.max_step,
-                    cooldown: chrono::Duration::minutes(
-                        c.actions
-                            .cooldown_minutes
-                            .as_ref()
-                            .map(|m| *m.get_ref())
-                            .unwrap_or(10),
-                    ),
+                    change: ChangeLimits {
+                        max_nodes: c.actions.max_nodes,
+                        max_step: c.actions.max_step,
+                        cooldown: chrono::Duration::minutes(
+                            c.actions
+                                .cooldown_minutes
+                                .as_ref()
+                                .map_or(DEFAULT_COOLDOWN_MINUTES, |m| *m.get_ref()),
+                        ),
+                    },
                     autoscaler: c.actions.autoscaler.unwrap_or(true),
                     headroom_namespace: c
                         .actions

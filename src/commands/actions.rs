@@ -203,16 +203,14 @@ pub fn list(setup: &Setup, cluster: Option<&str>, json: bool) -> Result<()> {
         .filter(|p| cluster.is_none_or(|c| p.action.cluster.0 == c))
         .map(|p| listed(&p.action, p.apply_by, &ex, &outcomes, now))
         .collect();
-    // What earlier listings showed and the plan no longer holds, undecided:
+    // What earlier listings showed and the plan no longer holds: decided
+    // (an applied change is not proposed again within its cooldown), or
     // superseded or expired, so an id someone holds is not a mystery.
     let mut db = Db::open(&setup.db_path)?;
     let current: HashSet<String> = proposals.iter().map(|p| p.action.id()).collect();
     for old in db.listed_proposals(now - Duration::hours(24))? {
         let id = old.action.id();
-        if current.contains(&id)
-            || outcomes.contains_key(&id)
-            || cluster.is_some_and(|c| old.action.cluster.0 != c)
-        {
+        if current.contains(&id) || cluster.is_some_and(|c| old.action.cluster.0 != c) {
             continue;
         }
         let mut row = listed(&old.action, old.apply_by, &ex, &outcomes, now);

@@ -12,6 +12,7 @@ pub mod live;
 pub mod rules;
 
 use crate::domain::{ClusterId, ScalingAction};
+pub use crate::plan::scaling::ChangeLimits;
 use crate::store::audit::Outcome;
 use crate::store::db::Db;
 use async_trait::async_trait;
@@ -126,9 +127,8 @@ pub enum ActionsMode {
 #[derive(Clone, Debug, PartialEq)]
 pub struct ActionSettings {
     pub mode: ActionsMode,
-    pub max_nodes: Option<u32>,
-    pub max_step: Option<u32>,
-    pub cooldown: Duration,
+    /// `max_nodes`, `max_step`, `cooldown_minutes`.
+    pub change: ChangeLimits,
     pub autoscaler: bool,
     /// Headroom pods in this namespace apply approvals, not the node groups.
     pub headroom_namespace: Option<String>,
@@ -138,9 +138,7 @@ impl Default for ActionSettings {
     fn default() -> Self {
         ActionSettings {
             mode: ActionsMode::Off,
-            max_nodes: None,
-            max_step: None,
-            cooldown: Duration::minutes(10),
+            change: ChangeLimits::default(),
             autoscaler: true,
             headroom_namespace: None,
         }
@@ -179,10 +177,8 @@ impl Decision {
 pub struct Target {
     pub mode: ActionsMode,
     pub actuator: Arc<dyn Actuator>,
-    /// Per node group overrides of the default limits.
-    pub max_nodes: Option<u32>,
-    pub max_step: Option<u32>,
-    pub cooldown: Duration,
+    /// The cluster's cap, step rule and cooldown.
+    pub change: ChangeLimits,
 }
 
 pub struct Executor {
@@ -295,9 +291,7 @@ impl Executor {
         Some((
             t.actuator.call(),
             Limits {
-                max_nodes: t.max_nodes,
-                max_step: t.max_step,
-                cooldown: t.cooldown,
+                change: t.change,
                 autoscaler: t.actuator.autoscaler(),
                 ..Limits::default()
             },
@@ -340,12 +334,10 @@ impl Executor {
         let limits = Limits {
             min: seen.min,
             max: seen.max,
-            max_nodes: target.max_nodes,
-            max_step: target.max_step,
-            cooldown: target.cooldown,
+            change: target.change,
             autoscaler: target.actuator.autoscaler(),
         };
-        let recent = self.recent(action, target.cooldown, now);
+        let recent = self.recent(action, target.change.cooldown, now);
         let can_write = writable.is_ok();
         let checks = rules::checks(
             action,

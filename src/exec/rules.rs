@@ -4,6 +4,7 @@
 //! recent applies and the time in; every rule's verdict out.
 
 use crate::domain::{ScaleReason, ScalingAction};
+use crate::plan::scaling::ChangeLimits;
 use crate::store::audit::{AuditRow, last_writes};
 use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
@@ -14,12 +15,8 @@ pub struct Limits {
     /// The group's bounds.
     pub min: u32,
     pub max: u32,
-    /// A cap of the operator's own below the group's max (`max_nodes`).
-    pub max_nodes: Option<u32>,
-    /// Most nodes one action adds or removes; `None`: half the group, at least 1.
-    pub max_step: Option<u32>,
-    /// Time between two applies to the group.
-    pub cooldown: Duration,
+    /// The cluster's cap, step rule and cooldown.
+    pub change: ChangeLimits,
     /// Whether an autoscaler (Cluster Autoscaler, Karpenter) runs in the
     /// cluster: a scale-in then only lowers the floor it keeps, and removes
     /// no node itself.
@@ -31,9 +28,7 @@ impl Default for Limits {
         Limits {
             min: 0,
             max: u32::MAX,
-            max_nodes: None,
-            max_step: None,
-            cooldown: Duration::minutes(10),
+            change: ChangeLimits::default(),
             autoscaler: false,
         }
     }
@@ -180,7 +175,7 @@ pub fn checks(
             limits.max
         ),
     ));
-    if let Some(cap) = limits.max_nodes {
+    if let Some(cap) = limits.change.max_nodes {
         out.push(check(
             Rule::UnderMaxNodes,
             to <= cap,
@@ -190,7 +185,7 @@ pub fn checks(
             ),
         ));
     }
-    let step = crate::plan::scaling::step_limit(from, limits.max_step);
+    let step = crate::plan::scaling::step_limit(from, limits.change.max_step);
     let moved = to.abs_diff(from);
     out.push(check(
         Rule::Step,
@@ -202,8 +197,8 @@ pub fn checks(
         },
     ));
     let cooldown = match recent.group_last_applied {
-        Some(t) if now - t < limits.cooldown => {
-            let left = limits.cooldown - (now - t);
+        Some(t) if now - t < limits.change.cooldown => {
+            let left = limits.change.cooldown - (now - t);
             check(
                 Rule::Cooldown,
                 false,
@@ -213,7 +208,10 @@ pub fn checks(
         _ => check(
             Rule::Cooldown,
             true,
-            format!("{} min since the last apply", limits.cooldown.num_minutes()),
+            format!(
+                "{} min since the last apply",
+                limits.change.cooldown.num_minutes()
+            ),
         ),
     };
     out.push(cooldown);

@@ -202,13 +202,14 @@ pub fn plan_group(x: &GroupInputs) -> GroupPlan {
     let ramp = limits.ramp(&targets);
     let mut size = g.nodes;
     let lead = Duration::minutes(rules.lead_minutes as i64);
+    let every_h = limits.every_h();
     // No change before the cooldown after the group's last applied one is
     // over (the executor would refuse it).
     let cooled = cfg
         .group_last_change
         .get(&g.name)
-        .map(|last| *last + Duration::hours(limits.every_h as i64));
-    let mut since_change = limits.every_h;
+        .map(|last| *last + Duration::hours(every_h as i64));
+    let mut since_change = every_h;
     let mut sizes = Vec::with_capacity(upper.len());
     let mut proposals = Vec::new();
     for h in 0..upper.len() {
@@ -219,7 +220,7 @@ pub fn plan_group(x: &GroupInputs) -> GroupPlan {
             next = next.max(ramp[h].min(size));
         }
         next = limits.towards(size, next);
-        if since_change < limits.every_h || cooled.is_some_and(|c| need.hours[h].ts - lead < c) {
+        if since_change < every_h || cooled.is_some_and(|c| need.hours[h].ts - lead < c) {
             next = size;
         }
         since_change += 1;

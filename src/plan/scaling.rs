@@ -149,10 +149,10 @@ pub fn step_limit(from: u32, max_step: Option<u32>) -> u32 {
     max_step.unwrap_or((from / 2).max(1)).max(1)
 }
 
-/// How high, how far and how often the executor lets a change take a node
-/// group, for the plan to stay within: the cluster's cap, step rule and
-/// cooldown (`[cluster.actions]` `max_nodes`, `max_step`,
-/// `cooldown_minutes`).
+/// How high, how far and how often a node group may be changed: the
+/// cluster's cap, step rule and cooldown (`[cluster.actions]` `max_nodes`,
+/// `max_step`, `cooldown_minutes`). The executor holds every change to them
+/// (`exec::rules`) and the plan stays within them.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize)]
 pub struct ChangeLimits {
     /// The operator's cap on a group's size, below its max: no scale-out
@@ -160,30 +160,30 @@ pub struct ChangeLimits {
     pub max_nodes: Option<u32>,
     /// Most nodes one change moves (`None`: half the group, at least 1).
     pub max_step: Option<u32>,
-    /// Hours between two changes to a group: the cooldown, in whole hours
-    /// (at least one: the plan is hourly).
-    pub every_h: usize,
+    /// Time between two changes to a group.
+    pub cooldown: chrono::Duration,
 }
+
+/// `cooldown_minutes` when the config sets none.
+pub const DEFAULT_COOLDOWN_MINUTES: i64 = 10;
 
 impl Default for ChangeLimits {
     fn default() -> Self {
         ChangeLimits {
             max_nodes: None,
             max_step: None,
-            every_h: 1,
+            cooldown: chrono::Duration::minutes(DEFAULT_COOLDOWN_MINUTES),
         }
     }
 }
 
 impl ChangeLimits {
-    /// The limits of a cluster whose actions have this cap, step limit and cooldown.
-    pub fn of(max_nodes: Option<u32>, max_step: Option<u32>, cooldown: chrono::Duration) -> Self {
-        let minutes = cooldown.num_minutes().max(0) as usize;
-        ChangeLimits {
-            max_nodes,
-            max_step,
-            every_h: minutes.div_ceil(60).max(1),
-        }
+    /// Hours between two changes in an hourly plan: the cooldown in whole
+    /// hours, at least one.
+    pub fn every_h(&self) -> usize {
+        (self.cooldown.num_minutes().max(0) as usize)
+            .div_ceil(60)
+            .max(1)
     }
 
     /// The size one change reaches from `from` towards `to`.
@@ -208,14 +208,14 @@ impl ChangeLimits {
     }
 
     /// The size each hour must have reached so that every later hour's
-    /// `target` is still one change per `every_h` hours away: a forecast
+    /// `target` is still one change per [`every_h`](Self::every_h) hours away: a forecast
     /// jump larger than one step starts its ramp early enough, as the
     /// executor allows it (a plan made of steps it would refuse helps
     /// nobody at 3 am).
     pub fn ramp(&self, target: &[u32]) -> Vec<u32> {
         let mut need = target.to_vec();
         for h in (0..need.len()).rev() {
-            if let Some(later) = need.get(h + self.every_h).copied() {
+            if let Some(later) = need.get(h + self.every_h()).copied() {
                 need[h] = need[h].max(self.one_change_below(later));
             }
         }

@@ -407,7 +407,7 @@ fn last_changes(
         .get(&id.0)
         .copied()
         .unwrap_or_default()
-        .every_h;
+        .every_h();
     let since = now - chrono::Duration::hours(every_h as i64 + 1);
     ledger
         .lock()

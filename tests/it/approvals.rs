@@ -145,7 +145,7 @@ fn the_confirmation_checks_the_cluster_s_own_step_limit() {
     // limit the executor will hold it to, not the default.
     let step_check = |max_step: u32| {
         let (mut s, i) = on_plan();
-        s.clusters[i].limits.max_step = Some(max_step);
+        s.clusters[i].limits.change.max_step = Some(max_step);
         update(&mut s, key(KeyCode::Char('a')));
         let Some(Modal::Confirm { checks, .. }) = &s.modal else {
             panic!("a confirmation");

@@ -328,8 +328,8 @@ fn cluster_actions_are_checked_and_reach_the_live_cluster() {
         "defaults to CloudWatch's cluster name"
     );
     assert_eq!(prod.actions.mode, nodecast::exec::ActionsMode::Approve);
-    assert_eq!(prod.actions.max_step, Some(4));
-    assert_eq!(prod.actions.cooldown, chrono::Duration::minutes(15));
+    assert_eq!(prod.actions.change.max_step, Some(4));
+    assert_eq!(prod.actions.change.cooldown, chrono::Duration::minutes(15));
     assert!(!prod.actions.autoscaler);
     // The plan ramps within the same step limit and cooldown.
     use nodecast::plan::scaling::ChangeLimits;
@@ -339,7 +339,7 @@ fn cluster_actions_are_checked_and_reach_the_live_cluster() {
         ChangeLimits {
             max_nodes: Some(30),
             max_step: Some(4),
-            every_h: 1
+            cooldown: chrono::Duration::minutes(15),
         }
     );
     assert_eq!(steps["staging"], ChangeLimits::default());

@@ -8,7 +8,7 @@ use chrono::{DateTime, Duration, Utc};
 use nodecast::domain::{ClusterId, ScaleReason, ScalingAction};
 use nodecast::exec::demo::DemoActuator;
 use nodecast::exec::rules::{Limits, Recent, Rule, Runaway, checks, refusal};
-use nodecast::exec::{ActionsMode, Actuator, ExecError, Executor, LiveSize, Target};
+use nodecast::exec::{ActionsMode, Actuator, ChangeLimits, ExecError, Executor, LiveSize, Target};
 use nodecast::sources::replay::DemoControl;
 use nodecast::store::audit::Outcome;
 use nodecast::store::db::Db;
@@ -64,9 +64,11 @@ proptest! {
         let limits = Limits {
             min,
             max: min + span,
-            max_nodes: cap,
-            max_step: step,
-            cooldown: Duration::minutes(10),
+            change: ChangeLimits {
+                max_nodes: cap,
+                max_step: step,
+                cooldown: Duration::minutes(10),
+            },
             autoscaler,
         };
         let recent = Recent {
@@ -195,9 +197,7 @@ fn executor(
         Target {
             mode,
             actuator,
-            max_nodes: None,
-            max_step: None,
-            cooldown: Duration::minutes(10),
+            change: ChangeLimits::default(),
         },
     )
 }
@@ -439,9 +439,10 @@ async fn the_demo_takes_an_approved_floor_and_grows_after_the_autoscalers_delay(
             actuator: Arc::new(DemoActuator {
                 control: control.clone(),
             }),
-            max_nodes: None,
-            max_step: Some(10),
-            cooldown: Duration::minutes(10),
+            change: ChangeLimits {
+                max_step: Some(10),
+                ..ChangeLimits::default()
+            },
         },
     );
     let a = ScalingAction {

@@ -14,7 +14,7 @@ use nodecast::domain::{ClusterId, ScaleReason, ScalingAction};
 use nodecast::exec::asg::AutoScalingGroups;
 use nodecast::exec::eks::EksNodeGroups;
 use nodecast::exec::live::LiveNodeGroups;
-use nodecast::exec::{ActionsMode, Actuator, Executor, Target};
+use nodecast::exec::{ActionsMode, Actuator, ChangeLimits, Executor, Target};
 use nodecast::store::audit::Outcome;
 use nodecast::store::db::Db;
 use std::sync::Arc;
@@ -40,9 +40,11 @@ fn executor(dir: &std::path::Path, cluster: &str, actuator: Arc<dyn Actuator>) -
         Target {
             mode: ActionsMode::Approve,
             actuator,
-            max_nodes: None,
-            max_step: Some(5),
-            cooldown: Duration::minutes(0),
+            change: ChangeLimits {
+                max_nodes: None,
+                max_step: Some(5),
+                cooldown: Duration::minutes(0),
+            },
         },
     )
 }

@@ -13,7 +13,7 @@ use kube::Api;
 use kube::api::{Patch, PatchParams};
 use nodecast::domain::{ClusterId, ScaleReason, ScalingAction};
 use nodecast::exec::headroom::{HeadroomPods, PRIORITY_CLASS, TARGET_ANNOTATION, deployment_name};
-use nodecast::exec::{ActionsMode, Executor, Target};
+use nodecast::exec::{ActionsMode, ChangeLimits, Executor, Target};
 use nodecast::store::audit::Outcome;
 use nodecast::store::db::Db;
 use serde_json::json;
@@ -48,9 +48,11 @@ fn headroom_pods_are_applied_server_side_and_a_conflict_is_not_forced() {
             Target {
                 mode: ActionsMode::Approve,
                 actuator: Arc::new(HeadroomPods::with_client(c.clone(), ns)),
-                max_nodes: Some(10),
-                max_step: Some(5),
-                cooldown: Duration::minutes(0),
+                change: ChangeLimits {
+                    max_nodes: Some(10),
+                    max_step: Some(5),
+                    cooldown: Duration::minutes(0),
+                },
             },
         );
 

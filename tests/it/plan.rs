@@ -311,8 +311,11 @@ fn a_ramp_reaches_a_forecast_jump_one_allowed_step_at_a_time() {
     };
     assert_eq!(wide.ramp(&target), target.to_vec());
     // A two-hour cooldown: each step must be reached two hours before the next.
-    let slow = ChangeLimits::of(None, None, chrono::Duration::minutes(120));
-    assert_eq!(slow.every_h, 2);
+    let slow = ChangeLimits {
+        cooldown: chrono::Duration::minutes(120),
+        ..ChangeLimits::default()
+    };
+    assert_eq!(slow.every_h(), 2);
     assert_eq!(slow.ramp(&target), vec![4, 4, 5, 5, 7, 7, 10, 10, 10]);
     assert_eq!(ChangeLimits::default().towards(4, 10), 6);
     assert_eq!(ChangeLimits::default().towards(10, 1), 5);
@@ -368,8 +371,13 @@ fn the_plan_waits_out_the_cooldown_after_the_group_s_last_apply() {
         target_shortage: None,
         ..Default::default()
     };
-    cfg.change_limits
-        .insert(c.id.0.clone(), ChangeLimits::of(None, None, cooldown));
+    cfg.change_limits.insert(
+        c.id.0.clone(),
+        ChangeLimits {
+            cooldown,
+            ..ChangeLimits::default()
+        },
+    );
     let dir = tempfile::tempdir().expect("dir");
     let path = dir.path().join("nodecast.db");
     let ledger = std::sync::Mutex::new(Ledger::new(Db::open(&path).expect("db"), 90));
@@ -438,7 +446,10 @@ fn the_plan_ramps_within_the_executor_s_step_limit_and_cooldown() {
     let stepped = jump_plan(0, None);
     let slow = jump_plan(
         0,
-        Some(ChangeLimits::of(None, None, chrono::Duration::minutes(120))),
+        Some(ChangeLimits {
+            cooldown: chrono::Duration::minutes(120),
+            ..ChangeLimits::default()
+        }),
     );
     let mut ramps = 0;
     for ((u, s), w) in unstepped
