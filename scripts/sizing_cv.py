@@ -9,6 +9,7 @@ it can be replayed here without forecasting again. The product's own rule
 is replayed first and must give the product's sizes, hour for hour.
 
     python3 scripts/sizing_cv.py SIM DEV_NAMES_DIR
+    python3 scripts/sizing_cv.py SIM --check     # the replay check alone
 
 SIM is `scripts/global_cv.sh`'s OUT with SIMULATE=1 (OUT/sim holds the
 reports, OUT/sim-hours the traces); DEV_NAMES_DIR the dev series' folder
@@ -226,13 +227,8 @@ def frontier(series):
     return rows
 
 
-def main():
-    sim, dev_dir = sys.argv[1], sys.argv[2]
-    dev_names = {os.path.basename(f)[:-4] for f in glob.glob(f"{dev_dir}/*.csv")}
-    data = load(sim)
-    dev = {k: v for k, v in data.items() if k in dev_names}
-    corpus = {k: v for k, v in data.items() if k not in dev_names}
-    # The product's rule must replay to the product's sizes.
+def check(data):
+    """The product's rule must replay to the product's sizes."""
     for name, (report, hours) in data.items():
         sizes, nh, sh, _ = replay(hours, first_size(report, hours), PRODUCT)
         want = [h["size"] for h in hours]
@@ -241,7 +237,23 @@ def main():
             sys.exit(f"{name}: replay differs from the product at test hour {bad}")
         p = report["policies"]["predictive"]
         assert (nh, sh) == (p["node_hours"], p["shortage_node_hours"]), name
+    if not data:
+        sys.exit("no traces (SIM/sim-hours/*.json)")
     print(f"replay matches the product on {len(data)} series")
+
+
+def main():
+    if len(sys.argv) == 3 and sys.argv[2] == "--check":
+        check(load(sys.argv[1]))
+        return
+    if len(sys.argv) != 3:
+        sys.exit(__doc__)
+    sim, dev_dir = sys.argv[1], sys.argv[2]
+    dev_names = {os.path.basename(f)[:-4] for f in glob.glob(f"{dev_dir}/*.csv")}
+    data = load(sim)
+    dev = {k: v for k, v in data.items() if k in dev_names}
+    corpus = {k: v for k, v in data.items() if k not in dev_names}
+    check(data)
     sets = [("dev", dev), ("corpus", corpus)]
     for label, series in sets:
         print(f"product  {label:6} {fmt(pooled(series, PRODUCT))}")

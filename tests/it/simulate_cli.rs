@@ -227,6 +227,29 @@ fn simulate_to_a_shortage_target_reports_what_it_realized() {
     assert_eq!(trace[0]["quantile"], 0.8);
     assert_eq!(v["policies"]["predictive"]["node_hours"], sized);
     assert_eq!(v["policies"]["predictive"]["shortage_node_hours"], lacking);
+    // scripts/sizing_cv.py's copy of the sizing rule replays the trace to
+    // the same sizes, hour for hour (its check, as global_cv.sh lays out).
+    for sub in ["sim", "sim-hours"] {
+        std::fs::create_dir(dir.path().join(sub)).expect("dir");
+    }
+    std::fs::write(dir.path().join("sim/alibaba-2018-cpu.json"), &out.stdout).expect("report");
+    std::fs::copy(
+        &trace_file,
+        dir.path().join("sim-hours/alibaba-2018-cpu.json"),
+    )
+    .expect("trace");
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/sizing_cv.py");
+    let check = std::process::Command::new("python3")
+        .args([script, dir.path().to_str().expect("utf8"), "--check"])
+        .output()
+        .expect("python3 runs scripts/sizing_cv.py");
+    assert!(
+        check.status.success()
+            && String::from_utf8_lossy(&check.stdout).contains("matches the product on 1 series"),
+        "{}{}",
+        String::from_utf8_lossy(&check.stdout),
+        String::from_utf8_lossy(&check.stderr)
+    );
     let out = simulate(&file, &["--target-shortage", "2"]);
     assert_eq!(out.status.code(), Some(2));
     let e = String::from_utf8_lossy(&out.stderr);
