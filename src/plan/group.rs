@@ -203,12 +203,12 @@ pub fn plan_group(x: &GroupInputs) -> GroupPlan {
     let mut size = g.nodes;
     let lead = Duration::minutes(rules.lead_minutes as i64);
     let every_h = limits.every_h();
-    // No change before the cooldown after the group's last applied one is
-    // over (the executor would refuse it).
+    // No change due before the cooldown after the group's last applied one
+    // is over (the executor would refuse it).
     let cooled = cfg
         .group_last_change
         .get(&g.name)
-        .map(|last| *last + Duration::hours(every_h as i64));
+        .map(|last| *last + limits.cooldown);
     let mut since_change = every_h;
     let mut sizes = Vec::with_capacity(upper.len());
     let mut proposals = Vec::new();
