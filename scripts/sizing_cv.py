@@ -13,9 +13,9 @@ is replayed first and must give the product's sizes, hour for hour.
 
 SIM is `scripts/global_cv.sh`'s OUT with SIMULATE=1 (OUT/sim holds the
 reports, OUT/sim-hours the traces); DEV_NAMES_DIR the dev series' folder
-(../shared/data/series), which tells dev series from corpus ones. Rules are
-chosen on the dev series only (issue 17: the corpus figures must hold on
-series nobody tuned on), then reported on both.
+(../shared/data/series), which tells dev series from corpus ones. The
+script chooses nothing: it reports every rule on both sets side by side
+(issue 17: the corpus figures must hold on series nobody tuned on).
 """
 import glob
 import itertools
@@ -204,8 +204,10 @@ def frontier(series):
     """The best any per-series constant quantile can do, chosen in hindsight:
     for each price of a short node-hour (in node-hours), every series takes
     the quantile of GRID that minimizes its node-hours plus that price times
-    its node-hours short over the whole test window. No online rule that
-    picks one quantile per series from the past can beat this curve."""
+    its node-hours short over the whole test window. No rule that sizes
+    each series for one constant quantile can beat this curve; one whose
+    quantile moves hour by hour could only where it knew when the bursts
+    come, which is the forecast's job."""
     curves = {}
     for name, (report, hours) in series.items():
         curves[name] = []
