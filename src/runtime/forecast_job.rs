@@ -392,31 +392,35 @@ pub fn sized_plan(
     Some(crate::plan::ClusterPlan { sizing, ..p })
 }
 
-/// When each of `id`'s node groups was last resized by an apply, over its
-/// cooldown (the audit log shares the ledger's database); none when the log
-/// cannot be read (logged: the plan then assumes no recent change, and the
-/// executor still refuses a change within the cooldown).
+/// When each of `id`'s node groups was last resized by an apply whose
+/// cooldown is not over at `now` (the audit log shares the ledger's
+/// database; a cooldown already over holds nothing, not even a change due
+/// before `now`); none when the log cannot be read (logged: the plan then
+/// assumes no recent change, and the executor still refuses a change within
+/// the cooldown).
 fn last_changes(
     ledger: &Mutex<Ledger>,
     plan: &PlanConfig,
     id: &ClusterId,
     now: DateTime<Utc>,
 ) -> std::collections::BTreeMap<String, DateTime<Utc>> {
-    let every_h = plan
+    let cooldown = plan
         .change_limits
         .get(&id.0)
         .copied()
         .unwrap_or_default()
-        .every_h();
-    let since = now - chrono::Duration::hours(every_h as i64 + 1);
-    ledger
+        .cooldown;
+    let since = now - cooldown - chrono::Duration::hours(1);
+    let mut last = ledger
         .lock()
         .map_err(|_| "lock poisoned".to_string())
         .and_then(|l| l.last_writes(&id.0, since).map_err(|e| e.to_string()))
         .unwrap_or_else(|e| {
             tracing::warn!("{}: audit log not read for the plan's cooldown: {e}", id.0);
             Default::default()
-        })
+        });
+    last.retain(|_, t| *t + cooldown > now);
+    last
 }
 
 /// The sizing learned from one read of `id`'s ledger: the cluster's (its

@@ -433,6 +433,38 @@ fn the_plan_waits_out_the_cooldown_after_the_group_s_last_apply() {
             assert_eq!(a.proposals, b.proposals, "{}", a.node_group);
         }
     }
+    // An apply whose cooldown was over before now holds nothing, not even
+    // a change of another group due earlier in the current hour.
+    let other = before
+        .groups
+        .iter()
+        .find(|g| g.node_group != group && g.proposals.first().is_some_and(|p| p.apply_by < now))
+        .map(|g| g.node_group.clone())
+        .expect("another group with a change due before now");
+    let mut db = Db::open(&path).expect("db");
+    let long_ago = now - cooldown - chrono::Duration::minutes(5);
+    let row = db
+        .audit_decision(
+            &ScalingAction {
+                at: long_ago,
+                node_group: other.clone(),
+                ..applied.clone()
+            },
+            "alice",
+            "approve",
+            None,
+            "",
+            long_ago,
+        )
+        .expect("intent");
+    db.audit_outcome(row, Outcome::Applied, "read back 4", long_ago)
+        .expect("outcome");
+    let later = plan();
+    for (b, a) in before.groups.iter().zip(&later.groups) {
+        if a.node_group != group {
+            assert_eq!(a.proposals, b.proposals, "{}", a.node_group);
+        }
+    }
 }
 
 #[test]
