@@ -202,14 +202,10 @@ pub fn plan_group(x: &GroupInputs) -> GroupPlan {
     let ramp = limits.ramp(&targets);
     let mut size = g.nodes;
     let lead = Duration::minutes(rules.lead_minutes as i64);
-    let every_h = limits.every_h();
-    // No change due before the cooldown after the group's last applied one
-    // is over (the executor would refuse it).
-    let cooled = cfg
-        .group_last_change
-        .get(&g.name)
-        .map(|last| *last + limits.cooldown);
-    let mut since_change = every_h;
+    // No change due (apply-by) within the cooldown after the group's last
+    // one: the last applied (from the audit log), then each planned. On the
+    // hourly grid that is one change per `every_h` hours, as the ramp assumes.
+    let mut last_change = cfg.group_last_change.get(&g.name).copied();
     let mut sizes = Vec::with_capacity(upper.len());
     let mut proposals = Vec::new();
     for h in 0..upper.len() {
@@ -220,12 +216,12 @@ pub fn plan_group(x: &GroupInputs) -> GroupPlan {
             next = next.max(ramp[h].min(size));
         }
         next = limits.towards(size, next);
-        if since_change < every_h || cooled.is_some_and(|c| need.hours[h].ts - lead < c) {
+        let due = need.hours[h].ts - lead;
+        if last_change.is_some_and(|t| due < t + limits.cooldown) {
             next = size;
         }
-        since_change += 1;
         if next != size {
-            since_change = 1;
+            last_change = Some(due);
             let at = need.hours[h].ts;
             let rho = utilization(demand_at(h), next, per);
             let (risk, risk_reason) = risk_at(next, rho);
@@ -238,7 +234,7 @@ pub fn plan_group(x: &GroupInputs) -> GroupPlan {
                     at,
                     reason,
                 },
-                apply_by: at - lead,
+                apply_by: due,
                 band: (need.hours[h].p10, need.hours[h].p50, need.hours[h].p90),
                 usd_per_hour_delta: price.map(|p| (next as f64 - size as f64) * p),
                 utilization_after: rho,
