@@ -31,7 +31,7 @@ import sys
 import numpy as np
 
 # The one-series recombination: its horizons, windows and validation origins.
-from recombine import H, SCORED, validation_origins, window
+from recombine import H, SCORED, observed_after, validation_origins, window
 
 VALIDATION = 28
 # RULE=sixth in the environment: the product's rule before 2026-12-02
@@ -114,7 +114,14 @@ class Series:
             }
         self.origins = d["origins"] if origins is None else origins
         start = d["start_hour"]
+        # The band's validation origins (all 48 hours known), and those the
+        # choice reads at each scored horizon: the latest whose selection
+        # window is known at the origin.
         self.val = [[at[v] for v in validation_origins(start, o, VALIDATION)] for o in self.origins]
+        self.val_at = [
+            [[at[v] for v in validation_origins(start, o, VALIDATION, observed_after(h))] if band else [] for h in SCORED]
+            for o, band in zip(self.origins, self.val)
+        ]
         # The backtest's own figures for the same forecasts.
         models = json.load(open(path.replace(".members.json", ".json")))["models"]
         self.reported = np.array([models["ensemble"][str(h)]["mape"] for h in SCORED]) / self.best
@@ -153,15 +160,14 @@ class Series:
         (validation origins, candidates, hours), the recency weight of each
         validation origin)."""
         e = self.err[metric]
-        for oi, vi in enumerate(self.val):
-            if not vi:
-                continue
-            a = e[vi]
-            wv = recency ** np.arange(len(vi))
+        for oi, by_h in enumerate(self.val_at):
             for x, h in enumerate(SCORED):
+                vi = by_h[x]
+                if not vi:
+                    continue
                 r = window(h, max(h // 3, 2))
                 sl = slice(r.start - 1, r.stop - 1)
-                yield oi, vi, x, sl, a[:, :, sl], wv
+                yield oi, vi, x, sl, e[vi][:, :, sl], recency ** np.arange(len(vi))
 
     def pooled(self, metric, recency):
         """Per test origin: each candidate's validation error at the scored

@@ -29,19 +29,38 @@ def window(h, half):
     return range(max(1, h - half), min(H, h + half) + 1)
 
 
-def validation_origins(start_hour, origin, count):
-    latest = origin - H
+def validation_origins(start_hour, origin, count, need=H):
+    """`count` grid origins, latest first, at least `need` hours before
+    `origin` (the band's: all 48 hours known)."""
+    latest = origin - need
     if latest < 0:
         return []
     latest -= (start_hour + latest) % STEP
     return [latest - STEP * k for k in range(count) if latest - STEP * k >= MIN_TRAIN]
 
 
+def observed_after(h):
+    """Hours after a validation origin the choice at horizon `h` reads: its
+    selection window (src/forecast/selection.rs, `observed_after`)."""
+    return window(h, max(h // 3, 2)).stop - 1
+
+
+def selection_origins(start_hour, origin, count):
+    """Every validation origin the choice reads, latest first (each horizon
+    reads the latest `count` it knows the errors of); none before the band
+    has one (src/forecast/ensemble.rs, `selection_origins`)."""
+    band = validation_origins(start_hour, origin, count)
+    if not band:
+        return []  # the cold-start rule serves until the band has one
+    every = validation_origins(start_hour, origin, 10**6, observed_after(1))
+    return [v for v in every if v >= band[-1]]
+
+
 def combined(d, points, origin, args, members):
     y, observed, short, first = d["y"], d["observed"], d["tracks_level"], d["first_hours"]
     m = len(d["members"])
     merit = d["on_merit"] if args.on_merit is None and "on_merit" in d else [n in (args.on_merit or "naive").split(",") for n in d["members"]]
-    vals = validation_origins(d["start_hour"], origin, args.validation_origins)
+    vals = selection_origins(d["start_hour"], origin, args.validation_origins)
     now = points[origin]
     pool = [j for j in range(m) if members is None or d["members"][j] in members]
     cands = [(j,) for j in pool] + [
@@ -68,7 +87,7 @@ def combined(d, points, origin, args, members):
             for h in range(H):
                 t = v + h
                 p = mean_of(pts, c, h)
-                if p is None or not observed[t]:
+                if p is None or t >= origin or not observed[t]:
                     continue
                 if args.metric == "ape" and y[t] != 0.0:
                     e[h] = abs(y[t] - p) / abs(y[t])
@@ -89,6 +108,8 @@ def combined(d, points, origin, args, members):
         w = [0.0] * m
         only_short = h <= args.short_horizons and any(first[j] and has(j, h) for j in pool)
         win = window(h, max(h // 3, 2))
+        # The latest validation origins whose window is known at the origin.
+        read = [k for k in range(len(vals)) if vals[k] + observed_after(h) <= origin][: args.validation_origins]
         # Every candidate is scored on the validation origins where each
         # member that may serve the horizon (and has any validation forecast
         # near it) has one (--own-origins: each on its own, as before
@@ -97,15 +118,15 @@ def combined(d, points, origin, args, members):
             p = points[vals[k]][j]
             return p is not None and len(p) >= win.start
 
-        live = [j for j in pool if (not only_short or first[j] or merit[j]) and has(j, h) and any(present(k, j) for k in range(len(vals)))]
-        common = [k for k in range(len(vals)) if args.own_origins or all(present(k, j) for j in live)]
+        live = [j for j in pool if (not only_short or first[j] or merit[j]) and has(j, h) and any(present(k, j) for k in read)]
+        common = [(k, rank) for rank, k in enumerate(read) if args.own_origins or all(present(k, j) for j in live)]
         scored = []
         for ci, c in enumerate(cands):
             if mean_of(now, c, h - 1) is None or (only_short and not all(first[j] or merit[j] for j in c)):
                 continue
             s = k = 0.0
-            for o in common:
-                wt = args.recency**o
+            for o, rank in common:
+                wt = args.recency**rank
                 for hh in win:
                     e = err[o][ci][hh - 1]
                     if e is not None:

@@ -9,17 +9,16 @@ use super::persist::Pin;
 use super::prepared::fingerprint;
 use super::prepared::quantile;
 use super::robust;
-use super::selection::{self, Points, Validation, combine, window};
+pub use super::selection::VALIDATION_ORIGINS;
+use super::selection::{self, Points, Validation, combine, observed_after, window};
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-/// Validation origins used for weights and bands.
-pub const VALIDATION_ORIGINS: usize = 28;
 /// Residual quantile for the p10 side (and 1 - it for p90) at 1 h.
 /// From there the quantile falls linearly to [`BAND_Q_48`] at 48 h: the
 /// further out, the less the validation origins' errors say about the
-/// errors to come (the latest one is 48 hours or more before the
+/// errors to come (the band's latest one is 48 hours or more before the
 /// forecast's origin), so the band takes a wider share of them. Both ends
 /// and the shape were chosen across series (docs/forecasting.md, "Bands";
 /// `scripts/band_cv.py`): the curve whose pooled coverage80 on the corpus
@@ -247,7 +246,7 @@ impl Ensemble {
         let (origins, points) = match known {
             Some(k) => k,
             None => {
-                let origins = validation_origins(start_hour, origin);
+                let origins = selection_origins(start_hour, origin);
                 let points = self.points_at(y, ctx, start_hour, &origins, cache, pin);
                 read = (origins, points);
                 (&read.0[..], &read.1[..])
@@ -256,6 +255,7 @@ impl Ensemble {
         let validation = Validation {
             y,
             observed,
+            origin,
             origins,
             points,
             now,
@@ -285,8 +285,13 @@ impl Ensemble {
         pin: Option<&Pin>,
     ) -> Option<EnsembleForecast> {
         let m = self.members.len();
-        let val = validation_origins(start_hour, origin);
-        let val_points = self.points_at(y, ctx, start_hour, &val, cache, pin);
+        // The choice reads the latest origins each horizon knows the
+        // errors of; the band those with all 48 hours known.
+        let sel = selection_origins(start_hour, origin);
+        let sel_points = self.points_at(y, ctx, start_hour, &sel, cache, pin);
+        let band_at: Vec<usize> = (0..sel.len()).filter(|k| sel[*k] + H <= origin).collect();
+        let val: Vec<usize> = band_at.iter().map(|k| sel[*k]).collect();
+        let val_points: Vec<Points> = band_at.iter().map(|k| sel_points[*k].clone()).collect();
         let now_points = self
             .member_points(y, ctx, start_hour, origin, cache, pin)
             .clone();
@@ -299,7 +304,7 @@ impl Ensemble {
             ctx,
             start_hour,
         };
-        let known = Some((&val[..], &val_points[..]));
+        let known = Some((&sel[..], &sel_points[..]));
         let weights = self.weights_at(&history, origin, &now_points, known, cache, pin);
         let point: Vec<f64> = (0..H)
             .map(|h| combine(&weights, &now_points, h).unwrap_or(0.0))
@@ -343,8 +348,9 @@ impl Ensemble {
         let validation = Validation {
             y,
             observed,
-            origins: &val,
-            points: &val_points,
+            origin,
+            origins: &sel,
+            points: &sel_points,
             now: &now_points,
         };
         Some(EnsembleForecast {
@@ -357,19 +363,41 @@ impl Ensemble {
     }
 }
 
-/// Validation origins of a forecast at `origin`, latest first: every STEP
+/// Validation origins of the band at `origin`, latest first: every STEP
 /// hours back on the absolute 6-hour grid (so that they stay the same from
 /// one hourly refresh to the next), whose 48 targets all lie before
 /// `origin`, from [`MIN_TRAIN`] hours on. (None when the grid point lies
 /// before the history: 48-53 hours.)
 pub fn validation_origins(start_hour: i64, origin: usize) -> Vec<usize> {
-    let latest = origin.checked_sub(H).and_then(|v| {
+    grid_back(start_hour, origin, H, VALIDATION_ORIGINS)
+}
+
+/// Every validation origin the choice of weights at `origin` reads, latest
+/// first: from the latest one the 1-h choice knows the errors of (3 hours
+/// back; [`observed_after`]) to the band's earliest. Each horizon reads the
+/// latest [`VALIDATION_ORIGINS`] of them it knows the errors of. None
+/// before the band has one (under about four days of history): the
+/// cold-start rule serves every horizon until then.
+pub fn selection_origins(start_hour: i64, origin: usize) -> Vec<usize> {
+    let Some(earliest) = validation_origins(start_hour, origin).last().copied() else {
+        return Vec::new();
+    };
+    grid_back(start_hour, origin, observed_after(1), usize::MAX)
+        .into_iter()
+        .take_while(|v| *v >= earliest)
+        .collect()
+}
+
+/// Up to `count` points of the absolute STEP-hour grid, latest first, each
+/// at least `need` hours before `origin` and from [`MIN_TRAIN`] on.
+fn grid_back(start_hour: i64, origin: usize, need: usize, count: usize) -> Vec<usize> {
+    let latest = origin.checked_sub(need).and_then(|v| {
         let abs = start_hour + v as i64;
         v.checked_sub(abs.rem_euclid(STEP as i64) as usize)
     });
-    (0..VALIDATION_ORIGINS)
-        .filter_map(|k| latest?.checked_sub(STEP * k))
-        .filter(|v| *v >= MIN_TRAIN)
+    (0..count)
+        .map_while(|k| latest?.checked_sub(STEP * k))
+        .take_while(|v| *v >= MIN_TRAIN)
         .collect()
 }
 

@@ -13,6 +13,9 @@ use super::members::{ColdStart, Member};
 /// [`RECENCY`], [`SHORT_HORIZONS`] and the error measure (absolute
 /// percentage error, the product's accuracy).
 pub const TOP_K: usize = 5;
+/// Validation origins each horizon's choice (and the band) rests on: every
+/// 6 hours over the last week.
+pub const VALIDATION_ORIGINS: usize = 28;
 /// Of those, only the candidates whose validation error is at most this
 /// many times the best one's are averaged: a candidate twice as wrong as
 /// the best dilutes it, however many places are left.
@@ -34,11 +37,13 @@ pub const SHORT_HORIZONS: usize = 3;
 pub type Points = Vec<Option<Vec<f64>>>;
 
 /// What the choice reads: the history, which of its hours are real, the
-/// validation origins (latest first) with the member forecasts made at
-/// each, and the member forecasts at the origin itself.
+/// forecast's origin (no hour from it on is read), the validation origins
+/// (latest first) with the member forecasts made at each, and the member
+/// forecasts at the origin itself.
 pub struct Validation<'a> {
     pub y: &'a [f64],
     pub observed: &'a [bool],
+    pub origin: usize,
     pub origins: &'a [usize],
     pub points: &'a [Points],
     pub now: &'a Points,
@@ -48,6 +53,26 @@ pub struct Validation<'a> {
 /// further out, where errors change slowly from hour to hour.
 fn selection_window(h: usize) -> std::ops::RangeInclusive<usize> {
     window(h, (h / 3).max(2))
+}
+
+/// Hours after a validation origin that must lie before the forecast's
+/// origin for the choice at horizon `h` to read it: its whole selection
+/// window. The choice at 1 h reads origins from 3 hours back on, the one at
+/// 48 h from 48 hours back: each horizon is chosen on the latest errors
+/// already known at that lead.
+pub fn observed_after(h: usize) -> usize {
+    *selection_window(h).end()
+}
+
+/// The validation origins (indices into `v.origins`, latest first) that
+/// the choice at horizon `h` reads: the latest [`VALIDATION_ORIGINS`]
+/// whose selection window lies before the origin.
+fn read_at(v: &Validation, h: usize) -> Vec<usize> {
+    let need = observed_after(h);
+    (0..v.origins.len())
+        .filter(|k| v.origins[*k] + need <= v.origin)
+        .take(VALIDATION_ORIGINS)
+        .collect()
 }
 
 /// Horizons `h - half ..= h + half` within 1..=48.
@@ -85,7 +110,7 @@ pub fn member_smape(v: &Validation, m: usize) -> Vec<Vec<Option<f64>>> {
         for (j, p) in pts.iter().enumerate() {
             for (h, p) in p.iter().flatten().enumerate().take(H) {
                 let t = o + h;
-                if v.observed[t] && v.y[t].abs() + p.abs() > 0.0 {
+                if t < v.origin && v.observed[t] && v.y[t].abs() + p.abs() > 0.0 {
                     smape[j][h].0 += 2.0 * (v.y[t] - p).abs() / (v.y[t].abs() + p.abs());
                     smape[j][h].1 += 1;
                 }
@@ -125,7 +150,7 @@ pub fn weights(members: &[Box<dyn Member>], v: &Validation) -> Vec<Vec<f64>> {
                 let Some(p) = mean_of(pts, c, h) else {
                     continue;
                 };
-                if v.observed[t] && v.y[t] != 0.0 {
+                if t < v.origin && v.observed[t] && v.y[t] != 0.0 {
                     ape[(k * nc + ci) * H + h] = (v.y[t] - p).abs() / v.y[t].abs();
                 }
             }
@@ -148,6 +173,7 @@ pub fn weights(members: &[Box<dyn Member>], v: &Validation) -> Vec<Vec<f64>> {
         // on the calm recent origins only, and naive also on the incident
         // that ruined everyone's forecasts a week ago.
         let win = selection_window(h);
+        let read = read_at(v, h);
         let present = |k: usize, j: usize| {
             val_points[k][j]
                 .as_ref()
@@ -157,11 +183,15 @@ pub fn weights(members: &[Box<dyn Member>], v: &Validation) -> Vec<Vec<f64>> {
             .filter(|j| {
                 (!only_short || on_merit[*j])
                     && forecasts(*j, h)
-                    && (0..val.len()).any(|k| present(k, *j))
+                    && read.iter().any(|k| present(*k, *j))
             })
             .collect();
-        let common: Vec<usize> = (0..val.len())
-            .filter(|k| live.iter().all(|j| present(*k, *j)))
+        // Recency counts from the latest origin this horizon reads.
+        let common: Vec<(usize, i32)> = read
+            .iter()
+            .zip(0..)
+            .filter(|(k, _)| live.iter().all(|j| present(**k, *j)))
+            .map(|(k, rank)| (*k, rank))
             .collect();
         let mut scored: Vec<(f64, usize)> = Vec::new();
         for (ci, c) in candidates.iter().enumerate() {
@@ -171,8 +201,8 @@ pub fn weights(members: &[Box<dyn Member>], v: &Validation) -> Vec<Vec<f64>> {
                 continue;
             }
             let (mut s, mut n) = (0.0, 0.0);
-            for k in &common {
-                let weight = RECENCY.powi(*k as i32);
+            for (k, rank) in &common {
+                let weight = RECENCY.powi(*rank);
                 for hh in win.clone() {
                     let e = ape[(k * nc + ci) * H + hh - 1];
                     if !e.is_nan() {

@@ -434,6 +434,38 @@ fn the_latest_validation_origins_weigh_most() {
 }
 
 #[test]
+fn each_horizon_is_chosen_on_the_latest_errors_known_at_its_lead() {
+    use nodecast::forecast::ensemble::{selection_origins, validation_origins};
+    // The walk ends at 240 h. "old" is exact at the origins before 190 h
+    // and 30 % high from there; "new" the other way round. The 48-h choice
+    // reads only origins whose 48 hours are all known (192 h and before:
+    // one after the change), so "old" wins there. The 1-h choice reads
+    // origins up to 234 h (eight after the change, the most weight), so
+    // "new" weighs most (with the pair of both). When every horizon read
+    // the 48-h origins, "old" served alone at every horizon, a day and a
+    // half after it went wrong.
+    let scaled = |name, before, after| Scaled {
+        name,
+        before,
+        after,
+        from: 190,
+    };
+    let f = forecast_walk(vec![
+        Box::new(scaled("old", 1.0, 1.3)),
+        Box::new(scaled("new", 1.3, 1.0)),
+    ]);
+    let w1 = &f.weights[0];
+    assert!(w1[1] > w1[0], "1 h: {w1:?}");
+    assert_eq!(f.weights[47], vec![1.0, 0.0]);
+    // The band still rests on the 25 origins with all 48 hours known.
+    assert_eq!(f.validation_origins, 25);
+    assert_eq!(validation_origins(0, 240).first(), Some(&192));
+    let every = selection_origins(0, 240);
+    assert_eq!(every.first(), Some(&234));
+    assert_eq!(every.last(), Some(&48));
+}
+
+#[test]
 fn seasonal_naive_joins_the_first_hours_where_the_day_repeats() {
     use nodecast::forecast::selection::SHORT_HORIZONS;
     // Ten days of the same day (a VM's cron job: 50 from 02:00 to 05:00, 10
