@@ -115,8 +115,8 @@ class Series:
         self.origins = d["origins"] if origins is None else origins
         start = d["start_hour"]
         # The band's validation origins (all 48 hours known), and those the
-        # choice reads at each scored horizon: the latest whose selection
-        # window is known at the origin.
+        # choice reads at each scored horizon: the latest with a known hour
+        # in its selection window.
         self.val = [[at[v] for v in validation_origins(start, o, VALIDATION)] for o in self.origins]
         self.val_at = [
             [[at[v] for v in validation_origins(start, o, VALIDATION, observed_after(h))] if band else [] for h in SCORED]
@@ -167,7 +167,11 @@ class Series:
                     continue
                 r = window(h, max(h // 3, 2))
                 sl = slice(r.start - 1, r.stop - 1)
-                yield oi, vi, x, sl, e[vi][:, :, sl], recency ** np.arange(len(vi))
+                seg = e[vi][:, :, sl].copy()
+                # Hours from the test origin on are not known there.
+                hours = np.array(self.grid)[vi][:, None] + np.arange(r.start - 1, r.stop - 1)[None, :]
+                seg[np.broadcast_to((hours >= self.origins[oi])[:, None, :], seg.shape)] = np.nan
+                yield oi, vi, x, sl, seg, recency ** np.arange(len(vi))
 
     def pooled(self, metric, recency):
         """Per test origin: each candidate's validation error at the scored

@@ -40,9 +40,11 @@ def validation_origins(start_hour, origin, count, need=H):
 
 
 def observed_after(h):
-    """Hours after a validation origin the choice at horizon `h` reads: its
-    selection window (src/forecast/selection.rs, `observed_after`)."""
-    return window(h, max(h // 3, 2)).stop - 1
+    """Hours after a validation origin that must be known for the choice at
+    horizon `h` to read it: the first of its selection window
+    (src/forecast/selection.rs, `observed_after`); hours from the origin on
+    are not read."""
+    return window(h, max(h // 3, 2)).start
 
 
 def selection_origins(start_hour, origin, count):
@@ -108,7 +110,7 @@ def combined(d, points, origin, args, members):
         w = [0.0] * m
         only_short = h <= args.short_horizons and any(first[j] and has(j, h) for j in pool)
         win = window(h, max(h // 3, 2))
-        # The latest validation origins whose window is known at the origin.
+        # The latest validation origins with a known hour in the window.
         read = [k for k in range(len(vals)) if vals[k] + observed_after(h) <= origin][: args.validation_origins]
         # Every candidate is scored on the validation origins where each
         # member that may serve the horizon (and has any validation forecast

@@ -373,7 +373,7 @@ pub fn validation_origins(start_hour: i64, origin: usize) -> Vec<usize> {
 }
 
 /// Every validation origin the choice of weights at `origin` reads, latest
-/// first: from the latest one the 1-h choice knows the errors of (3 hours
+/// first: from the latest one the 1-h choice knows an error of (1 hour
 /// back; [`observed_after`]) to the band's earliest. Each horizon reads the
 /// latest [`VALIDATION_ORIGINS`] of them it knows the errors of. None
 /// before the band has one (under about four days of history): the

@@ -56,17 +56,19 @@ fn selection_window(h: usize) -> std::ops::RangeInclusive<usize> {
 }
 
 /// Hours after a validation origin that must lie before the forecast's
-/// origin for the choice at horizon `h` to read it: its whole selection
-/// window. The choice at 1 h reads origins from 3 hours back on, the one at
-/// 48 h from 48 hours back: each horizon is chosen on the latest errors
-/// already known at that lead.
+/// origin for the choice at horizon `h` to read it: the first hour of its
+/// selection window. The choice reads the errors known at the origin, over
+/// whatever part of the window they cover: at 1 h from origins 1 hour back
+/// on, at 24 h (window 16-32 h) from 16 hours back, at 48 h (32-48 h) from
+/// 32. Each horizon is chosen on the latest errors known near its lead.
 pub fn observed_after(h: usize) -> usize {
-    *selection_window(h).end()
+    *selection_window(h).start()
 }
 
 /// The validation origins (indices into `v.origins`, latest first) that
 /// the choice at horizon `h` reads: the latest [`VALIDATION_ORIGINS`]
-/// whose selection window lies before the origin.
+/// with a known hour in its selection window (hours from the origin on
+/// are not read).
 fn read_at(v: &Validation, h: usize) -> Vec<usize> {
     let need = observed_after(h);
     (0..v.origins.len())

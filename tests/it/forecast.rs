@@ -438,12 +438,12 @@ fn each_horizon_is_chosen_on_the_latest_errors_known_at_its_lead() {
     use nodecast::forecast::ensemble::{selection_origins, validation_origins};
     // The walk ends at 240 h. "old" is exact at the origins before 190 h
     // and 30 % high from there; "new" the other way round. The 48-h choice
-    // reads only origins whose 48 hours are all known (192 h and before:
-    // one after the change), so "old" wins there. The 1-h choice reads
-    // origins up to 234 h (eight after the change, the most weight), so
-    // "new" weighs most (with the pair of both). When every horizon read
-    // the 48-h origins, "old" served alone at every horizon, a day and a
-    // half after it went wrong.
+    // reads origins with a known hour in its window (32-48 h), 204 h and
+    // before: three after the change, two of them in part, so "old" wins
+    // there. The 1-h choice reads origins up to 234 h (eight after the
+    // change, the most weight), so "new" weighs most (with the pair of
+    // both). When every horizon read the origins with all 48 hours known,
+    // "old" served alone at every horizon, two days after it went wrong.
     let scaled = |name, before, after| Scaled {
         name,
         before,
