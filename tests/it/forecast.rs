@@ -401,22 +401,32 @@ fn naive_joins_the_first_hours_only_where_it_beats_the_trackers_by_the_margin() 
     }
 }
 
+/// Two level trackers that swap at the origins from `from` on: the first
+/// exact before and 30 % high after, the second the other way round.
+fn swapping_at(from: usize, names: [&'static str; 2]) -> Vec<Box<dyn Member>> {
+    vec![
+        Box::new(Scaled {
+            name: names[0],
+            before: 1.0,
+            after: 1.3,
+            from,
+        }),
+        Box::new(Scaled {
+            name: names[1],
+            before: 1.3,
+            after: 1.0,
+            from,
+        }),
+    ]
+}
+
 #[test]
 fn the_latest_validation_origins_weigh_most() {
-    // The walk's 25 validation origins run from 48 to 192 h. "early" is
+    // The walk's 25 band origins run from 48 to 192 h. "early" is
     // exact at the 16 older ones and 30 % high at the 9 latest (from 144 h
     // on); "late" the other way round. Over all origins alike "early" would
     // validate best; weighted towards the latest, "late" does.
-    let scaled = |name, before, after| Scaled {
-        name,
-        before,
-        after,
-        from: 144,
-    };
-    let f = forecast_walk(vec![
-        Box::new(scaled("early", 1.0, 1.3)),
-        Box::new(scaled("late", 1.3, 1.0)),
-    ]);
+    let f = forecast_walk(swapping_at(144, ["early", "late"]));
     assert_eq!(f.validation_origins, 25);
     for h in 1..=6 {
         let w = &f.weights[h - 1];
@@ -444,16 +454,7 @@ fn each_horizon_is_chosen_on_the_latest_errors_known_at_its_lead() {
     // change, the most weight), so "new" weighs most (with the pair of
     // both). When every horizon read the origins with all 48 hours known,
     // "old" served alone at every horizon, two days after it went wrong.
-    let scaled = |name, before, after| Scaled {
-        name,
-        before,
-        after,
-        from: 190,
-    };
-    let f = forecast_walk(vec![
-        Box::new(scaled("old", 1.0, 1.3)),
-        Box::new(scaled("new", 1.3, 1.0)),
-    ]);
+    let f = forecast_walk(swapping_at(190, ["old", "new"]));
     let w1 = &f.weights[0];
     assert!(w1[1] > w1[0], "1 h: {w1:?}");
     assert_eq!(f.weights[47], vec![1.0, 0.0]);
