@@ -141,7 +141,12 @@ pub fn plan_group(x: &GroupInputs) -> GroupPlan {
         .get(&snapshot.cluster.0)
         .copied()
         .unwrap_or_default();
-    let cap = limits.max_nodes.map_or(u32::MAX, |c| c.max(g.nodes));
+    // The plan starts from the size the group's API asks for (its desired
+    // size, where it reports one), as the executor compares with it: while
+    // a change is in flight the nodes lag it, and a change proposed from
+    // the node count would be refused as changed since proposed.
+    let start = g.desired.unwrap_or(g.nodes);
+    let cap = limits.max_nodes.map_or(u32::MAX, |c| c.max(start));
     let rules = ScaleRules {
         min: g.min.unwrap_or(0),
         max: g.max.unwrap_or(cfg.max_nodes).min(cap),
@@ -164,7 +169,7 @@ pub fn plan_group(x: &GroupInputs) -> GroupPlan {
         0.0
     };
     if g.pending_pods > 0 {
-        requested_now = requested_now.max(g.nodes as f64);
+        requested_now = requested_now.max(g.nodes.max(start) as f64);
     }
     let busiest = busiest.map(f64::from);
     let upper: Vec<f64> = need
@@ -200,7 +205,7 @@ pub fn plan_group(x: &GroupInputs) -> GroupPlan {
         })
         .collect();
     let ramp = limits.ramp(&targets);
-    let mut size = g.nodes;
+    let mut size = start;
     let lead = Duration::minutes(rules.lead_minutes as i64);
     // No change due (apply-by) within the cooldown after the group's last
     // one: the last applied (from the audit log), then each planned. On the

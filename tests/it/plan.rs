@@ -358,6 +358,50 @@ fn jump_forecast(fc: &nodecast::domain::ClusterForecast) -> nodecast::domain::Cl
 }
 
 #[test]
+fn the_plan_starts_from_the_desired_size_the_executor_compares_with() {
+    let state = crate::fixture::state();
+    let c = &state.clusters[0];
+    let fc = jump_forecast(&c.forecast);
+    let cfg = nodecast::plan::PlanConfig::default();
+    let catalog = nodecast::catalog::Catalog::shipped();
+    let today = crate::fixture::now().date_naive();
+    let before = nodecast::plan::plan_cluster(&c.view, &fc, &cfg, &catalog, today).expect("plan");
+    let grows = before
+        .groups
+        .iter()
+        .find(|g| {
+            g.proposals
+                .first()
+                .is_some_and(|p| p.action.to > p.action.from)
+        })
+        .expect("a group that grows");
+    // A scale-out of one node is in flight: the group's API asks for one
+    // more node than have joined. The plan starts from what it asks for,
+    // the size the executor reads back and compares with.
+    let mut view = (*c.view).clone();
+    let g = view
+        .latest
+        .as_mut()
+        .and_then(|s| {
+            s.node_groups
+                .iter_mut()
+                .find(|g| g.name == grows.node_group)
+        })
+        .expect("group");
+    let desired = g.nodes + 1;
+    g.desired = Some(desired);
+    let after = nodecast::plan::plan_cluster(&view, &fc, &cfg, &catalog, today).expect("plan");
+    let plan = after
+        .groups
+        .iter()
+        .find(|g| g.node_group == grows.node_group)
+        .expect("group plan");
+    let first = plan.proposals.first().expect("still grows");
+    assert_eq!(first.action.from, desired);
+    assert_eq!(grows.proposals[0].action.from, desired - 1);
+}
+
+#[test]
 fn the_plan_waits_out_the_cooldown_after_the_group_s_last_apply() {
     use nodecast::domain::ScalingAction;
     use nodecast::plan::scaling::ChangeLimits;
