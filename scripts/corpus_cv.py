@@ -24,6 +24,7 @@ Needs numpy (pip install numpy). A few minutes on 2 cores.
 
 import glob
 import itertools
+import math
 import json
 import os
 import sys
@@ -31,7 +32,7 @@ import sys
 import numpy as np
 
 # The one-series recombination: its horizons, windows and validation origins.
-from recombine import H, SCORED, observed_after, validation_origins, window
+from recombine import H, SCORED, validation_origins, window
 
 VALIDATION = 28
 # RULE=sixth in the environment: the product's rule before 2026-12-02
@@ -114,14 +115,10 @@ class Series:
             }
         self.origins = d["origins"] if origins is None else origins
         start = d["start_hour"]
-        # The band's validation origins (all 48 hours known), and those the
-        # choice reads at each scored horizon: the latest with a known hour
-        # in its selection window.
+        # The band's validation origins (all 48 hours known); those the
+        # choice reads at each horizon follow from them in `windows`.
+        self.start = start
         self.val = [[at[v] for v in validation_origins(start, o, VALIDATION)] for o in self.origins]
-        self.val_at = [
-            [[at[v] for v in validation_origins(start, o, VALIDATION, observed_after(h))] if band else [] for h in SCORED]
-            for o, band in zip(self.origins, self.val)
-        ]
         # The backtest's own figures for the same forecasts.
         models = json.load(open(path.replace(".members.json", ".json")))["models"]
         self.reported = np.array([models["ensemble"][str(h)]["mape"] for h in SCORED]) / self.best
@@ -153,6 +150,15 @@ class Series:
             live &= pool
         return np.all(present[:, live], 1)
 
+    # Which validation origins each horizon's choice reads (the product's;
+    # scripts/reads_cv.py varies them): an origin counts once `share` of the
+    # horizon's selection window is known at the test origin (0: its first
+    # hour, the product; None: all 48 hours, the rule before 2026-12-03,
+    # tenth session), the unknown hours masked; the window's half-width is
+    # `width` x h (at least 2 hours); `recency_short`, if set, is the
+    # recency at 1-3 h.
+    READS = {"share": 0.0, "width": 1 / 3, "recency_short": None}
+
     def windows(self, metric, recency):
         """For each test origin with validation origins and each scored
         horizon: (test origin index, validation origins, scored horizon
@@ -160,18 +166,24 @@ class Series:
         (validation origins, candidates, hours), the recency weight of each
         validation origin)."""
         e = self.err[metric]
-        for oi, by_h in enumerate(self.val_at):
+        share, width, short = (self.READS[k] for k in ("share", "width", "recency_short"))
+        for oi, o in enumerate(self.origins):
+            if not self.val[oi]:
+                continue  # the cold-start rule serves until the band has an origin
             for x, h in enumerate(SCORED):
-                vi = by_h[x]
-                if not vi:
+                r = window(h, max(int(h * width + 1e-9), 2))
+                lo, hi = r.start, r.stop - 1
+                need = H if share is None else math.ceil(lo + (hi - lo) * share)
+                vs = [v for v in validation_origins(self.start, o, VALIDATION, need) if v in self.at]
+                if not vs:
                     continue
-                r = window(h, max(h // 3, 2))
-                sl = slice(r.start - 1, r.stop - 1)
-                seg = e[vi][:, :, sl].copy()
+                vi = [self.at[v] for v in vs]
+                seg = e[vi][:, :, lo - 1 : hi].copy()
                 # Hours from the test origin on are not known there.
-                hours = np.array(self.grid)[vi][:, None] + np.arange(r.start - 1, r.stop - 1)[None, :]
-                seg[np.broadcast_to((hours >= self.origins[oi])[:, None, :], seg.shape)] = np.nan
-                yield oi, vi, x, sl, seg, recency ** np.arange(len(vi))
+                hours = np.array(vs)[:, None] + np.arange(lo - 1, hi)[None, :]
+                seg[np.broadcast_to((hours >= o)[:, None, :], seg.shape)] = np.nan
+                rec = short if short is not None and h <= 3 else recency
+                yield oi, vi, x, slice(lo - 1, hi), seg, rec ** np.arange(len(vi))
 
     def pooled(self, metric, recency):
         """Per test origin: each candidate's validation error at the scored

@@ -1,0 +1,92 @@
+#!/usr/bin/env python3
+"""Which validation origins each horizon's choice reads (docs/experiments.md,
+2026-12-03, tenth session), recombined offline from the member dumps of
+scripts/global_cv.sh as scripts/corpus_cv.py recombines the product:
+
+- share: every horizon on the origins with all 48 hours known (the rule
+  before), or an origin counts once this share of the horizon's selection
+  window is known at the test origin (1: the whole window, the session's
+  first step; 0: its first hour, the product), the unknown hours masked;
+- recency: a recency of its own at 1-3 h (0.9 elsewhere, as the product);
+- count: validation origins per horizon (the band's count moves with it);
+- width: the selection window's half-width as a share of h (h/3, the
+  product, at least 2 hours).
+
+`share` and `width` are also checked by leaving one source out at a time
+(the value chosen on the other sources' series, scored on the source left
+out). `--without NAME` prints the product's corpus geometric means without
+that series (e.g. nab-ec2-diskwrite-c0d644, whose near-zero targets
+dominate 1 h). Each line: the objective (mean over horizons of log
+geometric mean + log median of the ratios, lower is better) on all series,
+fold A and fold B, then the corpus's and the dev series' figures.
+
+    python3 scripts/reads_cv.py OUT/bt BASELINES-CORPUS.json BASELINES-DEV.json [--without NAME]
+
+Needs numpy. About two minutes.
+"""
+import sys
+
+import numpy as np
+
+import corpus_cv as cc
+
+PRODUCT_READS = dict(cc.Series.READS)
+
+
+def ratios(series, **reads):
+    """The product's rule, each horizon reading the validation origins
+    `reads` says (corpus_cv.Series.READS; the product's where not given)."""
+    cc.Series.READS = {**PRODUCT_READS, **reads}
+    pooled = [s.pooled("ape", cc.PRODUCT[1]) for s in series]
+    return np.array([s.ratios(p, *cc.PRODUCT[2:]) for s, p in zip(series, pooled)])
+
+
+def one_source_out(series, by_value, label):
+    names = [s.name for s in series]
+    src = [cc.source(n) for n in names]
+    held = np.zeros_like(next(iter(by_value.values())))
+    picks = {}
+    for s in sorted(set(src)):
+        out = [i for i, x in enumerate(src) if x == s]
+        rest = [i for i, x in enumerate(src) if x != s]
+        v = min(by_value, key=lambda k: cc.objective(by_value[k][rest]))
+        picks[s], held[out] = v, by_value[v][out]
+    print(f"{label}, one source left out: held-out objective {cc.objective(held):.4f}; chosen {picks}")
+
+
+def main():
+    argv = [a for a in sys.argv if a != "--without"]
+    without = sys.argv[sys.argv.index("--without") + 1] if "--without" in sys.argv else None
+    if without:
+        argv.remove(without)
+    if len(argv) < 4:
+        sys.exit(__doc__)
+    series, report = cc.variant_report(argv, __doc__)
+    report("every horizon on the 48-h origins (before)", ratios(series, share=None))
+    shares = {v: ratios(series, share=v) for v in [1.0, 0.75, 0.5, 0.25, 0.0]}
+    for v, r in shares.items():
+        report(f"share of the window known {v}" + (" (product)" if v == 0.0 else ""), r)
+    one_source_out(series, shares, "share")
+    for v in [0.95, 0.8, 0.7, 0.6]:
+        report(f"recency at 1-3 h {v}", ratios(series, recency_short=v))
+    widths = {v: ratios(series, width=v / 12) for v in [4, 6, 8, 12]}
+    for v, r in widths.items():
+        report(f"half-width {v}/12 h" + (" (product)" if v == 4 else ""), r)
+    for v in [2, 3]:
+        report(f"half-width h/{12 // v}", ratios(series, width=v / 12))
+    one_source_out(series, widths, "width")
+    if without:
+        corpus = cc.baselines(argv[2:3])[0]
+        keep = [i for i, s in enumerate(series) if s.name != without and s.name in corpus]
+        for label, share in [("before", None), ("whole window", 1.0), ("product", 0.0)]:
+            geo = np.exp(np.mean(np.log(ratios(series, share=share)[keep]), 0))
+            print(f"{label}, corpus without {without}: geo " + " ".join(f"{g:.3f}" for g in geo))
+    for n in [14, 20, 28, 40]:
+        cc.VALIDATION = n
+        series_n, report_n = cc.variant_report(argv, __doc__)
+        report_n(f"{n} validation origins" + (" (product)" if n == 28 else ""), ratios(series_n))
+    cc.VALIDATION = 28
+
+
+if __name__ == "__main__":
+    main()
