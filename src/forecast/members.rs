@@ -3,7 +3,7 @@
 
 use super::features::{Calendar, ClusterContext};
 use super::persist::Pin;
-use super::season::{DayTypeSeason, deseasonalize};
+use super::season::{DayTypeSeason, deseasonalize, has_cycle};
 use augurs_core::{Fit, Predict};
 use augurs_ets::AutoETS;
 use augurs_ets::trend::AutoETSTrendModel;
@@ -140,6 +140,30 @@ pub trait Member: Send + Sync {
 pub struct SeasonalNaive {
     pub season: usize,
     pub name: &'static str,
+    /// Forecast only where the history shows the season
+    /// ([`has_cycle`]): a week's seasonal naive, which elsewhere repeats
+    /// last week's noise and won validation by chance (docs/forecasting.md,
+    /// "The members, chosen by cross-validation").
+    pub needs_cycle: bool,
+}
+
+impl SeasonalNaive {
+    /// Yesterday's same hour.
+    pub fn daily() -> Self {
+        SeasonalNaive {
+            season: 24,
+            name: "seasonal24",
+            needs_cycle: false,
+        }
+    }
+    /// Last week's same hour, where the history repeats weekly.
+    pub fn weekly() -> Self {
+        SeasonalNaive {
+            season: 168,
+            name: "seasonal168",
+            needs_cycle: true,
+        }
+    }
 }
 
 impl Member for SeasonalNaive {
@@ -154,7 +178,7 @@ impl Member for SeasonalNaive {
     }
     fn point(&self, y: &[f64], _: i64, h: usize) -> Option<Vec<f64>> {
         let (n, s) = (y.len(), self.season);
-        if n < s {
+        if n < s || (self.needs_cycle && !has_cycle(y, s)) {
             return None;
         }
         Some((0..h).map(|i| y[n - s + i % s]).collect())

@@ -34,14 +34,8 @@ pub fn members_over(
     let mut members: Vec<Box<dyn Member>> = vec![
         Box::new(Naive),
         Box::new(EtsLevel),
-        Box::new(SeasonalNaive {
-            season: 24,
-            name: "seasonal24",
-        }),
-        Box::new(SeasonalNaive {
-            season: 168,
-            name: "seasonal168",
-        }),
+        Box::new(SeasonalNaive::daily()),
+        Box::new(SeasonalNaive::weekly()),
         Box::new(Mstl),
         Box::new(Ets),
         Box::new(Theta),

@@ -26,6 +26,34 @@ impl DailySeason {
     }
 }
 
+/// Whether `y` repeats every `lag` hours: its autocorrelation at `lag`
+/// exceeds 1.645 standard errors (Bartlett's, from the autocorrelations
+/// below `lag`; one-sided 95 %), the test statsforecast's AutoTheta runs
+/// before it fits a season. Never under two periods of history.
+pub fn has_cycle(y: &[f64], lag: usize) -> bool {
+    let n = y.len();
+    if lag == 0 || n < 2 * lag {
+        return false;
+    }
+    let mean = y.iter().sum::<f64>() / n as f64;
+    let d: Vec<f64> = y.iter().map(|v| v - mean).collect();
+    let var: f64 = d.iter().map(|v| v * v).sum();
+    if var.is_nan() || var <= 0.0 {
+        return false;
+    }
+    let r = |k: usize| {
+        d[..n - k]
+            .iter()
+            .zip(&d[k..])
+            .map(|(a, b)| a * b)
+            .sum::<f64>()
+            / var
+    };
+    let below: f64 = (1..lag).map(|k| r(k).powi(2)).sum();
+    let se = ((1.0 + 2.0 * below) / n as f64).sqrt();
+    r(lag).abs() / se > 1.645
+}
+
 /// The series without its daily season (multiplicative when all values are positive).
 pub fn deseasonalize(y: &[f64]) -> (Vec<f64>, DailySeason) {
     let multiplicative = y.iter().all(|v| *v > 0.0);

@@ -85,6 +85,7 @@ fn seasonal_member_repeats_the_day_and_fails_shuffled_data() {
     let m = SeasonalNaive {
         season: 24,
         name: "s",
+        needs_cycle: false,
     };
     let f = m.point(&y, 0, 48).expect("forecast");
     let truth: Vec<f64> = (14 * 24..14 * 24 + 48)
@@ -316,10 +317,7 @@ fn first_hours_choose_only_among_level_trackers_and_naive_on_merit() {
     // there is under FIRST_HOURS_MARGIN of theta's, joins them on merit.
     let f = forecast_walk(vec![
         Box::new(Naive),
-        Box::new(SeasonalNaive {
-            season: 24,
-            name: "seasonal24",
-        }),
+        Box::new(SeasonalNaive::daily()),
         Box::new(Theta),
     ]);
     assert!(Theta.serves_first_hours() && !Naive.serves_first_hours());
@@ -336,14 +334,8 @@ fn first_hours_choose_only_among_level_trackers_and_naive_on_merit() {
     );
     // Without any member that serves the first hours every member competes at 1 h.
     let g = forecast_walk(vec![
-        Box::new(SeasonalNaive {
-            season: 24,
-            name: "seasonal24",
-        }),
-        Box::new(SeasonalNaive {
-            season: 168,
-            name: "seasonal168",
-        }),
+        Box::new(SeasonalNaive::daily()),
+        Box::new(SeasonalNaive::weekly()),
     ]);
     assert!(g.weights[0][0] > 0.0, "{:?}", g.weights[0]);
     assert!((g.weights[0].iter().sum::<f64>() - 1.0).abs() < 1e-9);
@@ -488,24 +480,14 @@ fn seasonal_naive_joins_the_first_hours_where_the_day_repeats() {
         after: 1.0,
         from: 0,
     };
-    let seasonal = SeasonalNaive {
-        season: 24,
-        name: "seasonal24",
-    };
+    let seasonal = SeasonalNaive::daily();
     assert!(seasonal.first_hours_margin().is_some());
     let f = forecast_after(y, vec![Box::new(tracker), Box::new(seasonal)]);
     for h in 1..=SHORT_HORIZONS {
         assert_eq!(f.weights[h - 1], vec![0.0, 1.0], "h{h}");
     }
     // A week's seasonal naive does not join them.
-    assert!(
-        SeasonalNaive {
-            season: 168,
-            name: "seasonal168"
-        }
-        .first_hours_margin()
-        .is_none()
-    );
+    assert!(SeasonalNaive::weekly().first_hours_margin().is_none());
 }
 
 /// A level tracker that forecasts only from `from` hours of history on (as

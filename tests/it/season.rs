@@ -146,3 +146,53 @@ fn theta_daytype_tracks_the_level_but_sits_out_the_first_hours() {
     assert!(later[1] > later[0], "24 h weights {later:?}");
     assert_eq!(f.combined.p50.len(), 48);
 }
+
+#[test]
+fn a_weeks_seasonal_naive_forecasts_only_where_the_history_repeats_weekly() {
+    use nodecast::forecast::members::SeasonalNaive;
+    use nodecast::forecast::season::has_cycle;
+    // Four weeks of business demand (weekends at half) with 5 % noise.
+    let week: Vec<f64> = (0..4 * 168)
+        .map(|h| business(h) * (1.0 + 0.05 * noise(h)))
+        .collect();
+    assert!(has_cycle(&week, 168));
+    let f = SeasonalNaive::weekly()
+        .point(&week, monday(), 48)
+        .expect("weekly");
+    assert_eq!(f[..24], week[3 * 168..3 * 168 + 24]);
+    // The same level and noise with no weekly (or daily) pattern: last
+    // week's hours are noise, so the member stays out, but for the test's
+    // false alarms (one in ten at 1.645 standard errors, two-sided).
+    let flat = |k: usize| -> Vec<f64> {
+        (0..4 * 168)
+            .map(|h| 10.0 * (1.0 + 0.05 * noise(h + 10_000 * k)))
+            .collect()
+    };
+    let alarms = (0..40)
+        .filter(|k| {
+            SeasonalNaive::weekly()
+                .point(&flat(*k), monday(), 48)
+                .is_some()
+        })
+        .count();
+    assert!(alarms <= 8, "{alarms} of 40 noise series called weekly");
+    // Every business week is, whatever its noise.
+    for k in 0..40 {
+        let y: Vec<f64> = (0..4 * 168)
+            .map(|h| business(h) * (1.0 + 0.05 * noise(h + 10_000 * k)))
+            .collect();
+        assert!(has_cycle(&y, 168), "business week {k}");
+    }
+    // Under two weeks there is no test and no forecast; the day's seasonal
+    // naive never asks for one.
+    assert!(
+        SeasonalNaive::weekly()
+            .point(&week[..300], monday(), 48)
+            .is_none()
+    );
+    assert!(
+        SeasonalNaive::daily()
+            .point(&flat(0), monday(), 48)
+            .is_some()
+    );
+}
