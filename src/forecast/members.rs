@@ -143,7 +143,7 @@ pub struct SeasonalNaive {
     /// Forecast only where the history shows the season
     /// ([`has_cycle`]): a week's seasonal naive, which elsewhere repeats
     /// last week's noise and won validation by chance (docs/forecasting.md,
-    /// "The members, chosen by cross-validation").
+    /// "Seasonal naive of a week only where the week repeats").
     pub needs_cycle: bool,
 }
 

@@ -26,10 +26,11 @@ impl DailySeason {
     }
 }
 
-/// Whether `y` repeats every `lag` hours: its autocorrelation at `lag`
-/// exceeds 1.645 standard errors (Bartlett's, from the autocorrelations
-/// below `lag`; one-sided 95 %), the test statsforecast's AutoTheta runs
-/// before it fits a season. Never under two periods of history.
+/// Whether `y` repeats every `lag` hours: its autocorrelation at `lag` is
+/// over 1.645 standard errors from zero (Bartlett's, from the
+/// autocorrelations below `lag`; a two-sided test at 90 %), the test
+/// statsforecast's AutoTheta runs before it fits a season. Never under two
+/// periods of history.
 pub fn has_cycle(y: &[f64], lag: usize) -> bool {
     let n = y.len();
     if lag == 0 || n < 2 * lag {
