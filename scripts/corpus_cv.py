@@ -75,10 +75,13 @@ GRID += [
 
 
 class Series:
-    def __init__(self, path, best, origins=None):
+    def __init__(self, path, best, origins=None, adapt=None):
         """`origins`: the test origins to recombine (default: the
-        backtest's own)."""
+        backtest's own); `adapt`: a function that changes the dump before
+        it is read (scripts/members_cv.py takes members out)."""
         d = json.load(open(path))
+        if adapt:
+            d = adapt(d)
         self.name = d["series"].split("/")[-1].removesuffix(".csv")
         self.best = np.array([best[self.name][str(h)]["mape"] for h in SCORED])
         self.members = d["members"]
@@ -286,9 +289,44 @@ def baselines(paths):
     return best, group
 
 
-def dumps(folder, best):
-    """Every series of a folder of member dumps."""
-    return [Series(p, best) for p in sorted(glob.glob(os.path.join(folder, "*.members.json")))]
+def dumps(folder, best, adapt=None):
+    """Every series of a folder of member dumps (each changed by `adapt`
+    first, as Series takes it)."""
+    return [Series(p, best, adapt=adapt) for p in sorted(glob.glob(os.path.join(folder, "*.members.json")))]
+
+
+def one_source_out(names, by_value):
+    """Leave one source out at a time: the value (a key of `by_value`, whose
+    values are ratios per series) chosen on the other sources' series,
+    scored on the source left out. Returns the held-out ratios and the
+    choice per source."""
+    src = [source(n) for n in names]
+    held = np.zeros_like(next(iter(by_value.values())))
+    picks = {}
+    for s in sorted(set(src)):
+        out = [i for i, x in enumerate(src) if x == s]
+        rest = [i for i, x in enumerate(src) if x != s]
+        picks[s] = min(by_value, key=lambda k: objective(by_value[k][rest]))
+        held[out] = by_value[picks[s]][out]
+    return held, picks
+
+
+def reporter(names, corpus):
+    """report(label, ratios): the objective on all series and on each fold,
+    then the corpus's (names in `corpus`) and the dev series' geometric
+    means and medians, and the dev series' mean (the dev bar's statistic)."""
+    fold = folds(names)
+    sets = {k: [i for i, n in enumerate(names) if fold[n] == k] for k in "AB"}
+    in_corpus = [i for i, n in enumerate(names) if n in corpus]
+    dev = [i for i, n in enumerate(names) if n not in corpus]
+
+    def report(label, r):
+        print(f"{label}: objective {objective(r):.4f} (fold A {objective(r[sets['A']]):.4f}, fold B {objective(r[sets['B']]):.4f})")
+        show("corpus", r[in_corpus])
+        show("dev", r[dev])
+        print("  dev mean " + " ".join(f"{v:.3f}" for v in r[dev].mean(0)), flush=True)
+
+    return report
 
 
 def folds(names):
@@ -310,17 +348,7 @@ def variant_report(argv, doc):
     best, group = baselines(argv[2:])
     corpus = {n for n, g in group.items() if g == os.path.basename(argv[2])}
     series = dumps(argv[1], best)
-    names = [s.name for s in series]
-    fold = folds(names)
-    sets = {k: [i for i, n in enumerate(names) if fold[n] == k] for k in "AB"}
-    in_corpus = [i for i, n in enumerate(names) if n in corpus]
-    dev = [i for i, n in enumerate(names) if n not in corpus]
-
-    def report(label, r):
-        print(f"{label}: objective {objective(r):.4f} (fold A {objective(r[sets['A']]):.4f}, fold B {objective(r[sets['B']]):.4f})")
-        show("corpus", r[in_corpus])
-        show("dev", r[dev])
-
+    report = reporter([s.name for s in series], corpus)
     return series, report
 
 

@@ -42,15 +42,7 @@ def ratios(series, **reads):
 
 
 def one_source_out(series, by_value, label):
-    names = [s.name for s in series]
-    src = [cc.source(n) for n in names]
-    held = np.zeros_like(next(iter(by_value.values())))
-    picks = {}
-    for s in sorted(set(src)):
-        out = [i for i, x in enumerate(src) if x == s]
-        rest = [i for i, x in enumerate(src) if x != s]
-        v = min(by_value, key=lambda k: cc.objective(by_value[k][rest]))
-        picks[s], held[out] = v, by_value[v][out]
+    held, picks = cc.one_source_out([s.name for s in series], by_value)
     print(f"{label}, one source left out: held-out objective {cc.objective(held):.4f}; chosen {picks}")
 
 
