@@ -66,7 +66,8 @@ fn far_from(y: &[f64], e: &[Option<f64>]) -> Vec<bool> {
         .collect()
 }
 
-fn median(v: &mut [f64]) -> f64 {
+/// The median of `v` (reordered); `v` must not be empty.
+pub fn median(v: &mut [f64]) -> f64 {
     v.sort_by(f64::total_cmp);
     let m = v.len() / 2;
     if v.len() % 2 == 1 {

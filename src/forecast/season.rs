@@ -5,6 +5,7 @@
 //! demand before there are two weeks of history to fit a weekly season).
 
 use super::features::Calendar;
+use super::robust;
 use chrono::{DateTime, Datelike, Weekday};
 
 /// A daily season removed from a series.
@@ -79,12 +80,15 @@ pub fn deseasonalize(y: &[f64]) -> (Vec<f64>, DailySeason) {
     )
 }
 
-/// Daily seasonal indices by classical decomposition over the last weeks.
+/// Daily seasonal indices by classical decomposition over the last weeks:
+/// each hour of the day's median ratio to (or difference from) the centered
+/// 24-hour moving average. A mean carried a one-hour burst of 20x the level
+/// into that hour's index for four weeks, and a level shift into every
+/// hour's (docs/forecasting.md, "Robust daily season").
 fn daily_indices(y: &[f64], multiplicative: bool) -> [f64; 24] {
     let n = y.len();
     let start = n.saturating_sub(24 * 28);
-    let mut sums = [0.0; 24];
-    let mut counts = [0usize; 24];
+    let mut ratios: [Vec<f64>; 24] = std::array::from_fn(|_| Vec::new());
     for t in (start + 12)..n.saturating_sub(12) {
         // Centered 2x24 moving average.
         let w = &y[t - 12..=t + 12];
@@ -94,13 +98,12 @@ fn daily_indices(y: &[f64], multiplicative: bool) -> [f64; 24] {
         } else {
             y[t] - ma
         };
-        sums[t % 24] += r;
-        counts[t % 24] += 1;
+        ratios[t % 24].push(r);
     }
     let mut idx = [if multiplicative { 1.0 } else { 0.0 }; 24];
-    for j in 0..24 {
-        if counts[j] > 0 {
-            idx[j] = sums[j] / counts[j] as f64;
+    for (i, r) in idx.iter_mut().zip(ratios.iter_mut()) {
+        if !r.is_empty() {
+            *i = robust::median(r);
         }
     }
     // Normalize: indices average to 1 (or 0).

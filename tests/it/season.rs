@@ -196,3 +196,29 @@ fn a_weeks_seasonal_naive_forecasts_only_where_the_history_repeats_weekly() {
             .is_some()
     );
 }
+
+#[test]
+fn the_daily_season_holds_through_a_burst_and_a_level_shift() {
+    use nodecast::forecast::season::deseasonalize;
+    // Three weeks of a daily cycle (±30 %, 1 % noise) at level 750, then
+    // 220 from day 10 on (nab-ec2-netin-257a54's shift), with a one-hour
+    // burst of 20x the level on day 4 at 16:00 (its burst).
+    let level = |h: usize| if h < 10 * 24 { 750.0 } else { 220.0 };
+    let cycle = |h: usize| 1.0 + 0.3 * (std::f64::consts::TAU * (h % 24) as f64 / 24.0).sin();
+    let burst = 4 * 24 + 16;
+    let y: Vec<f64> = (0..21 * 24)
+        .map(|h| {
+            let v = level(h) * cycle(h) * (1.0 + 0.01 * noise(h));
+            if h == burst { 20.0 * v } else { v }
+        })
+        .collect();
+    // Without its season, every other hour is its level: the burst's hour
+    // of the day and the hours around the shift keep their own index (a
+    // mean of the ratios put the burst into 16:00's index, 2x too high, and
+    // the shift into every hour's).
+    let (de, _) = deseasonalize(&y);
+    for (h, v) in de.iter().enumerate().filter(|(h, _)| *h != burst) {
+        let off = v / level(h) - 1.0;
+        assert!(off.abs() < 0.03, "hour {h}: {v:.1} against {}", level(h));
+    }
+}

@@ -1,0 +1,59 @@
+#!/usr/bin/env python3
+"""Choose among whole out-of-fold runs of product variants
+(`scripts/global_cv.sh` folders, one per build), as the offline scripts
+choose among recombined rules: each run's objective (mean over horizons of
+log geometric mean + log median of the ensemble's ratio to the
+hindsight-best baseline, lower is better) on all series and on each fold,
+the corpus's and the dev series' figures, then whether the choice
+validates: the run chosen on each fold scored on the other, and with one
+source left out at a time (chosen on the other sources' series, scored on
+the source left out).
+
+    python3 scripts/runs_cv.py BASELINES-CORPUS.json BASELINES-DEV.json LABEL=OUT/bt [LABEL=OUT/bt ...]
+
+Needs numpy.
+"""
+import json
+import os
+import sys
+
+import numpy as np
+
+import corpus_cv as cc
+
+H = ["1", "6", "12", "24", "48"]
+
+
+def run_ratios(folder, best, names):
+    out = []
+    for n in names:
+        r = json.load(open(os.path.join(folder, n + ".json")))["models"]["ensemble"]
+        out.append([r[h]["mape"] / best[n][h]["mape"] for h in H])
+    return np.array(out)
+
+
+def main():
+    if len(sys.argv) < 4:
+        sys.exit(__doc__)
+    best, group = cc.baselines(sys.argv[1:3])
+    corpus = {n for n, g in group.items() if g == os.path.basename(sys.argv[1])}
+    runs = dict(a.split("=", 1) for a in sys.argv[3:])
+    first = next(iter(runs.values()))
+    names = sorted(f[: -len(".json")] for f in os.listdir(first) if f.endswith(".json") and not f.endswith(".members.json"))
+    names = [n for n in names if n in best]
+    report = cc.reporter(names, corpus)
+    by_run = {label: run_ratios(folder, best, names) for label, folder in runs.items()}
+    for label, r in by_run.items():
+        report(label, r)
+    fold = cc.folds(names)
+    sets = {k: [i for i, n in enumerate(names) if fold[n] == k] for k in "AB"}
+    for k, other in [("A", "B"), ("B", "A")]:
+        pick = min(by_run, key=lambda lb: cc.objective(by_run[lb][sets[k]]))
+        scored = {lb: round(cc.objective(by_run[lb][sets[other]]), 4) for lb in by_run}
+        print(f"fold {k} chooses {pick}; on fold {other}: {scored}")
+    held, picks = cc.one_source_out(names, by_run)
+    print(f"one source left out: held-out objective {cc.objective(held):.4f}; chosen {picks}")
+
+
+if __name__ == "__main__":
+    main()
