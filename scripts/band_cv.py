@@ -31,7 +31,7 @@ import sys
 
 import numpy as np
 
-from corpus_cv import PRODUCT, SCORED, VALIDATION, Series, baselines, folds
+from corpus_cv import PRODUCT, SCORED, VALIDATION, Series, baselines, corpus_names, folds
 from recombine import H, validation_origins
 
 # The quantile curves searched: `BAND_Q` at 1 h (flat to 24 h, the
@@ -161,7 +161,7 @@ def main():
     if len(args) < 3:
         sys.exit(__doc__)
     best, group = baselines(args[1:])
-    corpus = {n for n, g in group.items() if g == os.path.basename(args[1])}
+    corpus = corpus_names(group, args[1])
     widest, own = {}, {}
     for path in sorted(glob.glob(os.path.join(args[0], "*.members.json"))):
         name, widest[name], own[name] = covered(path, best, "--in-sample" in sys.argv)

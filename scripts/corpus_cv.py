@@ -278,6 +278,12 @@ def show(label, r):
     print(f"  {label:40s} geo " + " ".join(f"{v:.3f}" for v in g) + "   median " + " ".join(f"{v:.3f}" for v in md) + f"   ({len(r)} series)")
 
 
+def corpus_names(group, corpus_path):
+    """The series whose baselines came from `corpus_path` (`group` as
+    baselines returns it)."""
+    return {n for n, g in group.items() if g == os.path.basename(corpus_path)}
+
+
 def baselines(paths):
     """Per series: the best baselines' MAPE by horizon, and which file
     (its base name) holds them."""
@@ -315,8 +321,7 @@ def reporter(names, corpus):
     """report(label, ratios): the objective on all series and on each fold,
     then the corpus's (names in `corpus`) and the dev series' geometric
     means and medians, and the dev series' mean (the dev bar's statistic)."""
-    fold = folds(names)
-    sets = {k: [i for i, n in enumerate(names) if fold[n] == k] for k in "AB"}
+    sets = fold_sets(names)
     in_corpus = [i for i, n in enumerate(names) if n in corpus]
     dev = [i for i, n in enumerate(names) if n not in corpus]
 
@@ -338,6 +343,12 @@ def folds(names):
     return fold
 
 
+def fold_sets(names):
+    """The indices of `names` in fold A and in fold B."""
+    fold = folds(names)
+    return {k: [i for i, n in enumerate(names) if fold[n] == k] for k in "AB"}
+
+
 def variant_report(argv, doc):
     """For the scripts that compare variants of the product's rule
     (`OUT/bt BASELINES-CORPUS.json BASELINES-DEV.json`): the series, and a
@@ -346,7 +357,7 @@ def variant_report(argv, doc):
     if len(argv) < 4:
         sys.exit(doc)
     best, group = baselines(argv[2:])
-    corpus = {n for n, g in group.items() if g == os.path.basename(argv[2])}
+    corpus = corpus_names(group, argv[2])
     series = dumps(argv[1], best)
     report = reporter([s.name for s in series], corpus)
     return series, report

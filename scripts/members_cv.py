@@ -32,7 +32,6 @@ the dev series' mean (the dev bar's statistic).
 
 Needs numpy. About four minutes a step.
 """
-import os
 import sys
 
 import numpy as np
@@ -110,11 +109,10 @@ def main():
     if len(argv) < 4:
         sys.exit(__doc__)
     best, group = cc.baselines(argv[2:])
-    corpus = {n for n, g in group.items() if g == os.path.basename(argv[2])}
+    corpus = cc.corpus_names(group, argv[2])
     names, kept, members = ratios(argv[1], best, base, weekly_z)
     report = cc.reporter(names, corpus)
-    fold = cc.folds(names)
-    sets = {k: [i for i, n in enumerate(names) if fold[n] == k] for k in "AB"}
+    sets = cc.fold_sets(names)
 
     left = list(base)
     report(f"without {','.join(left) or 'none'} (start)", kept)

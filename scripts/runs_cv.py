@@ -9,7 +9,11 @@ validates: the run chosen on each fold scored on the other, and with one
 source left out at a time (chosen on the other sources' series, scored on
 the source left out).
 
-    python3 scripts/runs_cv.py BASELINES-CORPUS.json BASELINES-DEV.json LABEL=OUT/bt [LABEL=OUT/bt ...]
+    python3 scripts/runs_cv.py BASELINES-CORPUS.json BASELINES-DEV.json LABEL=OUT/bt [LABEL=OUT/bt ...] [--worst H N]
+
+`--worst H N` also prints, for each run, the N corpus series with the
+largest log ratio at horizon H and how much of the corpus's sum of log
+ratios (45 x log of its geometric mean) they and the rest hold.
 
 Needs numpy.
 """
@@ -33,10 +37,15 @@ def run_ratios(folder, best, names):
 
 
 def main():
+    worst = None
+    if "--worst" in sys.argv:
+        i = sys.argv.index("--worst")
+        worst = (H.index(sys.argv[i + 1]), int(sys.argv[i + 2]))
+        del sys.argv[i : i + 3]
     if len(sys.argv) < 4:
         sys.exit(__doc__)
     best, group = cc.baselines(sys.argv[1:3])
-    corpus = {n for n, g in group.items() if g == os.path.basename(sys.argv[1])}
+    corpus = cc.corpus_names(group, sys.argv[1])
     runs = dict(a.split("=", 1) for a in sys.argv[3:])
     first = next(iter(runs.values()))
     names = sorted(f[: -len(".json")] for f in os.listdir(first) if f.endswith(".json") and not f.endswith(".members.json"))
@@ -45,8 +54,12 @@ def main():
     by_run = {label: run_ratios(folder, best, names) for label, folder in runs.items()}
     for label, r in by_run.items():
         report(label, r)
-    fold = cc.folds(names)
-    sets = {k: [i for i, n in enumerate(names) if fold[n] == k] for k in "AB"}
+        if worst:
+            h, n = worst
+            logs = sorted(((np.log(r[i, h]), names[i]) for i, x in enumerate(names) if x in corpus), reverse=True)
+            top = ", ".join(f"{name} {np.exp(v):.2f}x" for v, name in logs[:n])
+            print(f"  {H[h]} h: the {n} worst hold {sum(v for v, _ in logs[:n]):+.2f}, the other {len(logs) - n} {sum(v for v, _ in logs[n:]):+.2f}: {top}")
+    sets = cc.fold_sets(names)
     for k, other in [("A", "B"), ("B", "A")]:
         pick = min(by_run, key=lambda lb: cc.objective(by_run[lb][sets[k]]))
         scored = {lb: round(cc.objective(by_run[lb][sets[other]]), 4) for lb in by_run}

@@ -303,6 +303,11 @@ fn simulate_stops_the_band_at_the_busiest_hour_seen_plus_the_buffer() {
     assert_eq!(capped["rules"]["peak_buffer"], 0.1);
     let nh = |v: &serde_json::Value| v["policies"]["predictive"]["node_hours"].as_u64();
     let short = |v: &serde_json::Value| v["policies"]["predictive"]["shortage_node_hours"].as_u64();
+    eprintln!(
+        "node-hours with the ceiling {:?}, without {:?}",
+        nh(&capped),
+        nh(&open)
+    );
     assert!(
         nh(&capped) < nh(&open),
         "the ceiling cuts node-hours: {:?} against {:?}",
