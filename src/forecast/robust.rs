@@ -4,11 +4,13 @@
 //! (MSTL forecast 20-30 % low for a day after an 8-hour outage, and echoed
 //! it a day later). Hours far from both robust seasonal expectations, in
 //! runs that ended before the last hour and lasted at most [`MAX_RUN`]
-//! hours, are replaced by the weekly expectation before the statistical
-//! members fit. A run still going at the last hour is the present and is
-//! kept; a longer one is a new regime and is kept. Pure.
+//! hours, are replaced by the weekly expectation, scaled to the level of
+//! the day around them, before the statistical members fit. A run still
+//! going at the last hour is the present and is kept; a longer one is a new
+//! regime and is kept. Pure.
 
 use std::borrow::Cow;
+use std::ops::Range;
 
 /// Days either side whose same hour makes the daily expectation.
 pub const DAYS: usize = 7;
@@ -82,50 +84,77 @@ pub fn median(v: &mut [f64]) -> f64 {
 /// alike (a weekend is far from the weekdays around it, not from the
 /// weekends), so nothing is marked before two weeks of history.
 pub fn incidents(y: &[f64]) -> Vec<bool> {
-    marked(y).0
+    let mut out = vec![false; y.len()];
+    for run in marked(y).0 {
+        out[run].iter_mut().for_each(|o| *o = true);
+    }
+    out
 }
 
-/// [`incidents`], and the weekly expectation they are measured against
-/// (none under two weeks of history, where nothing is marked).
-fn marked(y: &[f64]) -> (Vec<bool>, Vec<Option<f64>>) {
+/// The runs of `true` in `mask`.
+fn runs(mask: &[bool]) -> impl Iterator<Item = Range<usize>> + '_ {
+    let mut t = 0;
+    std::iter::from_fn(move || {
+        let start = t + mask.get(t..)?.iter().position(|m| *m)?;
+        let end = start + mask[start..].iter().take_while(|m| **m).count();
+        t = end;
+        Some(start..end)
+    })
+}
+
+/// The runs of hours in [`incidents`], the weekly expectation they are
+/// measured against (none under two weeks of history, where nothing is
+/// marked), and which hours are far from both expectations.
+fn marked(y: &[f64]) -> (Vec<Range<usize>>, Vec<Option<f64>>, Vec<bool>) {
     let n = y.len();
-    let mut out = vec![false; n];
     if n < 2 * 168 {
-        return (out, Vec::new());
+        return (Vec::new(), Vec::new(), Vec::new());
     }
     let daily = far_from(y, &expectation(y, 24, DAYS));
     let weekly_expectation = expectation(y, 168, WEEKS);
     let weekly = far_from(y, &weekly_expectation);
     let far: Vec<bool> = daily.iter().zip(&weekly).map(|(d, w)| *d && *w).collect();
-    let mut t = 0;
-    while t < n {
-        if !far[t] {
-            t += 1;
-            continue;
-        }
-        let start = t;
-        while t < n && far[t] {
-            t += 1;
-        }
-        if t < n && t - start <= MAX_RUN {
-            out[start..t].iter_mut().for_each(|o| *o = true);
-        }
-    }
-    (out, weekly_expectation)
+    let ended = runs(&far)
+        .filter(|r| r.end < n && r.len() <= MAX_RUN)
+        .collect();
+    (ended, weekly_expectation, far)
 }
 
+/// Hours either side of an incident whose ratio to their weekly
+/// expectation sets the level its hours are replaced at.
+pub const LEVEL_HOURS: usize = 24;
+
 /// `y` with the hours of ended incidents replaced by their weekly
-/// expectation (borrowed unchanged when there are none).
+/// expectation, scaled to the level around the incident: the median ratio
+/// of the hours within [`LEVEL_HOURS`] either side that are not far from
+/// their expectations (after a level shift the weeks before are at the old
+/// level, and an incident a few hours before the origin was put back at
+/// it). Borrowed unchanged when there are none.
 pub fn cleaned(y: &[f64]) -> Cow<'_, [f64]> {
-    let (incident, e) = marked(y);
-    if !incident.contains(&true) {
+    let (incidents, e, far) = marked(y);
+    if incidents.is_empty() {
         return Cow::Borrowed(y);
     }
-    Cow::Owned(
-        y.iter()
-            .zip(&incident)
-            .zip(&e)
-            .map(|((v, m), e)| if *m { e.unwrap_or(*v) } else { *v })
-            .collect(),
-    )
+    let n = y.len();
+    let mut out = y.to_vec();
+    let mut ratios = Vec::new();
+    for run in incidents {
+        ratios.clear();
+        for u in run.start.saturating_sub(LEVEL_HOURS)..(run.end + LEVEL_HOURS).min(n) {
+            if let Some(x) = e[u].filter(|x| *x > 0.0 && !far[u]) {
+                ratios.push(y[u] / x);
+            }
+        }
+        let scale = if ratios.is_empty() {
+            1.0
+        } else {
+            median(&mut ratios)
+        };
+        for u in run {
+            if let Some(x) = e[u] {
+                out[u] = x * scale;
+            }
+        }
+    }
+    Cow::Owned(out)
 }

@@ -105,3 +105,31 @@ fn after_an_outage_the_forecast_stays_within_1_2x_of_naive() {
         assert!(ratio <= 1.2, "{lead} h ahead: {ratio:.2}x naive's error");
     }
 }
+
+#[test]
+fn an_incident_after_a_level_shift_is_put_back_at_the_new_level() {
+    // Demand steps down to 80 % from day 14 (the weeks before are at the
+    // old level), and on the last day a burst of four hours at 10x ends
+    // four hours before the history does.
+    let burst = 27 * 24 + 16..27 * 24 + 20;
+    let level = |h: usize| if h >= 14 * 24 { 0.8 } else { 1.0 };
+    let y: Vec<f64> = (0..28 * 24)
+        .map(|h| {
+            let v = level(h) * demand(h);
+            if burst.contains(&h) { 10.0 * v } else { v }
+        })
+        .collect();
+    let marked = incidents(&y);
+    assert!(burst.clone().all(|t| marked[t]), "the burst is an incident");
+    let c = cleaned(&y);
+    for t in burst {
+        // The weekly expectation alone is the old level's, 25 % too high.
+        let now = level(t) * demand(t);
+        assert!(
+            (c[t] / now - 1.0).abs() < 0.1,
+            "{t}: put back at {:.1}, demand at the new level {now:.1} (the old {:.1})",
+            c[t],
+            demand(t)
+        );
+    }
+}
