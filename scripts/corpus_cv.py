@@ -349,6 +349,19 @@ def fold_sets(names):
     return {k: [i for i, n in enumerate(names) if fold[n] == k] for k in "AB"}
 
 
+def cross_checks(names, by, product):
+    """Print the variant (a key of `by`, whose values are ratios per
+    series) each fold chooses, scored on the other fold against the
+    product's (`product`, a key of `by`), and the choice with one source
+    left out at a time."""
+    sets = fold_sets(names)
+    for tune, test in (("A", "B"), ("B", "A")):
+        k = min(by, key=lambda k: objective(by[k][sets[tune]]))
+        print(f"chosen on fold {tune}: {k}; on fold {test} {objective(by[k][sets[test]]):.4f} against the product's {objective(by[product][sets[test]]):.4f}")
+    held, picks = one_source_out(names, by)
+    print(f"one source left out: {objective(held):.4f} against the product's {objective(by[product]):.4f}; picks {picks}")
+
+
 def variant_report(argv, doc):
     """For the scripts that compare variants of the product's rule
     (`OUT/bt BASELINES-CORPUS.json BASELINES-DEV.json`): the series, and a

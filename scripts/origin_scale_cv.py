@@ -22,7 +22,7 @@ import warnings
 
 import numpy as np
 
-from corpus_cv import PRODUCT, SCORED, fold_sets, objective, one_source_out, variant_report
+from corpus_cv import PRODUCT, SCORED, cross_checks, variant_report
 
 warnings.simplefilter("ignore", RuntimeWarning)
 
@@ -71,13 +71,7 @@ def main():
                 r = np.array([s.ratios(pooled_scaled(s, 0.9, ref, floor, short), *rule) for s in series])
                 by[(ref, floor, short)] = r
                 report(f"scaled by the {ref}, floored at quantile {floor}{', 1-3 h only' if short else ''}", r)
-    sets = fold_sets([s.name for s in series])
-    for tune, test in (("A", "B"), ("B", "A")):
-        k = min(by, key=lambda k: objective(by[k][sets[tune]]))
-        print(f"chosen on fold {tune}: {k}; on fold {test} {objective(by[k][sets[test]]):.4f} against the product's {objective(by[('product',)][sets[test]]):.4f}")
-    held, picks = one_source_out([s.name for s in series], by)
-    print(f"one source left out: {objective(held):.4f} against the product's {objective(by[('product',)]):.4f}; picks {picks}")
-
+    cross_checks([s.name for s in series], by, ("product",))
 
 if __name__ == "__main__":
     main()

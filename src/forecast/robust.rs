@@ -122,7 +122,7 @@ fn marked(y: &[f64]) -> (Vec<Range<usize>>, Vec<Option<f64>>, Vec<bool>) {
 
 /// Hours either side of an incident whose ratio to their weekly
 /// expectation sets the level its hours are replaced at.
-pub const LEVEL_HOURS: usize = 24;
+pub const LEVEL_HOURS: usize = 12;
 
 /// `y` with the hours of ended incidents replaced by their weekly
 /// expectation, scaled to the level around the incident: the median ratio
