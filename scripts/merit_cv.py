@@ -3,8 +3,9 @@
 global LSTM) admitted only where it also beats the best level tracker on
 the typical validation origin: besides its recency-weighted mean window
 error within its margin of the best tracker candidate's (the product's
-rule), its weighted median over the validation origins at most that
-candidate's. Recombined offline from the member dumps of
+rule), its weighted median over the validation origins at most q times
+that candidate's. Prints each q's report and the series whose 1-h ratio
+moves by over 3 %. Recombined offline from the member dumps of
 scripts/global_cv.sh, as scripts/corpus_cv.py does.
 
     python3 scripts/merit_cv.py OUT/bt BASELINES-CORPUS.json BASELINES-DEV.json
@@ -50,6 +51,9 @@ def main():
         r = np.array([s.ratios(with_median_test(s, p, md, q), *rule) for s, p, md in zip(series, mean, med)])
         by[q] = r
         report(f"on merit only where the median error is at most {q} x the best tracker's", r)
+        for s, a, b in zip(series, by["product"][:, 0], r[:, 0]):
+            if abs(np.log(b / a)) > np.log(1.03):
+                print(f"    1 h, {s.name}: {a:.2f} -> {b:.2f}")
     cross_checks([s.name for s in series], by, "product")
 
 if __name__ == "__main__":
