@@ -3,6 +3,7 @@
 
 use super::features::{Calendar, ClusterContext};
 use super::persist::Pin;
+use super::robust::median;
 use super::season::{DayTypeSeason, deseasonalize, has_cycle};
 use augurs_core::{Fit, Predict};
 use augurs_ets::AutoETS;
@@ -182,6 +183,59 @@ impl Member for SeasonalNaive {
             return None;
         }
         Some((0..h).map(|i| y[n - s + i % s]).collect())
+    }
+}
+
+/// Days whose same hour the daily median takes the median of. Chosen
+/// across series with [`DAILY_MEDIAN_LEVEL_HOURS`] among 5-28 days and
+/// 12-48 hours (docs/forecasting.md, "The daily median").
+pub const DAILY_MEDIAN_DAYS: usize = 21;
+/// Hours before the origin whose ratio to their own daily median sets the
+/// level the daily median forecasts at.
+pub const DAILY_MEDIAN_LEVEL_HOURS: usize = 24;
+
+/// The median of the same hour over the last [`DAILY_MEDIAN_DAYS`] days, at
+/// the level of the last [`DAILY_MEDIAN_LEVEL_HOURS`] hours (the median
+/// ratio of each to its own median over the days before it): a seasonal
+/// naive of a day that one odd day (a burst, a cron job that ran late) does
+/// not move, and that a shift of the whole day carries into. Reads the raw
+/// history: a median needs no cleaning.
+pub struct DailyMedian;
+
+/// The median of hour `t`'s same hour on the [`DAILY_MEDIAN_DAYS`] latest
+/// days before hour `before` (`t >= before`) within `y`; none under two.
+fn same_hour_median(y: &[f64], t: usize, before: usize, buf: &mut Vec<f64>) -> Option<f64> {
+    let first = (t + 1 - before).div_ceil(24);
+    buf.clear();
+    buf.extend(
+        (first..first + DAILY_MEDIAN_DAYS)
+            .map_while(|k| t.checked_sub(24 * k))
+            .map(|u| y[u]),
+    );
+    (buf.len() >= 2).then(|| median(buf))
+}
+
+impl Member for DailyMedian {
+    fn name(&self) -> &'static str {
+        "daily_median"
+    }
+    fn point(&self, y: &[f64], _: i64, h: usize) -> Option<Vec<f64>> {
+        let n = y.len();
+        let mut buf = Vec::with_capacity(DAILY_MEDIAN_DAYS);
+        let mut out = (n..n + h)
+            .map(|t| same_hour_median(y, t, n, &mut buf))
+            .collect::<Option<Vec<f64>>>()?;
+        let mut ratios: Vec<f64> = (n.saturating_sub(DAILY_MEDIAN_LEVEL_HOURS)..n)
+            .filter_map(|u| {
+                let e = same_hour_median(y, u, u, &mut buf)?;
+                (e > 0.0).then(|| y[u] / e)
+            })
+            .collect();
+        if !ratios.is_empty() {
+            let level = median(&mut ratios);
+            out.iter_mut().for_each(|v| *v *= level);
+        }
+        finite(out)
     }
 }
 

@@ -6,7 +6,9 @@ use super::features::Calendar;
 use super::global::{GlobalModels, global_members};
 use super::learned::{Kind, TreeMember};
 use super::lstm::LstmMember;
-use super::members::{Ets, EtsLevel, Member, Mstl, Naive, SeasonalNaive, Theta, ThetaDayType};
+use super::members::{
+    DailyMedian, Ets, EtsLevel, Member, Mstl, Naive, SeasonalNaive, Theta, ThetaDayType,
+};
 use super::persist::ModelStore;
 use std::sync::Arc;
 
@@ -36,6 +38,7 @@ pub fn members_over(
         Box::new(EtsLevel),
         Box::new(SeasonalNaive::daily()),
         Box::new(SeasonalNaive::weekly()),
+        Box::new(DailyMedian),
         Box::new(Mstl),
         Box::new(Ets),
         Box::new(Theta),

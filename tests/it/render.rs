@@ -45,7 +45,21 @@ fn end_to_end_cluster_tab_on_the_real_ensemble() {
     let mut s = state();
     update(&mut s, Action::Command(Command::Cluster(1)));
     let t = text(&render(&s, &Theme::dark(), 120, 40));
-    assert!(t.contains("ensemble of 14 members"), "{t}");
+    assert!(t.contains("ensemble of 15 members"), "{t}");
+    // Every horizon's model mix is shown whole, its members' names and
+    // weights not cut at the pane's edge, also where two horizons would not
+    // fit on one line.
+    let nodes = &s.clusters[0].forecast[&SeriesKind::Nodes];
+    assert!(!nodes.mix.is_empty());
+    let narrow = text(&render(&s, &Theme::dark(), 90, 40));
+    for m in &nodes.mix {
+        assert!(t.contains(&m.describe()), "{} cut:\n{t}", m.describe());
+        assert!(
+            narrow.contains(&m.describe()),
+            "{} cut:\n{narrow}",
+            m.describe()
+        );
+    }
     insta::assert_snapshot!("e2e_cluster_prod-web", t);
 }
 

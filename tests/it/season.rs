@@ -1,4 +1,5 @@
-//! The day-type season (working days and days off) and the member built on it.
+//! The day-type season (working days and days off), the daily season, and
+//! the members built on them.
 
 use crate::fixture::{mape, noise};
 use chrono::{NaiveDate, TimeZone, Utc};
@@ -221,4 +222,56 @@ fn the_daily_season_holds_through_a_burst_and_a_level_shift() {
         let off = v / level(h) - 1.0;
         assert!(off.abs() < 0.03, "hour {h}: {v:.1} against {}", level(h));
     }
+}
+
+#[test]
+fn the_daily_median_ignores_an_odd_day_and_follows_a_shift_of_the_whole_day() {
+    use nodecast::forecast::members::{DailyMedian, SeasonalNaive};
+    // Twelve days of a daily cycle (±30 %, 2 % noise) at level 100, the
+    // last day's evening hours (17:00-22:00) a burst at 5x.
+    let cycle =
+        |h: usize| 100.0 * (1.0 + 0.3 * (std::f64::consts::TAU * (h % 24) as f64 / 24.0).sin());
+    let days = 12;
+    let burst = |h: usize| h / 24 == days - 1 && (17..23).contains(&(h % 24));
+    let y: Vec<f64> = (0..days * 24)
+        .map(|h| cycle(h) * (1.0 + 0.02 * noise(h)) * if burst(h) { 5.0 } else { 1.0 })
+        .collect();
+    let truth: Vec<f64> = (days * 24..days * 24 + 48).map(cycle).collect();
+    let median = DailyMedian.point(&y, monday(), 48).expect("median");
+    let seasonal = SeasonalNaive::daily()
+        .point(&y, monday(), 48)
+        .expect("seasonal");
+    // Yesterday's burst is one day of twelve, and 6 of the last 24 hours
+    // that set the level: the median forecasts the cycle, where yesterday's
+    // seasonal naive repeats the burst.
+    assert!(
+        mape(&truth, &median) < 3.0,
+        "median {:.2}",
+        mape(&truth, &median)
+    );
+    assert!(
+        mape(&truth, &seasonal) > 30.0,
+        "seasonal {:.2}",
+        mape(&truth, &seasonal)
+    );
+    // The whole day steps to 60 % two days before the origin: most days
+    // are at the old level, and the last day's level carries the new one.
+    let shifted: Vec<f64> = (0..days * 24)
+        .map(|h| cycle(h) * (1.0 + 0.02 * noise(h)) * if h >= (days - 2) * 24 { 0.6 } else { 1.0 })
+        .collect();
+    let truth: Vec<f64> = truth.iter().map(|v| 0.6 * v).collect();
+    let median = DailyMedian.point(&shifted, monday(), 48).expect("median");
+    assert!(
+        mape(&truth, &median) < 3.0,
+        "median after the shift {:.2}",
+        mape(&truth, &median)
+    );
+    // Under two days of history there is no median to take; at two, the
+    // mean of the two days' same hour (no hour before the origin has two
+    // days before it to set a level by).
+    assert!(DailyMedian.point(&y[..47], monday(), 1).is_none());
+    assert_eq!(
+        DailyMedian.point(&y[..48], monday(), 1),
+        Some(vec![0.5 * (y[0] + y[24])])
+    );
 }

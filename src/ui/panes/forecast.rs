@@ -43,7 +43,8 @@ impl Widget for ForecastPane<'_> {
         let mix = self.forecast.map(|f| f.mix.as_slice()).unwrap_or(&[]);
         // The model mix gives way to the chart in a short pane.
         let mix = if inner.height >= 16 { mix } else { &[] };
-        let mix_rows = mix.len().div_ceil(MIX_PER_LINE) as u16;
+        let mix_lines = mix_lines(mix, inner.width, t);
+        let mix_rows = mix_lines.len() as u16;
         let warnings = self.forecast.map(|f| f.warnings.as_slice()).unwrap_or(&[]);
         let [legend, chart, info, warn_area, mix_area] = Layout::vertical([
             Constraint::Length(1),
@@ -119,17 +120,32 @@ impl Widget for ForecastPane<'_> {
             .map(|w| Line::from(Span::styled(format!(" ⚠ {w}"), t.warning())))
             .collect();
         Paragraph::new(warn_lines).render(warn_area, buf);
-        let lines: Vec<Line> = mix
-            .chunks(MIX_PER_LINE)
-            .enumerate()
-            .map(|(i, c)| mix_line(i == 0, c, t))
-            .collect();
-        Paragraph::new(lines).render(mix_area, buf);
+        Paragraph::new(mix_lines).render(mix_area, buf);
     }
 }
 
-/// Horizons per line of the model mix.
+/// Horizons per line of the model mix, at most.
 const MIX_PER_LINE: usize = 2;
+
+/// The model mix in lines: up to [`MIX_PER_LINE`] horizons a line, fewer
+/// where their members' names would run past the pane's `width`.
+fn mix_lines<'a>(mix: &[HorizonMix], width: u16, t: &Theme) -> Vec<Line<'a>> {
+    let mut lines = Vec::new();
+    let mut start = 0;
+    while start < mix.len() {
+        let first = lines.is_empty();
+        let mut end = start + 1;
+        while end < mix.len()
+            && end - start < MIX_PER_LINE
+            && mix_line(first, &mix[start..=end], t).width() <= usize::from(width)
+        {
+            end += 1;
+        }
+        lines.push(mix_line(first, &mix[start..end], t));
+        start = end;
+    }
+    lines
+}
 
 /// " models  1 h theta .50 ets .33 mstl .17 │ 6 h …": who serves each shown horizon.
 fn mix_line<'a>(first: bool, mix: &[HorizonMix], t: &Theme) -> Line<'a> {

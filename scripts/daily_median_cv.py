@@ -1,0 +1,114 @@
+#!/usr/bin/env python3
+"""The daily median member (src/forecast/members.rs, `DailyMedian`: each
+hour ahead forecast by the median of the same hour over the last K days,
+scaled by the level of the last S hours, the median ratio of each to its
+own median over the K days before it; S = 0: unscaled) added offline to
+the member dumps of a `scripts/global_cv.sh` run made without it, and
+recombined with the product's rule as scripts/corpus_cv.py does. Every
+(K, S) of the grid, alone and with the unscaled member beside it, is
+reported against the dumps' own members: the objective, the figures, how
+many series gain and lose (mean log ratio over the horizons beyond
++-0.5 %), then each fold's choice scored on the other fold and the choice
+with one source left out. The product's is K = 21, S = 24
+(docs/forecasting.md, "The daily median").
+
+    python3 scripts/daily_median_cv.py OUT/bt BASELINES-CORPUS.json BASELINES-DEV.json [--only K,S ...]
+
+`--only` scores just the variants named (e.g. `--only 21,24 10,0+10,24`;
+`4,0,168`: the median of the same hour of the week over 4 weeks).
+Needs numpy. About five minutes on 2 cores.
+"""
+import itertools
+import sys
+import warnings
+
+import numpy as np
+
+from corpus_cv import PRODUCT, SCORED, baselines, corpus_names, cross_checks, dumps, fold_sets, reporter, show
+
+warnings.simplefilter("ignore", RuntimeWarning)
+H = 48
+
+
+def same_hour(y, t, before, days, period=24):
+    """The same hour on the `days` latest days (periods) before hour `before`."""
+    k0 = -(-(t - before + 1) // period)
+    return [y[t - period * k] for k in range(k0, k0 + days) if t - period * k >= 0]
+
+
+def daily_median(y, o, days, scale_hours, period=24):
+    """The member's 48 hours after origin `o` (None under two days); with
+    `period` 168, the median of the same hour of the week over `days`
+    weeks (unscaled only)."""
+    out = []
+    for t in range(o, o + H):
+        v = same_hour(y, t, o, days, period)
+        if len(v) < 2:
+            return None
+        out.append(float(np.median(v)))
+    if scale_hours == 0:
+        return out
+    r = []
+    for u in range(max(0, o - scale_hours), o):
+        v = same_hour(y, u, u, days)
+        if len(v) >= 2:
+            e = np.median(v)
+            if e > 0:
+                r.append(y[u] / e)
+    s = float(np.median(r)) if r else 1.0
+    return [x * s for x in out]
+
+
+def adder(variants):
+    """A dump adapter adding one member per (days, scale hours[, period])."""
+
+    def adapt(d):
+        y = np.array(d["y"], float)
+        for days, scale, *period in variants:
+            d["members"].append(f"daily_median_{days}_{scale}_{period}")
+            d["tracks_level"].append(False)
+            d["first_hours"].append(False)
+            if "on_merit" in d:
+                d["on_merit"].append(False)
+            for pt in d["points"]:
+                pt[1].append(daily_median(y, pt[0], days, scale, *period))
+        return d
+
+    return adapt
+
+
+def parse(label):
+    return [tuple(int(x) for x in part.split(",")) for part in label.split("+")]
+
+
+def main():
+    args = [a for a in sys.argv[1:] if a != "--only"]
+    if len(args) < 3:
+        sys.exit(__doc__)
+    only = args[3:] if "--only" in sys.argv else None
+    best, group = baselines(args[1:3])
+    corpus = corpus_names(group, args[1])
+    rule = PRODUCT[2:]
+    base = dumps(args[0], best)
+    names = [s.name for s in base]
+    report = reporter(names, corpus)
+    by = {"product": np.array([s.ratios(s.pooled("ape", 0.9), *rule) for s in base])}
+    report("product", by["product"])
+    grid = only or [f"{k},{s}" for k, s in itertools.product([5, 7, 10, 14, 21, 28], [12, 24, 48])] + [
+        f"{k},0+{k},24" for k in [7, 10, 14]
+    ]
+    for label in grid:
+        series = dumps(args[0], best, adapt=adder(parse(label)))
+        by[label] = np.array([s.ratios(s.pooled("ape", 0.9), *rule) for s in series])
+        report(label, by[label])
+        moved = np.log(by[label] / by["product"]).mean(1)
+        print(f"  series that gain {(moved < -0.005).sum()}, lose {(moved > 0.005).sum()}")
+    sets = fold_sets(names)
+    for k in by:
+        for f in "AB":
+            show(f"{k} fold {f}", by[k][sets[f]])
+    cross_checks(names, by, "product")
+
+
+if __name__ == "__main__":
+    main()
