@@ -14,6 +14,12 @@ with one source left out. The product's is K = 21, S = 24
 
     python3 scripts/daily_median_cv.py OUT/bt BASELINES-CORPUS.json BASELINES-DEV.json [--only K,S ...]
 
+`--weights SERIES MEMBER` prints instead, from the dumps of a run with
+the member, the product's weight of MEMBER at each test origin of SERIES
+at 6, 12 and 24 h, with the member's forecast, the target and the last 9
+hours known; `--best` prints, per horizon, on how many series of the
+baselines files each baseline is the hindsight-best.
+
 `--only` scores just the variants named (e.g. `--only 21,24 10,0+10,24`;
 `4,0,168`: the median of the same hour of the week over 4 weeks;
 `4,0,168,1`: the same only where the history repeats weekly). Run on the
@@ -22,12 +28,14 @@ the weekly median beside it (fourteenth session, not kept).
 Needs numpy. About five minutes on 2 cores.
 """
 import itertools
+import json
+import os
 import sys
 import warnings
 
 import numpy as np
 
-from corpus_cv import PRODUCT, SCORED, baselines, corpus_names, cross_checks, dumps, fold_sets, reporter, show
+from corpus_cv import PRODUCT, SCORED, Series, baselines, corpus_names, cross_checks, dumps, fold_sets, reporter, show
 
 warnings.simplefilter("ignore", RuntimeWarning)
 H = 48
@@ -105,10 +113,38 @@ def parse(label):
     return [tuple(int(x) for x in part.split(",")) for part in label.split("+")]
 
 
+def weights(folder, best, name, member):
+    """The product's weight of `member` at each test origin of `name`."""
+    s = Series(os.path.join(folder, f"{name}.members.json"), best)
+    w = s.weights(s.pooled("ape", 0.9), *PRODUCT[2:])
+    j = s.members.index(member)
+    for oi, o in enumerate(s.origins):
+        last = " ".join(f"{v:.1f}" for v in s.raw_y[max(0, o - 9) : o])
+        cells = [f"{h} h: weight {w[oi, x, j]:.2f} forecast {s.now[oi, j, x]:.1f} target {s.y[oi, x]:.1f}" for x, h in enumerate(SCORED) if h in (6, 12, 24)]
+        print(f"origin {o} (last 9 h {last}): " + "; ".join(cells))
+
+
+def best_counts(paths):
+    """Per horizon, how many series each baseline is the hindsight-best on."""
+    for h in SCORED:
+        count = {}
+        for path in paths:
+            for r in json.load(open(path)):
+                scores = [(m[str(h)]["mape"], k) for k, m in r["models"].items() if str(h) in m and m[str(h)].get("mape")]
+                k = min(scores)[1]
+                count[k] = count.get(k, 0) + 1
+        print(f"{h:2} h: " + ", ".join(f"{k} {v}" for k, v in sorted(count.items(), key=lambda kv: -kv[1])))
+
+
 def main():
-    args = [a for a in sys.argv[1:] if a != "--only"]
+    args = [a for a in sys.argv[1:] if a not in ("--only", "--weights", "--best")]
     if len(args) < 3:
         sys.exit(__doc__)
+    if "--best" in sys.argv:
+        return best_counts(args[1:3])
+    if "--weights" in sys.argv:
+        best, _ = baselines(args[1:3])
+        return weights(args[0], best, *args[3:5])
     only = args[3:] if "--only" in sys.argv else None
     best, group = baselines(args[1:3])
     corpus = corpus_names(group, args[1])

@@ -3,7 +3,7 @@
 
 use super::features::{Calendar, ClusterContext};
 use super::persist::Pin;
-use super::robust::median;
+use super::robust::{level_ratio, median};
 use super::season::{DayTypeSeason, deseasonalize, has_cycle};
 use augurs_core::{Fit, Predict};
 use augurs_ets::AutoETS;
@@ -225,16 +225,11 @@ impl Member for DailyMedian {
         let mut out = (n..n + h)
             .map(|t| same_hour_median(y, t, n, &mut buf))
             .collect::<Option<Vec<f64>>>()?;
-        let mut ratios: Vec<f64> = (n.saturating_sub(DAILY_MEDIAN_LEVEL_HOURS)..n)
-            .filter_map(|u| {
-                let e = same_hour_median(y, u, u, &mut buf)?;
-                (e > 0.0).then(|| y[u] / e)
-            })
-            .collect();
-        if !ratios.is_empty() {
-            let level = median(&mut ratios);
-            out.iter_mut().for_each(|v| *v *= level);
-        }
+        let level = level_ratio(
+            (n.saturating_sub(DAILY_MEDIAN_LEVEL_HOURS)..n)
+                .filter_map(|u| Some((y[u], same_hour_median(y, u, u, &mut buf)?))),
+        );
+        out.iter_mut().for_each(|v| *v *= level);
         finite(out)
     }
 }

@@ -137,19 +137,9 @@ pub fn cleaned(y: &[f64]) -> Cow<'_, [f64]> {
     }
     let n = y.len();
     let mut out = y.to_vec();
-    let mut ratios = Vec::new();
     for run in incidents {
-        ratios.clear();
-        for u in run.start.saturating_sub(LEVEL_HOURS)..(run.end + LEVEL_HOURS).min(n) {
-            if let Some(x) = e[u].filter(|x| *x > 0.0 && !far[u]) {
-                ratios.push(y[u] / x);
-            }
-        }
-        let scale = if ratios.is_empty() {
-            1.0
-        } else {
-            median(&mut ratios)
-        };
+        let around = run.start.saturating_sub(LEVEL_HOURS)..(run.end + LEVEL_HOURS).min(n);
+        let scale = level_ratio(around.filter_map(|u| e[u].filter(|_| !far[u]).map(|x| (y[u], x))));
         for u in run {
             if let Some(x) = e[u] {
                 out[u] = x * scale;
@@ -157,4 +147,19 @@ pub fn cleaned(y: &[f64]) -> Cow<'_, [f64]> {
         }
     }
     Cow::Owned(out)
+}
+
+/// The level of hours against their expectations: the median of each
+/// value's ratio to its expectation, over the pairs (value, expectation)
+/// with a positive expectation; 1 where there are none.
+pub fn level_ratio(pairs: impl Iterator<Item = (f64, f64)>) -> f64 {
+    let mut ratios: Vec<f64> = pairs
+        .filter(|(_, e)| *e > 0.0)
+        .map(|(v, e)| v / e)
+        .collect();
+    if ratios.is_empty() {
+        1.0
+    } else {
+        median(&mut ratios)
+    }
 }

@@ -135,13 +135,15 @@ fn mix_lines<'a>(mix: &[HorizonMix], width: u16, t: &Theme) -> Vec<Line<'a>> {
     while start < mix.len() {
         let first = lines.is_empty();
         let mut end = start + 1;
-        while end < mix.len()
-            && end - start < MIX_PER_LINE
-            && mix_line(first, &mix[start..=end], t).width() <= usize::from(width)
-        {
-            end += 1;
+        let mut line = mix_line(first, &mix[start..end], t);
+        while end < mix.len() && end - start < MIX_PER_LINE {
+            let wider = mix_line(first, &mix[start..=end], t);
+            if wider.width() > usize::from(width) {
+                break;
+            }
+            (line, end) = (wider, end + 1);
         }
-        lines.push(mix_line(first, &mix[start..end], t));
+        lines.push(line);
         start = end;
     }
     lines
