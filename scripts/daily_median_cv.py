@@ -22,9 +22,12 @@ baselines files each baseline is the hindsight-best.
 
 `--only` scores just the variants named (e.g. `--only 21,24 10,0+10,24`;
 `4,0,168`: the median of the same hour of the week over 4 weeks;
-`4,0,168,1`: the same only where the history repeats weekly). Run on the
-dumps of a run with the product's daily median, `--only 4,0,168,1` adds
-the weekly median beside it (fourteenth session, not kept).
+`4,0,168,1`: the same only where the history repeats weekly;
+`4,168,168,1`: at the level of the last week, the product's
+`weekly_median`). Run on the dumps of a run with the daily median and
+without the weekly one (fourteenth session), `--only 4,168,168,1 ...`
+adds the weekly median beside it (docs/forecasting.md, "The weekly
+median").
 Needs numpy. About five minutes on 2 cores.
 """
 import itertools
@@ -50,7 +53,7 @@ def same_hour(y, t, before, days, period=24):
 def daily_median(y, o, days, scale_hours, period=24):
     """The member's 48 hours after origin `o` (None under two days); with
     `period` 168, the median of the same hour of the week over `days`
-    weeks (unscaled only)."""
+    weeks (scaled by each hour's ratio to its own weekly median)."""
     out = []
     for t in range(o, o + H):
         v = same_hour(y, t, o, days, period)
@@ -61,7 +64,7 @@ def daily_median(y, o, days, scale_hours, period=24):
         return out
     r = []
     for u in range(max(0, o - scale_hours), o):
-        v = same_hour(y, u, u, days)
+        v = same_hour(y, u, u, days, period)
         if len(v) >= 2:
             e = np.median(v)
             if e > 0:

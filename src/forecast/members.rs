@@ -193,43 +193,97 @@ pub const DAILY_MEDIAN_DAYS: usize = 21;
 /// Hours before the origin whose ratio to their own daily median sets the
 /// level the daily median forecasts at.
 pub const DAILY_MEDIAN_LEVEL_HOURS: usize = 24;
+/// Weeks whose same hour of the week the weekly median takes the median of
+/// (docs/forecasting.md, "The weekly median").
+pub const WEEKLY_MEDIAN_WEEKS: usize = 4;
+/// Hours before the origin whose ratio to their own weekly median sets the
+/// level the weekly median forecasts at: the last week.
+pub const WEEKLY_MEDIAN_LEVEL_HOURS: usize = 168;
 
-/// The median of the same hour over the last [`DAILY_MEDIAN_DAYS`] days, at
-/// the level of the last [`DAILY_MEDIAN_LEVEL_HOURS`] hours (the median
-/// ratio of each to its own median over the days before it): a seasonal
-/// naive of a day that one odd day (a burst, a cron job that ran late) does
-/// not move, and that a shift of the whole day carries into. Reads the raw
-/// history: a median needs no cleaning.
-pub struct DailyMedian;
-
-/// The median of hour `t`'s same hour on the [`DAILY_MEDIAN_DAYS`] latest
-/// days before hour `before` (`t >= before`) within `y`; none under two.
-fn same_hour_median(y: &[f64], t: usize, before: usize, buf: &mut Vec<f64>) -> Option<f64> {
-    let first = (t + 1 - before).div_ceil(24);
-    buf.clear();
-    buf.extend(
-        (first..first + DAILY_MEDIAN_DAYS)
-            .map_while(|k| t.checked_sub(24 * k))
-            .map(|u| y[u]),
-    );
-    (buf.len() >= 2).then(|| median(buf))
+/// The median of the same hour over the last few seasons: a seasonal naive
+/// that one odd day or week (a burst, a cron job that ran late) does not
+/// move. Reads the raw history: a median needs no cleaning.
+pub struct SeasonMedian {
+    pub name: &'static str,
+    /// Hours in a season (24: the same hour of the day; 168: of the week).
+    pub season: usize,
+    /// Seasons the median is taken over (the latest before the origin).
+    pub seasons: usize,
+    /// Hours before the origin whose ratio to their own median sets the
+    /// level the forecast is scaled to (the median ratio); 0: unscaled.
+    pub level_hours: usize,
+    /// Forecast only where the history shows the season ([`has_cycle`]).
+    pub needs_cycle: bool,
 }
 
-impl Member for DailyMedian {
+impl SeasonMedian {
+    /// The same hour over the last [`DAILY_MEDIAN_DAYS`] days, at the
+    /// level of the last [`DAILY_MEDIAN_LEVEL_HOURS`] hours: a shift of the
+    /// whole day carries in once more than half of them are at the new
+    /// level.
+    pub fn daily() -> Self {
+        SeasonMedian {
+            name: "daily_median",
+            season: 24,
+            seasons: DAILY_MEDIAN_DAYS,
+            level_hours: DAILY_MEDIAN_LEVEL_HOURS,
+            needs_cycle: false,
+        }
+    }
+    /// The same hour of the week over the last [`WEEKLY_MEDIAN_WEEKS`]
+    /// weeks, at the level of the last [`WEEKLY_MEDIAN_LEVEL_HOURS`] hours,
+    /// where the history repeats weekly (as [`SeasonalNaive::weekly`]).
+    pub fn weekly() -> Self {
+        SeasonMedian {
+            name: "weekly_median",
+            season: 168,
+            seasons: WEEKLY_MEDIAN_WEEKS,
+            level_hours: WEEKLY_MEDIAN_LEVEL_HOURS,
+            needs_cycle: true,
+        }
+    }
+
+    /// The median of hour `t`'s same hour on the latest seasons before
+    /// hour `before` (`t >= before`) within `y`; none under two.
+    fn same_hour_median(
+        &self,
+        y: &[f64],
+        t: usize,
+        before: usize,
+        buf: &mut Vec<f64>,
+    ) -> Option<f64> {
+        let s = self.season;
+        let first = (t + 1 - before).div_ceil(s);
+        buf.clear();
+        buf.extend(
+            (first..first + self.seasons)
+                .map_while(|k| t.checked_sub(s * k))
+                .map(|u| y[u]),
+        );
+        (buf.len() >= 2).then(|| median(buf))
+    }
+}
+
+impl Member for SeasonMedian {
     fn name(&self) -> &'static str {
-        "daily_median"
+        self.name
     }
     fn point(&self, y: &[f64], _: i64, h: usize) -> Option<Vec<f64>> {
         let n = y.len();
-        let mut buf = Vec::with_capacity(DAILY_MEDIAN_DAYS);
+        if self.needs_cycle && !has_cycle(y, self.season) {
+            return None;
+        }
+        let mut buf = Vec::with_capacity(self.seasons);
         let mut out = (n..n + h)
-            .map(|t| same_hour_median(y, t, n, &mut buf))
+            .map(|t| self.same_hour_median(y, t, n, &mut buf))
             .collect::<Option<Vec<f64>>>()?;
-        let level = level_ratio(
-            (n.saturating_sub(DAILY_MEDIAN_LEVEL_HOURS)..n)
-                .filter_map(|u| Some((y[u], same_hour_median(y, u, u, &mut buf)?))),
-        );
-        out.iter_mut().for_each(|v| *v *= level);
+        if self.level_hours > 0 {
+            let level = level_ratio(
+                (n.saturating_sub(self.level_hours)..n)
+                    .filter_map(|u| Some((y[u], self.same_hour_median(y, u, u, &mut buf)?))),
+            );
+            out.iter_mut().for_each(|v| *v *= level);
+        }
         finite(out)
     }
 }

@@ -7,7 +7,7 @@ use super::global::{GlobalModels, global_members};
 use super::learned::{Kind, TreeMember};
 use super::lstm::LstmMember;
 use super::members::{
-    DailyMedian, Ets, EtsLevel, Member, Mstl, Naive, SeasonalNaive, Theta, ThetaDayType,
+    Ets, EtsLevel, Member, Mstl, Naive, SeasonMedian, SeasonalNaive, Theta, ThetaDayType,
 };
 use super::persist::ModelStore;
 use std::sync::Arc;
@@ -38,7 +38,8 @@ pub fn members_over(
         Box::new(EtsLevel),
         Box::new(SeasonalNaive::daily()),
         Box::new(SeasonalNaive::weekly()),
-        Box::new(DailyMedian),
+        Box::new(SeasonMedian::daily()),
+        Box::new(SeasonMedian::weekly()),
         Box::new(Mstl),
         Box::new(Ets),
         Box::new(Theta),
