@@ -14,6 +14,11 @@ the source left out).
 `--worst H N` also prints, for each run, the N corpus series with the
 largest log ratio at horizon H and how much of the corpus's sum of log
 ratios (45 x log of its geometric mean) they and the rest hold.
+`--near-zero` also prints, for each run, the objective and figures of the
+corpus without the 11 series whose targets sit near zero (the corpus
+README lists them: MAPE explodes there), and the geometric mean of the
+ratio of sMAPE to the best baseline's sMAPE on the rest (sMAPE punishes a
+forecast below the target as much as one above it, unlike MAPE).
 
 Needs numpy.
 """
@@ -26,6 +31,12 @@ import numpy as np
 import corpus_cv as cc
 
 H = ["1", "6", "12", "24", "48"]
+# The corpus series with near-zero targets (../shared/data/corpus/README.md).
+NEAR_ZERO = set(
+    "azure-v1-vmcpu-1555181 azure-v1-vmcpu-827636 azure-v1-vmcpu-964235 nab-asg-cpu-grok "
+    "nab-ec2-cpu-77c1ca nab-ec2-diskwrite-c0d644 nab-ec2-netin-5abac7 nab-twitter-volume-cvs "
+    "nab-twitter-volume-pfe nab-twitter-volume-ups seoulbike-rentals-2018".split()
+)
 
 
 def run_ratios(folder, best, names):
@@ -36,7 +47,23 @@ def run_ratios(folder, best, names):
     return np.array(out)
 
 
+def smape_ratios(folder, baseline_paths, names):
+    """Per series and horizon: the ensemble's sMAPE over the best baseline's."""
+    models = {}
+    for path in baseline_paths:
+        for r in json.load(open(path)):
+            models[r["series"].removesuffix(".csv")] = r["models"]
+    out = []
+    for n in names:
+        r = json.load(open(os.path.join(folder, n + ".json")))["models"]["ensemble"]
+        out.append([r[h]["smape"] / min(m[h]["smape"] for m in models[n].values() if h in m) for h in H])
+    return np.array(out)
+
+
 def main():
+    near_zero = "--near-zero" in sys.argv
+    if near_zero:
+        sys.argv.remove("--near-zero")
     worst = None
     if "--worst" in sys.argv:
         i = sys.argv.index("--worst")
@@ -59,6 +86,11 @@ def main():
             logs = sorted(((np.log(r[i, h]), names[i]) for i, x in enumerate(names) if x in corpus), reverse=True)
             top = ", ".join(f"{name} {np.exp(v):.2f}x" for v, name in logs[:n])
             print(f"  {H[h]} h: the {n} worst hold {sum(v for v, _ in logs[:n]):+.2f}, the other {len(logs) - n} {sum(v for v, _ in logs[n:]):+.2f}: {top}")
+        if near_zero:
+            ix = [i for i, n in enumerate(names) if n in corpus and n not in NEAR_ZERO]
+            cc.show(f"corpus without near-zero, objective {cc.objective(r[ix]):.4f}", r[ix])
+            sm = smape_ratios(runs[label], sys.argv[1:3], [names[i] for i in ix])
+            print("  the same series' sMAPE ratio, geometric mean " + " ".join(f"{v:.3f}" for v in np.exp(np.log(sm).mean(0))))
     sets = cc.fold_sets(names)
     for k, other in [("A", "B"), ("B", "A")]:
         pick = min(by_run, key=lambda lb: cc.objective(by_run[lb][sets[k]]))

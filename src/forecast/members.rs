@@ -288,6 +288,30 @@ impl Member for SeasonMedian {
     }
 }
 
+/// Hours before the origin whose median the level median forecasts: a
+/// week, so every day of the week counts alike. Chosen across series among
+/// 6-672 hours (docs/forecasting.md, "The level median").
+pub const LEVEL_MEDIAN_HOURS: usize = 168;
+
+/// The median of the last [`LEVEL_MEDIAN_HOURS`] hours, flat: the level a
+/// noisy series returns to, which a burst or a dip at the origin does not
+/// move (naive follows it, a smoothed level leans toward it). Reads the raw
+/// history: a median needs no cleaning.
+pub struct LevelMedian;
+
+impl Member for LevelMedian {
+    fn name(&self) -> &'static str {
+        "level_median"
+    }
+    fn point(&self, y: &[f64], _: i64, h: usize) -> Option<Vec<f64>> {
+        let mut last = y[y.len().saturating_sub(LEVEL_MEDIAN_HOURS)..].to_vec();
+        if last.is_empty() {
+            return None;
+        }
+        finite(vec![median(&mut last); h])
+    }
+}
+
 /// The last value (what a reactive autoscaler assumes).
 pub struct Naive;
 

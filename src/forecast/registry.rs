@@ -7,7 +7,8 @@ use super::global::{GlobalModels, global_members};
 use super::learned::{Kind, TreeMember};
 use super::lstm::LstmMember;
 use super::members::{
-    Ets, EtsLevel, Member, Mstl, Naive, SeasonMedian, SeasonalNaive, Theta, ThetaDayType,
+    Ets, EtsLevel, LevelMedian, Member, Mstl, Naive, SeasonMedian, SeasonalNaive, Theta,
+    ThetaDayType,
 };
 use super::persist::ModelStore;
 use std::sync::Arc;
@@ -40,6 +41,7 @@ pub fn members_over(
         Box::new(SeasonalNaive::weekly()),
         Box::new(SeasonMedian::daily()),
         Box::new(SeasonMedian::weekly()),
+        Box::new(LevelMedian),
         Box::new(Mstl),
         Box::new(Ets),
         Box::new(Theta),

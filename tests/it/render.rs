@@ -45,7 +45,7 @@ fn end_to_end_cluster_tab_on_the_real_ensemble() {
     let mut s = state();
     update(&mut s, Action::Command(Command::Cluster(1)));
     let t = text(&render(&s, &Theme::dark(), 120, 40));
-    assert!(t.contains("ensemble of 16 members"), "{t}");
+    assert!(t.contains("ensemble of 17 members"), "{t}");
     // Every horizon's model mix is shown whole, its members' names and
     // weights not cut at the pane's edge, also where two horizons would not
     // fit on one line.

@@ -334,3 +334,34 @@ fn the_weekly_median_ignores_an_odd_week_and_forecasts_only_where_the_week_repea
             .is_none()
     );
 }
+
+#[test]
+fn the_level_median_holds_the_level_through_a_spike_at_the_origin() {
+    use nodecast::forecast::members::{LEVEL_MEDIAN_HOURS, LevelMedian};
+    // Two weeks of a noisy VM's CPU around 6 % (±30 % noise), the last
+    // hour a spike to 65 (azure-v1-vmcpu-943893 at one of its origins).
+    let mut y: Vec<f64> = (0..14 * 24).map(|h| 6.0 * (1.0 + 0.3 * noise(h))).collect();
+    *y.last_mut().expect("hours") = 65.0;
+    let truth = vec![6.0; 48];
+    let median = LevelMedian.point(&y, monday(), 48).expect("median");
+    let naive = Naive.point(&y, monday(), 48).expect("naive");
+    // Flat at the week's median, which one hour of 168 does not move;
+    // naive forecasts the spike for two days.
+    assert!(median.iter().all(|v| *v == median[0]));
+    let mut week = y[y.len() - LEVEL_MEDIAN_HOURS..].to_vec();
+    week.sort_by(f64::total_cmp);
+    assert_eq!(median[0], 0.5 * (week[83] + week[84]));
+    assert!(
+        mape(&truth, &median) < 10.0,
+        "median {:.2}",
+        mape(&truth, &median)
+    );
+    assert!(mape(&truth, &naive) > 900.0);
+    // With less than a week it takes what there is; with nothing, nothing.
+    assert_eq!(LevelMedian.point(&y[..3], monday(), 2), {
+        let mut v = y[..3].to_vec();
+        v.sort_by(f64::total_cmp);
+        Some(vec![v[1]; 2])
+    });
+    assert!(LevelMedian.point(&[], monday(), 2).is_none());
+}
