@@ -90,6 +90,19 @@ def has_cycle(y, lag):
     return abs(ac[lag]) / se > 1.645
 
 
+def add_member(d, name, forecast):
+    """Adds to dump `d` a member that is no level tracker and does not
+    serve the first hours, forecasting `forecast(origin)` (48 hours or
+    None) at every origin."""
+    d["members"].append(name)
+    d["tracks_level"].append(False)
+    d["first_hours"].append(False)
+    if "on_merit" in d:
+        d["on_merit"].append(False)
+    for pt in d["points"]:
+        pt[1].append(forecast(pt[0]))
+
+
 def adder(variants):
     """A dump adapter adding one member per (days, scale hours[, period[,
     gated]]); gated: only where the history repeats every period, as
@@ -99,14 +112,8 @@ def adder(variants):
         y = np.array(d["y"], float)
         for days, scale, *rest in variants:
             period, gated = (rest + [24, 0][len(rest) :])[:2]
-            d["members"].append(f"daily_median_{days}_{scale}_{period}_{gated}")
-            d["tracks_level"].append(False)
-            d["first_hours"].append(False)
-            if "on_merit" in d:
-                d["on_merit"].append(False)
-            for pt in d["points"]:
-                ok = not gated or has_cycle(y[: pt[0]], period)
-                pt[1].append(daily_median(y, pt[0], days, scale, period) if ok else None)
+            forecast = lambda o: daily_median(y, o, days, scale, period) if not gated or has_cycle(y[:o], period) else None
+            add_member(d, f"daily_median_{days}_{scale}_{period}_{gated}", forecast)
         return d
 
     return adapt
@@ -149,29 +156,36 @@ def main():
         best, _ = baselines(args[1:3])
         return weights(args[0], best, *args[3:5])
     only = args[3:] if "--only" in sys.argv else None
-    best, group = baselines(args[1:3])
-    corpus = corpus_names(group, args[1])
+    grid = only or [f"{k},{s}" for k, s in itertools.product([5, 7, 10, 14, 21, 28], [12, 24, 48])] + [
+        f"{k},0+{k},24" for k in [7, 10, 14]
+    ]
+    score_variants(args[0], args[1:3], grid, lambda label: adder(parse(label)))
+
+
+def score_variants(folder, baseline_paths, labels, adapter):
+    """Recombines the dumps in `folder` with each label's member(s) added
+    (`adapter(label)`: a dump adapter), and prints each against the
+    product: the objective, the figures, how many series gain and lose,
+    then the folds' choices and the choice with one source left out."""
+    best, group = baselines(baseline_paths)
+    corpus = corpus_names(group, baseline_paths[0])
     rule = PRODUCT[2:]
-    base = dumps(args[0], best)
+    base = dumps(folder, best)
     names = [s.name for s in base]
     report = reporter(names, corpus)
     by = {"product": np.array([s.ratios(s.pooled("ape", 0.9), *rule) for s in base])}
     report("product", by["product"])
-    grid = only or [f"{k},{s}" for k, s in itertools.product([5, 7, 10, 14, 21, 28], [12, 24, 48])] + [
-        f"{k},0+{k},24" for k in [7, 10, 14]
-    ]
-    for label in grid:
-        series = dumps(args[0], best, adapt=adder(parse(label)))
+    for label in labels:
+        series = dumps(folder, best, adapt=adapter(label))
         by[label] = np.array([s.ratios(s.pooled("ape", 0.9), *rule) for s in series])
         report(label, by[label])
         moved = np.log(by[label] / by["product"]).mean(1)
-        print(f"  series that gain {(moved < -0.005).sum()}, lose {(moved > 0.005).sum()}")
+        print(f"  series that gain {(moved < -0.005).sum()}, lose {(moved > 0.005).sum()}", flush=True)
     sets = fold_sets(names)
     for k in by:
         for f in "AB":
             show(f"{k} fold {f}", by[k][sets[f]])
     cross_checks(names, by, "product")
-
 
 if __name__ == "__main__":
     main()

@@ -19,8 +19,7 @@ import warnings
 
 import numpy as np
 
-from corpus_cv import PRODUCT, baselines, corpus_names, cross_checks, dumps, fold_sets, reporter, show
-from daily_median_cv import has_cycle
+from daily_median_cv import add_member, has_cycle, score_variants
 
 warnings.simplefilter("ignore", RuntimeWarning)
 H = 48
@@ -32,16 +31,12 @@ def adder(variants):
     def adapt(d):
         y = np.array(d["y"], float)
         for k, gate in variants:
-            d["members"].append(f"level_median_{k}_{gate}")
-            d["tracks_level"].append(False)
-            d["first_hours"].append(False)
-            if "on_merit" in d:
-                d["on_merit"].append(False)
-            for pt in d["points"]:
-                o = pt[0]
+            def forecast(o, k=k, gate=gate):
                 w = y[max(0, o - k) : o]
                 ok = len(w) > 0 and not (gate and has_cycle(y[:o], gate))
-                pt[1].append([float(np.median(w))] * H if ok else None)
+                return [float(np.median(w))] * H if ok else None
+
+            add_member(d, f"level_median_{k}_{gate}", forecast)
         return d
 
     return adapt
@@ -50,28 +45,12 @@ def adder(variants):
 def main():
     if len(sys.argv) < 5:
         sys.exit(__doc__)
-    folder, corpus_path, dev_path, *labels = sys.argv[1:]
-    best, group = baselines([corpus_path, dev_path])
-    corpus = corpus_names(group, corpus_path)
-    rule = PRODUCT[2:]
-    base = dumps(folder, best)
-    names = [s.name for s in base]
-    report = reporter(names, corpus)
-    by = {"product": np.array([s.ratios(s.pooled("ape", 0.9), *rule) for s in base])}
-    report("product", by["product"])
-    for label in labels:
-        k, gate = (int(x) for x in (label.split(",") + ["0"])[:2])
-        series = dumps(folder, best, adapt=adder([(k, gate)]))
-        by[label] = np.array([s.ratios(s.pooled("ape", 0.9), *rule) for s in series])
-        report(label, by[label])
-        moved = np.log(by[label] / by["product"]).mean(1)
-        print(f"  series that gain {(moved < -0.005).sum()}, lose {(moved > 0.005).sum()}", flush=True)
-    sets = fold_sets(names)
-    for k in by:
-        for f in "AB":
-            show(f"{k} fold {f}", by[k][sets[f]])
-    cross_checks(names, by, "product")
 
+    def adapter(label):
+        k, gate = (int(x) for x in (label.split(",") + ["0"])[:2])
+        return adder([(k, gate)])
+
+    score_variants(sys.argv[1], sys.argv[2:4], sys.argv[4:], adapter)
 
 if __name__ == "__main__":
     main()

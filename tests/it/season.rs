@@ -224,6 +224,25 @@ fn the_daily_season_holds_through_a_burst_and_a_level_shift() {
     }
 }
 
+/// Asserts that `median` forecasts `truth` after `y` within 3 %, where
+/// `seasonal` errs over `seasonal_over` % (it repeats the odd season).
+fn the_median_holds_where_seasonal_naive_repeats(
+    median: &nodecast::forecast::members::SeasonMedian,
+    seasonal: &nodecast::forecast::members::SeasonalNaive,
+    y: &[f64],
+    truth: &[f64],
+    seasonal_over: f64,
+) {
+    let m = median.point(y, monday(), 48).expect("median");
+    let s = seasonal.point(y, monday(), 48).expect("seasonal");
+    assert!(mape(truth, &m) < 3.0, "median {:.2}", mape(truth, &m));
+    assert!(
+        mape(truth, &s) > seasonal_over,
+        "seasonal {:.2}",
+        mape(truth, &s)
+    );
+}
+
 #[test]
 fn the_daily_median_ignores_an_odd_day_and_follows_a_shift_of_the_whole_day() {
     use nodecast::forecast::members::{SeasonMedian, SeasonalNaive};
@@ -237,24 +256,15 @@ fn the_daily_median_ignores_an_odd_day_and_follows_a_shift_of_the_whole_day() {
         .map(|h| cycle(h) * (1.0 + 0.02 * noise(h)) * if burst(h) { 5.0 } else { 1.0 })
         .collect();
     let truth: Vec<f64> = (days * 24..days * 24 + 48).map(cycle).collect();
-    let median = SeasonMedian::daily()
-        .point(&y, monday(), 48)
-        .expect("median");
-    let seasonal = SeasonalNaive::daily()
-        .point(&y, monday(), 48)
-        .expect("seasonal");
     // Yesterday's burst is one day of twelve, and 6 of the last 24 hours
     // that set the level: the median forecasts the cycle, where yesterday's
     // seasonal naive repeats the burst.
-    assert!(
-        mape(&truth, &median) < 3.0,
-        "median {:.2}",
-        mape(&truth, &median)
-    );
-    assert!(
-        mape(&truth, &seasonal) > 30.0,
-        "seasonal {:.2}",
-        mape(&truth, &seasonal)
+    the_median_holds_where_seasonal_naive_repeats(
+        &SeasonMedian::daily(),
+        &SeasonalNaive::daily(),
+        &y,
+        &truth,
+        30.0,
     );
     // The whole day steps to 60 % two days before the origin: most days
     // are at the old level, and the last day's level carries the new one.
@@ -291,24 +301,15 @@ fn the_weekly_median_ignores_an_odd_week_and_forecasts_only_where_the_week_repea
         .map(|h| business(h) * (1.0 + 0.02 * noise(h)) * if launch(h) { 2.0 } else { 1.0 })
         .collect();
     let truth: Vec<f64> = (weeks * 168..weeks * 168 + 48).map(business).collect();
-    let median = SeasonMedian::weekly()
-        .point(&y, monday(), 48)
-        .expect("median");
-    let seasonal = SeasonalNaive::weekly()
-        .point(&y, monday(), 48)
-        .expect("seasonal");
     // The launch is one week of the four the median takes: it forecasts
     // the business week, where last week's seasonal naive repeats the
     // launch.
-    assert!(
-        mape(&truth, &median) < 3.0,
-        "median {:.2}",
-        mape(&truth, &median)
-    );
-    assert!(
-        mape(&truth, &seasonal) > 20.0,
-        "seasonal {:.2}",
-        mape(&truth, &seasonal)
+    the_median_holds_where_seasonal_naive_repeats(
+        &SeasonMedian::weekly(),
+        &SeasonalNaive::weekly(),
+        &y,
+        &truth,
+        20.0,
     );
     // It forecasts only where the week repeats, by the same test as last
     // week's seasonal naive: on noise it stays out as that member does
