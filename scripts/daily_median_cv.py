@@ -90,16 +90,15 @@ def has_cycle(y, lag):
     return abs(ac[lag]) / se > 1.645
 
 
-def add_member(d, name, forecast, tracks=False, merit=False):
-    """Adds to dump `d` a member forecasting `forecast(origin)` (48 hours
-    or None) at every origin: by default no level tracker, and not at the
-    first hours; `tracks`: a level tracker that serves them; `merit`: it
-    joins them on merit, with naive's margin."""
+def add_member(d, name, forecast):
+    """Adds to dump `d` a member that is no level tracker and does not
+    serve the first hours, forecasting `forecast(origin)` (48 hours or
+    None) at every origin."""
     d["members"].append(name)
-    d["tracks_level"].append(tracks)
-    d["first_hours"].append(tracks)
+    d["tracks_level"].append(False)
+    d["first_hours"].append(False)
     if "on_merit" in d:
-        d["on_merit"].append(merit)
+        d["on_merit"].append(False)
     for pt in d["points"]:
         pt[1].append(forecast(pt[0]))
 
