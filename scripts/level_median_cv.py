@@ -19,10 +19,9 @@ import warnings
 
 import numpy as np
 
-from daily_median_cv import add_member, has_cycle, score_variants
+from daily_median_cv import H, add_member, has_cycle, score_variants
 
 warnings.simplefilter("ignore", RuntimeWarning)
-H = 48
 
 
 def adder(variants):
@@ -31,6 +30,7 @@ def adder(variants):
     def adapt(d):
         y = np.array(d["y"], float)
         for k, gate in variants:
+
             def forecast(o, k=k, gate=gate):
                 w = y[max(0, o - k) : o]
                 ok = len(w) > 0 and not (gate and has_cycle(y[:o], gate))
@@ -51,6 +51,7 @@ def main():
         return adder([(k, gate)])
 
     score_variants(sys.argv[1], sys.argv[2:4], sys.argv[4:], adapter)
+
 
 if __name__ == "__main__":
     main()

@@ -19,6 +19,7 @@ corpus without the 11 series whose targets sit near zero (the corpus
 README lists them: MAPE explodes there), and the geometric mean of the
 ratio of sMAPE to the best baseline's sMAPE on the rest (sMAPE punishes a
 forecast below the target as much as one above it, unlike MAPE).
+`--series NAME` also prints, for each run, that series' ratios.
 
 Needs numpy.
 """
@@ -47,12 +48,14 @@ def run_ratios(folder, best, names):
     return np.array(out)
 
 
-def smape_ratios(folder, baseline_paths, names):
-    """Per series and horizon: the ensemble's sMAPE over the best baseline's."""
-    models = {}
-    for path in baseline_paths:
-        for r in json.load(open(path)):
-            models[r["series"].removesuffix(".csv")] = r["models"]
+def baseline_models(baseline_paths):
+    """Each series' baselines' scores, by series name."""
+    return {r["series"].removesuffix(".csv"): r["models"] for path in baseline_paths for r in json.load(open(path))}
+
+
+def smape_ratios(folder, models, names):
+    """Per series and horizon: the ensemble's sMAPE over the best baseline's
+    (`models`: as `baseline_models` gives them)."""
     out = []
     for n in names:
         r = json.load(open(os.path.join(folder, n + ".json")))["models"]["ensemble"]
@@ -64,6 +67,11 @@ def main():
     near_zero = "--near-zero" in sys.argv
     if near_zero:
         sys.argv.remove("--near-zero")
+    series = None
+    if "--series" in sys.argv:
+        i = sys.argv.index("--series")
+        series = sys.argv[i + 1]
+        del sys.argv[i : i + 2]
     worst = None
     if "--worst" in sys.argv:
         i = sys.argv.index("--worst")
@@ -78,6 +86,7 @@ def main():
     names = sorted(f[: -len(".json")] for f in os.listdir(first) if f.endswith(".json") and not f.endswith(".members.json"))
     names = [n for n in names if n in best]
     report = cc.reporter(names, corpus)
+    models = baseline_models(sys.argv[1:3]) if near_zero else None
     by_run = {label: run_ratios(folder, best, names) for label, folder in runs.items()}
     for label, r in by_run.items():
         report(label, r)
@@ -89,8 +98,10 @@ def main():
         if near_zero:
             ix = [i for i, n in enumerate(names) if n in corpus and n not in NEAR_ZERO]
             cc.show(f"corpus without near-zero, objective {cc.objective(r[ix]):.4f}", r[ix])
-            sm = smape_ratios(runs[label], sys.argv[1:3], [names[i] for i in ix])
+            sm = smape_ratios(runs[label], models, [names[i] for i in ix])
             print("  the same series' sMAPE ratio, geometric mean " + " ".join(f"{v:.3f}" for v in np.exp(np.log(sm).mean(0))))
+        if series:
+            print(f"  {series}: " + " ".join(f"{v:.3f}" for v in r[names.index(series)]))
     sets = cc.fold_sets(names)
     for k, other in [("A", "B"), ("B", "A")]:
         pick = min(by_run, key=lambda lb: cc.objective(by_run[lb][sets[k]]))
