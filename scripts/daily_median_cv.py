@@ -90,15 +90,16 @@ def has_cycle(y, lag):
     return abs(ac[lag]) / se > 1.645
 
 
-def add_member(d, name, forecast):
-    """Adds to dump `d` a member that is no level tracker and does not
-    serve the first hours, forecasting `forecast(origin)` (48 hours or
-    None) at every origin."""
+def add_member(d, name, forecast, tracks=False, merit=False):
+    """Adds to dump `d` a member forecasting `forecast(origin)` (48 hours
+    or None) at every origin: by default no level tracker, and not at the
+    first hours; `tracks`: a level tracker that serves them; `merit`: it
+    joins them on merit, with naive's margin."""
     d["members"].append(name)
-    d["tracks_level"].append(False)
-    d["first_hours"].append(False)
+    d["tracks_level"].append(tracks)
+    d["first_hours"].append(tracks)
     if "on_merit" in d:
-        d["on_merit"].append(False)
+        d["on_merit"].append(merit)
     for pt in d["points"]:
         pt[1].append(forecast(pt[0]))
 

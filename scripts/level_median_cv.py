@@ -4,7 +4,8 @@ median of the last K hours, flat) added offline to the member dumps of a
 `scripts/global_cv.sh` run made without it, and recombined with the
 product's rule as scripts/corpus_cv.py does. Each variant K[,GATE] (GATE:
 forecast only where the history does *not* repeat every GATE hours,
-`has_cycle`; 0: always) is reported against the dumps' own members: the
+`has_cycle`; 0: always; a third field `t`: as a level tracker that serves
+the first hours, `m`: joining them on merit with naive's margin) is reported against the dumps' own members: the
 objective, the figures, how many series gain and lose, then each fold's
 choice scored on the other fold and the choice with one source left out.
 The product's is 168,0 (docs/forecasting.md, "The level median").
@@ -25,18 +26,17 @@ warnings.simplefilter("ignore", RuntimeWarning)
 
 
 def adder(variants):
-    """A dump adapter adding one flat median member per (hours, gate)."""
+    """A dump adapter adding one flat median member per (hours, gate, role)."""
 
     def adapt(d):
         y = np.array(d["y"], float)
-        for k, gate in variants:
-
+        for k, gate, role in variants:
             def forecast(o, k=k, gate=gate):
                 w = y[max(0, o - k) : o]
                 ok = len(w) > 0 and not (gate and has_cycle(y[:o], gate))
                 return [float(np.median(w))] * H if ok else None
 
-            add_member(d, f"level_median_{k}_{gate}", forecast)
+            add_member(d, f"level_median_{k}_{gate}{role}", forecast, tracks=role == "t", merit=role == "m")
         return d
 
     return adapt
@@ -47,8 +47,8 @@ def main():
         sys.exit(__doc__)
 
     def adapter(label):
-        k, gate = (int(x) for x in (label.split(",") + ["0"])[:2])
-        return adder([(k, gate)])
+        k, gate, role = (label.split(",") + ["0", ""])[:3]
+        return adder([(int(k), int(gate), role)])
 
     score_variants(sys.argv[1], sys.argv[2:4], sys.argv[4:], adapter)
 

@@ -303,6 +303,12 @@ impl Member for LevelMedian {
     fn name(&self) -> &'static str {
         "level_median"
     }
+    /// At 1-3 h it joins the level trackers on merit, as naive does: where
+    /// the last hour is a spike the level returns from (docs/forecasting.md,
+    /// "The level median").
+    fn first_hours_margin(&self) -> Option<f64> {
+        Some(FIRST_HOURS_MARGIN)
+    }
     fn point(&self, y: &[f64], _: i64, h: usize) -> Option<Vec<f64>> {
         let mut last = y[y.len().saturating_sub(LEVEL_MEDIAN_HOURS)..].to_vec();
         if last.is_empty() {
