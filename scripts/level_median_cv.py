@@ -2,17 +2,20 @@
 """The level median member (src/forecast/members.rs, `LevelMedian`: the
 median of the last K hours, flat) added offline to the member dumps of a
 `scripts/global_cv.sh` run made without it, and recombined with the
-product's rule as scripts/corpus_cv.py does. Each variant K[,GATE] (GATE:
-forecast only where the history does *not* repeat every GATE hours,
-`has_cycle`; 0: always; a third field `t`: as a level tracker that serves
-the first hours, `m`: joining them on merit with naive's margin) is reported against the dumps' own members: the
+product's rule as scripts/corpus_cv.py does. Each variant
+K[,GATE[,ROLE[,FROM-TO]]] (GATE: forecast only where the history does
+*not* repeat every GATE hours, `has_cycle`; 0: always; ROLE `t`: as a
+level tracker that serves the first hours, `m`: joining them on merit
+with naive's margin, empty: neither; FROM-TO: no forecast at horizons
+FROM to TO-1 hours) is reported against the dumps' own members: the
 objective, the figures, how many series gain and lose, then each fold's
 choice scored on the other fold and the choice with one source left out.
-The product's is 168,0 (docs/forecasting.md, "The level median").
+The product's is 168,0,m (docs/forecasting.md, "The level median").
 
-    python3 scripts/level_median_cv.py OUT/bt BASELINES-CORPUS.json BASELINES-DEV.json K[,GATE] ...
+    python3 scripts/level_median_cv.py OUT/bt BASELINES-CORPUS.json BASELINES-DEV.json K[,GATE[,ROLE[,FROM-TO]]] ...
 
-e.g. `6,0 12,0 24,0 48,0 96,0 168,0 336,0 504,0 672,0 168,24 168,168`.
+e.g. `6,0 12,0 24,0 48,0 96,0 168,0 336,0 504,0 672,0 168,24 168,168`,
+`168,0,m 168,0,t`, `168,0,m,4-9 168,0,m,4-49`.
 Needs numpy. About a minute a variant on 2 cores.
 """
 import sys
@@ -26,17 +29,19 @@ warnings.simplefilter("ignore", RuntimeWarning)
 
 
 def adder(variants):
-    """A dump adapter adding one flat median member per (hours, gate, role)."""
+    """A dump adapter adding one flat median member per (hours, gate, role,
+    horizons it skips)."""
 
     def adapt(d):
         y = np.array(d["y"], float)
-        for k, gate, role in variants:
-            def forecast(o, k=k, gate=gate):
+        for k, gate, role, skip in variants:
+
+            def forecast(o, k=k, gate=gate, skip=skip):
                 w = y[max(0, o - k) : o]
                 ok = len(w) > 0 and not (gate and has_cycle(y[:o], gate))
-                return [float(np.median(w))] * H if ok else None
+                return [np.nan if h + 1 in skip else float(np.median(w)) for h in range(H)] if ok else None
 
-            add_member(d, f"level_median_{k}_{gate}{role}", forecast, tracks=role == "t", merit=role == "m")
+            add_member(d, f"level_median_{k}_{gate}{role}_{skip.start}-{skip.stop}", forecast, tracks=role == "t", merit=role == "m")
         return d
 
     return adapt
@@ -47,8 +52,10 @@ def main():
         sys.exit(__doc__)
 
     def adapter(label):
-        k, gate, role = (label.split(",") + ["0", ""])[:3]
-        return adder([(int(k), int(gate), role)])
+        parts = label.split(",")
+        k, gate, role, skip = parts + ["168", "0", "", "0-0"][len(parts) :]
+        a, b = (int(x) for x in skip.split("-"))
+        return adder([(int(k), int(gate), role, range(a, b))])
 
     score_variants(sys.argv[1], sys.argv[2:4], sys.argv[4:], adapter)
 
