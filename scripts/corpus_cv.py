@@ -40,10 +40,11 @@ VALIDATION = 28
 # scored on its own validation origins, seasonal naive never at 1-3 h.
 SIXTH = os.environ.get("RULE") == "sixth"
 # Members that join the first hours on merit with their own margin, over
-# naive's (the rule's margin field): seasonal naive (24 h) where its
-# candidates' validation error is at most the best tracker's
-# (SEASONAL_FIRST_HOURS_MARGIN in src/forecast/members.rs).
-SEASONAL_MERIT = [] if SIXTH else [("seasonal24", 1.0)]
+# naive's (the rule's margin field): seasonal naive (24 h) and, since the
+# sixteenth session, the daily median where its candidates' validation
+# error is at most the best tracker's (SEASONAL_FIRST_HOURS_MARGIN in
+# src/forecast/members.rs).
+SEASONAL_MERIT = [] if SIXTH else [("seasonal24", 1.0), ("daily_median", 1.0)]
 HI = [h - 1 for h in SCORED]
 # The product's rule (src/forecast/selection.rs).
 # Last two fields: naive joins the first hours where its candidates beat the
@@ -91,8 +92,9 @@ class Series:
         # The members that join the first hours on merit (dumps before the
         # global LSTM: naive alone).
         self.merit = np.array(d.get("on_merit", [n == "naive" for n in d["members"]]), bool)
-        # Seasonal naive's margin is its own (SEASONAL_MERIT, `also`).
-        self.merit &= np.array(d["members"]) != "seasonal24"
+        # Seasonal naive's and the daily median's margin is their own
+        # (SEASONAL_MERIT, `also`).
+        self.merit &= ~np.isin(d["members"], ["seasonal24", "daily_median"])
         y, obs = np.array(d["y"], float), np.array(d["observed"], bool)
         grid = [o for o, _ in d["points"]]
         at = {o: i for i, o in enumerate(grid)}
@@ -215,16 +217,16 @@ class Series:
         cand_first = np.array([all(first[j] for j in c) for c in self.cands])
         short = np.array([h <= 3 for h in SCORED])
         any_first = np.any(has & first[None, :, None], 1)  # (origins, horizons)
-        # Naive on merit: its candidates (with trackers) stay where they beat
-        # the best tracker-only candidate's error by the margin.
-        merit = np.array([all(first[j] or self.merit[j] for j in c) for c in self.cands])
+        # Members on merit (naive's margin, or their own in `also`): a
+        # candidate of them (with trackers) stays where it beats the best
+        # tracker-only candidate's error by the larger of its members'
+        # margins, as the product does.
+        own = dict(SEASONAL_MERIT if also is None else also)
+        of = [own.get(n, margin if self.merit[j] else None) for j, n in enumerate(self.members)]
+        merit = np.array([all(first[j] or of[j] is not None for j in c) for c in self.cands])
+        cand_margin = np.array([max([of[j] for j in c if of[j] is not None], default=0.0) for c in self.cands])
         bar = np.where(ok & cand_first[None, :, None], pooled, np.inf).min(1)  # (origins, horizons)
-        keep = cand_first[None, :, None] | (merit[None, :, None] & (pooled <= margin * bar[:, None, :]))
-        for name, margin2 in SEASONAL_MERIT if also is None else also:
-            merit2 = np.array(
-                [all(first[j] or self.merit[j] or self.members[j] == name for j in c) and any(self.members[j] == name for j in c) for c in self.cands]
-            )
-            keep |= merit2[None, :, None] & (pooled <= margin2 * bar[:, None, :])
+        keep = cand_first[None, :, None] | (merit[None, :, None] & (pooled <= cand_margin[None, :, None] * bar[:, None, :]))
         ok &= ~(short[None, None, :] & any_first[:, None, :] & ~keep)
         e = np.where(ok, pooled, np.inf)
         top = np.argsort(e, axis=1, kind="stable")[:, :top_k, :]  # (origins, k, horizons)

@@ -12,11 +12,11 @@ many series gain and lose (mean log ratio over the horizons beyond
 with one source left out. The product's is K = 21, S = 24
 (docs/forecasting.md, "The daily median").
 
-    python3 scripts/daily_median_cv.py OUT/bt BASELINES-CORPUS.json BASELINES-DEV.json [--only K,S ...]
+    python3 scripts/daily_median_cv.py OUT/bt BASELINES-CORPUS.json BASELINES-DEV.json [--only K,S ... | --margins M ...]
 
 `--weights SERIES MEMBER` prints instead, from the dumps of a run with
 the member, the product's weight of MEMBER at each test origin of SERIES
-at 6, 12 and 24 h, with the member's forecast, the target and the last 9
+at 1, 6, 12 and 24 h, with the member's forecast, the target and the last 9
 hours known; `--best` prints, per horizon, on how many series of the
 baselines files each baseline is the hindsight-best.
 
@@ -28,6 +28,11 @@ baselines files each baseline is the hindsight-best.
 without the weekly one (fourteenth session), `--only 4,168,168,1 ...`
 adds the weekly median beside it (docs/forecasting.md, "The weekly
 median").
+`--margins M ...` scores, on the dumps of a run with the daily median,
+the member joining the first hours (1-3 h) where its candidates'
+validation error is at most M times the best level tracker's (0: not at
+the first hours; the product's is 1.0, seasonal naive's margin:
+docs/forecasting.md, "The daily median").
 Needs numpy. About five minutes on 2 cores.
 """
 import itertools
@@ -38,6 +43,7 @@ import warnings
 
 import numpy as np
 
+import corpus_cv
 from corpus_cv import PRODUCT, SCORED, Series, baselines, corpus_names, cross_checks, dumps, fold_sets, reporter, show
 
 warnings.simplefilter("ignore", RuntimeWarning)
@@ -131,7 +137,7 @@ def weights(folder, best, name, member):
     j = s.members.index(member)
     for oi, o in enumerate(s.origins):
         last = " ".join(f"{v:.1f}" for v in s.raw_y[max(0, o - 9) : o])
-        cells = [f"{h} h: weight {w[oi, x, j]:.2f} forecast {s.now[oi, j, x]:.1f} target {s.y[oi, x]:.1f}" for x, h in enumerate(SCORED) if h in (6, 12, 24)]
+        cells = [f"{h} h: weight {w[oi, x, j]:.2f} forecast {s.now[oi, j, x]:.1f} target {s.y[oi, x]:.1f}" for x, h in enumerate(SCORED) if h in (1, 6, 12, 24)]
         print(f"origin {o} (last 9 h {last}): " + "; ".join(cells))
 
 
@@ -147,8 +153,18 @@ def best_counts(paths):
         print(f"{h:2} h: " + ", ".join(f"{k} {v}" for k, v in sorted(count.items(), key=lambda kv: -kv[1])))
 
 
+def margin_adapter(label):
+    """The daily median on the first hours on margin `label` (0: not
+    there), set in corpus_cv's members on their own margin before the
+    label's dumps are recombined."""
+    margin = float(label)
+    rest = [(n, m) for n, m in corpus_cv.SEASONAL_MERIT if n != "daily_median"]
+    corpus_cv.SEASONAL_MERIT[:] = rest + ([("daily_median", margin)] if margin > 0 else [])
+    return lambda d: d
+
+
 def main():
-    args = [a for a in sys.argv[1:] if a not in ("--only", "--weights", "--best")]
+    args = [a for a in sys.argv[1:] if a not in ("--only", "--weights", "--best", "--margins")]
     if len(args) < 3:
         sys.exit(__doc__)
     if "--best" in sys.argv:
@@ -156,6 +172,8 @@ def main():
     if "--weights" in sys.argv:
         best, _ = baselines(args[1:3])
         return weights(args[0], best, *args[3:5])
+    if "--margins" in sys.argv:
+        return score_variants(args[0], args[1:3], args[3:], margin_adapter)
     only = args[3:] if "--only" in sys.argv else None
     grid = only or [f"{k},{s}" for k, s in itertools.product([5, 7, 10, 14, 21, 28], [12, 24, 48])] + [
         f"{k},0+{k},24" for k in [7, 10, 14]

@@ -102,7 +102,7 @@ def combined(d, points, origin, args, members):
         return now[j] is not None and len(now[j]) >= h
 
     def margin(j):
-        return args.seasonal_margin if d["members"][j] == "seasonal24" else args.first_hours_margin
+        return args.seasonal_margin if d["members"][j] in ("seasonal24", "daily_median") else args.first_hours_margin
 
     out = []
     for h in range(1, H + 1):
@@ -196,7 +196,7 @@ def main():
     ap.add_argument("--top-k", type=int, default=5)
     ap.add_argument("--near-best", type=float, default=1.25, help="candidates averaged only within this factor of the best's validation error")
     ap.add_argument("--first-hours-margin", type=float, default=0.8, help="--on-merit members compete at the first hours where this share of the best tracker's error is not exceeded")
-    ap.add_argument("--seasonal-margin", type=float, default=1.0, help="the same for seasonal24 (SEASONAL_FIRST_HOURS_MARGIN; --on-merit naive,global_lstm leaves it out, as before 2026-12-02, seventh session)")
+    ap.add_argument("--seasonal-margin", type=float, default=1.0, help="the same for seasonal24 and daily_median (SEASONAL_FIRST_HOURS_MARGIN; --on-merit naive,global_lstm leaves it out, as before 2026-12-02, seventh session)")
     ap.add_argument("--own-origins", action="store_true", help="score each candidate on its own validation origins (the product before 2026-12-02, seventh session)")
     ap.add_argument("--on-merit", help="comma-separated members that join the first hours on merit (default: the dump's on_merit, else naive)")
     ap.add_argument("--recency", type=float, default=0.9, help="weight of a validation origin against the next later one")

@@ -68,7 +68,8 @@ pub trait Member: Send + Sync {
     /// for days; the global LSTM (the same), where it has learned the
     /// series' kind; seasonal naive of a day
     /// ([`SEASONAL_FIRST_HOURS_MARGIN`]), where the hour
-    /// repeats yesterday's exactly (a VM's cron jobs).
+    /// repeats yesterday's exactly (a VM's cron jobs), and the daily
+    /// median (the same) where it repeats the days before.
     fn first_hours_margin(&self) -> Option<f64> {
         None
     }
@@ -267,6 +268,12 @@ impl SeasonMedian {
 impl Member for SeasonMedian {
     fn name(&self) -> &'static str {
         self.name
+    }
+    /// The daily median joins the first hours on seasonal naive's margin:
+    /// where the hour repeats the days before it, and yesterday's was odd
+    /// (docs/forecasting.md, "The daily median").
+    fn first_hours_margin(&self) -> Option<f64> {
+        (self.season == 24).then_some(SEASONAL_FIRST_HOURS_MARGIN)
     }
     fn point(&self, y: &[f64], _: i64, h: usize) -> Option<Vec<f64>> {
         let n = y.len();

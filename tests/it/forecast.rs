@@ -630,3 +630,46 @@ fn the_level_median_joins_the_first_hours_where_spikes_at_the_origin_return() {
         f.combined.p50[0]
     );
 }
+
+#[test]
+fn the_daily_median_joins_the_first_hours_where_the_hour_repeats_the_days_before() {
+    use nodecast::forecast::members::SeasonMedian;
+    use nodecast::forecast::selection::SHORT_HORIZONS;
+    // Four weeks of a VM's CPU around 6 (±10 %) with a cron job at 40 from
+    // 02:00 to 03:00 every day but one a week ago; the history ends at
+    // 01:00. The tracker (the last value) misses the job at every origin
+    // before it; the daily median forecasts it, validates well inside
+    // seasonal naive's margin and serves the first hours. (Had yesterday
+    // missed the job, the latest origins' errors would rightly keep it
+    // out: they weigh most.)
+    let n = 28 * 24 - 22;
+    let cron = |h: usize| h % 24 == 2 && h / 24 != 20;
+    let y: Vec<f64> = (0..n)
+        .map(|h| {
+            if cron(h) {
+                40.0
+            } else {
+                6.0 * (1.0 + 0.1 * noise(h))
+            }
+        })
+        .collect();
+    let tracker = Scaled {
+        name: "tracker",
+        before: 1.0,
+        after: 1.0,
+        from: 0,
+    };
+    let daily = SeasonMedian::daily();
+    assert!(daily.first_hours_margin().is_some());
+    assert!(SeasonMedian::weekly().first_hours_margin().is_none());
+    let f = forecast_after(y, vec![Box::new(tracker), Box::new(daily)]);
+    for h in 1..=SHORT_HORIZONS {
+        assert!(f.weights[h - 1][1] > 0.5, "h{h}: {:?}", f.weights[h - 1]);
+    }
+    // So the next hour, 02:00, is forecast near the job's 40, not at 6.
+    assert!(
+        (f.combined.p50[0] - 40.0).abs() < 0.2 * 40.0,
+        "next hour {:.1}",
+        f.combined.p50[0]
+    );
+}
