@@ -12,7 +12,7 @@ many series gain and lose (mean log ratio over the horizons beyond
 with one source left out. The product's is K = 21, S = 24
 (docs/forecasting.md, "The daily median").
 
-    python3 scripts/daily_median_cv.py OUT/bt BASELINES-CORPUS.json BASELINES-DEV.json [--only K,S ... | --margins M ...]
+    python3 scripts/daily_median_cv.py OUT/bt BASELINES-CORPUS.json BASELINES-DEV.json [--only K,S ... | --margins M ... | --shift K,F[,a] ...]
 
 `--weights SERIES MEMBER` prints instead, from the dumps of a run with
 the member, the product's weight of MEMBER at each test origin of SERIES
@@ -33,6 +33,9 @@ the member joining the first hours (1-3 h) where its candidates'
 validation error is at most M times the best level tracker's (0: not at
 the first hours; the product's is 1.0, seasonal naive's margin:
 docs/forecasting.md, "The daily median").
+`--shift K,F[,a] ...` scores, on the dumps of a run with the daily
+median, the member with a level that follows a shift (`daily_median`'s
+`shift`; measured and not kept: docs/experiments.md, sixteenth session).
 Needs numpy. About five minutes on 2 cores.
 """
 import itertools
@@ -56,10 +59,13 @@ def same_hour(y, t, before, days, period=24):
     return [y[t - period * k] for k in range(k0, k0 + days) if t - period * k >= 0]
 
 
-def daily_median(y, o, days, scale_hours, period=24):
+def daily_median(y, o, days, scale_hours, period=24, shift=None):
     """The member's 48 hours after origin `o` (None under two days); with
     `period` 168, the median of the same hour of the week over `days`
-    weeks (scaled by each hour's ratio to its own weekly median)."""
+    weeks (scaled by each hour's ratio to its own weekly median). `shift`
+    = (K, F, additive): where the last K or more hours' ratios all lie
+    beyond F times the level (additive: further than F - 1 of it) on the
+    same side, the level is their median instead (not in the product)."""
     out = []
     for t in range(o, o + H):
         v = same_hour(y, t, o, days, period)
@@ -76,7 +82,35 @@ def daily_median(y, o, days, scale_hours, period=24):
             if e > 0:
                 r.append(y[u] / e)
     s = float(np.median(r)) if r else 1.0
+    if shift and s > 0:
+        k, f, additive = shift
+        far = (lambda x: abs(x - s) > (f - 1) * s) if additive else (lambda x: x > f * s or x < s / f)
+        tail = []
+        for x in reversed(r):
+            if not far(x):
+                break
+            tail.append(x)
+        if len(tail) >= k and (min(tail) > s or max(tail) < s):
+            s = float(np.median(tail))
     return [x * s for x in out]
+
+
+def shift_adapter(label):
+    """The dumps' daily median (21 days, level of 24 h) replaced by one
+    whose level follows a shift: label K,F[,a] (`daily_median`'s
+    `shift`)."""
+    k, f, *a = label.split(",")
+    shift = (int(k), float(f), bool(a))
+
+    def adapt(d):
+        y = np.array(d["y"], float)
+        j = d["members"].index("daily_median")
+        for pt in d["points"]:
+            if pt[1][j] is not None:
+                pt[1][j] = daily_median(y, pt[0], 21, 24, shift=shift)
+        return d
+
+    return adapt
 
 
 def has_cycle(y, lag):
@@ -164,7 +198,7 @@ def margin_adapter(label):
 
 
 def main():
-    args = [a for a in sys.argv[1:] if a not in ("--only", "--weights", "--best", "--margins")]
+    args = [a for a in sys.argv[1:] if a not in ("--only", "--weights", "--best", "--margins", "--shift")]
     if len(args) < 3:
         sys.exit(__doc__)
     if "--best" in sys.argv:
@@ -172,6 +206,8 @@ def main():
     if "--weights" in sys.argv:
         best, _ = baselines(args[1:3])
         return weights(args[0], best, *args[3:5])
+    if "--shift" in sys.argv:
+        return score_variants(args[0], args[1:3], args[3:], shift_adapter)
     if "--margins" in sys.argv:
         return score_variants(args[0], args[1:3], args[3:], margin_adapter)
     only = args[3:] if "--only" in sys.argv else None
