@@ -350,6 +350,18 @@ pub(crate) struct Scaled {
     pub from: usize,
 }
 
+impl Scaled {
+    /// A level tracker forecasting the last value.
+    pub(crate) fn last_value() -> Self {
+        Scaled {
+            name: "tracker",
+            before: 1.0,
+            after: 1.0,
+            from: 0,
+        }
+    }
+}
+
 impl Member for Scaled {
     fn name(&self) -> &'static str {
         self.name
@@ -474,12 +486,7 @@ fn seasonal_naive_joins_the_first_hours_where_the_day_repeats() {
             }
         })
         .collect();
-    let tracker = Scaled {
-        name: "tracker",
-        before: 1.0,
-        after: 1.0,
-        from: 0,
-    };
+    let tracker = Scaled::last_value();
     let seasonal = SeasonalNaive::daily();
     assert!(seasonal.first_hours_margin().is_some());
     let f = forecast_after(y, vec![Box::new(tracker), Box::new(seasonal)]);
@@ -593,36 +600,43 @@ fn forty_eight_to_fifty_three_hours_of_history_forecast_off_the_six_hour_grid() 
     }
 }
 
-#[test]
-fn the_level_median_joins_the_first_hours_where_spikes_at_the_origin_return() {
-    use nodecast::forecast::members::LevelMedian;
+/// A VM's CPU around 6 (±10 %) for `n` hours, at `high` in the hours
+/// `odd` marks, forecast by a level tracker (the last value) and `member`:
+/// the member must hold most of the weight at every first hour.
+fn joins_the_first_hours_beside_a_tracker(
+    n: usize,
+    odd: impl Fn(usize) -> bool,
+    high: f64,
+    member: Box<dyn Member>,
+) -> nodecast::forecast::ensemble::EnsembleForecast {
     use nodecast::forecast::selection::SHORT_HORIZONS;
-    // Ten days of a VM's CPU around 6 (±10 %) with a one-hour spike to 60
-    // every seven hours, the last hour one of them: the level returns
-    // after every spike. The tracker (the last value) forecasts the spike
-    // at every origin that ends on one; the week's median does not, so it
-    // validates well past the margin and joins the first hours.
-    let spike = |h: usize| h % 7 == 3 || h == 239;
-    let y: Vec<f64> = (0..240)
+    assert!(member.first_hours_margin().is_some());
+    let y: Vec<f64> = (0..n)
         .map(|h| {
-            if spike(h) {
-                60.0
+            if odd(h) {
+                high
             } else {
                 6.0 * (1.0 + 0.1 * noise(h))
             }
         })
         .collect();
-    let tracker = Scaled {
-        name: "tracker",
-        before: 1.0,
-        after: 1.0,
-        from: 0,
-    };
-    assert!(LevelMedian.first_hours_margin().is_some());
-    let f = forecast_after(y, vec![Box::new(tracker), Box::new(LevelMedian)]);
+    let tracker = Scaled::last_value();
+    let f = forecast_after(y, vec![Box::new(tracker), member]);
     for h in 1..=SHORT_HORIZONS {
         assert!(f.weights[h - 1][1] > 0.5, "h{h}: {:?}", f.weights[h - 1]);
     }
+    f
+}
+
+#[test]
+fn the_level_median_joins_the_first_hours_where_spikes_at_the_origin_return() {
+    use nodecast::forecast::members::LevelMedian;
+    // Ten days with a one-hour spike to 60 every seven hours, the last
+    // hour one of them: the level returns after every spike. The tracker
+    // forecasts the spike at every origin that ends on one; the week's
+    // median does not, so it validates well past the margin.
+    let spike = |h: usize| h % 7 == 3 || h == 239;
+    let f = joins_the_first_hours_beside_a_tracker(240, spike, 60.0, Box::new(LevelMedian));
     // So the next hour is forecast near the level, not at the spike.
     assert!(
         (f.combined.p50[0] - 6.0).abs() < 0.5 * 6.0,
@@ -634,38 +648,20 @@ fn the_level_median_joins_the_first_hours_where_spikes_at_the_origin_return() {
 #[test]
 fn the_daily_median_joins_the_first_hours_where_the_hour_repeats_the_days_before() {
     use nodecast::forecast::members::SeasonMedian;
-    use nodecast::forecast::selection::SHORT_HORIZONS;
-    // Four weeks of a VM's CPU around 6 (±10 %) with a cron job at 40 from
-    // 02:00 to 03:00 every day but one a week ago; the history ends at
-    // 01:00. The tracker (the last value) misses the job at every origin
-    // before it; the daily median forecasts it, validates well inside
-    // seasonal naive's margin and serves the first hours. (Had yesterday
-    // missed the job, the latest origins' errors would rightly keep it
-    // out: they weigh most.)
-    let n = 28 * 24 - 22;
-    let cron = |h: usize| h % 24 == 2 && h / 24 != 20;
-    let y: Vec<f64> = (0..n)
-        .map(|h| {
-            if cron(h) {
-                40.0
-            } else {
-                6.0 * (1.0 + 0.1 * noise(h))
-            }
-        })
-        .collect();
-    let tracker = Scaled {
-        name: "tracker",
-        before: 1.0,
-        after: 1.0,
-        from: 0,
-    };
-    let daily = SeasonMedian::daily();
-    assert!(daily.first_hours_margin().is_some());
+    // Four weeks with a cron job at 40 from 02:00 to 03:00 every day but
+    // one a week ago; the history ends at 01:00. The tracker misses the
+    // job at every origin before it; the daily median forecasts it and
+    // validates well inside seasonal naive's margin. (Had yesterday missed
+    // the job, the latest origins' errors would rightly keep it out: they
+    // weigh most.)
     assert!(SeasonMedian::weekly().first_hours_margin().is_none());
-    let f = forecast_after(y, vec![Box::new(tracker), Box::new(daily)]);
-    for h in 1..=SHORT_HORIZONS {
-        assert!(f.weights[h - 1][1] > 0.5, "h{h}: {:?}", f.weights[h - 1]);
-    }
+    let cron = |h: usize| h % 24 == 2 && h / 24 != 20;
+    let f = joins_the_first_hours_beside_a_tracker(
+        28 * 24 - 22,
+        cron,
+        40.0,
+        Box::new(SeasonMedian::daily()),
+    );
     // So the next hour, 02:00, is forecast near the job's 40, not at 6.
     assert!(
         (f.combined.p50[0] - 40.0).abs() < 0.2 * 40.0,
