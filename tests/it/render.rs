@@ -60,6 +60,20 @@ fn end_to_end_cluster_tab_on_the_real_ensemble() {
             m.describe()
         );
     }
+    // Narrower than one horizon's mix (the 1-h one runs to about 80
+    // columns): it goes on over lines of its own, no name or weight cut.
+    let w = 64;
+    let thin = text(&render(&s, &Theme::dark(), w, 40));
+    assert!(thin.contains(" models "), "{thin}");
+    let widest = nodes.mix.iter().map(|m| m.describe().len()).max();
+    assert!(widest > Some(usize::from(w)), "{widest:?}\n{thin}");
+    for m in &nodes.mix {
+        assert!(thin.contains(&format!(" {} h ", m.horizon)), "{thin}");
+        for (name, weight) in &m.members {
+            let member = format!("{name} {}", nodecast::domain::weight_text(*weight));
+            assert!(thin.contains(&member), "{member} cut:\n{thin}");
+        }
+    }
     insta::assert_snapshot!("e2e_cluster_prod-web", t);
 }
 

@@ -128,8 +128,11 @@ impl Widget for ForecastPane<'_> {
 const MIX_PER_LINE: usize = 2;
 
 /// The model mix in lines: up to [`MIX_PER_LINE`] horizons a line, fewer
-/// where their members' names would run past the pane's `width`.
+/// where their members' names would run past the pane's `width`; a horizon
+/// wider than the pane alone goes on over lines of its own, a member's
+/// name and weight never split.
 fn mix_lines<'a>(mix: &[HorizonMix], width: u16, t: &Theme) -> Vec<Line<'a>> {
+    let width = usize::from(width);
     let mut lines = Vec::new();
     let mut start = 0;
     while start < mix.len() {
@@ -138,41 +141,82 @@ fn mix_lines<'a>(mix: &[HorizonMix], width: u16, t: &Theme) -> Vec<Line<'a>> {
         let mut line = mix_line(first, &mix[start..end], t);
         while end < mix.len() && end - start < MIX_PER_LINE {
             let wider = mix_line(first, &mix[start..=end], t);
-            if wider.width() > usize::from(width) {
+            if wider.width() > width {
                 break;
             }
             (line, end) = (wider, end + 1);
         }
-        lines.push(line);
+        if line.width() > width {
+            lines.extend(wrapped_horizon(first, &mix[start], width, t));
+        } else {
+            lines.push(line);
+        }
         start = end;
     }
     lines
 }
 
+/// The spans that open a line of the mix: " models " on the first line.
+fn mix_lead<'a>(first: bool, t: &Theme) -> Span<'a> {
+    Span::styled(if first { " models " } else { "        " }, t.dim())
+}
+
+/// One horizon's " 6 h" and its members, each name with its weight.
+fn horizon_spans<'a>(m: &HorizonMix, t: &Theme) -> (Span<'a>, Vec<Vec<Span<'a>>>) {
+    let head = Span::styled(format!(" {} h", m.horizon), t.dim());
+    let equal = m.members.windows(2).all(|p| (p[0].1 - p[1].1).abs() < 1e-9);
+    if m.members.len() > 3 && equal {
+        let all = Span::styled(
+            format!(" {} members, equal weights", m.members.len()),
+            Style::default().fg(t.fg),
+        );
+        return (head, vec![vec![all]]);
+    }
+    let members = m
+        .members
+        .iter()
+        .map(|(name, w)| {
+            vec![
+                Span::styled(format!(" {name}"), Style::default().fg(t.fg)),
+                Span::styled(format!(" {}", crate::domain::weight_text(*w)), t.dim()),
+            ]
+        })
+        .collect();
+    (head, members)
+}
+
+/// A horizon too wide for one line: its members over as many lines as
+/// they need, under the first one's horizon label.
+fn wrapped_horizon<'a>(first: bool, m: &HorizonMix, width: usize, t: &Theme) -> Vec<Line<'a>> {
+    let (head, members) = horizon_spans(m, t);
+    let indent = " ".repeat(mix_lead(first, t).width() + head.width());
+    let mut lines = Vec::new();
+    let mut spans = vec![mix_lead(first, t), head];
+    let mut has_member = false;
+    for member in members {
+        let w: usize = member.iter().map(Span::width).sum();
+        let used: usize = spans.iter().map(Span::width).sum();
+        if has_member && used + w > width {
+            lines.push(Line::from(std::mem::take(&mut spans)));
+            spans.push(Span::styled(indent.clone(), t.dim()));
+        }
+        spans.extend(member);
+        has_member = true;
+    }
+    lines.push(Line::from(spans));
+    lines
+}
+
 /// " models  1 h theta .50 ets .33 mstl .17 │ 6 h …": who serves each shown horizon.
 fn mix_line<'a>(first: bool, mix: &[HorizonMix], t: &Theme) -> Line<'a> {
-    let lead = if first { " models " } else { "        " };
-    let mut spans = vec![Span::styled(lead, t.dim())];
+    let mut spans = vec![mix_lead(first, t)];
     for (i, m) in mix.iter().enumerate() {
         if i > 0 {
             spans.push(Span::styled(" │", t.dim()));
         }
-        spans.push(Span::styled(format!(" {} h", m.horizon), t.dim()));
-        let equal = m.members.windows(2).all(|p| (p[0].1 - p[1].1).abs() < 1e-9);
-        if m.members.len() > 3 && equal {
-            spans.push(Span::styled(
-                format!(" {} members, equal weights", m.members.len()),
-                Style::default().fg(t.fg),
-            ));
-            continue;
-        }
-        for (name, w) in &m.members {
-            spans.push(Span::styled(format!(" {name}"), Style::default().fg(t.fg)));
-            spans.push(Span::styled(
-                format!(" {}", crate::domain::weight_text(*w)),
-                t.dim(),
-            ));
-        }
+        let (head, members) = horizon_spans(m, t);
+        spans.push(head);
+        spans.extend(members.into_iter().flatten());
     }
     Line::from(spans)
 }
