@@ -51,6 +51,9 @@ from corpus_cv import PRODUCT, SCORED, Series, baselines, corpus_names, cross_ch
 
 warnings.simplefilter("ignore", RuntimeWarning)
 H = 48
+# The product's daily median: DAILY_MEDIAN_DAYS and DAILY_MEDIAN_LEVEL_HOURS
+# in src/forecast/members.rs.
+PRODUCT_DAYS, PRODUCT_LEVEL_HOURS = 21, 24
 
 
 def same_hour(y, t, before, days, period=24):
@@ -96,7 +99,7 @@ def daily_median(y, o, days, scale_hours, period=24, shift=None):
 
 
 def shift_adapter(label):
-    """The dumps' daily median (21 days, level of 24 h) replaced by one
+    """The dumps' daily median (the product's days and level) replaced by one
     whose level follows a shift: label K,F[,a] (`daily_median`'s
     `shift`)."""
     k, f, *a = label.split(",")
@@ -107,7 +110,7 @@ def shift_adapter(label):
         j = d["members"].index("daily_median")
         for pt in d["points"]:
             if pt[1][j] is not None:
-                pt[1][j] = daily_median(y, pt[0], 21, 24, shift=shift)
+                pt[1][j] = daily_median(y, pt[0], PRODUCT_DAYS, PRODUCT_LEVEL_HOURS, shift=shift)
         return d
 
     return adapt

@@ -19,7 +19,8 @@ corpus without the 11 series whose targets sit near zero (the corpus
 README lists them: MAPE explodes there), and the geometric mean of the
 ratio of sMAPE to the best baseline's sMAPE on the rest (sMAPE punishes a
 forecast below the target as much as one above it, unlike MAPE).
-`--series NAME` also prints, for each run, that series' ratios.
+`--series NAME` also prints, for each run, that series' ratios and each
+member's alone.
 
 Needs numpy.
 """
@@ -46,6 +47,17 @@ def run_ratios(folder, best, names):
         r = json.load(open(os.path.join(folder, n + ".json")))["models"]["ensemble"]
         out.append([r[h]["mape"] / best[n][h]["mape"] for h in H])
     return np.array(out)
+
+
+def member_ratios(folder, best, name):
+    """Each member's ratio to the best baseline on series `name` (from its
+    backtest report), at the horizons it forecasts (None elsewhere)."""
+    models = json.load(open(os.path.join(folder, name + ".json")))["models"]
+    return [
+        (k, [m[h]["mape"] / best[name][h]["mape"] if h in m and m[h].get("mape") else None for h in H])
+        for k, m in sorted(models.items())
+        if k != "ensemble"
+    ]
 
 
 def baseline_models(baseline_paths):
@@ -102,6 +114,8 @@ def main():
             print("  the same series' sMAPE ratio, geometric mean " + " ".join(f"{v:.3f}" for v in np.exp(np.log(sm).mean(0))))
         if series:
             print(f"  {series}: " + " ".join(f"{v:.3f}" for v in r[names.index(series)]))
+            for member, m in member_ratios(runs[label], best, series):
+                print(f"    {member:14} " + " ".join("  -  " if v is None else f"{v:.3f}" for v in m))
     sets = cc.fold_sets(names)
     for k, other in [("A", "B"), ("B", "A")]:
         pick = min(by_run, key=lambda lb: cc.objective(by_run[lb][sets[k]]))

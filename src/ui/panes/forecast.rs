@@ -189,19 +189,20 @@ fn horizon_spans<'a>(m: &HorizonMix, t: &Theme) -> (Span<'a>, Vec<Vec<Span<'a>>>
 /// they need, under the first one's horizon label.
 fn wrapped_horizon<'a>(first: bool, m: &HorizonMix, width: usize, t: &Theme) -> Vec<Line<'a>> {
     let (head, members) = horizon_spans(m, t);
-    let indent = " ".repeat(mix_lead(first, t).width() + head.width());
+    let lead = mix_lead(first, t);
+    let indent = lead.width() + head.width();
     let mut lines = Vec::new();
-    let mut spans = vec![mix_lead(first, t), head];
-    let mut has_member = false;
-    for member in members {
+    let mut spans = vec![lead, head];
+    let mut used = indent;
+    for (i, member) in members.into_iter().enumerate() {
         let w: usize = member.iter().map(Span::width).sum();
-        let used: usize = spans.iter().map(Span::width).sum();
-        if has_member && used + w > width {
+        if i > 0 && used + w > width {
             lines.push(Line::from(std::mem::take(&mut spans)));
-            spans.push(Span::styled(indent.clone(), t.dim()));
+            spans.push(Span::styled(" ".repeat(indent), t.dim()));
+            used = indent;
         }
         spans.extend(member);
-        has_member = true;
+        used += w;
     }
     lines.push(Line::from(spans));
     lines
