@@ -28,6 +28,7 @@ import math
 import json
 import os
 import sys
+import warnings
 
 import numpy as np
 
@@ -46,6 +47,50 @@ SIXTH = os.environ.get("RULE") == "sixth"
 # src/forecast/members.rs).
 SEASONAL_MERIT = [] if SIXTH else [("seasonal24", 1.0), ("daily_median", 1.0)]
 HI = [h - 1 for h in SCORED]
+# A run in progress at the origin of 1 to this many hours far from both
+# seasonal expectations is a burst: past the first hours the level median
+# serves alone (BURST_HOURS in src/forecast/selection.rs; 0: never, the
+# product before 2026-12-04).
+BURST_HOURS = 2
+# src/forecast/robust.rs: DAYS, WEEKS, SIGMAS, MIN_SHARE.
+ROBUST = (7, 4, 4.0, 0.25)
+
+
+def expectation(y, period, count):
+    """robust::expectation: the median of the same hour `count` periods
+    either side (none under two)."""
+    n = len(y)
+    pad = np.full(n + 2 * period * count, np.nan)
+    pad[period * count : period * count + n] = y
+    m = np.stack([pad[period * (count + k) : period * (count + k) + n] for k in range(-count, count + 1) if k], 1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        e = np.nanmedian(m, 1)
+    e[(~np.isnan(m)).sum(1) < 2] = np.nan
+    return e
+
+
+def far_from(y, e):
+    """robust::far_from: hours SIGMAS robust deviations and MIN_SHARE of
+    the expectation away from it."""
+    _, _, sigmas, min_share = ROBUST
+    ok = ~np.isnan(e)
+    if not ok.any():
+        return np.zeros(len(y), bool)
+    sigma = 1.4826 * np.median(np.abs(y[ok] - e[ok]))
+    d = np.abs(y - np.nan_to_num(e))
+    return ok & (d > sigmas * sigma) & (d > min_share * np.abs(np.nan_to_num(e)))
+
+
+def run_in_progress(y):
+    """robust::run_in_progress: the hours at the end of `y` far from both
+    expectations (0 under two weeks). For dumps made before 2026-12-04,
+    which do not carry it."""
+    days, weeks, _, _ = ROBUST
+    if len(y) < 2 * 168:
+        return 0
+    far = far_from(y, expectation(y, 24, days)) & far_from(y, expectation(y, 168, weeks))
+    return len(far) - (np.flatnonzero(~far)[-1] + 1 if (~far).any() else 0)
 # The product's rule (src/forecast/selection.rs).
 # Last two fields: naive joins the first hours where its candidates beat the
 # best tracker's validation error by this share (0: never), and only the
@@ -119,6 +164,12 @@ class Series:
                 "smape": 2 * np.abs(tt - c) / (np.abs(tt) + np.abs(c)),
             }
         self.origins = d["origins"] if origins is None else origins
+        # The member that serves alone after a burst, and the run in
+        # progress at each test origin (dumps before 2026-12-04: the level
+        # median, computed here).
+        self.after_burst = np.array(d.get("after_a_burst", [n == "level_median" for n in d["members"]]), bool)
+        runs = dict(zip(d["origins"], d["runs_in_progress"])) if "runs_in_progress" in d else {}
+        self.runs = np.array([runs[o] if o in runs else run_in_progress(y[:o]) for o in self.origins])
         start = d["start_hour"]
         # The band's validation origins (all 48 hours known); those the
         # choice reads at each horizon follow from them in `windows`.
@@ -202,12 +253,13 @@ class Series:
                 out[oi, :, x] = np.where(k > 0, s / k, np.nan)
         return out
 
-    def weights(self, pooled, top_k, tracker_share, pool, margin, near, also=None, power=None):
+    def weights(self, pooled, top_k, tracker_share, pool, margin, near, also=None, power=None, burst_hours=None):
         """Member weights (origins, scored horizons, members) under a rule.
         `also` = [(member, margin), ...]: members admitted at the first
         hours on their own margin (the product's: SEASONAL_MERIT); `power`: the kept candidates weighed by
         their validation error to the -power instead of equally
-        (scripts/selection_variants.py; neither in the product)."""
+        (scripts/selection_variants.py; neither in the product);
+        `burst_hours`: BURST_HOURS unless given (0: never)."""
         m = len(self.members)
         naive = np.array([n == "naive" for n in self.members])
         first = {"trackers": self.first & ~naive, "trackers+naive": self.first | naive, "all": np.ones(m, bool)}[pool]
@@ -251,10 +303,17 @@ class Series:
             total = parts.sum(2, keepdims=True)
             any_tr = total > 0
             w = np.where(any_tr, w * (1 - tracker_share) + tracker_share * parts / np.where(any_tr, total, 1), w)
+        # After a burst at the origin the level median serves alone past
+        # the first hours.
+        k = BURST_HOURS if burst_hours is None else burst_hours
+        burst = (self.runs >= 1) & (self.runs <= k)
+        at = burst[:, None, None] & ~short[None, :, None] & np.any(has & self.after_burst[None, :, None], 1)[:, :, None]
+        if self.after_burst.any():
+            w = np.where(at, has.transpose(0, 2, 1) & self.after_burst[None, None, :], w).astype(float)
         return w
 
-    def ratios(self, pooled, *rule, also=None, power=None):
-        w = self.weights(pooled, *rule, also=also, power=power)
+    def ratios(self, pooled, *rule, also=None, power=None, burst_hours=None):
+        w = self.weights(pooled, *rule, also=also, power=power, burst_hours=burst_hours)
         has = ~np.isnan(self.now)
         f = np.nan_to_num(np.transpose(self.now, (0, 2, 1)))
         hw = np.where(np.transpose(has, (0, 2, 1)), w, 0.0)

@@ -61,6 +61,13 @@ def selection_origins(start_hour, origin, count):
 def combined(d, points, origin, args, members):
     y, observed, short, first = d["y"], d["observed"], d["tracks_level"], d["first_hours"]
     m = len(d["members"])
+    # After a burst at the origin (a run in progress of 1 to --burst-hours
+    # hours far from both seasonal expectations, as the dump records it;
+    # dumps before 2026-12-04 record none) the level median serves alone
+    # past the first hours.
+    run = dict(zip(d["origins"], d.get("runs_in_progress", [])))
+    after = d.get("after_a_burst", [False] * m)
+    burst = 1 <= run.get(origin, 0) <= args.burst_hours
     merit = d["on_merit"] if args.on_merit is None and "on_merit" in d else [n in (args.on_merit or "naive").split(",") for n in d["members"]]
     vals = selection_origins(d["start_hour"], origin, args.validation_origins)
     now = points[origin]
@@ -108,6 +115,10 @@ def combined(d, points, origin, args, members):
     for h in range(1, H + 1):
         alone = [None] * m
         w = [0.0] * m
+        level = [j for j in pool if after[j] and has(j, h)]
+        if burst and h > args.short_horizons and level:
+            out.append(max(now[level[0]][h - 1], 0.0))
+            continue
         only_short = h <= args.short_horizons and any(first[j] and has(j, h) for j in pool)
         win = window(h, max(h // 3, 2))
         # The latest validation origins with a known hour in the window.
@@ -204,6 +215,7 @@ def main():
     ap.add_argument("--tracker-share", type=float, default=0.0, help="share fixed for the level-tracking members past the first hours (0 in the product)")
     ap.add_argument("--tracker-power", type=float, default=2.0)
     ap.add_argument("--short-horizons", type=int, default=3)
+    ap.add_argument("--burst-hours", type=int, default=2, help="a run in progress of at most this many hours is a burst (BURST_HOURS; 0: never)")
     ap.add_argument("--validation-origins", type=int, default=28)
     ap.add_argument("--members", help="comma-separated pool (default: every member)")
     ap.add_argument("--check", help="backtest JSON of the same series: exit 1 unless the ensemble MAPE matches")

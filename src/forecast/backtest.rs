@@ -107,6 +107,13 @@ pub struct MemberDump {
     pub first_hours: Vec<bool>,
     /// Which members join the first hours on merit (naive, the global LSTM, seasonal naive of a day).
     pub on_merit: Vec<bool>,
+    /// Which member serves the hours past the first ones alone after a
+    /// burst at the origin (the level median).
+    pub after_a_burst: Vec<bool>,
+    /// At each test origin, the hours of the run in progress far from both
+    /// seasonal expectations (`robust::run_in_progress`; a burst where 1 to
+    /// `selection::BURST_HOURS`).
+    pub runs_in_progress: Vec<usize>,
     /// (origin, each member's forecast of the 48 hours from it, if any).
     pub points: Vec<(usize, Vec<Option<Vec<f64>>>)>,
 }
@@ -274,6 +281,15 @@ pub fn run_dumping(
                 .members
                 .iter()
                 .map(|m| m.first_hours_margin().is_some())
+                .collect(),
+            after_a_burst: ensemble
+                .members
+                .iter()
+                .map(|m| m.serves_after_a_burst())
+                .collect(),
+            runs_in_progress: os
+                .iter()
+                .map(|o| super::robust::run_in_progress(&y[..*o]))
                 .collect(),
             points,
         }

@@ -73,6 +73,12 @@ pub trait Member: Send + Sync {
     fn first_hours_margin(&self) -> Option<f64> {
         None
     }
+    /// Whether the member serves every horizon past the first hours alone
+    /// after a burst at the origin ([`super::selection::BURST_HOURS`]):
+    /// the level median, which the burst does not move.
+    fn serves_after_a_burst(&self) -> bool {
+        false
+    }
     /// What the member serves (with the others that do) while the history
     /// is too short for validation: naive the first hours, the global
     /// models the rest ([`super::ensemble`], cold start).
@@ -315,6 +321,11 @@ impl Member for LevelMedian {
     /// "The level median").
     fn first_hours_margin(&self) -> Option<f64> {
         Some(FIRST_HOURS_MARGIN)
+    }
+    /// After a burst of an hour or two, the hours past the first ones
+    /// return to the level (docs/forecasting.md, "After a burst").
+    fn serves_after_a_burst(&self) -> bool {
+        true
     }
     fn point(&self, y: &[f64], _: i64, h: usize) -> Option<Vec<f64>> {
         let mut last = y[y.len().saturating_sub(LEVEL_MEDIAN_HOURS)..].to_vec();

@@ -91,6 +91,13 @@ pub fn incidents(y: &[f64]) -> Vec<bool> {
     out
 }
 
+/// Hours at the end of `y` far from both expectations: a run still in
+/// progress, which [`cleaned`] keeps as the present (0 under two weeks of
+/// history, where nothing is marked).
+pub fn run_in_progress(y: &[f64]) -> usize {
+    marked(y).2.iter().rev().take_while(|far| **far).count()
+}
+
 /// The runs of `true` in `mask`.
 fn runs(mask: &[bool]) -> impl Iterator<Item = Range<usize>> + '_ {
     let mut t = 0;

@@ -5,6 +5,7 @@
 
 use super::horizon::HORIZON_HOURS as H;
 use super::members::{ColdStart, Member};
+use super::robust;
 
 /// Candidates (members alone or averaged in pairs) combined at each
 /// horizon: the best by validation error over neighbouring horizons.
@@ -32,6 +33,16 @@ pub const RECENCY: f64 = 0.9;
 /// global LSTM and seasonal naive of a day join them on merit,
 /// [`Member::first_hours_margin`]).
 pub const SHORT_HORIZONS: usize = 3;
+
+/// A run still in progress at the origin of at most this many hours far
+/// from both seasonal expectations ([`robust::run_in_progress`]) is a
+/// burst: every horizon past the first hours is the level median's alone
+/// ([`Member::serves_after_a_burst`]). The level trackers, naive and the
+/// trees (which forecast ratios to the last hour) echo a burst for two
+/// days; it is gone within hours. A longer run may be a new level, which
+/// the choice follows as before. Chosen across series among 1-3 hours
+/// (docs/forecasting.md, "After a burst").
+pub const BURST_HOURS: usize = 2;
 
 /// Member point forecasts at one origin (none where a member gave none).
 pub type Points = Vec<Option<Vec<f64>>>;
@@ -163,8 +174,16 @@ pub fn weights(members: &[Box<dyn Member>], v: &Validation) -> Vec<Vec<f64>> {
     let on_merit: Vec<bool> = (0..m).map(|j| first[j] || margin[j].is_some()).collect();
     let forecasts = |j: usize, h: usize| now_points[j].as_ref().is_some_and(|p| p.len() >= h);
     let mut weights = vec![vec![0.0; m]; H];
+    let after_burst = (1..=BURST_HOURS)
+        .contains(&robust::run_in_progress(&v.y[..v.origin]))
+        .then(|| (0..m).find(|j| members[*j].serves_after_a_burst()))
+        .flatten();
     for h in 1..=H {
         let w = &mut weights[h - 1];
+        if let Some(j) = after_burst.filter(|j| h > SHORT_HORIZONS && forecasts(*j, h)) {
+            w[j] = 1.0;
+            continue;
+        }
         // At the first hours only the members that serve them compete
         // (every member where there are none).
         let only_short = h <= SHORT_HORIZONS && (0..m).any(|j| first[j] && forecasts(j, h));

@@ -177,15 +177,15 @@ fn train_loads_the_shipped_demo_models_into_an_empty_models_folder() {
     }
 }
 
-#[test]
-fn member_dump_recombines_offline_to_the_backtests_ensemble() {
-    let dir = tempfile::tempdir().expect("dir");
-    let dump = dir.path().join("members.json");
-    let report = dir.path().join("report.json");
+/// `backtest --json --dump-members` of a shipped series into `dir`: the
+/// dump's path, the report's path and the dump.
+fn dumped(dir: &std::path::Path, series: &str) -> (String, String, serde_json::Value) {
+    let dump = dir.join(format!("{series}.members.json"));
+    let report = dir.join(format!("{series}.json"));
     let out = nodecast(&[
         "backtest",
         "--input",
-        &data("azure-v2-mem.csv"),
+        &data(series),
         "--json",
         "--dump-members",
         dump.to_str().expect("utf8"),
@@ -196,8 +196,26 @@ fn member_dump_recombines_offline_to_the_backtests_ensemble() {
         String::from_utf8_lossy(&out.stderr)
     );
     std::fs::write(&report, &out.stdout).expect("write report");
-    let d: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&dump).expect("dump")).expect("json");
+    let d = serde_json::from_str(&std::fs::read_to_string(&dump).expect("dump")).expect("json");
+    let path = |p: std::path::PathBuf| p.to_str().expect("utf8").to_string();
+    (path(dump), path(report), d)
+}
+
+/// `scripts/recombine.py DUMP --check REPORT` (and more arguments).
+fn recombined(dump: &str, args: &[&str]) -> std::process::Output {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/recombine.py");
+    Command::new("python3")
+        .arg(script)
+        .arg(dump)
+        .args(args)
+        .output()
+        .expect("python3 runs scripts/recombine.py")
+}
+
+#[test]
+fn member_dump_recombines_offline_to_the_backtests_ensemble() {
+    let dir = tempfile::tempdir().expect("dir");
+    let (dump, report, d) = dumped(dir.path(), "azure-v2-mem.csv");
     assert_eq!(d["series"], "azure-v2-mem.csv");
     let y: Vec<f64> = d["y"]
         .as_array()
@@ -232,12 +250,7 @@ fn member_dump_recombines_offline_to_the_backtests_ensemble() {
     }
     // The offline recombination reproduces the product's ensemble MAPE exactly
     // (on a series with two weekends, where theta_daytype forecasts).
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/recombine.py");
-    let check = Command::new("python3")
-        .args([script, dump.to_str().expect("utf8"), "--check"])
-        .arg(&report)
-        .output()
-        .expect("python3 runs scripts/recombine.py");
+    let check = recombined(&dump, &["--check", &report]);
     assert!(
         check.status.success(),
         "{}{}",
@@ -245,13 +258,46 @@ fn member_dump_recombines_offline_to_the_backtests_ensemble() {
         String::from_utf8_lossy(&check.stderr)
     );
     // Another setting gives other figures.
-    let other = Command::new("python3")
-        .args([script, dump.to_str().expect("utf8"), "--top-k", "1"])
-        .output()
-        .expect("python3");
+    let other = recombined(&dump, &["--top-k", "1"]);
     assert!(other.status.success());
     assert_ne!(
         String::from_utf8_lossy(&other.stdout),
+        String::from_utf8_lossy(&check.stdout)
+    );
+}
+
+#[test]
+fn member_dump_recombines_the_rule_after_a_burst() {
+    use nodecast::forecast::selection::BURST_HOURS;
+    // nab-asg-cpu has test origins that end in a burst: the dump says
+    // which, and the level median serves past the first hours there.
+    let dir = tempfile::tempdir().expect("dir");
+    let (dump, report, d) = dumped(dir.path(), "nab-asg-cpu.csv");
+    let runs = d["runs_in_progress"].as_array().expect("runs_in_progress");
+    assert_eq!(runs.len(), d["origins"].as_array().expect("origins").len());
+    let bursts = runs
+        .iter()
+        .filter(|r| (1..=BURST_HOURS as u64).contains(&r.as_u64().expect("hours")))
+        .count();
+    assert!(bursts > 0, "{runs:?}");
+    let names = d["members"].as_array().expect("members");
+    let level = names
+        .iter()
+        .position(|n| n == "level_median")
+        .expect("level_median");
+    assert_eq!(d["after_a_burst"][level], true);
+    let check = recombined(&dump, &["--check", &report]);
+    assert!(
+        check.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&check.stdout),
+        String::from_utf8_lossy(&check.stderr)
+    );
+    // Without the rule the figures differ.
+    let without = recombined(&dump, &["--burst-hours", "0"]);
+    assert!(without.status.success());
+    assert_ne!(
+        String::from_utf8_lossy(&without.stdout),
         String::from_utf8_lossy(&check.stdout)
     );
 }

@@ -133,3 +133,62 @@ fn an_incident_after_a_level_shift_is_put_back_at_the_new_level() {
         );
     }
 }
+
+#[test]
+fn after_a_burst_at_the_origin_the_hours_past_the_first_return_to_the_level() {
+    use nodecast::forecast::robust::run_in_progress;
+    use nodecast::forecast::selection::{BURST_HOURS, SHORT_HORIZONS};
+    // Four weeks of demand whose last `hours` hours are a burst at 10x.
+    let ending_in_a_burst = |hours: usize| -> Vec<f64> {
+        let n = 28 * 24;
+        (0..n)
+            .map(|h| demand(h) * if h + hours >= n { 10.0 } else { 1.0 })
+            .collect()
+    };
+    let calm: Vec<f64> = (0..28 * 24).map(demand).collect();
+    assert_eq!(run_in_progress(&calm), 0);
+    let ensemble = Ensemble::new(all_members());
+    let level = ensemble
+        .members
+        .iter()
+        .position(|m| m.serves_after_a_burst())
+        .expect("a member serves after a burst");
+    assert_eq!(ensemble.members[level].name(), "level_median");
+    let forecast = |y: &[f64]| {
+        ensemble
+            .forecast(
+                y,
+                &vec![true; y.len()],
+                None,
+                0,
+                y.len(),
+                &mut MemberCache::default(),
+                None,
+            )
+            .expect("forecast")
+    };
+    // An hour of burst: the trackers, naive and the trees would carry it
+    // for two days. From the fourth hour on the level median serves alone,
+    // near the level the burst left; the first hours are chosen as always.
+    let y = ending_in_a_burst(1);
+    assert_eq!(run_in_progress(&y), 1);
+    let f = forecast(&y);
+    for h in SHORT_HORIZONS + 1..=48 {
+        let w = &f.weights[h - 1];
+        assert_eq!(w[level], 1.0, "h{h}: {w:?}");
+        let t = y.len() + h - 1;
+        let p = f.combined.p50[h - 1];
+        assert!(
+            p < 1.5 * demand(t),
+            "h{h}: {p:.1} against demand {:.1}",
+            demand(t)
+        );
+    }
+    assert!(f.weights[0][level] < 1.0, "1 h: {:?}", f.weights[0]);
+    // A run longer than BURST_HOURS may be a new level: the choice follows
+    // it as before.
+    let y = ending_in_a_burst(BURST_HOURS + 1);
+    assert_eq!(run_in_progress(&y), BURST_HOURS + 1);
+    let f = forecast(&y);
+    assert!(f.weights[23][level] < 1.0, "24 h: {:?}", f.weights[23]);
+}
