@@ -211,9 +211,9 @@ class Series:
     # horizon's selection window is known at the test origin (0: its first
     # hour, the product; None: all 48 hours, the rule before 2026-12-03,
     # tenth session), the unknown hours masked; the window's half-width is
-    # `width` x h (at least 2 hours); `recency_short`, if set, is the
-    # recency at 1-3 h.
-    READS = {"share": 0.0, "width": 1 / 3, "recency_short": None}
+    # `width` x h (at least 2 hours; `half_short`, if set, the half-width
+    # at 1-3 h); `recency_short`, if set, is the recency at 1-3 h.
+    READS = {"share": 0.0, "width": 1.0, "recency_short": None, "half_short": None}
 
     def windows(self, metric, recency):
         """For each test origin with validation origins and each scored
@@ -222,12 +222,14 @@ class Series:
         (validation origins, candidates, hours), the recency weight of each
         validation origin)."""
         e = self.err[metric]
-        share, width, short = (self.READS[k] for k in ("share", "width", "recency_short"))
+        share, width, short, half_short = (self.READS[k] for k in ("share", "width", "recency_short", "half_short"))
         for oi, o in enumerate(self.origins):
             if not self.val[oi]:
                 continue  # the cold-start rule serves until the band has an origin
             for x, h in enumerate(SCORED):
-                r = window(h, max(int(h * width + 1e-9), 2))
+                w = width(h) if callable(width) else width
+                half = half_short if half_short is not None and h <= 3 else max(int(h * w + 1e-9), 2)
+                r = window(h, half)
                 lo, hi = r.start, r.stop - 1
                 need = H if share is None else math.ceil(lo + (hi - lo) * share)
                 vs = [v for v in validation_origins(self.start, o, VALIDATION, need) if v in self.at]

@@ -9,12 +9,16 @@ scripts/global_cv.sh as scripts/corpus_cv.py recombines the product:
   first step; 0: its first hour, the product), the unknown hours masked;
 - recency: a recency of its own at 1-3 h (0.9 elsewhere, as the product);
 - count: validation origins per horizon (the band's count moves with it);
-- width: the selection window's half-width as a share of h (h/3, the
-  product, at least 2 hours).
+- width: the selection window's half-width as a share of h, at least 2
+  hours (h/3 from the tenth session; h, the product, since the
+  seventeenth: from the first hour to 2h);
+- half at 1-3 h: the window's half-width there (the product: 2 hours at
+  1 h, so the 1-h choice reads the errors at 1-3 h; seventeenth session).
 
-`share` and `width` are also checked by leaving one source out at a time
-(the value chosen on the other sources' series, scored on the source left
-out). `--without NAME` prints the product's corpus geometric means without
+`share` is also checked by leaving one source out at a time (the value
+chosen on the other sources' series, scored on the source left out);
+`width` and the half-width at 1-3 h by the choice on each fold scored on
+the other, and with one source left out. `--without NAME` prints the product's corpus geometric means without
 that series (e.g. nab-ec2-diskwrite-c0d644, whose near-zero targets
 dominate 1 h). Each line: the objective (mean over horizons of log
 geometric mean + log median of the ratios, lower is better) on all series,
@@ -22,7 +26,7 @@ fold A and fold B, then the corpus's and the dev series' figures.
 
     python3 scripts/reads_cv.py OUT/bt BASELINES-CORPUS.json BASELINES-DEV.json [--without NAME]
 
-Needs numpy. About two minutes.
+Needs numpy. About three minutes.
 """
 import sys
 
@@ -61,12 +65,16 @@ def main():
     one_source_out(series, shares, "share")
     for v in [0.95, 0.8, 0.7, 0.6]:
         report(f"recency at 1-3 h {v}", ratios(series, recency_short=v))
-    widths = {v: ratios(series, width=v / 12) for v in [4, 6, 8, 12]}
+    widths = {v: ratios(series, width=v / 12) for v in [4, 6, 8, 10, 12, 16, 24, 48]}
     for v, r in widths.items():
-        report(f"half-width {v}/12 h" + (" (product)" if v == 4 else ""), r)
+        report(f"half-width {v}/12 h" + (" (product)" if v == 12 else ""), r)
     for v in [2, 3]:
         report(f"half-width h/{12 // v}", ratios(series, width=v / 12))
-    one_source_out(series, widths, "width")
+    cc.cross_checks([s.name for s in series], widths, 12)
+    halves = {v: ratios(series, half_short=v) for v in [0, 1, 2, 3, 4, 5, 8]}
+    for v, r in halves.items():
+        report(f"half-width at 1-3 h {v}" + (" (the product's at 1 h)" if v == 2 else ""), r)
+    cc.cross_checks([s.name for s in series], halves, 2)
     if without:
         corpus = cc.baselines(argv[2:3])[0]
         keep = [i for i, s in enumerate(series) if s.name != without and s.name in corpus]

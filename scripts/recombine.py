@@ -44,7 +44,7 @@ def observed_after(h):
     horizon `h` to read it: the first of its selection window
     (src/forecast/selection.rs, `observed_after`); hours from the origin on
     are not read."""
-    return window(h, max(h // 3, 2)).start
+    return window(h, max(h, 2)).start
 
 
 def selection_origins(start_hour, origin, count):
@@ -120,7 +120,7 @@ def combined(d, points, origin, args, members):
             out.append(max(now[level[0]][h - 1], 0.0))
             continue
         only_short = h <= args.short_horizons and any(first[j] and has(j, h) for j in pool)
-        win = window(h, max(h // 3, 2))
+        win = window(h, max(h, 2))
         # The latest validation origins with a known hour in the window.
         read = [k for k in range(len(vals)) if vals[k] + observed_after(h) <= origin][: args.validation_origins]
         # Every candidate is scored on the validation origins where each

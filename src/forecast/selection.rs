@@ -60,18 +60,22 @@ pub struct Validation<'a> {
     pub now: &'a Points,
 }
 
-/// Neighbouring horizons pooled to score candidates at `h`: ±2 hours, ±h/3
-/// further out, where errors change slowly from hour to hour.
+/// Horizons pooled to score candidates at `h`: from the first hour to
+/// twice `h` (1-3 h at 1 h, 1-12 h at 6 h, every hour from 24 h on). A
+/// member that forecasts the hours up to `h` well is trusted at `h`; the
+/// errors at the lead itself alone are few and late (docs/forecasting.md,
+/// "The selection window"; chosen across series among h/3, h/2, 2h/3, 5h/6,
+/// h, 4h/3, 2h and 4h either side).
 fn selection_window(h: usize) -> std::ops::RangeInclusive<usize> {
-    window(h, (h / 3).max(2))
+    window(h, h.max(2))
 }
 
 /// Hours after a validation origin that must lie before the forecast's
 /// origin for the choice at horizon `h` to read it: the first hour of its
-/// selection window. The choice reads the errors known at the origin, over
-/// whatever part of the window they cover: at 1 h from origins 1 hour back
-/// on, at 24 h (window 16-32 h) from 16 hours back, at 48 h (32-48 h) from
-/// 32. Each horizon is chosen on the latest errors known near its lead.
+/// selection window, so 1 at every horizon. The choice reads the errors
+/// known at the origin, over whatever part of the window they cover: every
+/// horizon reads the origins from 1 hour back on, the latest over the
+/// first hours after them only, so each follows a change within hours.
 pub fn observed_after(h: usize) -> usize {
     *selection_window(h).start()
 }

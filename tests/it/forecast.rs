@@ -314,7 +314,8 @@ fn first_hours_choose_only_among_level_trackers_and_naive_on_merit() {
     use nodecast::forecast::selection::SHORT_HORIZONS;
     // A slow random walk: the last value (naive) is the best forecast at every
     // horizon. Seasonal naive sits out the first hours; naive, whose error
-    // there is under FIRST_HOURS_MARGIN of theta's, joins them on merit.
+    // at 1-2 h (windows 1-3 and 1-4 h) is under FIRST_HOURS_MARGIN of
+    // theta's, joins them on merit. (At 3 h, window 1-6 h, it is not.)
     let f = forecast_walk(vec![
         Box::new(Naive),
         Box::new(SeasonalNaive::daily()),
@@ -323,10 +324,12 @@ fn first_hours_choose_only_among_level_trackers_and_naive_on_merit() {
     assert!(Theta.serves_first_hours() && !Naive.serves_first_hours());
     assert!(Naive.first_hours_margin().is_some() && Theta.first_hours_margin().is_none());
     for h in 1..=SHORT_HORIZONS {
-        let w = &f.weights[h - 1];
-        assert_eq!(w[1], 0.0, "h{h}: {w:?}");
-        assert!(w[0] > 0.0, "h{h}: {w:?}");
+        assert_eq!(f.weights[h - 1][1], 0.0, "h{h}: {:?}", f.weights[h - 1]);
     }
+    for h in 1..=2 {
+        assert!(f.weights[h - 1][0] > 0.0, "h{h}: {:?}", f.weights[h - 1]);
+    }
+    assert_eq!(f.weights[2], vec![0.0, 0.0, 1.0]);
     assert!(
         f.weights[5][0] > 0.0,
         "naive serves 6 h: {:?}",
@@ -451,17 +454,22 @@ fn the_latest_validation_origins_weigh_most() {
 fn each_horizon_is_chosen_on_the_latest_errors_known_at_its_lead() {
     use nodecast::forecast::ensemble::{selection_origins, validation_origins};
     // The walk ends at 240 h. "old" is exact at the origins before 190 h
-    // and 30 % high from there; "new" the other way round. The 48-h choice
-    // reads origins with a known hour in its window (32-48 h), 204 h and
-    // before: three after the change, two of them in part, so "old" wins
-    // there. The 1-h choice reads origins up to 234 h (eight after the
-    // change, the most weight), so "new" weighs most (with the pair of
-    // both). When every horizon read the origins with all 48 hours known,
-    // "old" served alone at every horizon, two days after it went wrong.
+    // and 30 % high from there; "new" the other way round. Every horizon's
+    // window starts at the first hour, so every choice reads the origins
+    // up to 234 h, each over the hours known after it: the eight after the
+    // change weigh most but count few hours. At 1 and 6 h (windows 1-3 and
+    // 1-12 h) "new" weighs most; at 48 h (every hour) "old" leads, over
+    // all 48 hours of the older origins, and "new" holds a share. When
+    // each horizon read only the errors near its lead (32-48 h at 48 h,
+    // before the seventeenth session), "old" served 48 h alone; when every
+    // horizon read only origins with all 48 hours known, it served every
+    // horizon alone, two days after it went wrong.
     let f = forecast_walk(swapping_at(190, ["old", "new"]));
-    let w1 = &f.weights[0];
-    assert!(w1[1] > w1[0], "1 h: {w1:?}");
-    assert_eq!(f.weights[47], vec![1.0, 0.0]);
+    for h in [1, 6] {
+        let w = &f.weights[h - 1];
+        assert!(w[1] > w[0], "{h} h: {w:?}");
+    }
+    assert_eq!(f.weights[47], vec![0.75, 0.25]);
     // The band still rests on the 25 origins with all 48 hours known.
     assert_eq!(f.validation_origins, 25);
     assert_eq!(validation_origins(0, 240).first(), Some(&192));
