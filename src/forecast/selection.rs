@@ -155,21 +155,28 @@ pub fn weights(members: &[Box<dyn Member>], v: &Validation) -> Vec<Vec<f64>> {
         .map(|j| vec![j])
         .chain((0..m).flat_map(|a| (a + 1..m).map(move |b| vec![a, b])))
         .collect();
-    // Per validation origin, candidate and horizon: the absolute
-    // percentage error (NaN where the candidate has no forecast, or the
-    // target is missing or 0, as in MAPE).
+    // Per validation origin and candidate: the absolute percentage errors
+    // (where the candidate forecasts and the target is observed, before
+    // the origin and not 0, as in MAPE) summed and counted over the first
+    // 0..=48 hours, so that a window's are a difference of two, whatever
+    // its width.
     let nc = candidates.len();
-    let mut ape = vec![f64::NAN; val.len() * nc * H];
+    let mut prefix = vec![(0.0, 0.0); val.len() * nc * (H + 1)];
     for (k, (o, pts)) in val.iter().zip(val_points).enumerate() {
         for (ci, c) in candidates.iter().enumerate() {
+            let row = &mut prefix[(k * nc + ci) * (H + 1)..][..H + 1];
             for h in 0..H {
                 let t = o + h;
-                let Some(p) = mean_of(pts, c, h) else {
-                    continue;
-                };
-                if t < v.origin && v.observed[t] && v.y[t] != 0.0 {
-                    ape[(k * nc + ci) * H + h] = (v.y[t] - p).abs() / v.y[t].abs();
+                let (mut s, mut n) = row[h];
+                if let Some(p) = mean_of(pts, c, h)
+                    && t < v.origin
+                    && v.observed[t]
+                    && v.y[t] != 0.0
+                {
+                    s += (v.y[t] - p).abs() / v.y[t].abs();
+                    n += 1.0;
                 }
+                row[h + 1] = (s, n);
             }
         }
     }
@@ -228,13 +235,10 @@ pub fn weights(members: &[Box<dyn Member>], v: &Validation) -> Vec<Vec<f64>> {
             let (mut s, mut n) = (0.0, 0.0);
             for (k, rank) in &common {
                 let weight = RECENCY.powi(*rank);
-                for hh in win.clone() {
-                    let e = ape[(k * nc + ci) * H + hh - 1];
-                    if !e.is_nan() {
-                        s += weight * e;
-                        n += weight;
-                    }
-                }
+                let row = &prefix[(k * nc + ci) * (H + 1)..];
+                let ((s0, n0), (s1, n1)) = (row[*win.start() - 1], row[*win.end()]);
+                s += weight * (s1 - s0);
+                n += weight * (n1 - n0);
             }
             if n > 0.0 {
                 scored.push((s / n, ci));
