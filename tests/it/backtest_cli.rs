@@ -212,6 +212,24 @@ fn recombined(dump: &str, args: &[&str]) -> std::process::Output {
         .expect("python3 runs scripts/recombine.py")
 }
 
+/// `recombine.py --check` gives the backtest's ensemble MAPE exactly, and
+/// `other` settings give other figures.
+fn recombines_exactly_but_not_with(dump: &str, report: &str, other: &[&str]) {
+    let check = recombined(dump, &["--check", report]);
+    assert!(
+        check.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&check.stdout),
+        String::from_utf8_lossy(&check.stderr)
+    );
+    let changed = recombined(dump, other);
+    assert!(changed.status.success());
+    assert_ne!(
+        String::from_utf8_lossy(&changed.stdout),
+        String::from_utf8_lossy(&check.stdout)
+    );
+}
+
 #[test]
 fn member_dump_recombines_offline_to_the_backtests_ensemble() {
     let dir = tempfile::tempdir().expect("dir");
@@ -249,21 +267,9 @@ fn member_dump_recombines_offline_to_the_backtests_ensemble() {
         assert_eq!(p[1][naive][47].as_f64(), Some(y[o - 1]), "origin {o}");
     }
     // The offline recombination reproduces the product's ensemble MAPE exactly
-    // (on a series with two weekends, where theta_daytype forecasts).
-    let check = recombined(&dump, &["--check", &report]);
-    assert!(
-        check.status.success(),
-        "{}{}",
-        String::from_utf8_lossy(&check.stdout),
-        String::from_utf8_lossy(&check.stderr)
-    );
-    // Another setting gives other figures.
-    let other = recombined(&dump, &["--top-k", "1"]);
-    assert!(other.status.success());
-    assert_ne!(
-        String::from_utf8_lossy(&other.stdout),
-        String::from_utf8_lossy(&check.stdout)
-    );
+    // (on a series with two weekends, where theta_daytype forecasts), and
+    // another setting gives other figures.
+    recombines_exactly_but_not_with(&dump, &report, &["--top-k", "1"]);
 }
 
 #[test]
@@ -286,18 +292,6 @@ fn member_dump_recombines_the_rule_after_a_burst() {
         .position(|n| n == "level_median")
         .expect("level_median");
     assert_eq!(d["after_a_burst"][level], true);
-    let check = recombined(&dump, &["--check", &report]);
-    assert!(
-        check.status.success(),
-        "{}{}",
-        String::from_utf8_lossy(&check.stdout),
-        String::from_utf8_lossy(&check.stderr)
-    );
     // Without the rule the figures differ.
-    let without = recombined(&dump, &["--burst-hours", "0"]);
-    assert!(without.status.success());
-    assert_ne!(
-        String::from_utf8_lossy(&without.stdout),
-        String::from_utf8_lossy(&check.stdout)
-    );
+    recombines_exactly_but_not_with(&dump, &report, &["--burst-hours", "0"]);
 }
