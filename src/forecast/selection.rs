@@ -1,6 +1,6 @@
 //! How the ensemble weighs its members at each horizon: every member alone
 //! and every pair averaged is a candidate, scored by its validation error
-//! over neighbouring horizons; the best few are averaged. Pure: the member
+//! over its selection window; the best few are averaged. Pure: the member
 //! forecasts at the validation origins and at the origin come in.
 
 use super::horizon::HORIZON_HOURS as H;
@@ -8,7 +8,7 @@ use super::members::{ColdStart, Member};
 use super::robust;
 
 /// Candidates (members alone or averaged in pairs) combined at each
-/// horizon: the best by validation error over neighbouring horizons.
+/// horizon: the best by validation error over its selection window.
 /// Chosen by cross-validation across the 54 series of the corpus and the
 /// dev set (docs/forecasting.md, `scripts/corpus_cv.py`), as are
 /// [`RECENCY`], [`SHORT_HORIZONS`] and the error measure (absolute
@@ -149,7 +149,7 @@ pub fn weights(members: &[Box<dyn Member>], v: &Validation) -> Vec<Vec<f64>> {
     let m = members.len();
     let (val, val_points, now_points) = (v.origins, v.points, v.now);
     // Candidates: every member alone and every pair averaged. Each is
-    // scored by its validation error over neighbouring horizons; the
+    // scored by its validation error over the selection window; the
     // TOP_K best candidates are averaged, which sets the member weights.
     let candidates: Vec<Vec<usize>> = (0..m)
         .map(|j| vec![j])
