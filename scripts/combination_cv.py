@@ -26,8 +26,10 @@ kept, the second was (BURST_HOURS, the level median):
 
     python3 scripts/combination_cv.py OUT/bt BASELINES-CORPUS.json BASELINES-DEV.json [--why LABEL]
 
-`--why LABEL` prints, for the variant so labelled, the series whose sum of
-log ratios moved most, with the test origins the rule touched. Needs
+`--why LABEL` prints, for the variant so labelled, how many series gain
+and lose, the objective without the two that gain most, and the series
+whose sum of log ratios moved most, with the test origins the rule
+touched. Needs
 numpy. About a minute.
 """
 import itertools
@@ -35,20 +37,7 @@ import sys
 
 import numpy as np
 
-from corpus_cv import BURST_HOURS, PRODUCT, SCORED, cross_checks, fold_sets, variant_report
-
-def forecast(s, w):
-    """The combined forecast (origins, scored horizons) under weights `w`."""
-    has = np.transpose(~np.isnan(s.now), (0, 2, 1))
-    f = np.nan_to_num(np.transpose(s.now, (0, 2, 1)))
-    w = np.nan_to_num(w)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.maximum((w * f * has).sum(2) / (w * has).sum(2), 0.0)
-
-
-def mape_ratio(s, fc):
-    return np.nanmean(np.abs(s.y - fc) / np.abs(s.y), 0) * 100 / s.best
-
+from corpus_cv import BURST_HOURS, PRODUCT, SCORED, cross_checks, fold_sets, objective, variant_report
 
 def smape(s, fc):
     return np.nanmean(2 * np.abs(s.y - fc) / (np.abs(s.y) + np.abs(fc)), 0)
@@ -68,12 +57,12 @@ def main():
         for oi, vi, x, *_ in s.windows("ape", PRODUCT[1]):
             n[oi, x] = len(vi)
         reads.append(n)
-    base = [forecast(s, w) for s, w in zip(series, chosen)]
-    by = {"product": np.array([mape_ratio(s, f) for s, f in zip(series, base)])}
+    base = [s.forecast(w) for s, w in zip(series, chosen)]
+    by = {"product": np.array([s.mape_ratio(f) for s, f in zip(series, base)])}
     report("product", by["product"])
     # The product without its rule after a burst (before 2026-12-04).
-    before = [forecast(s, s.weights(s.pooled("ape", PRODUCT[1]), *rule, burst_hours=0)) for s in series]
-    by["no burst rule"] = np.array([mape_ratio(s, f) for s, f in zip(series, before)])
+    before = [s.forecast(s.weights(s.pooled("ape", PRODUCT[1]), *rule, burst_hours=0)) for s in series]
+    by["no burst rule"] = np.array([s.mape_ratio(f) for s, f in zip(series, before)])
     report("no burst rule", by["no burst rule"])
     touched = {}
 
@@ -101,7 +90,7 @@ def main():
             tot = p.sum(2, keepdims=True)
             p = np.where(tot > 0, p / np.where(tot > 0, tot, 1), 0.0)
             lam = fixed if c is None else np.where(reads[i] > 0, c / (c + reads[i]), 0.0)[..., None]
-            r.append(mape_ratio(s, forecast(s, (1 - lam) * np.nan_to_num(chosen[i]) + lam * p)))
+            r.append(s.mape_ratio(s.forecast((1 - lam) * np.nan_to_num(chosen[i]) + lam * p)))
         label = f"shrink toward {kind}, " + (f"l {fixed}" if c is None else f"l = {c} / ({c} + origins read)")
         by[label] = np.array(r)
         report(label, by[label])
@@ -125,7 +114,7 @@ def main():
                 hit.append([o for o, a in zip(s.origins, at) if a])
             else:
                 hit.append([])
-            r.append(mape_ratio(s, f))
+            r.append(s.mape_ratio(f))
             sm.append(smape(s, f))
         label = f"burst of 1-{k_max} h: {share:.0%} to {target}, {hours} horizons"
         by[label] = np.array(r)
@@ -136,10 +125,19 @@ def main():
     kept = f"burst of 1-{BURST_HOURS} h: 100% to level_median, 6+ horizons"
     gap = np.max(np.abs(by[kept] - by["product"]))
     print(f"the product against '{kept}': largest difference {gap:.1e}")
+    hit = touched[kept]
+    print(
+        f"test origins with a burst of 1-{BURST_HOURS} h: {sum(map(len, hit))} of "
+        f"{sum(len(s.origins) for s in series)}, in {sum(1 for h in hit if h)} series"
+    )
     cross_checks(names, by, "product")
     if why:
         ref = "no burst rule" if why.startswith("burst") else "product"
         d = (np.log(by[why]) - np.log(by[ref])).sum(1)
+        print(f"  {(d < -1e-9).sum()} series gain, {(d > 1e-9).sum()} lose")
+        top = set(np.argsort(d)[:2])
+        rest = [i for i in range(len(names)) if i not in top]
+        print(f"  without the two that gain most: objective {objective(by[ref][rest]):.4f} to {objective(by[why][rest]):.4f}")
         for i in list(np.argsort(d)[:8]) + list(np.argsort(d)[-4:]):
             moved = " ".join(f"{a:.3f}->{b:.3f}" for a, b in zip(by[ref][i], by[why][i]))
             print(f"  {names[i]:32s} {d[i]:+.3f}  {moved}  origins {touched.get(why, [[]] * len(names))[i]}")

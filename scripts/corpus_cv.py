@@ -314,13 +314,23 @@ class Series:
             w = np.where(at, has.transpose(0, 2, 1) & self.after_burst[None, None, :], w).astype(float)
         return w
 
+    def forecast(self, w):
+        """The combined forecast (test origins, scored horizons) under member
+        weights `w` (as `weights` returns them), over the members that
+        forecast each hour."""
+        has = np.transpose(~np.isnan(self.now), (0, 2, 1))
+        f = np.nan_to_num(np.transpose(self.now, (0, 2, 1)))
+        w = np.nan_to_num(w)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.maximum((w * f * has).sum(2) / (w * has).sum(2), 0.0)
+
+    def mape_ratio(self, fc):
+        """MAPE of forecasts `fc` per scored horizon / the best baseline's."""
+        return np.nanmean(np.abs(self.y - fc) / np.abs(self.y), 0) * 100 / self.best
+
     def ratios(self, pooled, *rule, also=None, power=None, burst_hours=None):
         w = self.weights(pooled, *rule, also=also, power=power, burst_hours=burst_hours)
-        has = ~np.isnan(self.now)
-        f = np.nan_to_num(np.transpose(self.now, (0, 2, 1)))
-        hw = np.where(np.transpose(has, (0, 2, 1)), w, 0.0)
-        fc = np.maximum((w * f).sum(2) / hw.sum(2), 0.0)
-        return np.nanmean(np.abs(self.y - fc) / np.abs(self.y), 0) * 100 / self.best
+        return self.mape_ratio(self.forecast(w))
 
 
 def source(name):
