@@ -10,7 +10,7 @@ use super::prepared::fingerprint;
 use super::prepared::quantile;
 use super::robust;
 pub use super::selection::VALIDATION_ORIGINS;
-use super::selection::{self, Points, Validation, combine, observed_after, window};
+use super::selection::{self, Choice, Points, Validation, combine, observed_after, window};
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -44,7 +44,7 @@ pub struct MemberCache {
     by_history: HashMap<u64, Points>,
     /// The weights chosen at an origin, by the history before it (with
     /// which of its hours were real).
-    weights: HashMap<u64, (u64, Vec<Vec<f64>>)>,
+    weights: HashMap<u64, (u64, Choice)>,
 }
 
 impl MemberCache {
@@ -108,6 +108,9 @@ pub struct EnsembleForecast {
     pub validation_origins: usize,
     /// Each member's validation sMAPE (%) per horizon (row per member).
     pub member_smape: Vec<Vec<Option<f64>>>,
+    /// Hours of the burst in progress at the origin, where the level
+    /// serves past the first hours ([`selection::BURST_HOURS`]).
+    pub after_a_burst: Option<usize>,
 }
 
 impl Ensemble {
@@ -225,7 +228,7 @@ impl Ensemble {
         known: Option<(&[usize], &[Points])>,
         cache: &mut MemberCache,
         pin: Option<&Pin>,
-    ) -> Vec<Vec<f64>> {
+    ) -> Choice {
         let History {
             y,
             observed,
@@ -305,7 +308,10 @@ impl Ensemble {
             start_hour,
         };
         let known = Some((&sel[..], &sel_points[..]));
-        let weights = self.weights_at(&history, origin, &now_points, known, cache, pin);
+        let Choice {
+            weights,
+            after_a_burst,
+        } = self.weights_at(&history, origin, &now_points, known, cache, pin);
         let point: Vec<f64> = (0..H)
             .map(|h| combine(&weights, &now_points, h).unwrap_or(0.0))
             .collect();
@@ -333,7 +339,7 @@ impl Ensemble {
         let past: Vec<Vec<Vec<f64>>> = val
             .iter()
             .zip(&val_points)
-            .map(|(v, pts)| self.weights_at(&history, *v, pts, None, cache, pin))
+            .map(|(v, pts)| self.weights_at(&history, *v, pts, None, cache, pin).weights)
             .collect();
         let ens_res = residuals(&|vi, h| combine(&past[vi], &val_points[vi], h));
         let combined = banded(&point, &ens_res);
@@ -359,6 +365,7 @@ impl Ensemble {
             member_smape: selection::member_smape(&validation, m),
             weights,
             validation_origins: val.len(),
+            after_a_burst,
         })
     }
 }

@@ -1,5 +1,7 @@
 //! Fleet totals: the clusters' histories and forecasts summed. Pure.
 
+use super::forecaster::history_warnings;
+use super::live::BURST;
 use crate::domain::{Forecast, HourlySeries};
 
 /// Sum of hourly series; an hour is present only where every series has it.
@@ -41,13 +43,20 @@ pub fn sum_forecasts(fs: &[&Forecast]) -> Option<Forecast> {
             p
         })
         .collect();
-    let mut warnings: Vec<String> = Vec::new();
-    for f in fs {
-        if !f.warnings.is_empty() {
-            warnings.push("some clusters have short history".into());
-            break;
-        }
-    }
+    let short = |f: &&Forecast| !history_warnings(f.history_hours).is_empty();
+    let burst = |f: &&Forecast| f.warnings.iter().any(|w| w.starts_with(BURST));
+    let warnings = [
+        fs.iter()
+            .any(short)
+            .then_some("some clusters have short history"),
+        fs.iter()
+            .any(burst)
+            .then_some("some clusters have a burst in progress"),
+    ]
+    .into_iter()
+    .flatten()
+    .map(String::from)
+    .collect();
     Some(Forecast {
         series: first.series,
         issued_at: first.issued_at,

@@ -259,9 +259,25 @@ impl EnsembleForecaster {
             model,
             points,
             history_hours,
-            warnings: history_warnings(history_hours),
+            warnings: history_warnings(history_hours)
+                .into_iter()
+                .chain(f.after_a_burst.map(burst_warning))
+                .collect(),
             confidence,
             mix,
         }
     }
 }
+
+/// What the operator reads when the rule after a burst serves: the latest
+/// `hours` are far from the same hour of the days and weeks before, and
+/// past the first hours the forecast is the median of the last week.
+pub fn burst_warning(hours: usize) -> String {
+    format!(
+        "{BURST} ({hours} h off the usual pattern): from {} h on, the forecast is the last week's median",
+        super::selection::SHORT_HORIZONS + 1
+    )
+}
+
+/// How [`burst_warning`] begins.
+pub const BURST: &str = "burst in progress";

@@ -144,8 +144,19 @@ pub fn member_smape(v: &Validation, m: usize) -> Vec<Vec<Option<f64>>> {
         .collect()
 }
 
-/// The weight of each member at each horizon (row per horizon 1..=48).
-pub fn weights(members: &[Box<dyn Member>], v: &Validation) -> Vec<Vec<f64>> {
+/// What the ensemble chose at an origin.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Choice {
+    /// The weight of each member at each horizon (row per horizon 1..=48).
+    pub weights: Vec<Vec<f64>>,
+    /// Hours of the burst in progress at the origin, where the rule after
+    /// a burst serves the horizons past the first hours ([`BURST_HOURS`]).
+    pub after_a_burst: Option<usize>,
+}
+
+/// The weight of each member at each horizon, and whether the rule after a
+/// burst serves.
+pub fn weights(members: &[Box<dyn Member>], v: &Validation) -> Choice {
     let m = members.len();
     let (val, val_points, now_points) = (v.origins, v.points, v.now);
     // Candidates: every member alone and every pair averaged. Each is
@@ -185,13 +196,16 @@ pub fn weights(members: &[Box<dyn Member>], v: &Validation) -> Vec<Vec<f64>> {
     let on_merit: Vec<bool> = (0..m).map(|j| first[j] || margin[j].is_some()).collect();
     let forecasts = |j: usize, h: usize| now_points[j].as_ref().is_some_and(|p| p.len() >= h);
     let mut weights = vec![vec![0.0; m]; H];
+    let run = robust::run_in_progress(&v.y[..v.origin]);
     let after_burst = (1..=BURST_HOURS)
-        .contains(&robust::run_in_progress(&v.y[..v.origin]))
+        .contains(&run)
         .then(|| (0..m).find(|j| members[*j].serves_after_a_burst()))
         .flatten();
+    let mut served = false;
     for h in 1..=H {
         let w = &mut weights[h - 1];
         if let Some(j) = after_burst.filter(|j| h > SHORT_HORIZONS && forecasts(*j, h)) {
+            served = true;
             w[j] = 1.0;
             continue;
         }
@@ -296,5 +310,8 @@ pub fn weights(members: &[Box<dyn Member>], v: &Validation) -> Vec<Vec<f64>> {
             }
         }
     }
-    weights
+    Choice {
+        weights,
+        after_a_burst: served.then_some(run),
+    }
 }

@@ -138,13 +138,6 @@ fn an_incident_after_a_level_shift_is_put_back_at_the_new_level() {
 fn after_a_burst_at_the_origin_the_hours_past_the_first_return_to_the_level() {
     use nodecast::forecast::robust::run_in_progress;
     use nodecast::forecast::selection::{BURST_HOURS, SHORT_HORIZONS};
-    // Four weeks of demand whose last `hours` hours are a burst at 10x.
-    let ending_in_a_burst = |hours: usize| -> Vec<f64> {
-        let n = 28 * 24;
-        (0..n)
-            .map(|h| demand(h) * if h + hours >= n { 10.0 } else { 1.0 })
-            .collect()
-    };
     let calm: Vec<f64> = (0..28 * 24).map(demand).collect();
     assert_eq!(run_in_progress(&calm), 0);
     let ensemble = Ensemble::new(all_members());
@@ -173,6 +166,7 @@ fn after_a_burst_at_the_origin_the_hours_past_the_first_return_to_the_level() {
     let y = ending_in_a_burst(1);
     assert_eq!(run_in_progress(&y), 1);
     let f = forecast(&y);
+    assert_eq!(f.after_a_burst, Some(1));
     for h in SHORT_HORIZONS + 1..=48 {
         let w = &f.weights[h - 1];
         assert_eq!(w[level], 1.0, "h{h}: {w:?}");
@@ -190,5 +184,75 @@ fn after_a_burst_at_the_origin_the_hours_past_the_first_return_to_the_level() {
     let y = ending_in_a_burst(BURST_HOURS + 1);
     assert_eq!(run_in_progress(&y), BURST_HOURS + 1);
     let f = forecast(&y);
+    assert_eq!(f.after_a_burst, None);
     assert!(f.weights[23][level] < 1.0, "24 h: {:?}", f.weights[23]);
+    assert_eq!(forecast(&calm).after_a_burst, None);
+}
+
+/// Four weeks of demand whose last `hours` hours are a burst at 10x.
+fn ending_in_a_burst(hours: usize) -> Vec<f64> {
+    let n = 28 * 24;
+    (0..n)
+        .map(|h| demand(h) * if h + hours >= n { 10.0 } else { 1.0 })
+        .collect()
+}
+
+#[test]
+fn the_forecast_pane_says_when_a_burst_sends_the_forecast_back_to_the_level() {
+    use nodecast::domain::SeriesKind;
+    use nodecast::forecast::live::{EnsembleForecaster, burst_warning};
+    use nodecast::forecast::{Forecaster, sum_forecasts};
+    use nodecast::ui::panes::forecast::ForecastPane;
+    use nodecast::ui::theme::Theme;
+    use ratatui::buffer::Buffer;
+    use ratatui::layout::Rect;
+    use ratatui::widgets::Widget;
+    let f = EnsembleForecaster::default();
+    let burst = crate::forecast::series(ending_in_a_burst(2));
+    let calm = crate::forecast::series((0..28 * 24).map(demand).collect());
+    let origin = burst.end().expect("end");
+    let at_burst = f
+        .forecast(SeriesKind::CpuRequests, &burst, origin, 48)
+        .expect("forecast");
+    let at_calm = f
+        .forecast(SeriesKind::CpuRequests, &calm, origin, 48)
+        .expect("forecast");
+    assert_eq!(at_burst.warnings, vec![burst_warning(2)]);
+    assert!(at_calm.warnings.is_empty(), "{:?}", at_calm.warnings);
+    // The fleet tab sums the clusters: one with a burst says so there.
+    let fleet = sum_forecasts(&[&at_calm, &at_burst]).expect("sum");
+    assert_eq!(
+        fleet.warnings,
+        vec!["some clusters have a burst in progress"]
+    );
+    let fleet = sum_forecasts(&[&at_calm, &at_calm]).expect("sum");
+    assert!(fleet.warnings.is_empty(), "{:?}", fleet.warnings);
+    // What the operator reads under the chart.
+    let theme = Theme::plain();
+    let area = Rect::new(0, 0, 120, 24);
+    let mut buf = Buffer::empty(area);
+    ForecastPane {
+        series: SeriesKind::CpuRequests,
+        history: Some(&burst),
+        forecast: Some(&at_burst),
+        note: "",
+        events: &[],
+        theme: &theme,
+        now: origin,
+    }
+    .render(area, &mut buf);
+    let lines: Vec<String> = (0..area.height)
+        .map(|y| (0..area.width).map(|x| buf[(x, y)].symbol()).collect())
+        .collect();
+    let warned = format!("│ ⚠ {}", burst_warning(2));
+    assert!(
+        lines.iter().any(|l| l.starts_with(&warned)),
+        "{}",
+        lines.join("\n")
+    );
+    assert!(
+        lines.iter().any(|l| l.contains(" 6 h level_median 1.00")),
+        "{}",
+        lines.join("\n")
+    );
 }
