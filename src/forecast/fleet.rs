@@ -1,7 +1,6 @@
 //! Fleet totals: the clusters' histories and forecasts summed. Pure.
 
-use super::forecaster::history_warnings;
-use super::live::BURST;
+use super::forecaster::{BURST, history_warnings};
 use crate::domain::{Forecast, HourlySeries};
 
 /// Sum of hourly series; an hour is present only where every series has it.

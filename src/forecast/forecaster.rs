@@ -100,6 +100,19 @@ pub fn history_warnings(hours: usize) -> Vec<String> {
     }
 }
 
+/// What the operator reads when the rule after a burst serves: the latest
+/// `hours` are far from the same hour of the days and weeks before, and
+/// past the first hours the forecast is the median of the last week.
+pub fn burst_warning(hours: usize) -> String {
+    format!(
+        "{BURST} ({hours} h off the usual pattern): from {} h on, the forecast is the last week's median",
+        super::selection::SHORT_HORIZONS + 1
+    )
+}
+
+/// How [`burst_warning`] begins.
+pub const BURST: &str = "burst in progress";
+
 /// Confidence 0-100 from the band's mean relative half-width `r` (sharpness
 /// `1 / (1 + 5r)`) and the evidence behind it (validation origins out of 28,
 /// history out of 14 days): `100 * sharpness * (0.5 + 0.5 * evidence)`.

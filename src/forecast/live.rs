@@ -12,7 +12,7 @@ use std::sync::Arc;
 pub const VALIDATION_HORIZONS: [usize; 5] = [1, 6, 12, 24, 48];
 use super::features::ClusterContext;
 use super::features::cluster_context;
-use super::forecaster::{Forecaster, confidence, history_warnings};
+use super::forecaster::{Forecaster, burst_warning, confidence, history_warnings};
 use super::prepared::Prepared;
 use crate::domain::{Forecast, ForecastPoint, HorizonMix, HourlySeries, SeriesKind};
 use chrono::{DateTime, Duration, Utc};
@@ -268,16 +268,3 @@ impl EnsembleForecaster {
         }
     }
 }
-
-/// What the operator reads when the rule after a burst serves: the latest
-/// `hours` are far from the same hour of the days and weeks before, and
-/// past the first hours the forecast is the median of the last week.
-pub fn burst_warning(hours: usize) -> String {
-    format!(
-        "{BURST} ({hours} h off the usual pattern): from {} h on, the forecast is the last week's median",
-        super::selection::SHORT_HORIZONS + 1
-    )
-}
-
-/// How [`burst_warning`] begins.
-pub const BURST: &str = "burst in progress";

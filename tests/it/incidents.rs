@@ -200,7 +200,8 @@ fn ending_in_a_burst(hours: usize) -> Vec<f64> {
 #[test]
 fn the_forecast_pane_says_when_a_burst_sends_the_forecast_back_to_the_level() {
     use nodecast::domain::SeriesKind;
-    use nodecast::forecast::live::{EnsembleForecaster, burst_warning};
+    use nodecast::forecast::forecaster::burst_warning;
+    use nodecast::forecast::live::EnsembleForecaster;
     use nodecast::forecast::{Forecaster, sum_forecasts};
     use nodecast::ui::panes::forecast::ForecastPane;
     use nodecast::ui::theme::Theme;
