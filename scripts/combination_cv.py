@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
-"""Two changes to what the ensemble does after its choice (docs/experiments.md,
-2026-12-04), recombined offline from the member dumps of one out-of-fold
-run (scripts/global_cv.sh) as scripts/corpus_cv.py does; the first was not
-kept, the second was (BURST_HOURS, the level median):
+"""Changes to the ensemble's choice and to what it does after it
+(docs/experiments.md, 2026-12-04), recombined offline from the member dumps
+of one out-of-fold run (scripts/global_cv.sh) as scripts/corpus_cv.py does;
+only the rule after a burst was kept (BURST_HOURS, the level median):
 
 - **Shrinkage** (issue 18 names it: "stacking with shrinkage toward equal
   weights"): each horizon's member weights become (1 - l) x the chosen
@@ -22,7 +22,12 @@ kept, the second was (BURST_HOURS, the level median):
   ratio to the sMAPE without the rule), which punishes a forecast below
   the target as much as one above. The product's rule is the line with K
   = BURST_HOURS, all the way to the level median from 6 h on; the script
-  checks that it gives the product's figures.
+  checks that it gives the product's figures. "at 1 h after a burst"
+  (eighteenth session) also moves the first hour a share of the way.
+- **Members on merit only after K validation origins** (eighteenth
+  session): at 1-3 h the members that join the trackers on merit (naive,
+  the medians, seasonal naive of a day) compete only where the choice
+  read at least K validation origins at that horizon.
 
     python3 scripts/combination_cv.py OUT/bt BASELINES-CORPUS.json BASELINES-DEV.json [--why LABEL]
 
@@ -95,6 +100,22 @@ def main():
         by[label] = np.array(r)
         report(label, by[label])
 
+    # Members on merit at 1-3 h (naive, the medians, seasonal naive of a
+    # day) only where the choice read at least K validation origins: with
+    # few, their win over the trackers may be luck (eighteenth session).
+    for k_min in [4, 8, 12, 16, 20, 24, 28]:
+        r = []
+        for s, n in zip(series, reads):
+            p = s.pooled("ape", PRODUCT[1])
+            first = s.first & ~np.isin(s.members, ["naive"])
+            trackers_only = np.array([all(first[j] for j in c) for c in s.cands])
+            for x in np.flatnonzero(short):
+                p[np.ix_(n[:, x] < k_min, ~trackers_only, [x])] = np.nan
+            r.append(s.ratios(p, *rule))
+        label = f"on merit at 1-3 h only after {k_min} validation origins"
+        by[label] = np.array(r)
+        report(label, by[label])
+
     # A burst at the origin: the forecast without the rule moved toward the
     # medians (the product's rule is one of these).
     base_smape = np.array([smape(s, f) for s, f in zip(series, before)])
@@ -119,6 +140,24 @@ def main():
         label = f"burst of 1-{k_max} h: {share:.0%} to {target}, {hours} horizons"
         by[label] = np.array(r)
         touched[label] = hit
+        report(label, by[label])
+        g = np.exp(np.mean(np.log(np.array(sm) / base_smape), 0))
+        print("  sMAPE against no burst rule's " + " ".join(f"{v:.4f}" for v in g))
+    # The first hours after a burst: the product (the rule from 6 h on)
+    # moved a share of the way to the level median at 1 h too.
+    product = [s.forecast(w) for s, w in zip(series, chosen)]
+    for share in [0.25, 0.5]:
+        r, sm = [], []
+        for s, f in zip(series, product):
+            f = f.copy()
+            if "level_median" in s.members:
+                to = s.now[:, s.members.index("level_median"), 0]
+                at = (s.runs >= 1) & (s.runs <= BURST_HOURS) & ~np.isnan(to)
+                f[at, 0] = (1 - share) * f[at, 0] + share * to[at]
+            r.append(s.mape_ratio(f))
+            sm.append(smape(s, f))
+        label = f"product, and at 1 h after a burst {share:.0%} to level_median"
+        by[label] = np.array(r)
         report(label, by[label])
         g = np.exp(np.mean(np.log(np.array(sm) / base_smape), 0))
         print("  sMAPE against no burst rule's " + " ".join(f"{v:.4f}" for v in g))
