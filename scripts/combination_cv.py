@@ -28,6 +28,8 @@ only the rule after a burst was kept (BURST_HOURS, the level median):
   session): at 1-3 h the members that join the trackers on merit (naive,
   the medians, seasonal naive of a day) compete only where the choice
   read at least K validation origins at that horizon.
+- **The 1-h choice's top K within N of the best** (eighteenth session):
+  at 1 h only, the others as the product (TOP_K 5, NEAR_BEST 1.25).
 
     python3 scripts/combination_cv.py OUT/bt BASELINES-CORPUS.json BASELINES-DEV.json [--why LABEL]
 
@@ -113,6 +115,19 @@ def main():
                 p[np.ix_(n[:, x] < k_min, ~trackers_only, [x])] = np.nan
             r.append(s.ratios(p, *rule))
         label = f"on merit at 1-3 h only after {k_min} validation origins"
+        by[label] = np.array(r)
+        report(label, by[label])
+
+    # How many candidates the 1-h choice averages (TOP_K, NEAR_BEST), the
+    # other horizons as the product (eighteenth session).
+    for k, near in [(1, 1.25), (2, 1.25), (3, 1.25), (8, 1.25), (5, 1.1), (5, 1.5)]:
+        r = []
+        for s, w in zip(series, chosen):
+            w1 = s.weights(s.pooled("ape", PRODUCT[1]), k, *rule[1:4], near)
+            w = w.copy()
+            w[:, 0, :] = w1[:, 0, :]
+            r.append(s.mape_ratio(s.forecast(w)))
+        label = f"1 h: top {k} within {near} of the best"
         by[label] = np.array(r)
         report(label, by[label])
 

@@ -13,11 +13,13 @@ scripts/global_cv.sh as scripts/corpus_cv.py recombines the product:
   hours (h/3 from the tenth session; h, the product, since the
   seventeenth: from the first hour to 2h);
 - half at 1-3 h: the window's half-width there (the product: 2 hours at
-  1 h, so the 1-h choice reads the errors at 1-3 h; seventeenth session).
+  1 h, so the 1-h choice reads the errors at 1-3 h; seventeenth session);
+- half-width at 6 h: that horizon's alone, the others h (eighteenth
+  session).
 
 `share` is also checked by leaving one source out at a time (the value
 chosen on the other sources' series, scored on the source left out);
-`width` and the half-width at 1-3 h by the choice on each fold scored on
+`width` and the half-widths at 1-3 h and at 6 h by the choice on each fold scored on
 the other, and with one source left out. `--without NAME` prints the product's corpus geometric means without
 that series (e.g. nab-ec2-diskwrite-c0d644, whose near-zero targets
 dominate 1 h). Each line: the objective (mean over horizons of log
@@ -71,6 +73,12 @@ def main():
     for v in [2, 3]:
         report(f"half-width h/{12 // v}", ratios(series, width=v / 12))
     cc.cross_checks([s.name for s in series], widths, 12)
+    # The 6-h window alone (eighteenth session): the dev series lost at 6 h
+    # when every horizon's window became h.
+    at6 = {v: ratios(series, width=lambda h, v=v: v / 12 if h == 6 else 1.0) for v in [4, 6, 8, 12]}
+    for v, r in at6.items():
+        report(f"half-width at 6 h {v}/12 h" + (" (product)" if v == 12 else ""), r)
+    cc.cross_checks([s.name for s in series], at6, 12)
     halves = {v: ratios(series, half_short=v) for v in [0, 1, 2, 3, 4, 5, 8]}
     for v, r in halves.items():
         report(f"half-width at 1-3 h {v}" + (" (the product's at 1 h)" if v == 2 else ""), r)
