@@ -30,6 +30,8 @@ only the rule after a burst was kept (BURST_HOURS, the level median):
   read at least K validation origins at that horizon.
 - **The 1-h choice's top K within N of the best** (eighteenth session):
   at 1 h only, the others as the product (TOP_K 5, NEAR_BEST 1.25).
+- **The level median only from N hours of history** (eighteenth
+  session): no level median forecast at origins with less history.
 
     python3 scripts/combination_cv.py OUT/bt BASELINES-CORPUS.json BASELINES-DEV.json [--why LABEL]
 
@@ -44,7 +46,7 @@ import sys
 
 import numpy as np
 
-from corpus_cv import BURST_HOURS, PRODUCT, SCORED, cross_checks, fold_sets, objective, variant_report
+from corpus_cv import BURST_HOURS, PRODUCT, SCORED, baselines, cross_checks, dumps, fold_sets, objective, variant_report
 
 def smape(s, fc):
     return np.nanmean(2 * np.abs(s.y - fc) / (np.abs(s.y) + np.abs(fc)), 0)
@@ -184,6 +186,21 @@ def main():
         f"test origins with a burst of 1-{BURST_HOURS} h: {sum(map(len, hit))} of "
         f"{sum(len(s.origins) for s in series)}, in {sum(1 for h in hit if h)} series"
     )
+    # The level median only from N hours of history (eighteenth session):
+    # over a shorter history its "last week" is the whole of it.
+    best = baselines(argv[2:])[0]
+    for need in [72, 120, 168]:
+        def without_early(d, need=need):
+            if "level_median" in d["members"]:
+                j = d["members"].index("level_median")
+                for o, pts in d["points"]:
+                    if o < need:
+                        pts[j] = None
+            return d
+        later = dumps(argv[1], best, adapt=without_early)
+        label = f"level median only from {need} h of history"
+        by[label] = np.array([s.ratios(s.pooled("ape", PRODUCT[1]), *rule) for s in later])
+        report(label, by[label])
     cross_checks(names, by, "product")
     if why:
         ref = "no burst rule" if why.startswith("burst") else "product"
