@@ -1,6 +1,6 @@
 //! Fleet totals: the clusters' histories and forecasts summed. Pure.
 
-use super::forecaster::{BURST, history_warnings};
+use super::forecaster::BURST;
 use crate::domain::{Forecast, HourlySeries};
 
 /// Sum of hourly series; an hour is present only where every series has it.
@@ -42,7 +42,8 @@ pub fn sum_forecasts(fs: &[&Forecast]) -> Option<Forecast> {
             p
         })
         .collect();
-    let short = |f: &&Forecast| !history_warnings(f.history_hours).is_empty();
+    // A cluster's warnings are of a burst in progress or of short history.
+    let short = |f: &&Forecast| f.warnings.iter().any(|w| !w.starts_with(BURST));
     let burst = |f: &&Forecast| f.warnings.iter().any(|w| w.starts_with(BURST));
     let warnings = [
         fs.iter()
