@@ -59,9 +59,12 @@ def main():
     names = [s.name for s in series]
     sets = fold_sets(names)
     rule = PRODUCT[2:]
+    # Each candidate's validation error, once per series: every variant
+    # below starts from it.
+    pooled = [s.pooled("ape", PRODUCT[1]) for s in series]
     chosen, reads = [], []
-    for s in series:
-        chosen.append(s.weights(s.pooled("ape", PRODUCT[1]), *rule))
+    for s, p in zip(series, pooled):
+        chosen.append(s.weights(p, *rule))
         n = np.zeros((len(s.origins), len(SCORED)))
         for oi, vi, x, *_ in s.windows("ape", PRODUCT[1]):
             n[oi, x] = len(vi)
@@ -70,7 +73,7 @@ def main():
     by = {"product": np.array([s.mape_ratio(f) for s, f in zip(series, base)])}
     report("product", by["product"])
     # The product without its rule after a burst (before 2026-12-04).
-    before = [s.forecast(s.weights(s.pooled("ape", PRODUCT[1]), *rule, burst_hours=0)) for s in series]
+    before = [s.forecast(s.weights(p, *rule, burst_hours=0)) for s, p in zip(series, pooled)]
     by["no burst rule"] = np.array([s.mape_ratio(f) for s, f in zip(series, before)])
     report("no burst rule", by["no burst rule"])
     touched = {}
@@ -109,8 +112,8 @@ def main():
     # few, their win over the trackers may be luck (eighteenth session).
     for k_min in [4, 8, 12, 16, 20, 24, 28]:
         r = []
-        for s, n in zip(series, reads):
-            p = s.pooled("ape", PRODUCT[1])
+        for s, p, n in zip(series, pooled, reads):
+            p = p.copy()
             first = s.first & ~np.isin(s.members, ["naive"])
             trackers_only = np.array([all(first[j] for j in c) for c in s.cands])
             for x in np.flatnonzero(short):
@@ -124,8 +127,8 @@ def main():
     # other horizons as the product (eighteenth session).
     for k, near in [(1, 1.25), (2, 1.25), (3, 1.25), (8, 1.25), (5, 1.1), (5, 1.5)]:
         r = []
-        for s, w in zip(series, chosen):
-            w1 = s.weights(s.pooled("ape", PRODUCT[1]), k, *rule[1:4], near)
+        for s, p, w in zip(series, pooled, chosen):
+            w1 = s.weights(p, k, *rule[1:4], near)
             w = w.copy()
             w[:, 0, :] = w1[:, 0, :]
             r.append(s.mape_ratio(s.forecast(w)))
@@ -162,10 +165,9 @@ def main():
         print("  sMAPE against no burst rule's " + " ".join(f"{v:.4f}" for v in g))
     # The first hours after a burst: the product (the rule from 6 h on)
     # moved a share of the way to the level median at 1 h too.
-    product = [s.forecast(w) for s, w in zip(series, chosen)]
     for share in [0.25, 0.5]:
         r, sm = [], []
-        for s, f in zip(series, product):
+        for s, f in zip(series, base):
             f = f.copy()
             if "level_median" in s.members:
                 to = s.now[:, s.members.index("level_median"), 0]

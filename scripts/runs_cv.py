@@ -20,7 +20,8 @@ README lists them: MAPE explodes there), and the geometric mean of the
 ratio of sMAPE to the best baseline's sMAPE on the rest (sMAPE punishes a
 forecast below the target as much as one above it, unlike MAPE).
 `--series NAME` also prints, for each run, that series' ratios and each
-member's alone.
+member's alone, with its mean weight in the product's choice (recombined
+from the run's member dump).
 
 Needs numpy.
 """
@@ -58,6 +59,17 @@ def member_ratios(folder, best, name):
         for k, m in sorted(models.items())
         if k != "ensemble"
     ]
+
+
+def product_weights(folder, best, name):
+    """Each member's mean weight over the test origins of series `name` at
+    the scored horizons, the product's choice recombined from the run's
+    member dump (as scripts/corpus_cv.py does)."""
+    s = cc.Series(os.path.join(folder, name + ".members.json"), best)
+    w = s.weights(s.pooled("ape", cc.PRODUCT[1]), *cc.PRODUCT[2:])
+    with np.errstate(invalid="ignore"):
+        mean = np.nanmean(w, 0)
+    return {m: mean[:, j] for j, m in enumerate(s.members)}
 
 
 def baseline_models(baseline_paths):
@@ -113,9 +125,14 @@ def main():
             sm = smape_ratios(runs[label], models, [names[i] for i in ix])
             print("  the same series' sMAPE ratio, geometric mean " + " ".join(f"{v:.3f}" for v in np.exp(np.log(sm).mean(0))))
         if series:
-            print(f"  {series}: " + " ".join(f"{v:.3f}" for v in r[names.index(series)]))
+            print(f"  {series}: " + " ".join(f"{v:.3f}" for v in r[names.index(series)]) + "   (then each member alone, and its mean weight in the product's choice)")
+            weight = product_weights(runs[label], best, series)
             for member, m in member_ratios(runs[label], best, series):
-                print(f"    {member:14} " + " ".join("  -  " if v is None else f"{v:.3f}" for v in m))
+                w = weight.get(member)
+                print(
+                    f"    {member:14} " + " ".join("  -  " if v is None else f"{v:.3f}" for v in m)
+                    + "   weight " + ("-" if w is None else " ".join(f"{v:.2f}" for v in w))
+                )
     sets = cc.fold_sets(names)
     for k, other in [("A", "B"), ("B", "A")]:
         pick = min(by_run, key=lambda lb: cc.objective(by_run[lb][sets[k]]))

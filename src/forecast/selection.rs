@@ -201,11 +201,9 @@ pub fn weights(members: &[Box<dyn Member>], v: &Validation) -> Choice {
         .contains(&run)
         .then(|| (0..m).find(|j| members[*j].serves_after_a_burst()))
         .flatten();
-    let mut served = false;
     for h in 1..=H {
         let w = &mut weights[h - 1];
         if let Some(j) = after_burst.filter(|j| h > SHORT_HORIZONS && forecasts(*j, h)) {
-            served = true;
             w[j] = 1.0;
             continue;
         }
@@ -310,8 +308,12 @@ pub fn weights(members: &[Box<dyn Member>], v: &Validation) -> Choice {
             }
         }
     }
+    // The rule served if the member forecasts the first hour past the
+    // first hours (a member forecasts every hour up to its last).
     Choice {
         weights,
-        after_a_burst: served.then_some(run),
+        after_a_burst: after_burst
+            .filter(|j| forecasts(*j, SHORT_HORIZONS + 1))
+            .map(|_| run),
     }
 }
