@@ -120,6 +120,32 @@ GRID += [
 ]
 
 
+# The weighted median's share of the combined forecast at the scored
+# horizons (src/forecast/selection.rs: none up to 6 h, rising to half at
+# 12 h).
+MEDIAN_SHARE = np.array([0.0 if h <= 6 else 0.5 * min((h - 6) / 6, 1.0) for h in SCORED])
+
+
+def weighted_median(f, w):
+    """Per (origin, horizon): the weighted median of the forecasts `f`
+    over the members with positive weight `w` (both origins x horizons x
+    members), as the product's `weighted_median`: the first value where
+    the cumulative weight reaches half, or the mean of it and the next
+    where it lands on half exactly."""
+    order = np.argsort(np.where(w > 0, f, np.inf), axis=2, kind="stable")
+    fs, ws = np.take_along_axis(f, order, 2), np.take_along_axis(np.where(w > 0, w, 0.0), order, 2)
+    total = ws.sum(2, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        c = np.cumsum(ws, 2) / total
+    i = np.argmax(c >= 0.5 - 1e-12, axis=2)[..., None]
+    at = np.take_along_axis(fs, i, 2)[..., 0]
+    nxt = np.take_along_axis(fs, np.minimum(i + 1, fs.shape[2] - 1), 2)[..., 0]
+    ci = np.take_along_axis(c, i, 2)[..., 0]
+    n = (ws > 0).sum(2)
+    tie = (ci <= 0.5 + 1e-12) & (i[..., 0] + 1 < n)
+    return np.where(total[..., 0] > 0, np.where(tie, (at + nxt) / 2, at), np.nan)
+
+
 class Series:
     def __init__(self, path, best, origins=None, adapt=None):
         """`origins`: the test origins to recombine (default: the
@@ -314,15 +340,24 @@ class Series:
             w = np.where(at, has.transpose(0, 2, 1) & self.after_burst[None, None, :], w).astype(float)
         return w
 
-    def forecast(self, w):
+    def forecast(self, w, median_share=None):
         """The combined forecast (test origins, scored horizons) under member
         weights `w` (as `weights` returns them), over the members that
-        forecast each hour."""
+        forecast each hour: their weighted mean, mixed with their weighted
+        median past 6 h as the product does (src/forecast/selection.rs,
+        `combine`; at the scored horizons half from 12 h on).
+        `median_share`: the median's share per scored horizon instead (all
+        zeros: the weighted mean alone, the product before 2026-12-04,
+        nineteenth session)."""
         has = np.transpose(~np.isnan(self.now), (0, 2, 1))
         f = np.nan_to_num(np.transpose(self.now, (0, 2, 1)))
-        w = np.nan_to_num(w)
+        w = np.nan_to_num(w) * has
+        share = MEDIAN_SHARE if median_share is None else np.asarray(median_share, float)
         with np.errstate(invalid="ignore", divide="ignore"):
-            return np.maximum((w * f * has).sum(2) / (w * has).sum(2), 0.0)
+            mean = (w * f).sum(2) / w.sum(2)
+        if not np.any(share > 0):
+            return np.maximum(mean, 0.0)
+        return np.maximum((1 - share) * mean + share * weighted_median(f, w), 0.0)
 
     def mape_ratio(self, fc):
         """MAPE of forecasts `fc` per scored horizon / the best baseline's."""

@@ -180,13 +180,37 @@ def combined(d, points, origin, args, members):
                     parts = [1.0] * len(trackers)
                 for j, part in zip(trackers, parts):
                     w[j] += args.tracker_share * part / sum(parts)
-        s = wsum = 0.0
-        for j in range(m):
-            if has(j, h):
-                s += w[j] * now[j][h - 1]
-                wsum += w[j]
-        out.append(max(s / wsum, 0.0) if wsum > 0 else 0.0)
+        pairs = [(now[j][h - 1], w[j]) for j in range(m) if has(j, h)]
+        wsum = sum(x for _, x in pairs)
+        if wsum <= 0:
+            out.append(0.0)
+            continue
+        mean = sum(v * x for v, x in pairs) / wsum
+        share = median_share(h, args.median_share)
+        f = mean if share == 0.0 else (1.0 - share) * mean + share * weighted_median(pairs)
+        out.append(max(f, 0.0))
     return out
+
+
+def median_share(h, full):
+    """The weighted median's share of the combined forecast at horizon h
+    (selection.rs: none up to 6 h, rising linearly to `full` at 12 h)."""
+    return 0.0 if h <= 6 else full * min((h - 6) / 6, 1.0)
+
+
+def weighted_median(pairs):
+    """The weighted median of (value, weight) pairs with positive weight
+    (selection.rs `weighted_median`)."""
+    pairs = sorted((p for p in pairs if p[1] > 0), key=lambda p: p[0])
+    total = sum(x for _, x in pairs)
+    below = 0.0
+    for i, (v, x) in enumerate(pairs):
+        below += x / total
+        if below >= 0.5 - 1e-12:
+            if below <= 0.5 + 1e-12 and i + 1 < len(pairs):
+                return (v + pairs[i + 1][0]) / 2
+            return v
+    return None
 
 
 def mape(d, args, members):
@@ -217,6 +241,7 @@ def main():
     ap.add_argument("--short-horizons", type=int, default=3)
     ap.add_argument("--burst-hours", type=int, default=2, help="a run in progress of at most this many hours is a burst (BURST_HOURS; 0: never)")
     ap.add_argument("--validation-origins", type=int, default=28)
+    ap.add_argument("--median-share", type=float, default=0.5, help="the weighted median's share of the combined forecast from 12 h on (MEDIAN_SHARE; 0: the weighted mean alone, as before 2026-12-04, nineteenth session)")
     ap.add_argument("--members", help="comma-separated pool (default: every member)")
     ap.add_argument("--check", help="backtest JSON of the same series: exit 1 unless the ensemble MAPE matches")
     args = ap.parse_args()

@@ -106,18 +106,72 @@ fn mean_of(pts: &[Option<Vec<f64>>], c: &[usize], h: usize) -> Option<f64> {
     Some(s / c.len() as f64)
 }
 
-/// The combined forecast at hour `h` (0-based) of members `pts` under `weights`
-/// (row per horizon), over the weighted members that forecast it.
-pub fn combine(weights: &[Vec<f64>], pts: &[Option<Vec<f64>>], h: usize) -> Option<f64> {
-    let mut s = 0.0;
-    let mut wsum = 0.0;
-    for (j, p) in pts.iter().enumerate() {
-        if let Some(v) = p.as_ref().and_then(|p| p.get(h)) {
-            s += weights[h][j] * v;
-            wsum += weights[h][j];
+/// Past this horizon the combined forecast leans toward the weighted
+/// median of its members: the median's share rises linearly to
+/// [`MEDIAN_SHARE`] at [`MEDIAN_FULL_FROM`] and stays there. One member far
+/// from the others (a trend extrapolated, a season from a different week)
+/// moves a weighted mean by its weight, a median hardly at all. Measured by
+/// cross-validation across the 54 series (docs/experiments.md, 2026-12-04,
+/// nineteenth session): at 12 and 48 h both folds gain, at 1 and 6 h they
+/// do not, so the first hours keep the mean.
+pub const MEDIAN_AFTER: usize = 6;
+/// The horizon from which the weighted median has its full share.
+pub const MEDIAN_FULL_FROM: usize = 12;
+/// The weighted median's share of the combined forecast from
+/// [`MEDIAN_FULL_FROM`] on: half, the neutral mix (the family's other
+/// shares gain as well; which one is best differs between the folds).
+pub const MEDIAN_SHARE: f64 = 0.5;
+
+/// The weighted median's share at hour `h` (0-based).
+fn median_share(h: usize) -> f64 {
+    let horizon = h + 1;
+    if horizon <= MEDIAN_AFTER {
+        return 0.0;
+    }
+    let ramp = (horizon - MEDIAN_AFTER) as f64 / (MEDIAN_FULL_FROM - MEDIAN_AFTER) as f64;
+    MEDIAN_SHARE * ramp.min(1.0)
+}
+
+/// The weighted median of `(value, weight)` pairs with positive weights:
+/// the first value where the cumulative weight reaches half, or the mean
+/// of it and the next where it lands on half exactly.
+fn weighted_median(mut pairs: Vec<(f64, f64)>) -> Option<f64> {
+    pairs.retain(|(_, w)| *w > 0.0);
+    pairs.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let total: f64 = pairs.iter().map(|(_, w)| w).sum();
+    let mut below = 0.0;
+    for (i, (v, w)) in pairs.iter().enumerate() {
+        below += w / total;
+        if below >= 0.5 - 1e-12 {
+            return Some(match pairs.get(i + 1) {
+                Some((next, _)) if below <= 0.5 + 1e-12 => (v + next) / 2.0,
+                _ => *v,
+            });
         }
     }
-    (wsum > 0.0).then(|| s / wsum)
+    None
+}
+
+/// The combined forecast at hour `h` (0-based) of members `pts` under `weights`
+/// (row per horizon), over the weighted members that forecast it: their
+/// weighted mean, mixed with their weighted median past [`MEDIAN_AFTER`].
+pub fn combine(weights: &[Vec<f64>], pts: &[Option<Vec<f64>>], h: usize) -> Option<f64> {
+    let pairs: Vec<(f64, f64)> = pts
+        .iter()
+        .enumerate()
+        .filter_map(|(j, p)| Some((*p.as_ref()?.get(h)?, weights[h][j])))
+        .collect();
+    let wsum: f64 = pairs.iter().map(|(_, w)| w).sum();
+    if wsum <= 0.0 {
+        return None;
+    }
+    let mean = pairs.iter().map(|(v, w)| v * w).sum::<f64>() / wsum;
+    let share = median_share(h);
+    if share == 0.0 {
+        return Some(mean);
+    }
+    let median = weighted_median(pairs)?;
+    Some((1.0 - share) * mean + share * median)
 }
 
 /// Each member's validation sMAPE (%) per horizon (row per member).

@@ -677,3 +677,43 @@ fn the_daily_median_joins_the_first_hours_where_the_hour_repeats_the_days_before
         f.combined.p50[0]
     );
 }
+
+#[test]
+fn the_combination_leans_toward_the_weighted_median_past_six_hours() {
+    use nodecast::forecast::selection::{MEDIAN_AFTER, MEDIAN_FULL_FROM, MEDIAN_SHARE, combine};
+    // Three members, one far above the others from hour to hour; the
+    // third member's forecast ends at 24 h.
+    let pts = vec![
+        Some(vec![10.0; 48]),
+        Some(vec![11.0; 48]),
+        Some(vec![40.0; 24]),
+    ];
+    let weights = vec![vec![1.0, 1.0, 1.0]; 48];
+    let mean = 61.0 / 3.0;
+    let at = |horizon: usize| {
+        combine(&weights, &pts, horizon - 1).expect("a weighted member forecasts the hour")
+    };
+    // The first hours: the weighted mean.
+    assert!((at(1) - mean).abs() < 1e-9);
+    assert!((at(MEDIAN_AFTER) - mean).abs() < 1e-9);
+    // The median's share rises to half at 12 h.
+    assert_eq!((MEDIAN_AFTER, MEDIAN_FULL_FROM, MEDIAN_SHARE), (6, 12, 0.5));
+    assert!((at(9) - (0.75 * mean + 0.25 * 11.0)).abs() < 1e-9);
+    assert!((at(12) - (mean + 11.0) / 2.0).abs() < 1e-9);
+    assert!((at(24) - (mean + 11.0) / 2.0).abs() < 1e-9);
+    // Past the third member's last hour two remain: the median of two
+    // equal weights is their mean.
+    assert!((at(25) - 10.5).abs() < 1e-9);
+    // Weights count: the heavy member is the median.
+    let heavy = vec![vec![1.0, 1.0, 3.0]; 48];
+    let m = (10.0 + 11.0 + 3.0 * 40.0) / 5.0;
+    assert!(
+        (combine(&heavy, &pts, 23).expect("a weighted member forecasts the hour")
+            - (m + 40.0) / 2.0)
+            .abs()
+            < 1e-9
+    );
+    // No weighted member forecasts the hour: no forecast.
+    let none = vec![vec![0.0, 0.0, 1.0]; 48];
+    assert_eq!(combine(&none, &pts, 30), None);
+}
