@@ -16,7 +16,10 @@ as much as one above), and the median change of the mean signed error
 (forecast - target) / target. Then, for each share at every horizon, the
 change of each horizon's part of the objective (log geometric mean + log
 median) on all series, on each fold, and the worst and best with one
-source left out.
+source left out. Last, with the product's combination (half the
+median from 12 h), how many candidates the choice averages again
+(TOP_K 5, 8 or 12 within NEAR_BEST 1.25, 1.5 or 2 of the best): a
+median might have drawn on more.
 
     python3 scripts/median_cv.py OUT/bt BASELINES-CORPUS.json BASELINES-DEV.json
 
@@ -26,7 +29,7 @@ import sys
 
 import numpy as np
 
-from corpus_cv import PRODUCT, SCORED, fold_sets, objective, one_source_out, source, summary, variant_report
+from corpus_cv import PRODUCT, SCORED, cross_checks, fold_sets, objective, one_source_out, source, summary, variant_report
 
 
 def main():
@@ -86,6 +89,15 @@ def main():
             i = [j for j, x in enumerate(src) if x != s0]
             out.append(per_horizon(r[i]) - per_horizon(base[i]))
         print(f"    one source left out, worst {fmt(np.max(out, 0))}, best {fmt(np.min(out, 0))}")
+
+    pooled = [s.pooled("ape", PRODUCT[1]) for s in series]
+    many = {}
+    for k in [5, 8, 12]:
+        for near in [1.25, 1.5, 2.0]:
+            label = f"top {k} within {near}"
+            many[label] = np.array([s.mape_ratio(s.forecast(s.weights(p, k, *rule[1:4], near))) for s, p in zip(series, pooled)])
+            print(f"{label:24s} objective {objective(many[label]):.4f} (A {objective(many[label][sets['A']]):.4f}, B {objective(many[label][sets['B']]):.4f})")
+    cross_checks(names, many, f"top {rule[0]} within {rule[4]}")
 
 
 if __name__ == "__main__":

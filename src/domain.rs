@@ -331,8 +331,8 @@ pub struct Forecast {
     pub points: Vec<ForecastPoint>,
     /// Hours of history the forecast was built on.
     pub history_hours: usize,
-    /// Warnings for the operator (short history, ...).
-    pub warnings: Vec<String>,
+    /// What the operator is warned of, under the chart.
+    pub warnings: Vec<ForecastWarning>,
     /// 0-100: how far to trust this forecast (band width and evidence).
     pub confidence: u8,
     /// Which models serve chosen horizons, with their weights.
@@ -343,6 +343,48 @@ impl Forecast {
     /// The hour with the highest p50 (the last of equals).
     pub fn peak(&self) -> Option<&ForecastPoint> {
         self.points.iter().max_by(|a, b| a.p50.total_cmp(&b.p50))
+    }
+}
+
+/// A warning about a forecast: what it rests on or what serves it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ForecastWarning {
+    /// Under 14 days of history (AWS predictive scaling's thresholds): under
+    /// 24 h the forecast is unreliable, and the weekly pattern is not learnt.
+    ShortHistory { hours: usize },
+    /// The last `hours` are far from the usual pattern: from `from_horizon`
+    /// hours on, the forecast is the last week's median.
+    Burst { hours: usize, from_horizon: usize },
+    /// On the fleet tab: some clusters' forecasts rest on short history.
+    SomeShortHistory,
+    /// On the fleet tab: some clusters have a burst in progress.
+    SomeBurst,
+}
+
+impl fmt::Display for ForecastWarning {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::ShortHistory { hours } if *hours < 24 => {
+                write!(
+                    f,
+                    "only {hours} h of history: forecast unreliable (needs 24 h)"
+                )
+            }
+            Self::ShortHistory { hours } => write!(
+                f,
+                "{:.1} days of history: weekly pattern not learnt (needs 14 days)",
+                *hours as f64 / 24.0
+            ),
+            Self::Burst {
+                hours,
+                from_horizon,
+            } => write!(
+                f,
+                "burst in progress ({hours} h off the usual pattern): from {from_horizon} h on, the forecast is the last week's median"
+            ),
+            Self::SomeShortHistory => f.write_str("some clusters have short history"),
+            Self::SomeBurst => f.write_str("some clusters have a burst in progress"),
+        }
     }
 }
 

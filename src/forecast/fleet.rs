@@ -1,7 +1,6 @@
 //! Fleet totals: the clusters' histories and forecasts summed. Pure.
 
-use super::forecaster::BURST;
-use crate::domain::{Forecast, HourlySeries};
+use crate::domain::{Forecast, ForecastWarning, HourlySeries};
 
 /// Sum of hourly series; an hour is present only where every series has it.
 pub fn sum_series(series: &[&HourlySeries]) -> HourlySeries {
@@ -42,20 +41,15 @@ pub fn sum_forecasts(fs: &[&Forecast]) -> Option<Forecast> {
             p
         })
         .collect();
-    // A cluster's warnings are of a burst in progress or of short history.
-    let short = |f: &&Forecast| f.warnings.iter().any(|w| !w.starts_with(BURST));
-    let burst = |f: &&Forecast| f.warnings.iter().any(|w| w.starts_with(BURST));
+    // The fleet says which warnings some of its clusters carry.
+    let any = |is: fn(&ForecastWarning) -> bool| fs.iter().any(|f| f.warnings.iter().any(is));
     let warnings = [
-        fs.iter()
-            .any(short)
-            .then_some("some clusters have short history"),
-        fs.iter()
-            .any(burst)
-            .then_some("some clusters have a burst in progress"),
+        any(|w| matches!(w, ForecastWarning::ShortHistory { .. }))
+            .then_some(ForecastWarning::SomeShortHistory),
+        any(|w| matches!(w, ForecastWarning::Burst { .. })).then_some(ForecastWarning::SomeBurst),
     ]
     .into_iter()
     .flatten()
-    .map(String::from)
     .collect();
     Some(Forecast {
         series: first.series,

@@ -4,7 +4,7 @@
 
 use super::horizon::HORIZON_HOURS;
 use super::persist::Pin;
-use crate::domain::{ClusterForecast, Forecast, HourlySeries, SeriesKind};
+use crate::domain::{ClusterForecast, Forecast, ForecastWarning, HourlySeries, SeriesKind};
 use crate::snapshot::ClusterView;
 use chrono::{DateTime, Utc};
 use std::collections::BTreeMap;
@@ -84,34 +84,21 @@ pub fn forecast_cluster_pinned(
         .collect()
 }
 
-/// Warnings about the amount of history, at AWS predictive scaling's thresholds.
-pub fn history_warnings(hours: usize) -> Vec<String> {
-    if hours < 24 {
-        vec![format!(
-            "only {hours} h of history: forecast unreliable (needs 24 h)"
-        )]
-    } else if hours < 14 * 24 {
-        vec![format!(
-            "{:.1} days of history: weekly pattern not learnt (needs 14 days)",
-            hours as f64 / 24.0
-        )]
-    } else {
-        Vec::new()
-    }
+/// The warning about the amount of history, at AWS predictive scaling's
+/// thresholds (24 h, 14 days), if any.
+pub fn history_warning(hours: usize) -> Option<ForecastWarning> {
+    (hours < 14 * 24).then_some(ForecastWarning::ShortHistory { hours })
 }
 
 /// What the operator reads when the rule after a burst serves: the latest
 /// `hours` are far from the same hour of the days and weeks before, and
 /// past the first hours the forecast is the median of the last week.
-pub fn burst_warning(hours: usize) -> String {
-    format!(
-        "{BURST} ({hours} h off the usual pattern): from {} h on, the forecast is the last week's median",
-        super::selection::SHORT_HORIZONS + 1
-    )
+pub fn burst_warning(hours: usize) -> ForecastWarning {
+    ForecastWarning::Burst {
+        hours,
+        from_horizon: super::selection::SHORT_HORIZONS + 1,
+    }
 }
-
-/// How [`burst_warning`] begins.
-pub const BURST: &str = "burst in progress";
 
 /// Confidence 0-100 from the band's mean relative half-width `r` (sharpness
 /// `1 / (1 + 5r)`) and the evidence behind it (validation origins out of 28,

@@ -12,7 +12,7 @@ use std::sync::Arc;
 pub const VALIDATION_HORIZONS: [usize; 5] = [1, 6, 12, 24, 48];
 use super::features::ClusterContext;
 use super::features::cluster_context;
-use super::forecaster::{Forecaster, burst_warning, confidence, history_warnings};
+use super::forecaster::{Forecaster, burst_warning, confidence, history_warning};
 use super::prepared::Prepared;
 use crate::domain::{Forecast, ForecastPoint, HorizonMix, HourlySeries, SeriesKind};
 use chrono::{DateTime, Duration, Utc};
@@ -259,7 +259,7 @@ impl EnsembleForecaster {
             model,
             points,
             history_hours,
-            warnings: history_warnings(history_hours)
+            warnings: history_warning(history_hours)
                 .into_iter()
                 .chain(f.after_a_burst.map(burst_warning))
                 .collect(),

@@ -27,7 +27,7 @@ pub mod trees;
 
 pub use fleet::{sum_forecasts, sum_series};
 pub use forecaster::{
-    Forecaster, confidence, forecast_cluster, forecast_cluster_pinned, history_warnings,
+    Forecaster, confidence, forecast_cluster, forecast_cluster_pinned, history_warning,
 };
 pub use horizon::{HORIZON_HOURS, origin_for};
 pub use prepared::{Prepared, fingerprint, quantile};

@@ -125,7 +125,11 @@ fn live_forecaster_warns_on_short_history_and_names_its_members() {
         .forecast(SeriesKind::Nodes, &s, s.end().expect("end"), 48)
         .expect("forecast");
     assert_eq!(fc.points.len(), 48);
-    assert!(fc.warnings.iter().any(|w| w.contains("14 days")));
+    assert!(
+        fc.warnings
+            .iter()
+            .any(|w| w.to_string().contains("14 days"))
+    );
     assert!(
         fc.model.contains("cold start") && fc.model.contains("no validation window yet"),
         "{}",
@@ -180,7 +184,7 @@ fn live_forecaster_warns_on_short_history_and_names_its_members() {
     let fc = f
         .forecast(SeriesKind::Nodes, &s, s.end().expect("end"), 48)
         .expect("forecast");
-    assert!(fc.warnings.iter().any(|w| w.contains("24 h")));
+    assert!(fc.warnings.iter().any(|w| w.to_string().contains("24 h")));
     assert!(
         fc.points.iter().all(|p| p.p90 > p.p50),
         "a wide band with no validation"

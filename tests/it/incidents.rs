@@ -199,7 +199,7 @@ fn ending_in_a_burst(hours: usize) -> Vec<f64> {
 
 #[test]
 fn the_forecast_pane_says_when_a_burst_sends_the_forecast_back_to_the_level() {
-    use nodecast::domain::SeriesKind;
+    use nodecast::domain::{ForecastWarning, SeriesKind};
     use nodecast::forecast::forecaster::burst_warning;
     use nodecast::forecast::live::EnsembleForecaster;
     use nodecast::forecast::{Forecaster, sum_forecasts};
@@ -222,12 +222,33 @@ fn the_forecast_pane_says_when_a_burst_sends_the_forecast_back_to_the_level() {
     assert!(at_calm.warnings.is_empty(), "{:?}", at_calm.warnings);
     // The fleet tab sums the clusters: one with a burst says so there.
     let fleet = sum_forecasts(&[&at_calm, &at_burst]).expect("sum");
+    assert_eq!(fleet.warnings, vec![ForecastWarning::SomeBurst]);
     assert_eq!(
-        fleet.warnings,
-        vec!["some clusters have a burst in progress"]
+        fleet.warnings[0].to_string(),
+        "some clusters have a burst in progress"
     );
     let fleet = sum_forecasts(&[&at_calm, &at_calm]).expect("sum");
     assert!(fleet.warnings.is_empty(), "{:?}", fleet.warnings);
+    // A cluster on short history besides: the fleet says both, and a
+    // burst is not counted as short history.
+    let young = nodecast::domain::Forecast {
+        warnings: nodecast::forecast::history_warning(60)
+            .into_iter()
+            .collect(),
+        ..at_calm.clone()
+    };
+    let fleet = sum_forecasts(&[&young, &at_burst]).expect("sum");
+    assert_eq!(
+        fleet.warnings,
+        vec![
+            ForecastWarning::SomeShortHistory,
+            ForecastWarning::SomeBurst
+        ]
+    );
+    assert_eq!(
+        young.warnings[0].to_string(),
+        "2.5 days of history: weekly pattern not learnt (needs 14 days)"
+    );
     // What the operator reads under the chart.
     let theme = Theme::plain();
     let area = Rect::new(0, 0, 120, 24);
