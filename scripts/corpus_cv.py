@@ -33,7 +33,7 @@ import warnings
 import numpy as np
 
 # The one-series recombination: its horizons, windows and validation origins.
-from recombine import H, SCORED, validation_origins, window
+from recombine import H, SCORED, median_share, validation_origins, window
 
 VALIDATION = 28
 # RULE=sixth in the environment: the product's rule before 2026-12-02
@@ -121,9 +121,8 @@ GRID += [
 
 
 # The weighted median's share of the combined forecast at the scored
-# horizons (src/forecast/selection.rs: none up to 6 h, rising to half at
-# 12 h).
-MEDIAN_SHARE = np.array([0.0 if h <= 6 else 0.5 * min((h - 6) / 6, 1.0) for h in SCORED])
+# horizons, as the product's (recombine.median_share).
+MEDIAN_SHARE = np.array([median_share(h) for h in SCORED])
 
 
 def weighted_median(f, w):

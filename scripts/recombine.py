@@ -192,10 +192,17 @@ def combined(d, points, origin, args, members):
     return out
 
 
-def median_share(h, full):
+# selection.rs: MEDIAN_AFTER, MEDIAN_FULL_FROM, MEDIAN_SHARE.
+MEDIAN_AFTER, MEDIAN_FULL_FROM, MEDIAN_SHARE = 6, 12, 0.5
+
+
+def median_share(h, full=MEDIAN_SHARE):
     """The weighted median's share of the combined forecast at horizon h
-    (selection.rs: none up to 6 h, rising linearly to `full` at 12 h)."""
-    return 0.0 if h <= 6 else full * min((h - 6) / 6, 1.0)
+    (selection.rs: none up to MEDIAN_AFTER, rising linearly to `full` at
+    MEDIAN_FULL_FROM)."""
+    if h <= MEDIAN_AFTER:
+        return 0.0
+    return full * min((h - MEDIAN_AFTER) / (MEDIAN_FULL_FROM - MEDIAN_AFTER), 1.0)
 
 
 def weighted_median(pairs):
@@ -241,7 +248,7 @@ def main():
     ap.add_argument("--short-horizons", type=int, default=3)
     ap.add_argument("--burst-hours", type=int, default=2, help="a run in progress of at most this many hours is a burst (BURST_HOURS; 0: never)")
     ap.add_argument("--validation-origins", type=int, default=28)
-    ap.add_argument("--median-share", type=float, default=0.5, help="the weighted median's share of the combined forecast from 12 h on (MEDIAN_SHARE; 0: the weighted mean alone, as before 2026-12-04, nineteenth session)")
+    ap.add_argument("--median-share", type=float, default=MEDIAN_SHARE, help="the weighted median's share of the combined forecast from 12 h on (MEDIAN_SHARE; 0: the weighted mean alone, as before 2026-12-04, nineteenth session)")
     ap.add_argument("--members", help="comma-separated pool (default: every member)")
     ap.add_argument("--check", help="backtest JSON of the same series: exit 1 unless the ensemble MAPE matches")
     args = ap.parse_args()
