@@ -143,6 +143,8 @@ def add_member(d, name, forecast, tracks=False, merit=False):
     d["first_hours"].append(tracks)
     if "on_merit" in d:
         d["on_merit"].append(merit)
+    if "after_a_burst" in d:
+        d["after_a_burst"].append(False)
     for pt in d["points"]:
         pt[1].append(forecast(pt[0]))
 
@@ -244,6 +246,21 @@ def score_variants(folder, baseline_paths, labels, adapter):
         for f in "AB":
             show(f"{k} fold {f}", by[k][sets[f]])
     cross_checks(names, by, "product")
+
+def labels_main(doc, defaults, make):
+    """The command line of a script that adds a member to the dumps: OUT/bt,
+    the two baselines files, then labels of comma-separated fields (the
+    missing ones from `defaults`), each made a dump adapter by
+    `make(*fields)`, scored by `score_variants`."""
+    if len(sys.argv) < 5:
+        sys.exit(doc)
+
+    def adapter(label):
+        parts = label.split(",")
+        return make(*(parts + defaults[len(parts) :]))
+
+    score_variants(sys.argv[1], sys.argv[2:4], sys.argv[4:], adapter)
+
 
 if __name__ == "__main__":
     main()

@@ -18,12 +18,11 @@ e.g. `6,0 12,0 24,0 48,0 96,0 168,0 336,0 504,0 672,0 168,24 168,168`,
 `168,0,m 168,0,t`, `168,0,m,4-9 168,0,m,4-49`.
 Needs numpy. About a minute a variant on 2 cores.
 """
-import sys
 import warnings
 
 import numpy as np
 
-from daily_median_cv import H, add_member, has_cycle, score_variants
+from daily_median_cv import H, add_member, has_cycle, labels_main
 
 warnings.simplefilter("ignore", RuntimeWarning)
 
@@ -48,16 +47,11 @@ def adder(variants):
 
 
 def main():
-    if len(sys.argv) < 5:
-        sys.exit(__doc__)
-
-    def adapter(label):
-        parts = label.split(",")
-        k, gate, role, skip = parts + ["168", "0", "", "0-0"][len(parts) :]
+    def make(k, gate, role, skip):
         a, b = (int(x) for x in skip.split("-"))
         return adder([(int(k), int(gate), role, range(a, b))])
 
-    score_variants(sys.argv[1], sys.argv[2:4], sys.argv[4:], adapter)
+    labels_main(__doc__, ["168", "0", "", "0-0"], make)
 
 
 if __name__ == "__main__":

@@ -181,6 +181,8 @@ impl std::fmt::Display for SourcesFailed {
 impl std::error::Error for SourcesFailed {}
 
 fn main() -> ExitCode {
+    // SAFETY: the first thing the process does, before any thread starts.
+    unsafe { nodecast::forecast::lstm::settle_matmul_threads() };
     let cli = Cli::parse();
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,

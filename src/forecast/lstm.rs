@@ -17,6 +17,25 @@ use candle_nn::{
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+/// Sets `RAYON_NUM_THREADS` (when unset) to the thread count candle's CPU
+/// matrix products use. Without it, candle works that count out again at
+/// every product, reading `/proc/cpuinfo` each time (`num_cpus`): 37 830
+/// reads in three seconds of the refresh bench, a sixth of its time. The
+/// value is the one candle finds, so every product is computed as before
+/// (docs/forecasting.md, "Speed").
+///
+/// # Safety
+/// It writes the process environment: call it before any other thread
+/// starts (first thing in `main`).
+pub unsafe fn settle_matmul_threads() {
+    const VAR: &str = "RAYON_NUM_THREADS";
+    if std::env::var_os(VAR).is_none() {
+        let threads = candle_core::utils::get_num_threads();
+        // SAFETY: the caller runs this before any other thread exists.
+        unsafe { std::env::set_var(VAR, threads.to_string()) };
+    }
+}
+
 /// Hours the LSTM reads.
 pub const WINDOW: usize = 48;
 /// Hours it forecasts.

@@ -5,7 +5,7 @@
 #[path = "common.rs"]
 mod common;
 
-use criterion::{Criterion, criterion_group, criterion_main};
+use criterion::{Criterion, criterion_group};
 use nodecast::domain::SeriesKind;
 use nodecast::forecast::forecast_cluster;
 use nodecast::forecast::origin_for;
@@ -38,4 +38,13 @@ fn bench_global_load(c: &mut Criterion) {
 }
 
 criterion_group!(benches, bench_refresh, bench_global_load);
-criterion_main!(benches);
+
+/// `criterion_main!`, with the process set up as `nodecast`'s `main` sets it.
+fn main() {
+    // SAFETY: the first thing the process does, before any thread starts.
+    unsafe { nodecast::forecast::lstm::settle_matmul_threads() };
+    benches();
+    criterion::Criterion::default()
+        .configure_from_args()
+        .final_summary();
+}
