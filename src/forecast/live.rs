@@ -148,6 +148,7 @@ pub fn serving(f: &EnsembleForecast, names: &[&str], h: usize) -> HorizonMix {
     HorizonMix {
         horizon: h,
         members: idx.iter().map(|j| (names[*j].to_string(), w[*j])).collect(),
+        median_share: super::selection::median_share(h - 1),
     }
 }
 

@@ -123,7 +123,7 @@ pub const MEDIAN_FULL_FROM: usize = 12;
 pub const MEDIAN_SHARE: f64 = 0.5;
 
 /// The weighted median's share at hour `h` (0-based).
-fn median_share(h: usize) -> f64 {
+pub fn median_share(h: usize) -> f64 {
     let horizon = h + 1;
     if horizon <= MEDIAN_AFTER {
         return 0.0;

@@ -118,6 +118,7 @@ fn forecast(issued: DateTime<Utc>, hours: usize, value: f64) -> Forecast {
             .map(|(horizon, m)| HorizonMix {
                 horizon,
                 members: vec![(m.into(), 0.7), ("theta".into(), 0.3)],
+                median_share: 0.0,
             })
             .collect(),
     }

@@ -158,6 +158,7 @@ impl Forecaster for StubForecaster {
                 .map(|horizon| HorizonMix {
                     horizon,
                     members: vec![("stub".into(), 1.0)],
+                    median_share: 0.0,
                 })
                 .collect(),
         })

@@ -121,10 +121,12 @@ fn three_versions(models: &ModelDir) -> [ModelVersion; 3] {
             HorizonMix {
                 horizon: 1,
                 members: vec![("ets".into(), 0.6), ("forest".into(), 0.4)],
+                median_share: 0.0,
             },
             HorizonMix {
                 horizon: 24,
                 members: vec![("seasonal168".into(), 1.0)],
+                median_share: 0.5,
             },
         ],
         ..judged(Some(1.5), Some(1.2))
@@ -445,12 +447,13 @@ fn models_command_lists_promotes_and_rolls_back_with_audit_rows() {
     );
     // The ensemble weights each version was judged with, under its row.
     assert!(
-        table.contains("\n     weights 1 h ets .60 forest .40 │ 24 h seasonal168 1.00\n"),
+        table
+            .contains("\n     weights 1 h ets .60 forest .40 │ 24 h (½ median) seasonal168 1.00\n"),
         "{table}"
     );
     assert_eq!(
         listed[1]["weights"][0],
-        serde_json::json!({"horizon": 1, "members": [["ets", 0.6], ["forest", 0.4]]})
+        serde_json::json!({"horizon": 1, "members": [["ets", 0.6], ["forest", 0.4]], "median_share": 0.0})
     );
     let out = demo_cli(home.path(), &["models", "promote", "3"]);
     assert!(
@@ -520,4 +523,20 @@ fn replay_table_lists_lead_times_in_order() {
         t.contains("2 hours replayed") && t.contains("0 challengers"),
         "{t}"
     );
+}
+
+#[test]
+fn a_model_mix_saved_before_the_median_share_still_reads() {
+    // Versions saved before the share was recorded carry no such field:
+    // they read as the weighted mean alone, and say so.
+    let old: HorizonMix =
+        serde_json::from_str(r#"{"horizon": 24, "members": [["ets", 0.6], ["forest", 0.4]]}"#)
+            .expect("an old mix reads");
+    assert_eq!(old.median_share, 0.0);
+    assert_eq!(old.describe(), "24 h ets .60 forest .40");
+    let now = HorizonMix {
+        median_share: 0.25,
+        ..old
+    };
+    assert_eq!(now.describe(), "24 h (.25 median) ets .60 forest .40");
 }

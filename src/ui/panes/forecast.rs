@@ -163,7 +163,7 @@ fn mix_lead<'a>(first: bool, t: &Theme) -> Span<'a> {
 
 /// One horizon's " 6 h" and its members, each name with its weight.
 fn horizon_spans<'a>(m: &HorizonMix, t: &Theme) -> (Span<'a>, Vec<Vec<Span<'a>>>) {
-    let head = Span::styled(format!(" {} h", m.horizon), t.dim());
+    let head = Span::styled(format!(" {}", m.label()), t.dim());
     let equal = m.members.windows(2).all(|p| (p[0].1 - p[1].1).abs() < 1e-9);
     if m.members.len() > 3 && equal {
         let all = Span::styled(
