@@ -5,6 +5,9 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
 
+mod mix;
+pub use mix::{HorizonMix, weight_text};
+
 /// Name of a cluster as configured (or of a demo cluster).
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct ClusterId(pub String);
@@ -386,43 +389,6 @@ impl fmt::Display for ForecastWarning {
             Self::SomeBurst => f.write_str("some clusters have a burst in progress"),
         }
     }
-}
-
-/// The ensemble members serving one horizon and their weights (summing to 1).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct HorizonMix {
-    pub horizon: usize,
-    pub members: Vec<(String, f64)>,
-    /// The share of the forecast that is the members' weighted median under
-    /// these weights, the rest their weighted mean (none in records saved
-    /// before it was kept).
-    #[serde(default)]
-    pub median_share: f64,
-}
-
-impl HorizonMix {
-    /// "24 h (½ median)": the horizon, and the median's share where it has one.
-    pub fn label(&self) -> String {
-        match self.median_share {
-            s if s <= 0.0 => format!("{} h", self.horizon),
-            s if (s - 0.5).abs() < 1e-9 => format!("{} h (½ median)", self.horizon),
-            s => format!("{} h ({} median)", self.horizon, weight_text(s)),
-        }
-    }
-
-    /// "6 h seasonal168 .60 ets .10 lstm .30", as plain text.
-    pub fn describe(&self) -> String {
-        let mut s = self.label();
-        for (name, w) in &self.members {
-            s.push_str(&format!(" {name} {}", weight_text(*w)));
-        }
-        s
-    }
-}
-
-/// A member's weight as the screens show it: ".67", "1.00".
-pub fn weight_text(w: f64) -> String {
-    format!("{w:.2}").trim_start_matches('0').to_string()
 }
 
 /// Forecasts of one cluster, by series.

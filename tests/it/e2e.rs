@@ -188,12 +188,15 @@ fn lead_mape(screen: &str, lead: &str, window: usize) -> Option<f64> {
 
 #[test]
 #[ignore = "needs tmux; run by scripts/test.sh"]
-fn demo_accuracy_pane_has_scored_forecasts_within_a_minute() {
+fn demo_accuracy_pane_fills_from_the_hindcast() {
     let home = tempfile::tempdir().expect("home");
     let t = Tmux::start("accuracy", home.path(), "");
     t.wait_for("the demo fleet", |s| s.contains("DEMO") && s.contains("ok"));
     // The fleet tab: one accuracy line per cluster, scored from the ledger.
-    let s = t.wait_up_to(60, "scored forecasts on the fleet tab", |s| {
+    // Alone on 2 cores the first line shows 33 s after start (docs/accuracy.md);
+    // the wait allows for the other tests sharing the cores (a CI run with
+    // them took over 60 s), and only guards against a hindcast that never ends.
+    let s = t.wait_up_to(180, "scored forecasts on the fleet tab", |s| {
         s.lines().any(|l| {
             l.contains("1 prod-web")
                 && l.contains(" · band ")
