@@ -20,7 +20,7 @@ import warnings
 import numpy as np
 
 from daily_median_cv import H, add_member, labels_main
-from theta_clean_check import daily_index
+from theta_clean_check import DailySeason
 
 warnings.simplefilter("ignore", RuntimeWarning)
 
@@ -63,12 +63,10 @@ def ar_path(x, coef, h):
 
 
 def ar_forecast(tail, kind, pmax, h=H):
-    n = len(tail)
-    if n < 48:
+    if len(tail) < 48:
         return None
-    idx, mult = daily_index(tail)
-    s = idx[np.arange(n) % 24]
-    de = tail / s if mult else tail - s
+    season = DailySeason(tail)
+    de = season.de
     if kind == "ar":
         coef = ar_fit(de, pmax, True)
         if coef is None:
@@ -80,8 +78,7 @@ def ar_forecast(tail, kind, pmax, h=H):
         if coef is None:
             return None
         f = de[-1] + np.cumsum(ar_path(dx, coef, h))
-    ahead = idx[(n + np.arange(h)) % 24]
-    f = f * ahead if mult else f + ahead
+    f = season.back(f)
     return [float(v) for v in f] if np.isfinite(f).all() else None
 
 

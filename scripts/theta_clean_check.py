@@ -41,17 +41,30 @@ def ses(y, a):
     return level, sse
 
 
+class DailySeason:
+    """`y` with its daily season taken out (`de`), and put back on the hours
+    after it (`back`), as src/forecast/season.rs does."""
+
+    def __init__(self, y, **index):
+        self.n = len(y)
+        self.idx, self.mult = daily_index(y, **index)
+        s = self.idx[np.arange(self.n) % 24]
+        self.de = y / s if self.mult else y - s
+
+    def back(self, f):
+        ahead = self.idx[(self.n + np.arange(len(f))) % 24]
+        return f * ahead if self.mult else f + ahead
+
+
 def theta(y, h, **index):
     n = len(y)
-    idx, mult = daily_index(y, **index)
-    s = idx[np.arange(n) % 24]
-    de = y / s if mult else y - s
+    season = DailySeason(y, **index)
+    de = season.de
     slope = np.polyfit(np.arange(n), de, 1)[0]
     alpha = min((ses(de, k / 100)[1], k / 100) for k in range(1, 100))[1]
     level = ses(de, alpha)[0]
     f = np.array([level + 0.5 * slope * (i + 1 + (1 - alpha) / alpha) for i in range(h)])
-    ahead = idx[(n + np.arange(h)) % 24]
-    return (f * ahead if mult else f + ahead), level, de[-1]
+    return season.back(f), level, de[-1]
 
 
 def expectation(y, period, count):

@@ -2,8 +2,9 @@
 //! history is replayed through the forecast ledger (a forecast at every
 //! [`STEP`]-hour origin of the last days, each from the history before that
 //! origin only), so the Accuracy pane has scored forecasts within a minute
-//! of start (alone on 2 cores: docs/accuracy.md) instead of after a day. Runs off the async threads, beside the
-//! forecast job, and stops at shutdown.
+//! of start (alone on 2 cores: docs/accuracy.md) instead of after a day.
+//! Runs off the async threads, beside the forecast job, and stops at
+//! shutdown.
 
 use crate::app::Action;
 use crate::domain::ClusterId;
