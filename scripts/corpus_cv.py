@@ -33,7 +33,7 @@ import warnings
 import numpy as np
 
 # The one-series recombination: its horizons, windows and validation origins.
-from recombine import H, SCORED, median_share, validation_origins, window
+from recombine import FAR_FROM_MEDIAN, H, SCORED, median_share, validation_origins, window
 
 VALIDATION = 28
 # RULE=sixth in the environment: the product's rule before 2026-12-02
@@ -339,18 +339,25 @@ class Series:
             w = np.where(at, has.transpose(0, 2, 1) & self.after_burst[None, None, :], w).astype(float)
         return w
 
-    def forecast(self, w, median_share=None):
+    def forecast(self, w, median_share=None, far=FAR_FROM_MEDIAN):
         """The combined forecast (test origins, scored horizons) under member
         weights `w` (as `weights` returns them), over the members that
-        forecast each hour: their weighted mean, mixed with their weighted
-        median past 6 h as the product does (src/forecast/selection.rs,
-        `combine`; at the scored horizons half from 12 h on).
-        `median_share`: the median's share per scored horizon instead (all
-        zeros: the weighted mean alone, the product before 2026-12-04,
-        nineteenth session)."""
+        forecast each hour and lie at most `far` x |their weighted median|
+        from it (all of them if none does; np.inf: every member, the
+        product before 2026-12-04, twenty-first session): their weighted
+        mean, mixed with their weighted median past 6 h as the product does
+        (src/forecast/selection.rs, `combine`; at the scored horizons half
+        from 12 h on). `median_share`: the median's share per scored
+        horizon instead (all zeros: the weighted mean alone, the product
+        before 2026-12-04, nineteenth session)."""
         has = np.transpose(~np.isnan(self.now), (0, 2, 1))
         f = np.nan_to_num(np.transpose(self.now, (0, 2, 1)))
         w = np.nan_to_num(w) * has
+        if np.isfinite(far):
+            centre = weighted_median(f, w)[..., None]
+            with np.errstate(invalid="ignore"):
+                near = np.where(np.abs(f - centre) <= far * np.abs(centre), w, 0.0)
+            w = np.where(near.sum(2, keepdims=True) > 0, near, w)
         share = MEDIAN_SHARE if median_share is None else np.asarray(median_share, float)
         with np.errstate(invalid="ignore", divide="ignore"):
             mean = (w * f).sum(2) / w.sum(2)

@@ -180,11 +180,12 @@ def combined(d, points, origin, args, members):
                     parts = [1.0] * len(trackers)
                 for j, part in zip(trackers, parts):
                     w[j] += args.tracker_share * part / sum(parts)
-        pairs = [(now[j][h - 1], w[j]) for j in range(m) if has(j, h)]
-        wsum = sum(x for _, x in pairs)
-        if wsum <= 0:
+        pairs = [(now[j][h - 1], w[j]) for j in range(m) if has(j, h) and w[j] > 0]
+        if not pairs:
             out.append(0.0)
             continue
+        pairs = near_median(pairs, args.far_from_median)
+        wsum = sum(x for _, x in pairs)
         mean = sum(v * x for v, x in pairs) / wsum
         share = median_share(h, args.median_share)
         f = mean if share == 0.0 else (1.0 - share) * mean + share * weighted_median(pairs)
@@ -192,8 +193,18 @@ def combined(d, points, origin, args, members):
     return out
 
 
-# selection.rs: MEDIAN_AFTER, MEDIAN_FULL_FROM, MEDIAN_SHARE.
+# selection.rs: MEDIAN_AFTER, MEDIAN_FULL_FROM, MEDIAN_SHARE, FAR_FROM_MEDIAN.
 MEDIAN_AFTER, MEDIAN_FULL_FROM, MEDIAN_SHARE = 6, 12, 0.5
+FAR_FROM_MEDIAN = 1.0
+
+
+def near_median(pairs, far=FAR_FROM_MEDIAN):
+    """The (value, weight) pairs with positive weight whose value lies at
+    most `far` x |their weighted median| from it (all of them if none
+    does), as selection.rs `combine` keeps them."""
+    centre = weighted_median(pairs)
+    near = [p for p in pairs if abs(p[0] - centre) <= far * abs(centre)]
+    return near or pairs
 
 
 def median_share(h, full=MEDIAN_SHARE):
@@ -249,6 +260,7 @@ def main():
     ap.add_argument("--burst-hours", type=int, default=2, help="a run in progress of at most this many hours is a burst (BURST_HOURS; 0: never)")
     ap.add_argument("--validation-origins", type=int, default=28)
     ap.add_argument("--median-share", type=float, default=MEDIAN_SHARE, help="the weighted median's share of the combined forecast from 12 h on (MEDIAN_SHARE; 0: the weighted mean alone, as before 2026-12-04, nineteenth session)")
+    ap.add_argument("--far-from-median", type=float, default=FAR_FROM_MEDIAN, help="members further than this share of the weighted median from it are left out of the hour (FAR_FROM_MEDIAN; inf: none, as before 2026-12-04, twenty-first session)")
     ap.add_argument("--members", help="comma-separated pool (default: every member)")
     ap.add_argument("--check", help="backtest JSON of the same series: exit 1 unless the ensemble MAPE matches")
     args = ap.parse_args()

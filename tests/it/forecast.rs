@@ -685,15 +685,15 @@ fn the_daily_median_joins_the_first_hours_where_the_hour_repeats_the_days_before
 #[test]
 fn the_combination_leans_toward_the_weighted_median_past_six_hours() {
     use nodecast::forecast::selection::{MEDIAN_AFTER, MEDIAN_FULL_FROM, MEDIAN_SHARE, combine};
-    // Three members, one far above the others from hour to hour; the
-    // third member's forecast ends at 24 h.
+    // Three members, one above the others (but within twice their median)
+    // from hour to hour; the third member's forecast ends at 24 h.
     let pts = vec![
         Some(vec![10.0; 48]),
         Some(vec![11.0; 48]),
-        Some(vec![40.0; 24]),
+        Some(vec![20.0; 24]),
     ];
     let weights = vec![vec![1.0, 1.0, 1.0]; 48];
-    let mean = 61.0 / 3.0;
+    let mean = 41.0 / 3.0;
     let at = |horizon: usize| {
         combine(&weights, &pts, horizon - 1).expect("a weighted member forecasts the hour")
     };
@@ -710,14 +710,55 @@ fn the_combination_leans_toward_the_weighted_median_past_six_hours() {
     assert!((at(25) - 10.5).abs() < 1e-9);
     // Weights count: the heavy member is the median.
     let heavy = vec![vec![1.0, 1.0, 3.0]; 48];
-    let m = (10.0 + 11.0 + 3.0 * 40.0) / 5.0;
+    let m = (10.0 + 11.0 + 3.0 * 20.0) / 5.0;
     assert!(
         (combine(&heavy, &pts, 23).expect("a weighted member forecasts the hour")
-            - (m + 40.0) / 2.0)
+            - (m + 20.0) / 2.0)
             .abs()
             < 1e-9
     );
     // No weighted member forecasts the hour: no forecast.
     let none = vec![vec![0.0, 0.0, 1.0]; 48];
     assert_eq!(combine(&none, &pts, 30), None);
+}
+
+#[test]
+fn a_member_far_from_the_others_is_left_out_of_the_hour() {
+    use nodecast::forecast::selection::{FAR_FROM_MEDIAN, combine};
+    assert_eq!(FAR_FROM_MEDIAN, 1.0);
+    // The weighted median of 10, 11 and 40 is 11: 40 lies 29 from it, more
+    // than 11, so the first hours average 10 and 11 alone; a member below
+    // zero is as far. Past 6 h the median is of the two left, 10.5.
+    let pts = vec![
+        Some(vec![10.0; 48]),
+        Some(vec![11.0; 48]),
+        Some(vec![40.0; 48]),
+    ];
+    let even = vec![vec![1.0, 1.0, 1.0]; 48];
+    let at = |w: &[Vec<f64>], p: &[Option<Vec<f64>>], horizon: usize| {
+        combine(w, p, horizon - 1).expect("a weighted member forecasts the hour")
+    };
+    assert!((at(&even, &pts, 1) - 10.5).abs() < 1e-9);
+    assert!((at(&even, &pts, 24) - 10.5).abs() < 1e-9);
+    let below = vec![
+        Some(vec![10.0; 48]),
+        Some(vec![11.0; 48]),
+        Some(vec![-1.0; 48]),
+    ];
+    assert!((at(&even, &below, 1) - 10.5).abs() < 1e-9);
+    // Twice the median exactly is near enough: 22 stays.
+    let twice = vec![
+        Some(vec![10.0; 48]),
+        Some(vec![11.0; 48]),
+        Some(vec![22.0; 48]),
+    ];
+    assert!((at(&even, &twice, 1) - 43.0 / 3.0).abs() < 1e-9);
+    // Weights decide the median: with 40 the heaviest it is the median,
+    // and 10 and 11 lie within 40 of it.
+    let heavy = vec![vec![1.0, 1.0, 3.0]; 48];
+    assert!((at(&heavy, &pts, 1) - (10.0 + 11.0 + 120.0) / 5.0).abs() < 1e-9);
+    // Two members, each far from their median of zero: both stay.
+    let apart = vec![Some(vec![-5.0; 48]), Some(vec![5.0; 48])];
+    let two = vec![vec![1.0, 1.0]; 48];
+    assert!(at(&two, &apart, 1).abs() < 1e-9);
 }
