@@ -102,8 +102,13 @@ pub struct EnsembleForecast {
     pub combined: OriginForecast,
     /// Each member's point forecast with a conformal band of its own.
     pub members: Vec<Option<OriginForecast>>,
-    /// Weight of each member per horizon (row per horizon 1..=48).
+    /// Weight of each member per horizon (row per horizon 1..=48), as
+    /// chosen on the validation origins.
     pub weights: Vec<Vec<f64>>,
+    /// Each member's weight in the combined forecast per horizon: the
+    /// chosen weights less the members far from the others at the origin
+    /// ([`selection::serving_weights`]), summing to 1.
+    pub serving: Vec<Vec<f64>>,
     /// Validation origins the weights and bands rest on.
     pub validation_origins: usize,
     /// Each member's validation sMAPE (%) per horizon (row per member).
@@ -363,6 +368,9 @@ impl Ensemble {
             combined,
             members,
             member_smape: selection::member_smape(&validation, m),
+            serving: (0..H)
+                .map(|h| selection::serving_weights(&weights, &now_points, h))
+                .collect(),
             weights,
             validation_origins: val.len(),
             after_a_burst,

@@ -140,9 +140,10 @@ impl EnsembleForecaster {
 /// Horizons whose model mix the forecast pane shows.
 pub const MIX_HORIZONS: [usize; 4] = [1, 6, 24, 48];
 
-/// The members with weight at horizon `h` (1-based), heaviest first.
+/// The members with weight in the combined forecast at horizon `h`
+/// (1-based), heaviest first.
 pub fn serving(f: &EnsembleForecast, names: &[&str], h: usize) -> HorizonMix {
-    let w = &f.weights[h - 1];
+    let w = &f.serving[h - 1];
     let mut idx: Vec<usize> = (0..w.len()).filter(|j| w[*j] > 0.0).collect();
     idx.sort_by(|a, b| w[*b].total_cmp(&w[*a]).then(a.cmp(b)));
     HorizonMix {

@@ -166,27 +166,42 @@ fn weighted_median(mut pairs: Vec<(f64, f64)>) -> Option<f64> {
 /// less.
 pub const FAR_FROM_MEDIAN: f64 = 1.0;
 
-/// The combined forecast at hour `h` (0-based) of members `pts` under `weights`
-/// (row per horizon), over the weighted members that forecast it and are
-/// not far from their weighted median ([`FAR_FROM_MEDIAN`]): their
-/// weighted mean, mixed with their weighted median past [`MEDIAN_AFTER`].
-pub fn combine(weights: &[Vec<f64>], pts: &[Option<Vec<f64>>], h: usize) -> Option<f64> {
-    let all: Vec<(f64, f64)> = pts
+/// The members that serve hour `h` (0-based) under `weights` (row per
+/// horizon): (member, forecast, weight) of the weighted members that
+/// forecast it and are not far from their weighted median
+/// ([`FAR_FROM_MEDIAN`]; all of them when none is near, as with two
+/// members either side of a median of zero).
+fn near_median(weights: &[Vec<f64>], pts: &[Option<Vec<f64>>], h: usize) -> Vec<(usize, f64, f64)> {
+    let all: Vec<(usize, f64, f64)> = pts
         .iter()
         .enumerate()
-        .filter_map(|(j, p)| Some((*p.as_ref()?.get(h)?, weights[h][j])))
-        .filter(|(_, w)| *w > 0.0)
+        .filter_map(|(j, p)| Some((j, *p.as_ref()?.get(h)?, weights[h][j])))
+        .filter(|(_, _, w)| *w > 0.0)
         .collect();
-    let centre = weighted_median(all.clone())?;
-    let near: Vec<(f64, f64)> = all
+    let Some(centre) = weighted_median(all.iter().map(|(_, v, w)| (*v, *w)).collect()) else {
+        return all;
+    };
+    let near: Vec<(usize, f64, f64)> = all
         .iter()
         .copied()
-        .filter(|(v, _)| (v - centre).abs() <= FAR_FROM_MEDIAN * centre.abs())
+        .filter(|(_, v, _)| (v - centre).abs() <= FAR_FROM_MEDIAN * centre.abs())
         .collect();
-    // Every member far from the median (two members apart, or a median of
-    // zero): all of them.
-    let pairs = if near.is_empty() { all } else { near };
+    if near.is_empty() { all } else { near }
+}
+
+/// The combined forecast at hour `h` (0-based) of members `pts` under `weights`
+/// (row per horizon), over the members that serve it ([`near_median`]):
+/// their weighted mean, mixed with their weighted median past
+/// [`MEDIAN_AFTER`].
+pub fn combine(weights: &[Vec<f64>], pts: &[Option<Vec<f64>>], h: usize) -> Option<f64> {
+    let pairs: Vec<(f64, f64)> = near_median(weights, pts, h)
+        .into_iter()
+        .map(|(_, v, w)| (v, w))
+        .collect();
     let wsum: f64 = pairs.iter().map(|(_, w)| w).sum();
+    if wsum <= 0.0 {
+        return None;
+    }
     let mean = pairs.iter().map(|(v, w)| v * w).sum::<f64>() / wsum;
     let share = median_share(h);
     if share == 0.0 {
@@ -194,6 +209,20 @@ pub fn combine(weights: &[Vec<f64>], pts: &[Option<Vec<f64>>], h: usize) -> Opti
     }
     let median = weighted_median(pairs)?;
     Some((1.0 - share) * mean + share * median)
+}
+
+/// Each member's weight in the combined forecast at hour `h` (0-based):
+/// its weight under `weights` among the members that serve the hour,
+/// summing to 1, and none for a member left out (far from the median, or
+/// no forecast). What the forecast pane shows as the hour's mix.
+pub fn serving_weights(weights: &[Vec<f64>], pts: &[Option<Vec<f64>>], h: usize) -> Vec<f64> {
+    let near = near_median(weights, pts, h);
+    let wsum: f64 = near.iter().map(|(_, _, w)| w).sum();
+    let mut out = vec![0.0; weights[h].len()];
+    for (j, _, w) in near {
+        out[j] = w / wsum;
+    }
+    out
 }
 
 /// Each member's validation sMAPE (%) per horizon (row per member).

@@ -288,7 +288,9 @@ pub(crate) fn slow_random_walk() -> Vec<f64> {
 }
 
 /// The ensemble of `members` at the end of [`slow_random_walk`].
-fn forecast_walk(members: Vec<Box<dyn Member>>) -> nodecast::forecast::ensemble::EnsembleForecast {
+pub(crate) fn forecast_walk(
+    members: Vec<Box<dyn Member>>,
+) -> nodecast::forecast::ensemble::EnsembleForecast {
     forecast_after(slow_random_walk(), members)
 }
 
@@ -444,13 +446,23 @@ fn the_latest_validation_origins_weigh_most() {
         assert!(w[1] > w[0], "h{h}: {w:?}");
         assert!((w.iter().sum::<f64>() - 1.0).abs() < 1e-9, "h{h}: {w:?}");
     }
-    // The point forecast is the weighted mean of the members' forecasts.
+    // The point forecast is the weighted mean of the members' forecasts
+    // under the weights that serve it: the chosen ones, as the two members
+    // lie within 30 % of each other (none is far from their median).
+    for (s, w) in f.serving[0].iter().zip(&f.weights[0]) {
+        assert!(
+            (s - w).abs() < 1e-9,
+            "{:?} {:?}",
+            f.serving[0],
+            f.weights[0]
+        );
+    }
     let members: Vec<f64> = f
         .members
         .iter()
         .map(|m| m.as_ref().expect("member").p50[0])
         .collect();
-    let want: f64 = f.weights[0].iter().zip(&members).map(|(w, p)| w * p).sum();
+    let want: f64 = f.serving[0].iter().zip(&members).map(|(w, p)| w * p).sum();
     assert!((f.combined.p50[0] - want).abs() < 1e-9 * want.abs().max(1.0));
 }
 
@@ -680,85 +692,4 @@ fn the_daily_median_joins_the_first_hours_where_the_hour_repeats_the_days_before
         "next hour {:.1}",
         f.combined.p50[0]
     );
-}
-
-#[test]
-fn the_combination_leans_toward_the_weighted_median_past_six_hours() {
-    use nodecast::forecast::selection::{MEDIAN_AFTER, MEDIAN_FULL_FROM, MEDIAN_SHARE, combine};
-    // Three members, one above the others (but within twice their median)
-    // from hour to hour; the third member's forecast ends at 24 h.
-    let pts = vec![
-        Some(vec![10.0; 48]),
-        Some(vec![11.0; 48]),
-        Some(vec![20.0; 24]),
-    ];
-    let weights = vec![vec![1.0, 1.0, 1.0]; 48];
-    let mean = 41.0 / 3.0;
-    let at = |horizon: usize| {
-        combine(&weights, &pts, horizon - 1).expect("a weighted member forecasts the hour")
-    };
-    // The first hours: the weighted mean.
-    assert!((at(1) - mean).abs() < 1e-9);
-    assert!((at(MEDIAN_AFTER) - mean).abs() < 1e-9);
-    // The median's share rises to half at 12 h.
-    assert_eq!((MEDIAN_AFTER, MEDIAN_FULL_FROM, MEDIAN_SHARE), (6, 12, 0.5));
-    assert!((at(9) - (0.75 * mean + 0.25 * 11.0)).abs() < 1e-9);
-    assert!((at(12) - (mean + 11.0) / 2.0).abs() < 1e-9);
-    assert!((at(24) - (mean + 11.0) / 2.0).abs() < 1e-9);
-    // Past the third member's last hour two remain: the median of two
-    // equal weights is their mean.
-    assert!((at(25) - 10.5).abs() < 1e-9);
-    // Weights count: the heavy member is the median.
-    let heavy = vec![vec![1.0, 1.0, 3.0]; 48];
-    let m = (10.0 + 11.0 + 3.0 * 20.0) / 5.0;
-    assert!(
-        (combine(&heavy, &pts, 23).expect("a weighted member forecasts the hour")
-            - (m + 20.0) / 2.0)
-            .abs()
-            < 1e-9
-    );
-    // No weighted member forecasts the hour: no forecast.
-    let none = vec![vec![0.0, 0.0, 1.0]; 48];
-    assert_eq!(combine(&none, &pts, 30), None);
-}
-
-#[test]
-fn a_member_far_from_the_others_is_left_out_of_the_hour() {
-    use nodecast::forecast::selection::{FAR_FROM_MEDIAN, combine};
-    assert_eq!(FAR_FROM_MEDIAN, 1.0);
-    // The weighted median of 10, 11 and 40 is 11: 40 lies 29 from it, more
-    // than 11, so the first hours average 10 and 11 alone; a member below
-    // zero is as far. Past 6 h the median is of the two left, 10.5.
-    let pts = vec![
-        Some(vec![10.0; 48]),
-        Some(vec![11.0; 48]),
-        Some(vec![40.0; 48]),
-    ];
-    let even = vec![vec![1.0, 1.0, 1.0]; 48];
-    let at = |w: &[Vec<f64>], p: &[Option<Vec<f64>>], horizon: usize| {
-        combine(w, p, horizon - 1).expect("a weighted member forecasts the hour")
-    };
-    assert!((at(&even, &pts, 1) - 10.5).abs() < 1e-9);
-    assert!((at(&even, &pts, 24) - 10.5).abs() < 1e-9);
-    let below = vec![
-        Some(vec![10.0; 48]),
-        Some(vec![11.0; 48]),
-        Some(vec![-1.0; 48]),
-    ];
-    assert!((at(&even, &below, 1) - 10.5).abs() < 1e-9);
-    // Twice the median exactly is near enough: 22 stays.
-    let twice = vec![
-        Some(vec![10.0; 48]),
-        Some(vec![11.0; 48]),
-        Some(vec![22.0; 48]),
-    ];
-    assert!((at(&even, &twice, 1) - 43.0 / 3.0).abs() < 1e-9);
-    // Weights decide the median: with 40 the heaviest it is the median,
-    // and 10 and 11 lie within 40 of it.
-    let heavy = vec![vec![1.0, 1.0, 3.0]; 48];
-    assert!((at(&heavy, &pts, 1) - (10.0 + 11.0 + 120.0) / 5.0).abs() < 1e-9);
-    // Two members, each far from their median of zero: both stay.
-    let apart = vec![Some(vec![-5.0; 48]), Some(vec![5.0; 48])];
-    let two = vec![vec![1.0, 1.0]; 48];
-    assert!(at(&two, &apart, 1).abs() < 1e-9);
 }

@@ -5,6 +5,7 @@ mod approvals;
 mod architecture;
 mod backtest_cli;
 mod bands;
+mod combination;
 mod config;
 mod crash;
 mod e2e;
