@@ -158,12 +158,11 @@ fn weighted_median(mut pairs: Vec<(f64, f64)>) -> Option<f64> {
 /// choice weighs members by their errors at the validation origins; at the
 /// origin itself one of them can still run away (a trend carried into a
 /// burst, a tree's ratio to a near-zero hour, a season from an unlike
-/// week), and a mean moves by its weight times the distance. Few hours
-/// are touched (2-5 % of the test origins), and chosen across the 54
-/// series (docs/experiments.md, 2026-12-04, twenty-first session): every
-/// share from 1 to 5 gains on both folds and with each source left out,
-/// 1 most; shares below 1, which also leave out the low forecasts, gain
-/// less.
+/// week), and a mean moves by its weight times the distance. Few
+/// forecasts change (3-5 % at the scored horizons). Chosen across the 54
+/// series (docs/forecasting.md, "Members far from the median"): every
+/// share from 0.1 to 5 gains on both folds, 1 most; shares below 1, which
+/// also leave out low forecasts, gain less.
 pub const FAR_FROM_MEDIAN: f64 = 1.0;
 
 /// The members that serve hour `h` (0-based) under `weights` (row per
