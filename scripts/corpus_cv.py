@@ -52,6 +52,10 @@ HI = [h - 1 for h in SCORED]
 # serves alone (BURST_HOURS in src/forecast/selection.rs; 0: never, the
 # product before 2026-12-04).
 BURST_HOURS = 2
+# FAR=inf in the environment: every chosen member in the combination, the
+# product before 2026-12-04 (twenty-first session), to rerun the figures
+# logged before then; otherwise FAR_FROM_MEDIAN (selection.rs).
+FAR = float(os.environ.get("FAR", FAR_FROM_MEDIAN))
 # src/forecast/robust.rs: DAYS, WEEKS, SIGMAS, MIN_SHARE.
 ROBUST = (7, 4, 4.0, 0.25)
 
@@ -339,12 +343,13 @@ class Series:
             w = np.where(at, has.transpose(0, 2, 1) & self.after_burst[None, None, :], w).astype(float)
         return w
 
-    def forecast(self, w, median_share=None, far=FAR_FROM_MEDIAN):
+    def forecast(self, w, median_share=None, far=None, near=None):
         """The combined forecast (test origins, scored horizons) under member
         weights `w` (as `weights` returns them), over the members that
         forecast each hour and lie at most `far` x |their weighted median|
-        from it (all of them if none does; np.inf: every member, the
-        product before 2026-12-04, twenty-first session): their weighted
+        from it (default FAR; all of them if none does; np.inf: every
+        member, the product before 2026-12-04, twenty-first session), or
+        those where `near(forecasts, median)` holds if given: their weighted
         mean, mixed with their weighted median past 6 h as the product does
         (src/forecast/selection.rs, `combine`; at the scored horizons half
         from 12 h on). `median_share`: the median's share per scored
@@ -353,11 +358,14 @@ class Series:
         has = np.transpose(~np.isnan(self.now), (0, 2, 1))
         f = np.nan_to_num(np.transpose(self.now, (0, 2, 1)))
         w = np.nan_to_num(w) * has
-        if np.isfinite(far):
+        far = FAR if far is None else far
+        if near is None and np.isfinite(far):
+            near = lambda f, c: np.abs(f - c) <= far * np.abs(c)
+        if near is not None:
             centre = weighted_median(f, w)[..., None]
             with np.errstate(invalid="ignore"):
-                near = np.where(np.abs(f - centre) <= far * np.abs(centre), w, 0.0)
-            w = np.where(near.sum(2, keepdims=True) > 0, near, w)
+                kept = np.where(near(f, centre), w, 0.0)
+            w = np.where(kept.sum(2, keepdims=True) > 0, kept, w)
         share = MEDIAN_SHARE if median_share is None else np.asarray(median_share, float)
         with np.errstate(invalid="ignore", divide="ignore"):
             mean = (w * f).sum(2) / w.sum(2)

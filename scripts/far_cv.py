@@ -29,19 +29,13 @@ import sys
 import numpy as np
 
 from combination_cv import smape
-from corpus_cv import PRODUCT, cross_checks, fold_sets, summary, variant_report, weighted_median
+from corpus_cv import PRODUCT, cross_checks, fold_sets, summary, variant_report
 
 
 def factor_forecast(s, w, r):
     """The combined forecast with the members below the weighted median / r
     or above it x r left out of the hour (all of them if none is near)."""
-    has = np.transpose(~np.isnan(s.now), (0, 2, 1))
-    f = np.nan_to_num(np.transpose(s.now, (0, 2, 1)))
-    w = np.nan_to_num(w) * has
-    centre = weighted_median(f, w)[..., None]
-    with np.errstate(invalid="ignore"):
-        near = np.where((f >= centre / r) & (f <= centre * r), w, 0.0)
-    return s.forecast(np.where(near.sum(2, keepdims=True) > 0, near, w), far=np.inf)
+    return s.forecast(w, near=lambda f, c: (f >= c / r) & (f <= c * r))
 
 
 def per_horizon(r):
