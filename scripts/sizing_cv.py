@@ -3,7 +3,7 @@
 
 Each trace holds, for every test hour of `simulate`'s predictive policy, the
 nodes needed, the last hour's demand, the busiest hour before, and the
-forecast's p50/p90 in nodes for the next 6 h. A sizing rule (the shortage
+forecast's p50/p90 in nodes for the next 48 h. A sizing rule (the shortage
 tracker and the scaling rule of src/plan) is a function of those alone, so
 it can be replayed here without forecasting again. The product's own rule
 is replayed first and must give the product's sizes, hour for hour.
@@ -72,6 +72,69 @@ def next_size(current, requested_now, upper, r):
         if to + least <= current:
             return to
     return current
+
+
+# The default scale-out step: (share of the group, least nodes).
+UP = (1.0, 4)
+
+
+def step_limit(frm, to, max_step, up=UP):
+    """The executor's step rule (src/plan/scaling.rs, step_limit): max_step
+    either way, or by default up to the group's size again (at least 4
+    nodes; `up` varies it) and down by half of it (at least one)."""
+    if max_step is not None:
+        return max(max_step, 1)
+    return max(int(frm * up[0]), up[1]) if to > frm else max(frm // 2, 1)
+
+
+def towards(frm, to, max_step, up=UP):
+    s = step_limit(frm, to, max_step, up)
+    return min(max(to, max(frm - s, 0)), frm + s)
+
+
+def one_change_below(to, max_step, up=UP):
+    lo, hi = 0, to
+    while lo < hi:
+        mid = lo + (hi - lo) // 2
+        if mid + step_limit(mid, to, max_step, up) >= to:
+            hi = mid
+        else:
+            lo = mid + 1
+    return lo
+
+
+def ramp_now(upper, requested_now, limits):
+    """What the coming hour must reach so that every later hour's target is
+    one change per cooldown away (ChangeLimits::ramp over `targets`; the
+    simulated group has no min or max)."""
+    floor = whole(requested_now)
+    need = [max(whole(u), floor) for u in upper]
+    every = limits["every_h"]
+    for h in range(len(need) - 1, -1, -1):
+        if h + every < len(need):
+            need[h] = max(need[h], one_change_below(need[h + every], limits["max_step"], limits.get("up", UP)))
+    return need[0] if need else 0
+
+
+def limited_next_size(size, requested_now, upper, limits, r):
+    """ChangeLimits::next_size: the scaling rule's size raised to the ramp,
+    a scale-in stopped at it, at most one step from `size`."""
+    nxt = next_size(size, requested_now, upper, r)
+    ramp = ramp_now(upper, requested_now, limits)
+    if ramp > max(nxt, size):
+        nxt = ramp
+    elif nxt < size:
+        nxt = max(nxt, min(ramp, size))
+    return towards(size, nxt, limits["max_step"], limits.get("up", UP))
+
+
+def limits_of(report):
+    """The step rule and cooldown of a simulate report (reports before
+    2026-12-04 had none: no limit, a change every hour)."""
+    lim = report.get("limits")
+    if lim is None:
+        return None
+    return dict(max_step=lim["max_step"], every_h=max(-(-max(lim["cooldown_minutes"], 0) // 60), 1))
 
 
 def sized_upper(h, q, r):
@@ -144,16 +207,24 @@ class Hindsight:
                 break
 
 
-def replay(hours, first_size, r, chooser=Tracker):
-    """Sizes, node-hours, node-hours short and the mean quantile of rule r."""
+def replay(hours, first_size, r, chooser=Tracker, limits=None):
+    """Sizes, node-hours, node-hours short and the mean quantile of rule r
+    (within the step rule and cooldown `limits`, as limits_of gives them)."""
     size = first_size
     tracker = chooser(r)
     node_hours = short_nh = 0
     qsum = 0.0
     sizes = []
-    for h in hours:
+    last = None
+    for t, h in enumerate(hours):
         qsum += tracker.q
-        size = next_size(size, h["requested_now"], sized_upper(h, tracker.q, r), r)
+        upper = sized_upper(h, tracker.q, r)
+        if limits is None:
+            size = next_size(size, h["requested_now"], upper, r)
+        else:
+            nxt = limited_next_size(size, h["requested_now"], upper, limits, r)
+            if nxt != size and (last is None or t - last >= limits["every_h"]):
+                size, last = nxt, t
         sizes.append(size)
         node_hours += size
         short_nh += max(h["need"] - size, 0)
@@ -177,10 +248,17 @@ def first_size(report, hours):
     return whole(hours[0]["requested_now"])
 
 
-def pooled(series, r, chooser=Tracker):
+def pooled(series, r, chooser=Tracker, up=None):
+    """Pooled figures of rule r; `up`: the default scale-out step instead of
+    the report's limits ((share, least nodes), or "none": no step rule)."""
     need = short = cost = react = react_short = static = 0.0
     for report, hours in series.values():
-        _, nh, sh, _ = replay(hours, first_size(report, hours), r, chooser)
+        limits = limits_of(report)
+        if up == "none":
+            limits = None
+        elif up is not None:
+            limits = dict(limits or dict(max_step=None, every_h=1), up=up)
+        _, nh, sh, _ = replay(hours, first_size(report, hours), r, chooser, limits)
         p = report["policies"]
         need += sum(h["need"] for h in hours)
         short += sh
@@ -213,7 +291,7 @@ def frontier(series):
         curves[name] = []
         for q in GRID:
             r = dict(PRODUCT, start=q, lo=q, hi=q)
-            _, nh, sh, _ = replay(hours, first_size(report, hours), r)
+            _, nh, sh, _ = replay(hours, first_size(report, hours), r, limits=limits_of(report))
             curves[name].append((nh, sh))
     react = sum(rep["policies"]["reactive"]["node_hours"] for rep, _ in series.values())
     react_short = sum(rep["policies"]["reactive"]["shortage_node_hours"] for rep, _ in series.values())
@@ -232,7 +310,10 @@ def frontier(series):
 def check(data):
     """The product's rule must replay to the product's sizes."""
     for name, (report, hours) in data.items():
-        sizes, nh, sh, _ = replay(hours, first_size(report, hours), PRODUCT)
+        # Without --target-shortage the product sizes for a fixed quantile.
+        q = report["rules"]["quantile"]
+        r = PRODUCT if "target_shortage" in report else dict(PRODUCT, start=q, lo=q, hi=q)
+        sizes, nh, sh, _ = replay(hours, first_size(report, hours), r, limits=limits_of(report))
         want = [h["size"] for h in hours]
         if sizes != want:
             bad = next(i for i, (a, b) in enumerate(zip(sizes, want)) if a != b)
@@ -259,6 +340,9 @@ def main():
     sets = [("dev", dev), ("corpus", corpus)]
     for label, series in sets:
         print(f"product  {label:6} {fmt(pooled(series, PRODUCT))}")
+    print("\nthe default scale-out step (share of the group, least nodes), docs/planning.md")
+    for up in [(0.5, 1), (1.0, 1), (1.0, 4), (2.0, 4), "none"]:
+        print(f"  {str(up):10s} " + "  |  ".join(f"{label} {fmt(pooled(s, PRODUCT, up=up))}" for label, s in sets))
     print("\nthe tracker's rate: hours without shortage over which q falls from p95 to p50")
     for week_h in [24, 48, 84, 168, 336, 672]:
         r = dict(PRODUCT, week_h=week_h)

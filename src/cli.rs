@@ -155,12 +155,20 @@ pub enum Command {
         /// above it; `inf` for no ceiling)
         #[arg(long, value_name = "SHARE", default_value_t = crate::plan::scaling::DEFAULT_PEAK_BUFFER, value_parser = parse_buffer)]
         peak_buffer: f64,
+        /// Most nodes one change of the predictive policy moves, as the
+        /// executor's `max_step` (default: up to double the group, at least
+        /// 4 nodes, and down by half of it)
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+        max_step: Option<u32>,
+        /// Minutes between two changes, as the executor's `cooldown_minutes`
+        #[arg(long, value_name = "M", default_value_t = crate::plan::scaling::DEFAULT_COOLDOWN_MINUTES as u32, value_parser = clap::value_parser!(u32).range(0..=1440))]
+        cooldown_minutes: u32,
         /// Global models to serve instead of the shipped ones (a folder
         /// written by `train --corpus`; for series the shipped ones saw)
         #[arg(long, value_name = "DIR")]
         global_models: Option<PathBuf>,
         /// Also write the predictive policy hour by hour (need, forecast
-        /// p50/p90 in nodes for the next 6 h, quantile, size) as JSON, for
+        /// p50/p90 in nodes for the next 48 h, quantile, size) as JSON, for
         /// scripts/sizing_cv.py
         #[arg(long, value_name = "FILE.json")]
         dump_hours: Option<PathBuf>,

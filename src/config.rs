@@ -252,7 +252,8 @@ pub struct ActionsConfig {
     pub mode: Option<Spanned<String>>,
     /// A cap on any node group's size, below its max.
     pub max_nodes: Option<u32>,
-    /// Most nodes one action adds or removes (default: half the group, at least 1).
+    /// Most nodes one action adds or removes (default: up to double the
+    /// group, at least 4 nodes, and down by half of it, at least 1).
     pub max_step: Option<u32>,
     /// Minutes between two writes to a node group (default 10).
     pub cooldown_minutes: Option<Spanned<i64>>,

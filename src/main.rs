@@ -57,6 +57,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             target_shortage,
             scale_in_window,
             peak_buffer,
+            max_step,
+            cooldown_minutes,
             global_models,
             dump_hours,
             json,
@@ -67,12 +69,17 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 peak_buffer: *peak_buffer,
                 ..Default::default()
             };
+            let limits = nodecast::plan::scaling::ChangeLimits {
+                max_nodes: None,
+                max_step: *max_step,
+                cooldown: chrono::Duration::minutes(*cooldown_minutes as i64),
+            };
             return commands::simulate::run(
                 input,
                 instance_type,
                 *peak_nodes,
                 region,
-                &rules,
+                (&rules, &limits),
                 (*target_shortage, global_models.as_deref()),
                 (dump_hours.as_deref(), *json),
             );

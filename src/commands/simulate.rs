@@ -2,7 +2,7 @@
 
 use super::{ensemble_over, global_models_in, read_hourly};
 use crate::catalog;
-use crate::plan::scaling::ScaleRules;
+use crate::plan::scaling::{ChangeLimits, ScaleRules};
 use crate::plan::simulate::{self, SimulateReport};
 use anyhow::{Result, anyhow, bail};
 use std::io::{IsTerminal, Write};
@@ -13,7 +13,7 @@ pub fn run(
     instance_type: &str,
     peak_nodes: u32,
     region: &str,
-    rules: &ScaleRules,
+    (rules, limits): (&ScaleRules, &ChangeLimits),
     (target_shortage, global_models): (Option<f64>, Option<&Path>),
     (dump_hours, json): (Option<&Path>, bool),
 ) -> Result<()> {
@@ -64,6 +64,7 @@ pub fn run(
         peak_nodes,
         &ensemble,
         rules,
+        limits,
         target_shortage,
         &mut progress,
     );
@@ -96,6 +97,14 @@ fn print_table(r: &SimulateReport) {
         r.rules.quantile * 100.0,
         r.rules.scale_in_window_h,
         r.rules.max_scale_in_step * 100.0
+    );
+    let step = r.limits.max_step.map_or(
+        "up to double the group (at least 4 nodes) or down by half".to_string(),
+        |n| format!("at most {n} nodes"),
+    );
+    println!(
+        "  each change {step}, {} min apart, a larger jump ramped to early",
+        r.limits.cooldown_minutes
     );
     if let Some(t) = &r.target_shortage {
         println!(

@@ -185,7 +185,7 @@ pub fn checks(
             ),
         ));
     }
-    let step = crate::plan::scaling::step_limit(from, limits.change.max_step);
+    let step = crate::plan::scaling::step_limit(from, to, limits.change.max_step);
     let moved = to.abs_diff(from);
     out.push(check(
         Rule::Step,

@@ -4,7 +4,7 @@
 use super::config::PlanConfig;
 use super::cost::{HOURS_PER_MONTH, latency_risk};
 use super::mix::{self, Mix, MixConstraints, Offer, Requirement};
-use super::scaling::{ScaleRules, at_quantile, ceiling_nodes, next_size, sizing_nodes, whole};
+use super::scaling::{ScaleRules, at_quantile, ceiling_nodes, sizing_nodes, targets, whole};
 use super::spot::{SpotAdvice, band_risk};
 use crate::catalog::{self, Catalog};
 use crate::domain::{CapacityType, Forecast, Resources, Risk, ScaleReason, ScalingAction};
@@ -195,16 +195,7 @@ pub fn plan_group(x: &GroupInputs) -> GroupPlan {
             "usage unknown (the cluster serves no metrics.k8s.io)".to_string(),
         ),
     };
-    let floor_nodes = whole(requested_now);
-    let targets: Vec<u32> = upper
-        .iter()
-        .map(|u| {
-            whole(*u)
-                .max(floor_nodes)
-                .clamp(rules.min, rules.max.max(rules.min))
-        })
-        .collect();
-    let ramp = limits.ramp(&targets);
+    let ramp = limits.ramp(&targets(&upper, requested_now, &rules));
     let mut size = start;
     let lead = Duration::minutes(rules.lead_minutes as i64);
     // No change due (apply-by) within the cooldown after the group's last
@@ -214,13 +205,8 @@ pub fn plan_group(x: &GroupInputs) -> GroupPlan {
     let mut sizes = Vec::with_capacity(upper.len());
     let mut proposals = Vec::new();
     for h in 0..upper.len() {
-        let (mut next, mut reason) = next_size(size, requested_now, &upper[h..], &rules);
-        if ramp[h] > next.max(size) {
-            (next, reason) = (ramp[h], ScaleReason::Ramp);
-        } else if next < size {
-            next = next.max(ramp[h].min(size));
-        }
-        next = limits.towards(size, next);
+        let (mut next, reason) =
+            limits.next_size(size, requested_now, &upper[h..], ramp[h], &rules);
         let due = need.hours[h].ts - lead;
         if last_change.is_some_and(|t| due < t + limits.cooldown) {
             next = size;

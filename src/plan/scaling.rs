@@ -142,12 +142,39 @@ pub fn next_size(
     }
 }
 
-/// The executor's step rule (`exec::rules`): the most nodes one change may
-/// add to or remove from a group of `from` nodes: `max_step`, or half the
-/// group, at least one node.
-pub fn step_limit(from: u32, max_step: Option<u32>) -> u32 {
-    max_step.unwrap_or((from / 2).max(1)).max(1)
+/// Each coming hour's target size, what a ramp works back from: the hour's
+/// sized upper count, never below what is requested now, inside the
+/// group's min/max.
+pub fn targets(upper: &[f64], requested_now: f64, rules: &ScaleRules) -> Vec<u32> {
+    let floor = whole(requested_now);
+    upper
+        .iter()
+        .map(|u| {
+            whole(*u)
+                .max(floor)
+                .clamp(rules.min, rules.max.max(rules.min))
+        })
+        .collect()
 }
+
+/// The executor's step rule (`exec::rules`): the most nodes one change may
+/// move a group of `from` nodes towards `to`: `max_step` either way, or by
+/// default up to the group's size again (it may double, at least
+/// [`MIN_SCALE_OUT_STEP`] nodes: the scale-up policy of Kubernetes'
+/// HorizontalPodAutoscaler, 100 % or 4 pods at a time) and down by half of
+/// it (at least one node). Scale out fast, scale in slowly: a half-group
+/// step up left the plan short on bursts a ramp could not see coming
+/// (docs/planning.md, "The step rule's default").
+pub fn step_limit(from: u32, to: u32, max_step: Option<u32>) -> u32 {
+    match max_step {
+        Some(n) => n.max(1),
+        None if to > from => from.max(MIN_SCALE_OUT_STEP),
+        None => (from / 2).max(1),
+    }
+}
+
+/// The least nodes one default scale-out step may add.
+pub const MIN_SCALE_OUT_STEP: u32 = 4;
 
 /// How high, how far and how often a node group may be changed: the
 /// cluster's cap, step rule and cooldown (`[cluster.actions]` `max_nodes`,
@@ -158,7 +185,8 @@ pub struct ChangeLimits {
     /// The operator's cap on a group's size, below its max: no scale-out
     /// goes over it (a group already above it is not shrunk for it).
     pub max_nodes: Option<u32>,
-    /// Most nodes one change moves (`None`: half the group, at least 1).
+    /// Most nodes one change moves (`None`: up to double the group, at
+    /// least 4 nodes, or down by half, at least 1; `step_limit`).
     pub max_step: Option<u32>,
     /// Time between two changes to a group.
     pub cooldown: chrono::Duration,
@@ -188,8 +216,32 @@ impl ChangeLimits {
 
     /// The size one change reaches from `from` towards `to`.
     pub fn towards(&self, from: u32, to: u32) -> u32 {
-        let step = step_limit(from, self.max_step);
+        let step = step_limit(from, to, self.max_step);
         to.clamp(from.saturating_sub(step), from.saturating_add(step))
+    }
+
+    /// The size for the coming hour within these limits (the cooldown
+    /// aside, which the caller holds by the clock): the scaling rule's
+    /// (`next_size`), raised to `ramp` (what this hour must reach so that a
+    /// later peak stays one change per [`every_h`](Self::every_h) hours
+    /// away, from [`ramp`](Self::ramp)), a scale-in stopped at it, and at
+    /// most one step from `size`. One rule for the plan and for
+    /// `simulate`'s predictive policy.
+    pub fn next_size(
+        &self,
+        size: u32,
+        requested_now: f64,
+        upper: &[f64],
+        ramp: u32,
+        rules: &ScaleRules,
+    ) -> (u32, ScaleReason) {
+        let (mut next, mut reason) = next_size(size, requested_now, upper, rules);
+        if ramp > next.max(size) {
+            (next, reason) = (ramp, ScaleReason::Ramp);
+        } else if next < size {
+            next = next.max(ramp.min(size));
+        }
+        (self.towards(size, next), reason)
     }
 
     /// The smallest size from which one change reaches `to`.
@@ -198,7 +250,7 @@ impl ChangeLimits {
         let (mut lo, mut hi) = (0, to);
         while lo < hi {
             let mid = lo + (hi - lo) / 2;
-            if mid.saturating_add(step_limit(mid, self.max_step)) >= to {
+            if mid.saturating_add(step_limit(mid, to, self.max_step)) >= to {
                 hi = mid;
             } else {
                 lo = mid + 1;

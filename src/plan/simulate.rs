@@ -2,7 +2,7 @@
 //! hour over the backtest protocol's test window, under three policies that
 //! choose each hour's size from the hours before it only. Pure.
 
-use super::scaling::{ScaleRules, next_size, sizing_nodes};
+use super::scaling::{ChangeLimits, ScaleRules, sizing_nodes, targets};
 use super::shortage::ShortageTarget;
 use crate::forecast::ensemble::{Ensemble, MemberCache};
 use crate::forecast::horizon::o_min;
@@ -30,6 +30,8 @@ pub struct SimulateReport {
     pub peak_nodes: u32,
     /// The predictive policy's rules.
     pub rules: ScaleRules,
+    /// The executor's step rule and cooldown the predictive policy keeps to.
+    pub limits: Limits,
     /// With `--target-shortage`: the quantile learned from the replay's own
     /// past hours, and the shortage it realized.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -38,6 +40,24 @@ pub struct SimulateReport {
     /// The predictive policy hour by hour (`simulate --dump-hours`).
     #[serde(skip)]
     pub trace: Vec<HourTrace>,
+}
+
+/// The step rule and cooldown of a `simulate` run, as its JSON reports them.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct Limits {
+    /// Most nodes one change moves (`null`: the executor's default,
+    /// `step_limit`).
+    pub max_step: Option<u32>,
+    pub cooldown_minutes: i64,
+}
+
+impl From<&ChangeLimits> for Limits {
+    fn from(l: &ChangeLimits) -> Self {
+        Limits {
+            max_step: l.max_step,
+            cooldown_minutes: l.cooldown.num_minutes(),
+        }
+    }
 }
 
 /// One test hour of the predictive policy: what it knew and what it chose,
@@ -54,13 +74,15 @@ pub struct HourTrace {
     /// The forecast's p50 and p90 in nodes for the next [`TRACE_H`] hours.
     pub p50: Vec<f64>,
     pub p90: Vec<f64>,
+
     /// The quantile sized for, and the size chosen.
     pub quantile: f64,
     pub size: u32,
 }
 
-/// Forecast hours each [`HourTrace`] keeps.
-pub const TRACE_H: usize = 6;
+/// Forecast hours each [`HourTrace`] keeps: all of them, as a ramp towards
+/// a later peak reads them all.
+pub const TRACE_H: usize = 48;
 
 /// What sizing to a shortage target did over the test window.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -116,7 +138,9 @@ pub fn static_peak(need: &[u32], first: usize) -> Vec<u32> {
 /// every hour from the hours before it. Demand in nodes is `N * y / max(y)`
 /// (fractional); the rule sizes for the forecast's `rules.quantile`, its
 /// spread capped over the busiest hour before (`sizing_nodes`), and never
-/// goes below the last hour's need. With `target`, the quantile is learned
+/// goes below the last hour's need but by the executor's `limits`: each
+/// change at most one step, one per cooldown, a jump larger than a step
+/// ramped to early (`ChangeLimits::next_size`, as the plan). With `target`, the quantile is learned
 /// hour by hour from the shortage realized in the hours before (starting at
 /// `rules.quantile`). Calls `progress(done, total)` as it goes.
 #[allow(clippy::too_many_arguments)]
@@ -128,6 +152,7 @@ pub fn predictive(
     first: usize,
     ensemble: &Ensemble,
     rules: &ScaleRules,
+    limits: &ChangeLimits,
     mut target: Option<&mut ShortageTarget>,
     progress: &mut dyn FnMut(usize, usize),
 ) -> (Vec<u32>, Vec<HourTrace>) {
@@ -143,6 +168,7 @@ pub fn predictive(
     let mut out = Vec::with_capacity(y.len() - first);
     let mut trace = Vec::with_capacity(y.len() - first);
     let mut busiest = need[..first].iter().copied().max().unwrap_or(1);
+    let mut last_change: Option<usize> = None;
     for t in first..y.len() {
         let q = target
             .as_ref()
@@ -164,7 +190,13 @@ pub fn predictive(
             .map(|(m, u)| sizing_nodes(*m, *u, q, Some(busiest as f64), rules))
             .collect();
         let requested_now = (y[t - 1] * k).max(1.0);
-        size = next_size(size, requested_now, &upper, rules).0;
+        let ramp = limits.ramp(&targets(&upper, requested_now, rules));
+        let ramp = ramp.first().copied().unwrap_or(0);
+        let (next, _) = limits.next_size(size, requested_now, &upper, ramp, rules);
+        if next != size && last_change.is_none_or(|l| t - l >= limits.every_h()) {
+            size = next;
+            last_change = Some(t);
+        }
         out.push(size);
         let kept = p50.len().min(TRACE_H);
         trace.push(HourTrace {
@@ -198,6 +230,7 @@ pub fn run(
     peak_nodes: u32,
     ensemble: &Ensemble,
     rules: &ScaleRules,
+    limits: &ChangeLimits,
     target_shortage: Option<f64>,
     progress: &mut dyn FnMut(usize, usize),
 ) -> SimulateReport {
@@ -224,6 +257,7 @@ pub fn run(
         first,
         ensemble,
         rules,
+        limits,
         target.as_mut(),
         progress,
     );
@@ -237,6 +271,7 @@ pub fn run(
         usd_per_node_hour: price,
         peak_nodes,
         rules: *rules,
+        limits: limits.into(),
         target_shortage: target.map(|s| TargetReport {
             target: s.target,
             realized: s.realized().unwrap_or(0.0),

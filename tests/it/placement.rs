@@ -301,8 +301,8 @@ fn pods_pending_for_a_group_scale_it_out_now_and_never_in() {
     assert_eq!(first.action.reason, ScaleReason::RequestsAbove);
     assert_eq!(first.action.from, 3);
     assert_eq!(first.action.at, origin, "now: the current hour needs it");
-    // One step the executor allows each hour (half the group, at least one
-    // node) until the pods fit: 3 -> 4 -> 6 -> 9.
+    // One step the executor allows each hour (up to double the group, at
+    // least 4 nodes) until the pods fit: 3 -> 7 -> 9.
     let climb: Vec<(u32, chrono::DateTime<chrono::Utc>)> = g
         .proposals
         .iter()
@@ -310,7 +310,7 @@ fn pods_pending_for_a_group_scale_it_out_now_and_never_in() {
         .map(|p| (p.action.to, p.action.at))
         .collect();
     let hour = |h: i64| origin + chrono::Duration::hours(h);
-    assert_eq!(climb, vec![(4, hour(0)), (6, hour(1)), (needed, hour(2))]);
+    assert_eq!(climb, vec![(7, hour(0)), (needed, hour(1))]);
     assert!(
         g.proposals.iter().all(|p| p.action.to >= p.action.from),
         "no scale-in while pods wait: {:?}",

@@ -256,7 +256,8 @@ fn demo_plans_keep_the_rules_and_price_every_change() {
                 assert_eq!(p.apply_by, a.at - chrono::Duration::minutes(5));
                 // Each change is one the executor's step rule allows.
                 assert!(
-                    a.to.abs_diff(a.from) <= nodecast::plan::scaling::step_limit(a.from, None),
+                    a.to.abs_diff(a.from)
+                        <= nodecast::plan::scaling::step_limit(a.from, a.to, None),
                     "{id} {p:?}"
                 );
                 let delta = p.usd_per_hour_delta.expect("priced");
@@ -297,16 +298,17 @@ fn demo_plans_keep_the_rules_and_price_every_change() {
 #[test]
 fn a_ramp_reaches_a_forecast_jump_one_allowed_step_at_a_time() {
     use nodecast::plan::scaling::ChangeLimits;
-    // 4 nodes now, 10 needed from hour 6. Half the group per change: 4 -> 5
-    // (hour 4), 5 -> 7 (hour 5), 7 -> 10 (hour 6), each within the step.
-    let target = [4, 4, 4, 4, 4, 4, 10, 10, 10];
+    // 4 nodes now, 20 needed from hour 6. By default a change may double
+    // the group (at least 4 nodes): 4 -> 5 (hour 4), 5 -> 10 (hour 5),
+    // 10 -> 20 (hour 6), each within the step and as late as it can be.
+    let target = [4, 4, 4, 4, 4, 4, 20, 20, 20];
     assert_eq!(
         ChangeLimits::default().ramp(&target),
-        vec![4, 4, 4, 4, 5, 7, 10, 10, 10]
+        vec![4, 4, 4, 4, 5, 10, 20, 20, 20]
     );
-    // A step limit of 10: one change at the hour itself.
+    // A step limit of 16: one change at the hour itself.
     let wide = ChangeLimits {
-        max_step: Some(10),
+        max_step: Some(16),
         ..ChangeLimits::default()
     };
     assert_eq!(wide.ramp(&target), target.to_vec());
@@ -316,8 +318,10 @@ fn a_ramp_reaches_a_forecast_jump_one_allowed_step_at_a_time() {
         ..ChangeLimits::default()
     };
     assert_eq!(slow.every_h(), 2);
-    assert_eq!(slow.ramp(&target), vec![4, 4, 5, 5, 7, 7, 10, 10, 10]);
-    assert_eq!(ChangeLimits::default().towards(4, 10), 6);
+    assert_eq!(slow.ramp(&target), vec![4, 4, 5, 5, 10, 10, 20, 20, 20]);
+    // Up at most the group again (at least 4 nodes), down at most half.
+    assert_eq!(ChangeLimits::default().towards(4, 10), 8);
+    assert_eq!(ChangeLimits::default().towards(1, 10), 5);
     assert_eq!(ChangeLimits::default().towards(10, 1), 5);
 }
 
@@ -538,7 +542,10 @@ fn the_plan_ramps_within_the_executor_s_step_limit_and_cooldown() {
         // reaches the launch's size by the launch hour all the same.
         for p in s.proposals.iter().chain(&w.proposals) {
             let a = &p.action;
-            assert!(a.to.abs_diff(a.from) <= step_limit(a.from, None), "{p:?}");
+            assert!(
+                a.to.abs_diff(a.from) <= step_limit(a.from, a.to, None),
+                "{p:?}"
+            );
         }
         assert!(
             s.sizes[6] >= u.sizes[6],
@@ -550,7 +557,7 @@ fn the_plan_ramps_within_the_executor_s_step_limit_and_cooldown() {
         let jumped = u
             .proposals
             .iter()
-            .any(|p| p.action.to > p.action.from + step_limit(p.action.from, None));
+            .any(|p| p.action.to > p.action.from + step_limit(p.action.from, p.action.to, None));
         if jumped {
             let ramp: Vec<_> = s
                 .proposals

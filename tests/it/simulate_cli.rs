@@ -51,7 +51,9 @@ fn simulate(file: &str, extra: &[&str]) -> std::process::Output {
 #[test]
 fn simulate_json_matches_a_hand_computation() {
     let file = data("alibaba-2018-cpu.csv");
-    let out = simulate(&file, &["--json"]);
+    // A step larger than any change, so that predictive may follow any
+    // jump in the hour it sees it (the test below keeps the default step).
+    let out = simulate(&file, &["--json", "--max-step", "1000"]);
     assert!(
         out.status.success(),
         "{}",
@@ -59,6 +61,7 @@ fn simulate_json_matches_a_hand_computation() {
     );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
     assert_eq!(v["series"], "alibaba-2018-cpu.csv");
+    assert_eq!(v["limits"]["max_step"], 1000);
     // By hand: hourly means, need = max(1, ceil(40 y / max y)), window from
     // o_min = max(min(168, n/2), n - 720, ceil(0.6 n)).
     let y = hourly_means(&file);
@@ -176,6 +179,8 @@ fn simulate_to_a_shortage_target_reports_what_it_realized() {
         &[
             "--target-shortage",
             "0.01",
+            "--cooldown-minutes",
+            "120",
             "--json",
             "--dump-hours",
             &trace_path,
@@ -222,9 +227,39 @@ fn simulate_to_a_shortage_target_reports_what_it_realized() {
             row["p50"].as_array().expect("p50"),
             row["p90"].as_array().expect("p90"),
         );
-        assert!(p50.len() == 6 && p90.len() == 6, "{row}");
+        assert!(p50.len() == 48 && p90.len() == 48, "{row}");
     }
     assert_eq!(trace[0]["quantile"], 0.8);
+    // Within the executor's limits: each change up to double the group (at
+    // least 4 nodes) or down by half of it (at least one), none within two
+    // hours of the last (a cooldown of 120 minutes), starting from the need
+    // of the hour before the window.
+    assert_eq!(v["limits"]["cooldown_minutes"], 120);
+    assert!(v["limits"]["max_step"].is_null(), "{}", v["limits"]);
+    let mut size = need[first - 1];
+    let mut last: Option<usize> = None;
+    let mut changes = 0;
+    for (h, row) in trace.iter().enumerate() {
+        let to = row["size"].as_u64().expect("size");
+        if to != size {
+            let step = if to > size {
+                size.max(4)
+            } else {
+                (size / 2).max(1)
+            };
+            assert!(to.abs_diff(size) <= step, "hour {h}: {size} -> {to}");
+            assert!(
+                last.is_none_or(|l| h - l >= 2),
+                "hour {h}: changed at {last:?}"
+            );
+            (size, last, changes) = (to, Some(h), changes + 1);
+        }
+    }
+    assert!(
+        changes >= 10,
+        "{changes} changes over {} hours",
+        trace.len()
+    );
     assert_eq!(v["policies"]["predictive"]["node_hours"], sized);
     assert_eq!(v["policies"]["predictive"]["shortage_node_hours"], lacking);
     // scripts/sizing_cv.py's copy of the sizing rule replays the trace to
@@ -290,7 +325,9 @@ fn simulate_stops_the_band_at_the_busiest_hour_seen_plus_the_buffer() {
     std::fs::write(&path, format!("timestamp,value\n{rows}")).expect("write");
     let file = path.to_str().expect("utf8");
     let json = |extra: &[&str]| -> serde_json::Value {
-        let mut a = vec!["--json"];
+        // A step larger than any burst, so that the policy may follow one
+        // in the hour it sees it.
+        let mut a = vec!["--json", "--max-step", "1000"];
         a.extend_from_slice(extra);
         let out = simulate(file, &a);
         assert!(
