@@ -3,7 +3,8 @@
 //! coverage on noisy cycles.
 
 use crate::fixture::noise;
-use crate::forecast::{Scaled, cycled, series, slow_random_walk};
+use crate::forecast::{cycled, series, slow_random_walk};
+use crate::selection::Scaled;
 use nodecast::forecast::backtest;
 use nodecast::forecast::ensemble::Ensemble;
 use nodecast::forecast::registry::all_members;

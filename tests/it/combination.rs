@@ -2,7 +2,8 @@
 //! weighted mean, the weighted median past 6 h, and members far from the
 //! others left out (`selection::combine`).
 
-use crate::forecast::{Scaled, forecast_walk, slow_random_walk};
+use crate::forecast::{forecast_walk, slow_random_walk};
+use crate::selection::Scaled;
 
 #[test]
 fn the_combination_leans_toward_the_weighted_median_past_six_hours() {

@@ -41,6 +41,7 @@ mod render;
 mod replay;
 mod retrain;
 mod season;
+mod selection;
 mod shortage;
 mod simulate_cli;
 mod spot;
