@@ -7,6 +7,7 @@ pub mod cloudwatch;
 pub mod demo;
 pub mod kube;
 pub mod kube_autoscalers;
+pub mod kube_client;
 pub mod kube_objects;
 pub mod live;
 pub mod node_groups;
