@@ -5,6 +5,7 @@ mod approvals;
 mod architecture;
 mod backtest_cli;
 mod bands;
+mod change_limits;
 mod combination;
 mod config;
 mod crash;

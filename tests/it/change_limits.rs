@@ -1,0 +1,319 @@
+//! The plan within the executor's limits: the step rule, a ramp towards a
+//! later peak, the cooldown after the group's last apply, and the desired
+//! size the executor compares with.
+
+use nodecast::domain::{ScaleReason, SeriesKind};
+
+#[test]
+fn a_ramp_reaches_a_forecast_jump_one_allowed_step_at_a_time() {
+    use nodecast::plan::scaling::ChangeLimits;
+    // 4 nodes now, 20 needed from hour 6. By default a change may double
+    // the group (at least 4 nodes): 4 -> 5 (hour 4), 5 -> 10 (hour 5),
+    // 10 -> 20 (hour 6), each within the step and as late as it can be.
+    let target = [4, 4, 4, 4, 4, 4, 20, 20, 20];
+    assert_eq!(
+        ChangeLimits::default().ramp(&target),
+        vec![4, 4, 4, 4, 5, 10, 20, 20, 20]
+    );
+    // A step limit of 16: one change at the hour itself.
+    let wide = ChangeLimits {
+        max_step: Some(16),
+        ..ChangeLimits::default()
+    };
+    assert_eq!(wide.ramp(&target), target.to_vec());
+    // A two-hour cooldown: each step must be reached two hours before the next.
+    let slow = ChangeLimits {
+        cooldown: chrono::Duration::minutes(120),
+        ..ChangeLimits::default()
+    };
+    assert_eq!(slow.every_h(), 2);
+    assert_eq!(slow.ramp(&target), vec![4, 4, 5, 5, 10, 10, 20, 20, 20]);
+    // Up at most the group again (at least 4 nodes), down at most half.
+    assert_eq!(ChangeLimits::default().towards(4, 10), 8);
+    assert_eq!(ChangeLimits::default().towards(1, 10), 5);
+    assert_eq!(ChangeLimits::default().towards(10, 1), 5);
+}
+
+/// The demo cluster `i`'s plan with its request forecasts tripled from hour
+/// 6 on (a launch), under `steps`.
+fn jump_plan(
+    i: usize,
+    steps: Option<nodecast::plan::scaling::ChangeLimits>,
+) -> nodecast::plan::ClusterPlan {
+    let state = crate::fixture::state();
+    let c = &state.clusters[i];
+    let fc = jump_forecast(&c.forecast);
+    let mut cfg = nodecast::plan::PlanConfig::default();
+    if let Some(s) = steps {
+        cfg.change_limits.insert(c.id.0.clone(), s);
+    }
+    nodecast::plan::plan_cluster(
+        &c.view,
+        &fc,
+        &cfg,
+        &nodecast::catalog::Catalog::shipped(),
+        crate::fixture::now().date_naive(),
+    )
+    .expect("plan")
+}
+
+/// `fc` with its CPU and memory requests tripled from the seventh hour on.
+fn jump_forecast(fc: &nodecast::domain::ClusterForecast) -> nodecast::domain::ClusterForecast {
+    let mut fc = fc.clone();
+    for (k, f) in fc.iter_mut() {
+        if matches!(k, SeriesKind::CpuRequests | SeriesKind::MemRequests) {
+            for p in f.points.iter_mut().skip(6) {
+                (p.p10, p.p50, p.p90) = (p.p10 * 3.0, p.p50 * 3.0, p.p90 * 3.0);
+            }
+        }
+    }
+    fc
+}
+
+#[test]
+fn the_plan_starts_from_the_desired_size_the_executor_compares_with() {
+    let state = crate::fixture::state();
+    let c = &state.clusters[0];
+    let fc = jump_forecast(&c.forecast);
+    let cfg = nodecast::plan::PlanConfig::default();
+    let catalog = nodecast::catalog::Catalog::shipped();
+    let today = crate::fixture::now().date_naive();
+    let before = nodecast::plan::plan_cluster(&c.view, &fc, &cfg, &catalog, today).expect("plan");
+    let grows = before
+        .groups
+        .iter()
+        .find(|g| {
+            g.proposals
+                .first()
+                .is_some_and(|p| p.action.to > p.action.from)
+        })
+        .expect("a group that grows");
+    // A scale-out of one node is in flight: the group's API asks for one
+    // more node than have joined. The plan starts from what it asks for,
+    // the size the executor reads back and compares with.
+    let mut view = (*c.view).clone();
+    let g = view
+        .latest
+        .as_mut()
+        .and_then(|s| {
+            s.node_groups
+                .iter_mut()
+                .find(|g| g.name == grows.node_group)
+        })
+        .expect("group");
+    let desired = g.nodes + 1;
+    g.desired = Some(desired);
+    let after = nodecast::plan::plan_cluster(&view, &fc, &cfg, &catalog, today).expect("plan");
+    let plan = after
+        .groups
+        .iter()
+        .find(|g| g.node_group == grows.node_group)
+        .expect("group plan");
+    let first = plan.proposals.first().expect("still grows");
+    assert_eq!(first.action.from, desired);
+    assert_eq!(grows.proposals[0].action.from, desired - 1);
+}
+
+#[test]
+fn the_plan_waits_out_the_cooldown_after_the_group_s_last_apply() {
+    use nodecast::domain::ScalingAction;
+    use nodecast::plan::scaling::ChangeLimits;
+    use nodecast::runtime::forecast_job::sized_plan;
+    use nodecast::store::{audit::Outcome, db::Db, ledger::Ledger};
+    let state = crate::fixture::state();
+    let c = &state.clusters[0];
+    let fc = jump_forecast(&c.forecast);
+    let cooldown = chrono::Duration::minutes(120);
+    let mut cfg = nodecast::plan::PlanConfig {
+        target_shortage: None,
+        ..Default::default()
+    };
+    cfg.change_limits.insert(
+        c.id.0.clone(),
+        ChangeLimits {
+            cooldown,
+            ..ChangeLimits::default()
+        },
+    );
+    let dir = tempfile::tempdir().expect("dir");
+    let path = dir.path().join("nodecast.db");
+    let ledger = std::sync::Mutex::new(Ledger::new(Db::open(&path).expect("db"), 90));
+    let catalog = nodecast::catalog::Catalog::shipped();
+    let now = crate::fixture::now();
+    let plan =
+        || sized_plan(&c.view, &fc, &cfg, Some(&ledger), &c.id, &catalog, now).expect("plan");
+    let before = plan();
+    // The group whose first change comes soonest had one applied ten
+    // minutes ago, as the executor records it: an intent, then the outcome.
+    let (group, first) = before
+        .groups
+        .iter()
+        .filter_map(|g| Some((g.node_group.clone(), g.proposals.first()?.apply_by)))
+        .min_by_key(|(_, t)| *t)
+        .expect("a proposal");
+    let last = now - chrono::Duration::minutes(10);
+    assert!(
+        first < last + cooldown,
+        "the plan changes {group} within the cooldown: {first}"
+    );
+    let mut db = Db::open(&path).expect("db");
+    let applied = ScalingAction {
+        cluster: c.id.clone(),
+        node_group: group.clone(),
+        from: 3,
+        to: 4,
+        at: last,
+        reason: ScaleReason::ForecastAbove,
+    };
+    let row = db
+        .audit_decision(
+            &applied,
+            "alice",
+            "approve",
+            None,
+            "",
+            last - chrono::Duration::minutes(1),
+        )
+        .expect("intent");
+    db.audit_outcome(row, Outcome::Applied, "read back 4", last)
+        .expect("outcome");
+    let after = plan();
+    // The plan (through the ledger's read of the audit log) holds that
+    // group's changes until the cooldown is over; the others are unchanged.
+    for (b, a) in before.groups.iter().zip(&after.groups) {
+        if a.node_group == group {
+            assert!(!a.proposals.is_empty(), "{group} still grows later");
+            for p in &a.proposals {
+                assert!(p.apply_by >= last + cooldown, "{group}: {p:?}");
+            }
+        } else {
+            assert_eq!(a.proposals, b.proposals, "{}", a.node_group);
+        }
+    }
+    // An apply whose cooldown was over before now holds nothing, not even
+    // a change of another group due earlier in the current hour.
+    let other = before
+        .groups
+        .iter()
+        .find(|g| g.node_group != group && g.proposals.first().is_some_and(|p| p.apply_by < now))
+        .map(|g| g.node_group.clone())
+        .expect("another group with a change due before now");
+    let mut db = Db::open(&path).expect("db");
+    let long_ago = now - cooldown - chrono::Duration::minutes(5);
+    let row = db
+        .audit_decision(
+            &ScalingAction {
+                at: long_ago,
+                node_group: other.clone(),
+                ..applied.clone()
+            },
+            "alice",
+            "approve",
+            None,
+            "",
+            long_ago,
+        )
+        .expect("intent");
+    db.audit_outcome(row, Outcome::Applied, "read back 4", long_ago)
+        .expect("outcome");
+    let later = plan();
+    for (b, a) in before.groups.iter().zip(&later.groups) {
+        if a.node_group != group {
+            assert_eq!(a.proposals, b.proposals, "{}", a.node_group);
+        }
+    }
+}
+
+#[test]
+fn the_plan_ramps_within_the_executor_s_step_limit_and_cooldown() {
+    use nodecast::plan::scaling::{ChangeLimits, step_limit};
+    let open = ChangeLimits {
+        max_step: Some(1000),
+        ..ChangeLimits::default()
+    };
+    let unstepped = jump_plan(0, Some(open));
+    let stepped = jump_plan(0, None);
+    let slow = jump_plan(
+        0,
+        Some(ChangeLimits {
+            cooldown: chrono::Duration::minutes(120),
+            ..ChangeLimits::default()
+        }),
+    );
+    let mut ramps = 0;
+    for ((u, s), w) in unstepped
+        .groups
+        .iter()
+        .zip(&stepped.groups)
+        .zip(&slow.groups)
+    {
+        // Every change is one the executor allows, and the stepped plan
+        // reaches the launch's size by the launch hour all the same.
+        for p in s.proposals.iter().chain(&w.proposals) {
+            let a = &p.action;
+            assert!(
+                a.to.abs_diff(a.from) <= step_limit(a.from, a.to, None),
+                "{p:?}"
+            );
+        }
+        assert!(
+            s.sizes[6] >= u.sizes[6],
+            "{}: {:?} against {:?}",
+            s.node_group,
+            s.sizes,
+            u.sizes
+        );
+        let jumped = u
+            .proposals
+            .iter()
+            .any(|p| p.action.to > p.action.from + step_limit(p.action.from, p.action.to, None));
+        if jumped {
+            let ramp: Vec<_> = s
+                .proposals
+                .iter()
+                .filter(|p| p.action.reason == ScaleReason::Ramp)
+                .collect();
+            assert!(
+                !ramp.is_empty(),
+                "{}: a jump is ramped: {:?}",
+                s.node_group,
+                s.proposals
+            );
+            assert!(
+                ramp.iter()
+                    .all(|p| Some(p.action.at) < s.proposals.iter().map(|q| q.action.at).max())
+            );
+            ramps += 1;
+        }
+        // With a two-hour cooldown, changes are two hours apart or more.
+        for pair in w.proposals.windows(2) {
+            assert!(
+                pair[1].action.at - pair[0].action.at >= chrono::Duration::hours(2),
+                "{:?}",
+                w.proposals
+            );
+        }
+    }
+    assert!(ramps > 0, "the launch is more than one step for some group");
+    // Under the operator's cap no scale-out goes over it; a group already
+    // above it is not shrunk for it.
+    let capped = jump_plan(
+        0,
+        Some(ChangeLimits {
+            max_nodes: Some(30),
+            ..ChangeLimits::default()
+        }),
+    );
+    let mut held = 0;
+    for (g, u) in capped.groups.iter().zip(&unstepped.groups) {
+        let cap = 30.max(g.nodes_now);
+        assert!(
+            g.sizes.iter().all(|s| *s <= cap),
+            "{}: {:?}",
+            g.node_group,
+            g.sizes
+        );
+        held += usize::from(u.sizes.iter().any(|s| *s > cap));
+    }
+    assert!(held > 0, "the launch would take some group over the cap");
+}
