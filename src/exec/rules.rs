@@ -47,7 +47,7 @@ impl Default for Runaway {
     fn default() -> Self {
         Runaway {
             applies_per_hour: 6,
-            nodes_per_hour: 100,
+            nodes_per_hour: crate::plan::scaling::MAX_SCALE_OUT_STEP,
         }
     }
 }

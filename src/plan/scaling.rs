@@ -170,13 +170,17 @@ pub fn targets(upper: &[f64], requested_now: f64, rules: &ScaleRules) -> Vec<u32
 pub fn step_limit(from: u32, to: u32, max_step: Option<u32>) -> u32 {
     match max_step {
         Some(n) => n.max(1),
-        None if to > from => from.max(MIN_SCALE_OUT_STEP),
+        None if to > from => from.clamp(MIN_SCALE_OUT_STEP, MAX_SCALE_OUT_STEP),
         None => (from / 2).max(1),
     }
 }
 
 /// The least nodes one default scale-out step may add.
 pub const MIN_SCALE_OUT_STEP: u32 = 4;
+/// The most nodes one default scale-out step may add: the executor's
+/// runaway guard's nodes per cluster per hour (`exec::rules::Runaway`), so
+/// that a large group's step alone never trips it.
+pub const MAX_SCALE_OUT_STEP: u32 = 100;
 
 /// How high, how far and how often a node group may be changed: the
 /// cluster's cap, step rule and cooldown (`[cluster.actions]` `max_nodes`,

@@ -28,8 +28,10 @@ fn a_ramp_reaches_a_forecast_jump_one_allowed_step_at_a_time() {
     };
     assert_eq!(slow.every_h(), 2);
     assert_eq!(slow.ramp(&target), vec![4, 4, 5, 5, 10, 10, 20, 20, 20]);
-    // Up at most the group again (at least 4 nodes), down at most half.
+    // Up at most the group again (at least 4 nodes, at most the runaway
+    // guard's 100 an hour), down at most half.
     assert_eq!(ChangeLimits::default().towards(4, 10), 8);
+    assert_eq!(ChangeLimits::default().towards(150, 400), 250);
     assert_eq!(ChangeLimits::default().towards(1, 10), 5);
     assert_eq!(ChangeLimits::default().towards(10, 1), 5);
 }

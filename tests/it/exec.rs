@@ -88,8 +88,13 @@ proptest! {
         // Min/max and max_nodes hold.
         prop_assert!(!ok || (min..=min + span).contains(&to));
         prop_assert!(!ok || cap.is_none_or(|cap| to <= cap));
-        // At most one step.
-        let most = step.unwrap_or((from / 2).max(1));
+        // At most one step: max_step, or by default up to the group again
+        // (at least 4 nodes, at most the runaway guard's 100) and down by half.
+        let most = step.unwrap_or(if to > from {
+            from.clamp(4, 100)
+        } else {
+            (from / 2).max(1)
+        });
         prop_assert!(!ok || to.abs_diff(from) <= most);
         // Cooldown.
         prop_assert!(!ok || since.is_none_or(|m| m >= 10));
