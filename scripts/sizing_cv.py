@@ -10,6 +10,7 @@ is replayed first and must give the product's sizes, hour for hour.
 
     python3 scripts/sizing_cv.py SIM DEV_NAMES_DIR
     python3 scripts/sizing_cv.py SIM --check     # the replay check alone
+    python3 scripts/sizing_cv.py SIM --quantiles # fixed quantiles, with and without the step rule
 
 SIM is `scripts/global_cv.sh`'s OUT with SIMULATE=1 (OUT/sim holds the
 reports, OUT/sim-hours the traces); DEV_NAMES_DIR the dev series' folder
@@ -74,8 +75,10 @@ def next_size(current, requested_now, upper, r):
     return current
 
 
-# The default scale-out step: (share of the group, least nodes).
+# The default scale-out step: (share of the group, least nodes), and the
+# most nodes it adds (MAX_SCALE_OUT_STEP).
 UP = (1.0, 4)
+MAX_UP = 100
 
 
 def step_limit(frm, to, max_step, up=UP):
@@ -84,7 +87,7 @@ def step_limit(frm, to, max_step, up=UP):
     nodes; `up` varies it) and down by half of it (at least one)."""
     if max_step is not None:
         return max(max_step, 1)
-    return max(int(frm * up[0]), up[1]) if to > frm else max(frm // 2, 1)
+    return min(max(int(frm * up[0]), up[1]), MAX_UP) if to > frm else max(frm // 2, 1)
 
 
 def towards(frm, to, max_step, up=UP):
@@ -328,6 +331,16 @@ def check(data):
 def main():
     if len(sys.argv) == 3 and sys.argv[2] == "--check":
         check(load(sys.argv[1]))
+        return
+    if len(sys.argv) == 3 and sys.argv[2] == "--quantiles":
+        # The quantile trade of docs/planning.md (`nodecast simulate`), over
+        # every series in SIM, within the step rule and without it.
+        data = load(sys.argv[1])
+        check(data)
+        for q in [0.75, 0.80, 0.85, 0.90]:
+            r = dict(PRODUCT, start=q, lo=q, hi=q)
+            print(f"p{round(100 * q)}  within the step rule {fmt(pooled(data, r))}  |  "
+                  f"without {fmt(pooled(data, r, up='none'))}")
         return
     if len(sys.argv) != 3:
         sys.exit(__doc__)
