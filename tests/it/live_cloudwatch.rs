@@ -150,7 +150,6 @@ fn snapshot_reports_cloudwatch_history_hours_through_aws_endpoint_url() {
     let kc = crate::peers::kubeconfig();
     let rt = runtime();
     rt.block_on(async {
-        seed("cw-snapshot", hour(Utc::now())).await;
         eks_cluster("cw-snapshot").await;
         eks_cluster("nowhere").await;
     });
@@ -168,18 +167,33 @@ fn snapshot_reports_cloudwatch_history_hours_through_aws_endpoint_url() {
         ),
     )
     .expect("config");
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_nodecast"))
-        .args([
-            "--config",
-            cfg.to_str().expect("utf8"),
-            "snapshot",
-            "--json",
-        ])
-        .env("HOME", home.path())
-        .env_remove("KUBECONFIG")
-        .env("AWS_ENDPOINT_URL", &endpoint)
-        .output()
-        .expect("run");
+    // The history ends an hour before the hour it is seeded in and the
+    // snapshot reads whole hours up to its own clock: if an hour boundary
+    // passes between seeding and the snapshot's end, the newest point is two
+    // hours old (stale) and a window holds an hour less. Then seed the new
+    // hour and take the snapshot again.
+    let mut out = None;
+    for _ in 0..2 {
+        let seeded = hour(Utc::now());
+        rt.block_on(seed("cw-snapshot", seeded));
+        let o = std::process::Command::new(env!("CARGO_BIN_EXE_nodecast"))
+            .args([
+                "--config",
+                cfg.to_str().expect("utf8"),
+                "snapshot",
+                "--json",
+            ])
+            .env("HOME", home.path())
+            .env_remove("KUBECONFIG")
+            .env("AWS_ENDPOINT_URL", &endpoint)
+            .output()
+            .expect("run");
+        out = Some(o);
+        if hour(Utc::now()) == seeded {
+            break;
+        }
+    }
+    let out = out.expect("a snapshot");
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
     assert_eq!(v[0]["sources"]["cloudwatch"]["status"], "ok", "{v}");
     // 14 days of hours (the garbage hour still has its pod count).
