@@ -131,13 +131,43 @@ def limited_next_size(size, requested_now, upper, limits, r):
     return towards(size, nxt, limits["max_step"], limits.get("up", UP))
 
 
+# The runaway guard's applies per cluster and hour (MAX_APPLIES_PER_HOUR).
+MAX_APPLIES = 6
+
+
+def hour_size(size, requested_now, upper, limits, r):
+    """ChangeLimits::hour_changes: the size after the hour's changes, the
+    first limited_next_size's and, while a scale-out leaves the group short,
+    more steps, at most `per_hour` of them and MAX_UP nodes in all; a
+    scale-in one step."""
+    budget = size + MAX_UP
+    at = size
+    for i in range(limits.get("per_hour", 1)):
+        nxt = limited_next_size(at, requested_now, upper, limits, r)
+        if nxt > at:
+            nxt = min(nxt, budget)
+        if nxt == at or (nxt < at and i > 0):
+            break
+        at = nxt
+        if nxt < size:
+            break
+    return at
+
+
 def limits_of(report):
     """The step rule and cooldown of a simulate report (reports before
-    2026-12-04 had none: no limit, a change every hour)."""
+    2026-12-04 had none: no limit, a change every hour; reports before
+    2026-12-05 made one change an hour: `simulate`'s `limits` has
+    `changes_per_hour` since)."""
     lim = report.get("limits")
     if lim is None:
         return None
-    return dict(max_step=lim["max_step"], every_h=max(-(-max(lim["cooldown_minutes"], 0) // 60), 1))
+    minutes = lim["cooldown_minutes"]
+    return dict(
+        max_step=lim["max_step"],
+        every_h=max(-(-max(minutes, 0) // 60), 1),
+        per_hour=lim.get("changes_per_hour", 1),
+    )
 
 
 def sized_upper(h, q, r):
@@ -225,7 +255,7 @@ def replay(hours, first_size, r, chooser=Tracker, limits=None):
         if limits is None:
             size = next_size(size, h["requested_now"], upper, r)
         else:
-            nxt = limited_next_size(size, h["requested_now"], upper, limits, r)
+            nxt = hour_size(size, h["requested_now"], upper, limits, r)
             if nxt != size and (last is None or t - last >= limits["every_h"]):
                 size, last = nxt, t
         sizes.append(size)
@@ -251,9 +281,10 @@ def first_size(report, hours):
     return whole(hours[0]["requested_now"])
 
 
-def pooled(series, r, chooser=Tracker, up=None):
+def pooled(series, r, chooser=Tracker, up=None, per_hour=None):
     """Pooled figures of rule r; `up`: the default scale-out step instead of
-    the report's limits ((share, least nodes), or "none": no step rule)."""
+    the report's limits ((share, least nodes), or "none": no step rule);
+    `per_hour`: the steps an hour may chain instead of the report's."""
     need = short = cost = react = react_short = static = 0.0
     for report, hours in series.values():
         limits = limits_of(report)
@@ -261,6 +292,8 @@ def pooled(series, r, chooser=Tracker, up=None):
             limits = None
         elif up is not None:
             limits = dict(limits or dict(max_step=None, every_h=1), up=up)
+        if per_hour is not None and limits is not None:
+            limits = dict(limits, per_hour=per_hour)
         _, nh, sh, _ = replay(hours, first_size(report, hours), r, chooser, limits)
         p = report["policies"]
         need += sum(h["need"] for h in hours)
@@ -356,6 +389,9 @@ def main():
     print("\nthe default scale-out step (share of the group, least nodes), docs/planning.md")
     for up in [(0.5, 1), (1.0, 1), (1.0, 4), (2.0, 4), "none"]:
         print(f"  {str(up):10s} " + "  |  ".join(f"{label} {fmt(pooled(s, PRODUCT, up=up))}" for label, s in sets))
+    print("\nscale-out steps chained within an hour, one per cooldown (ChangeLimits::hour_changes), docs/planning.md")
+    for per_hour in [1, 2, 6]:
+        print(f"  {per_hour} a hour  " + "  |  ".join(f"{label} {fmt(pooled(s, PRODUCT, per_hour=per_hour))}" for label, s in sets))
     print("\nthe tracker's rate: hours without shortage over which q falls from p95 to p50")
     for week_h in [24, 48, 84, 168, 336, 672]:
         r = dict(PRODUCT, week_h=week_h)

@@ -46,7 +46,7 @@ pub struct Runaway {
 impl Default for Runaway {
     fn default() -> Self {
         Runaway {
-            applies_per_hour: 6,
+            applies_per_hour: crate::plan::scaling::MAX_APPLIES_PER_HOUR,
             nodes_per_hour: crate::plan::scaling::MAX_SCALE_OUT_STEP,
         }
     }

@@ -4,7 +4,10 @@
 use super::config::PlanConfig;
 use super::cost::{HOURS_PER_MONTH, latency_risk};
 use super::mix::{self, Mix, MixConstraints, Offer, Requirement};
-use super::scaling::{ScaleRules, at_quantile, ceiling_nodes, sizing_nodes, targets, whole};
+use super::scaling::{
+    MAX_APPLIES_PER_HOUR, MAX_SCALE_OUT_STEP, ScaleRules, at_quantile, ceiling_nodes, sizing_nodes,
+    targets, whole,
+};
 use super::spot::{SpotAdvice, band_risk};
 use crate::catalog::{self, Catalog};
 use crate::domain::{CapacityType, Forecast, Resources, Risk, ScaleReason, ScalingAction};
@@ -198,21 +201,36 @@ pub fn plan_group(x: &GroupInputs) -> GroupPlan {
     let ramp = limits.ramp(&targets(&upper, requested_now, &rules));
     let mut size = start;
     let lead = Duration::minutes(rules.lead_minutes as i64);
-    // No change due (apply-by) within the cooldown after the group's last
-    // one: the last applied (from the audit log), then each planned. On the
-    // hourly grid that is one change per `every_h` hours, as the ramp assumes.
+    // Each hour's changes go in from its apply-by time on, before the next
+    // hour's, none within the cooldown after the group's last change: the
+    // last applied (from the audit log), then each planned. Steps chained
+    // within an hour are a cooldown apart, the second no sooner than a
+    // cooldown after the plan was made. A cooldown of hours is one change
+    // per `every_h` hours on the hourly grid, as the ramp assumes.
     let mut last_change = cfg.group_last_change.get(&g.name).copied();
+    // This group's planned changes (when, nodes added): at most the runaway
+    // guard's applies and nodes in any hour.
+    let mut planned: Vec<(DateTime<Utc>, u32)> = Vec::new();
     let mut sizes = Vec::with_capacity(upper.len());
     let mut proposals = Vec::new();
     for h in 0..upper.len() {
-        let (mut next, reason) =
-            limits.next_size(size, requested_now, &upper[h..], ramp[h], &rules);
         let due = need.hours[h].ts - lead;
-        if last_change.is_some_and(|t| due < t + limits.cooldown) {
-            next = size;
-        }
-        if next != size {
-            last_change = Some(due);
+        let next_due = due + Duration::hours(1);
+        let mut when = last_change.map_or(due, |t| due.max(t + limits.cooldown));
+        let changes = limits.hour_changes(size, requested_now, &upper[h..], ramp[h], &rules);
+        for (next, reason) in changes {
+            let added = next.saturating_sub(size);
+            let (applies, nodes) = planned
+                .iter()
+                .filter(|(t, _)| when - *t < Duration::hours(1))
+                .fold((1, added), |(n, a), (_, x)| (n + 1, a + x));
+            if when >= next_due
+                || (limits.every_h() > 1 && when > due)
+                || applies > MAX_APPLIES_PER_HOUR
+                || nodes > MAX_SCALE_OUT_STEP
+            {
+                break;
+            }
             let at = need.hours[h].ts;
             let rho = utilization(demand_at(h), next, per);
             let (risk, risk_reason) = risk_at(next, rho);
@@ -225,7 +243,7 @@ pub fn plan_group(x: &GroupInputs) -> GroupPlan {
                     at,
                     reason,
                 },
-                apply_by: due,
+                apply_by: when,
                 band: (need.hours[h].p10, need.hours[h].p50, need.hours[h].p90),
                 usd_per_hour_delta: price.map(|p| (next as f64 - size as f64) * p),
                 utilization_after: rho,
@@ -236,7 +254,10 @@ pub fn plan_group(x: &GroupInputs) -> GroupPlan {
                 capped: reason == ScaleReason::ForecastAbove
                     && uncapped(h) > whole(upper[h]) as f64 + 1e-6,
             });
+            planned.push((when, added));
+            last_change = Some(when);
             size = next;
+            when = when.max(cpu.issued_at) + limits.cooldown;
         }
         sizes.push(size);
     }

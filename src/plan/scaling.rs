@@ -182,6 +182,10 @@ pub const MIN_SCALE_OUT_STEP: u32 = 4;
 /// that a large group's step alone never trips it.
 pub const MAX_SCALE_OUT_STEP: u32 = 100;
 
+/// The most changes the executor applies to one cluster in an hour: its
+/// runaway guard's (`exec::rules::Runaway`), which reads it.
+pub const MAX_APPLIES_PER_HOUR: u32 = 6;
+
 /// How high, how far and how often a node group may be changed: the
 /// cluster's cap, step rule and cooldown (`[cluster.actions]` `max_nodes`,
 /// `max_step`, `cooldown_minutes`). The executor holds every change to them
@@ -248,6 +252,49 @@ impl ChangeLimits {
             next = next.max(ramp.min(size));
         }
         (self.towards(size, next), reason)
+    }
+
+    /// Changes one group may take within an hour: one per cooldown (one
+    /// when the cooldown is an hour or longer), at most the runaway guard's
+    /// [`MAX_APPLIES_PER_HOUR`].
+    pub fn changes_per_hour(&self) -> usize {
+        let minutes = self.cooldown.num_minutes().max(1) as usize;
+        (60 / minutes).clamp(1, MAX_APPLIES_PER_HOUR as usize)
+    }
+
+    /// The hour's changes from `size`, each the size one change reaches
+    /// ([`next_size`](Self::next_size)) and why. Where a scale-out step
+    /// leaves the group short of the hour's size (pods pending now, a jump
+    /// too close for the ramp to start early), the next steps follow, one
+    /// cooldown apart: at most [`changes_per_hour`](Self::changes_per_hour)
+    /// in all, adding at most [`MAX_SCALE_OUT_STEP`] nodes (the runaway
+    /// guard's hourly budget), as Cluster Autoscaler or Karpenter would add
+    /// the nodes within minutes. A scale-in is one step an hour: out fast,
+    /// in slowly.
+    pub fn hour_changes(
+        &self,
+        size: u32,
+        requested_now: f64,
+        upper: &[f64],
+        ramp: u32,
+        rules: &ScaleRules,
+    ) -> Vec<(u32, ScaleReason)> {
+        let budget = size.saturating_add(MAX_SCALE_OUT_STEP);
+        let mut out = Vec::new();
+        let mut at = size;
+        while out.len() < self.changes_per_hour() {
+            let (next, reason) = self.next_size(at, requested_now, upper, ramp, rules);
+            let next = if next > at { next.min(budget) } else { next };
+            if next == at || (next < at && !out.is_empty()) {
+                break;
+            }
+            out.push((next, reason));
+            if next < at {
+                break;
+            }
+            at = next;
+        }
+        out
     }
 
     /// The smallest size from which one change reaches `to`.

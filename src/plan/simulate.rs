@@ -49,6 +49,8 @@ pub struct Limits {
     /// `step_limit`).
     pub max_step: Option<u32>,
     pub cooldown_minutes: i64,
+    /// Steps one hour may chain (`ChangeLimits::changes_per_hour`).
+    pub changes_per_hour: usize,
 }
 
 impl From<&ChangeLimits> for Limits {
@@ -56,6 +58,7 @@ impl From<&ChangeLimits> for Limits {
         Limits {
             max_step: l.max_step,
             cooldown_minutes: l.cooldown.num_minutes(),
+            changes_per_hour: l.changes_per_hour(),
         }
     }
 }
@@ -139,8 +142,11 @@ pub fn static_peak(need: &[u32], first: usize) -> Vec<u32> {
 /// (fractional); the rule sizes for the forecast's `rules.quantile`, its
 /// spread capped over the busiest hour before (`sizing_nodes`), and never
 /// goes below the last hour's need but by the executor's `limits`: each
-/// change at most one step, one per cooldown, a jump larger than a step
-/// ramped to early (`ChangeLimits::next_size`, as the plan). With `target`, the quantile is learned
+/// change at most one step, a jump larger than a step ramped to early, and
+/// where the group is still short, more scale-out steps within the hour,
+/// one per cooldown (`ChangeLimits::hour_changes`, as the plan; the hour is
+/// scored at the last of them). A cooldown of an hour or more is one change
+/// per `every_h` hours. With `target`, the quantile is learned
 /// hour by hour from the shortage realized in the hours before (starting at
 /// `rules.quantile`). Calls `progress(done, total)` as it goes.
 #[allow(clippy::too_many_arguments)]
@@ -192,8 +198,10 @@ pub fn predictive(
         let requested_now = (y[t - 1] * k).max(1.0);
         let ramp = limits.ramp(&targets(&upper, requested_now, rules));
         let ramp = ramp.first().copied().unwrap_or(0);
-        let (next, _) = limits.next_size(size, requested_now, &upper, ramp, rules);
-        if next != size && last_change.is_none_or(|l| t - l >= limits.every_h()) {
+        let changes = limits.hour_changes(size, requested_now, &upper, ramp, rules);
+        if let Some(&(next, _)) = changes.last()
+            && last_change.is_none_or(|l| t - l >= limits.every_h())
+        {
             size = next;
             last_change = Some(t);
         }

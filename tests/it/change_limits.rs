@@ -36,6 +36,38 @@ fn a_ramp_reaches_a_forecast_jump_one_allowed_step_at_a_time() {
     assert_eq!(ChangeLimits::default().towards(10, 1), 5);
 }
 
+#[test]
+fn an_hour_chains_scale_out_steps_one_cooldown_apart_and_scales_in_one_step() {
+    use nodecast::plan::scaling::{ChangeLimits, ScaleRules};
+    let rules = ScaleRules::default();
+    let d = ChangeLimits::default();
+    let cooldown = |m| ChangeLimits {
+        cooldown: chrono::Duration::minutes(m),
+        ..ChangeLimits::default()
+    };
+    // One change per cooldown, at most the runaway guard's 6 an hour.
+    assert_eq!(d.changes_per_hour(), 6);
+    assert_eq!(cooldown(20).changes_per_hour(), 3);
+    assert_eq!(cooldown(45).changes_per_hour(), 1);
+    assert_eq!(cooldown(120).changes_per_hour(), 1);
+    assert_eq!(cooldown(0).changes_per_hour(), 6);
+    let sizes = |l: &ChangeLimits, from: u32, upper: &[f64]| -> Vec<u32> {
+        l.hour_changes(from, 0.0, upper, 0, &rules)
+            .into_iter()
+            .map(|(n, _)| n)
+            .collect()
+    };
+    // 3 nodes, 30 needed this hour: doubling steps (at least 4) until there.
+    assert_eq!(sizes(&d, 3, &[30.0; 4]), vec![7, 14, 28, 30]);
+    // A 20-minute cooldown: three changes this hour, the rest the next.
+    assert_eq!(sizes(&cooldown(20), 3, &[30.0; 4]), vec![7, 14, 28]);
+    // At most 100 nodes added within the hour.
+    assert_eq!(sizes(&d, 60, &[400.0; 4]), vec![120, 160]);
+    // A scale-in is one step (half the group at most), then held.
+    assert_eq!(sizes(&d, 40, &[4.0; 4]), vec![20]);
+    assert!(sizes(&d, 10, &[10.0; 4]).is_empty());
+}
+
 /// The demo cluster `i`'s plan with its request forecasts tripled from hour
 /// 6 on (a launch), under `steps`.
 fn jump_plan(
@@ -61,15 +93,118 @@ fn jump_plan(
 
 /// `fc` with its CPU and memory requests tripled from the seventh hour on.
 fn jump_forecast(fc: &nodecast::domain::ClusterForecast) -> nodecast::domain::ClusterForecast {
+    scaled_from(fc, 6, 3.0)
+}
+
+/// `fc` with its CPU and memory requests times `by` from hour `from` on.
+fn scaled_from(
+    fc: &nodecast::domain::ClusterForecast,
+    from: usize,
+    by: f64,
+) -> nodecast::domain::ClusterForecast {
     let mut fc = fc.clone();
     for (k, f) in fc.iter_mut() {
         if matches!(k, SeriesKind::CpuRequests | SeriesKind::MemRequests) {
-            for p in f.points.iter_mut().skip(6) {
-                (p.p10, p.p50, p.p90) = (p.p10 * 3.0, p.p50 * 3.0, p.p90 * 3.0);
+            for p in f.points.iter_mut().skip(from) {
+                (p.p10, p.p50, p.p90) = (p.p10 * by, p.p50 * by, p.p90 * by);
             }
         }
     }
     fc
+}
+
+#[test]
+fn a_jump_too_close_to_ramp_for_is_caught_up_within_the_hour_one_cooldown_apart() {
+    use nodecast::exec::rules::{self, Limits, Recent, Runaway};
+    use nodecast::plan::scaling::ChangeLimits;
+    let state = crate::fixture::state();
+    let c = &state.clusters[0];
+    // Demand six times the forecast from the current hour on: no ramp can
+    // start early for it.
+    let fc = scaled_from(&c.forecast, 0, 6.0);
+    let plan_with = |limits: ChangeLimits| {
+        let mut cfg = nodecast::plan::PlanConfig::default();
+        cfg.change_limits.insert(c.id.0.clone(), limits);
+        nodecast::plan::plan_cluster(
+            &c.view,
+            &fc,
+            &cfg,
+            &nodecast::catalog::Catalog::shipped(),
+            crate::fixture::now().date_naive(),
+        )
+        .expect("plan")
+    };
+    let open = plan_with(ChangeLimits {
+        max_step: Some(1000),
+        ..ChangeLimits::default()
+    });
+    let stepped = plan_with(ChangeLimits::default());
+    let hourly = plan_with(ChangeLimits {
+        cooldown: chrono::Duration::minutes(60),
+        ..ChangeLimits::default()
+    });
+    let first_hour = stepped.groups[0].proposals[0].action.at;
+    let mut chained = 0;
+    for ((u, s), h) in open.groups.iter().zip(&stepped.groups).zip(&hourly.groups) {
+        // Within the hour the stepped plan reaches the size the plan
+        // without a step rule takes at once; one change an hour does not.
+        assert_eq!(
+            s.sizes[0], u.sizes[0],
+            "{}: {:?}",
+            s.node_group, s.proposals
+        );
+        let now: Vec<_> = s
+            .proposals
+            .iter()
+            .filter(|p| p.action.at == first_hour)
+            .collect();
+        if now.len() > 1 {
+            chained += 1;
+            assert!(
+                h.sizes[0] < s.sizes[0],
+                "{}: {:?}",
+                h.node_group,
+                h.proposals
+            );
+            assert!(now.len() <= ChangeLimits::default().changes_per_hour());
+            for pair in now.windows(2) {
+                assert_eq!(pair[0].action.to, pair[1].action.from);
+                assert!(pair[1].apply_by >= pair[0].apply_by + chrono::Duration::minutes(10));
+                assert!(pair[1].apply_by >= stepped.issued_at + chrono::Duration::minutes(10));
+            }
+        }
+        // Applied in order, each no sooner than its apply-by time nor the
+        // plan's, every proposal of the group passes the executor's rules:
+        // the step, the cooldown since the one before, the runaway guard
+        // over the group's own applies of the last hour.
+        let mut recent = Recent::default();
+        for p in &s.proposals {
+            let at = p.apply_by.max(stepped.issued_at);
+            let limits = Limits {
+                autoscaler: true,
+                ..Limits::default()
+            };
+            let checks = rules::checks(
+                &p.action,
+                p.action.from,
+                Ok(()),
+                &limits,
+                &Runaway::default(),
+                &recent,
+                at,
+            );
+            assert!(
+                checks.iter().all(|c| c.ok),
+                "{}: {p:?}: {checks:?}",
+                s.node_group
+            );
+            recent.group_last_applied = Some(at);
+            recent
+                .cluster_applies
+                .push((at, p.action.to.saturating_sub(p.action.from)));
+        }
+    }
+    assert!(chained > 0, "some group needs more than one step now");
 }
 
 #[test]

@@ -301,16 +301,25 @@ fn pods_pending_for_a_group_scale_it_out_now_and_never_in() {
     assert_eq!(first.action.reason, ScaleReason::RequestsAbove);
     assert_eq!(first.action.from, 3);
     assert_eq!(first.action.at, origin, "now: the current hour needs it");
-    // One step the executor allows each hour (up to double the group, at
-    // least 4 nodes) until the pods fit: 3 -> 7 -> 9.
-    let climb: Vec<(u32, chrono::DateTime<chrono::Utc>)> = g
+    // Steps the executor allows (up to double the group, at least 4
+    // nodes), chained within the current hour one cooldown apart until the
+    // pods fit: 3 -> 7 now, 7 -> 9 ten minutes after the plan.
+    let climb: Vec<_> = g
         .proposals
         .iter()
         .take_while(|p| p.action.reason == ScaleReason::RequestsAbove)
-        .map(|p| (p.action.to, p.action.at))
+        .map(|p| (p.action.from, p.action.to, p.action.at, p.apply_by))
         .collect();
-    let hour = |h: i64| origin + chrono::Duration::hours(h);
-    assert_eq!(climb, vec![(7, hour(0)), (needed, hour(1))]);
+    let ten = chrono::Duration::minutes(10);
+    let lead =
+        chrono::Duration::minutes(nodecast::plan::PlanConfig::default().rules.lead_minutes as i64);
+    assert_eq!(
+        climb,
+        vec![
+            (3, 7, origin, origin - lead),
+            (7, needed, origin, plan.issued_at + ten)
+        ]
+    );
     assert!(
         g.proposals.iter().all(|p| p.action.to >= p.action.from),
         "no scale-in while pods wait: {:?}",
