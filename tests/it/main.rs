@@ -22,6 +22,7 @@ mod headless;
 mod incidents;
 mod kube_mock;
 mod kube_objects;
+mod ledger_sizing;
 mod lifecycle;
 mod live_cloudwatch;
 mod live_exec;
