@@ -77,6 +77,8 @@ pub fn plan_cluster(
     if let Some(stamp) = catalog.live.get(&view.region) {
         warnings.extend(stamp.problems.iter().map(|p| format!("price refresh: {p}")));
     }
+    // Every group's changes, for the runaway guard counted per cluster.
+    let mut planned = Vec::new();
     let groups: Vec<GroupPlan> = needs
         .iter()
         .filter_map(|need| {
@@ -88,7 +90,7 @@ pub fn plan_cluster(
             let busiest = history(SeriesKind::CpuRequests)
                 .zip(history(SeriesKind::MemRequests))
                 .and_then(|(c, m)| need.busiest_in(c, m, cfg.headroom));
-            let plan = group::plan_group(&group::GroupInputs {
+            let inputs = group::GroupInputs {
                 group: g,
                 need,
                 busiest,
@@ -98,7 +100,8 @@ pub fn plan_cluster(
                 region: &view.region,
                 cfg,
                 catalog,
-            });
+            };
+            let plan = group::plan_group(&inputs, &mut planned);
             if plan.usd_per_node_hour.is_none() {
                 warnings.push(format!(
                     "{}: no price for {} in {}; left out of totals",

@@ -120,7 +120,34 @@ pub struct GroupInputs<'a> {
     pub catalog: &'a Catalog,
 }
 
-pub fn plan_group(x: &GroupInputs) -> GroupPlan {
+/// Whether a change of `added` nodes at `at` keeps the runaway guard
+/// (`exec::rules::Runaway`: [`MAX_APPLIES_PER_HOUR`] applies and
+/// [`MAX_SCALE_OUT_STEP`] added nodes in any hour) with the cluster's other
+/// `planned` changes (when, nodes added): in the hour up to it, and in the
+/// hour up to each planned change within the hour after it.
+pub fn within_runaway(planned: &[(DateTime<Utc>, u32)], at: DateTime<Utc>, added: u32) -> bool {
+    let hour = Duration::hours(1);
+    std::iter::once(at)
+        .chain(
+            planned
+                .iter()
+                .map(|(t, _)| *t)
+                .filter(|t| *t >= at && *t - at < hour),
+        )
+        .all(|end| {
+            let (applies, nodes) = planned
+                .iter()
+                .filter(|(t, _)| *t <= end && end - *t < hour)
+                .fold((1, added), |(n, a), (_, x)| (n + 1, a + x));
+            applies <= MAX_APPLIES_PER_HOUR && nodes <= MAX_SCALE_OUT_STEP
+        })
+}
+
+/// One node group's plan. `planned` holds the changes (when, nodes added)
+/// the cluster's groups planned before this one: its changes keep the
+/// runaway guard with them (the groups in turn, so the first planned
+/// comes first), and are added to it.
+pub fn plan_group(x: &GroupInputs, planned: &mut Vec<(DateTime<Utc>, u32)>) -> GroupPlan {
     let GroupInputs {
         group: g,
         need,
@@ -208,9 +235,6 @@ pub fn plan_group(x: &GroupInputs) -> GroupPlan {
     // cooldown after the plan was made. A cooldown of hours is one change
     // per `every_h` hours on the hourly grid, as the ramp assumes.
     let mut last_change = cfg.group_last_change.get(&g.name).copied();
-    // This group's planned changes (when, nodes added): at most the runaway
-    // guard's applies and nodes in any hour.
-    let mut planned: Vec<(DateTime<Utc>, u32)> = Vec::new();
     let mut sizes = Vec::with_capacity(upper.len());
     let mut proposals = Vec::new();
     for h in 0..upper.len() {
@@ -220,15 +244,26 @@ pub fn plan_group(x: &GroupInputs) -> GroupPlan {
         let changes = limits.hour_changes(size, requested_now, &upper[h..], ramp[h], &rules);
         for (next, reason) in changes {
             let added = next.saturating_sub(size);
-            let (applies, nodes) = planned
-                .iter()
-                .filter(|(t, _)| when - *t < Duration::hours(1))
-                .fold((1, added), |(n, a), (_, x)| (n + 1, a + x));
-            if when >= next_due
-                || (limits.every_h() > 1 && when > due)
-                || applies > MAX_APPLIES_PER_HOUR
-                || nodes > MAX_SCALE_OUT_STEP
-            {
+            // A change due before the plan was made is applied from then on
+            // (`applied`); one the runaway guard holds waits for the hour's
+            // budget.
+            let mut applied = when.max(cpu.issued_at);
+            if !within_runaway(planned, applied, added) {
+                let mut frees: Vec<_> = planned
+                    .iter()
+                    .map(|(t, _)| *t + Duration::hours(1))
+                    .filter(|t| *t > applied)
+                    .collect();
+                frees.sort();
+                match frees
+                    .into_iter()
+                    .find(|t| within_runaway(planned, *t, added))
+                {
+                    Some(t) => (when, applied) = (t, t),
+                    None => break,
+                }
+            }
+            if when >= next_due || (limits.every_h() > 1 && when > due) {
                 break;
             }
             let at = need.hours[h].ts;
@@ -254,10 +289,10 @@ pub fn plan_group(x: &GroupInputs) -> GroupPlan {
                 capped: reason == ScaleReason::ForecastAbove
                     && uncapped(h) > whole(upper[h]) as f64 + 1e-6,
             });
-            planned.push((when, added));
+            planned.push((applied, added));
             last_change = Some(when);
             size = next;
-            when = when.max(cpu.issued_at) + limits.cooldown;
+            when = applied + limits.cooldown;
         }
         sizes.push(size);
     }

@@ -50,8 +50,9 @@ impl Default for ScaleRules {
 /// p80. Measured with `nodecast simulate` over the shared series when
 /// chosen (2026-11-28): p80 cost 8.2 % more than reactive scaling for
 /// 0.21 x its shortage; p85 9.7 % for 0.18 x; p90 11.6 % (over the 10 %
-/// bar) for 0.15 x. With today's forecast and step rule p80 costs 6.1 %
-/// more for 0.33 x (docs/planning.md, `nodecast simulate`).
+/// bar) for 0.15 x. With today's forecast, step rule and steps chained
+/// within the hour p80 costs 6.2 % more for 0.31 x (docs/planning.md,
+/// `nodecast simulate`).
 pub const DEFAULT_QUANTILE: f64 = 0.80;
 pub const DEFAULT_SCALE_IN_WINDOW_H: usize = 2;
 pub const DEFAULT_SCALE_IN_STEP: f64 = 0.5;

@@ -115,7 +115,6 @@ fn scaled_from(
 
 #[test]
 fn a_jump_too_close_to_ramp_for_is_caught_up_within_the_hour_one_cooldown_apart() {
-    use nodecast::exec::rules::{self, Limits, Recent, Runaway};
     use nodecast::plan::scaling::ChangeLimits;
     let state = crate::fixture::state();
     let c = &state.clusters[0];
@@ -173,38 +172,84 @@ fn a_jump_too_close_to_ramp_for_is_caught_up_within_the_hour_one_cooldown_apart(
                 assert!(pair[1].apply_by >= stepped.issued_at + chrono::Duration::minutes(10));
             }
         }
-        // Applied in order, each no sooner than its apply-by time nor the
-        // plan's, every proposal of the group passes the executor's rules:
-        // the step, the cooldown since the one before, the runaway guard
-        // over the group's own applies of the last hour.
-        let mut recent = Recent::default();
-        for p in &s.proposals {
-            let at = p.apply_by.max(stepped.issued_at);
-            let limits = Limits {
-                autoscaler: true,
-                ..Limits::default()
-            };
-            let checks = rules::checks(
-                &p.action,
-                p.action.from,
-                Ok(()),
-                &limits,
-                &Runaway::default(),
-                &recent,
-                at,
-            );
-            assert!(
-                checks.iter().all(|c| c.ok),
-                "{}: {p:?}: {checks:?}",
-                s.node_group
-            );
-            recent.group_last_applied = Some(at);
-            recent
-                .cluster_applies
-                .push((at, p.action.to.saturating_sub(p.action.from)));
-        }
     }
     assert!(chained > 0, "some group needs more than one step now");
+    executor_accepts_every_proposal(&stepped);
+    // Twenty times the demand: the groups together would pass the runaway
+    // guard's 6 applies or 100 nodes in an hour; the plan keeps to it
+    // across groups (the first group planned first) and the rest waits.
+    let fc = scaled_from(&c.forecast, 0, 20.0);
+    let mut view = (*c.view).clone();
+    for g in &mut view.latest.as_mut().expect("snapshot").node_groups {
+        g.max = Some(10_000);
+    }
+    let mut cfg = nodecast::plan::PlanConfig::default();
+    cfg.max_nodes = 10_000;
+    cfg.change_limits
+        .insert(c.id.0.clone(), ChangeLimits::default());
+    let busy = nodecast::plan::plan_cluster(
+        &view,
+        &fc,
+        &cfg,
+        &nodecast::catalog::Catalog::shipped(),
+        crate::fixture::now().date_naive(),
+    )
+    .expect("plan");
+    executor_accepts_every_proposal(&busy);
+    let wanted: u32 = busy
+        .groups
+        .iter()
+        .map(|g| g.sizes[47].saturating_sub(g.nodes_now))
+        .sum();
+    assert!(wanted > 100, "the groups want {wanted} more nodes");
+    let first: Vec<_> = busy
+        .proposals()
+        .into_iter()
+        .filter(|p| p.apply_by < busy.issued_at + chrono::Duration::hours(1))
+        .collect();
+    let added: u32 = first.iter().map(|p| p.action.to - p.action.from).sum();
+    assert!(first.len() <= 6 && added <= 100, "{first:?}");
+    assert!(added > 0);
+}
+
+/// Applied in order, each no sooner than its apply-by time nor the plan's,
+/// every proposal of `plan` passes the executor's rules: the step, the
+/// cooldown since the group's change before, the runaway guard over the
+/// cluster's applies of the last hour.
+fn executor_accepts_every_proposal(plan: &nodecast::plan::ClusterPlan) {
+    use nodecast::exec::rules::{self, Limits, Recent, Runaway};
+    let mut last = std::collections::BTreeMap::new();
+    let mut applies = Vec::new();
+    for p in plan.proposals() {
+        let at = p.apply_by.max(plan.issued_at);
+        let recent = Recent {
+            group_last_applied: last.get(&p.action.node_group).copied(),
+            cluster_applies: applies.clone(),
+        };
+        let limits = Limits {
+            autoscaler: true,
+            ..Limits::default()
+        };
+        let checks = rules::checks(
+            &p.action,
+            p.action.from,
+            Ok(()),
+            &limits,
+            &Runaway::default(),
+            &recent,
+            at,
+        );
+        let refused: Vec<_> = checks.iter().filter(|c| !c.ok).collect();
+        assert!(
+            refused.is_empty(),
+            "{} {} -> {} at {at}: {refused:?}",
+            p.action.node_group,
+            p.action.from,
+            p.action.to
+        );
+        last.insert(p.action.node_group.clone(), at);
+        applies.push((at, p.action.to.saturating_sub(p.action.from)));
+    }
 }
 
 #[test]
