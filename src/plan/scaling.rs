@@ -238,7 +238,7 @@ impl ChangeLimits {
     /// away, from [`ramp`](Self::ramp)), a scale-in stopped at it, and at
     /// most one step from `size`. One rule for the plan and for
     /// `simulate`'s predictive policy.
-    pub fn next_size(
+    fn next_size(
         &self,
         size: u32,
         requested_now: f64,

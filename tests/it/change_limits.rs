@@ -76,14 +76,23 @@ fn jump_plan(
 ) -> nodecast::plan::ClusterPlan {
     let state = crate::fixture::state();
     let c = &state.clusters[i];
-    let fc = jump_forecast(&c.forecast);
+    plan_of(&c.view, &jump_forecast(&c.forecast), steps)
+}
+
+/// The plan of `view`'s cluster on `fc`, under `steps` (default: the
+/// executor's limits).
+fn plan_of(
+    view: &nodecast::snapshot::ClusterView,
+    fc: &nodecast::domain::ClusterForecast,
+    steps: Option<nodecast::plan::scaling::ChangeLimits>,
+) -> nodecast::plan::ClusterPlan {
     let mut cfg = nodecast::plan::PlanConfig::default();
-    if let Some(s) = steps {
-        cfg.change_limits.insert(c.id.0.clone(), s);
+    if let (Some(s), Some(snap)) = (steps, &view.latest) {
+        cfg.change_limits.insert(snap.cluster.0.clone(), s);
     }
     nodecast::plan::plan_cluster(
-        &c.view,
-        &fc,
+        view,
+        fc,
         &cfg,
         &nodecast::catalog::Catalog::shipped(),
         crate::fixture::now().date_naive(),
@@ -121,18 +130,7 @@ fn a_jump_too_close_to_ramp_for_is_caught_up_within_the_hour_one_cooldown_apart(
     // Demand six times the forecast from the current hour on: no ramp can
     // start early for it.
     let fc = scaled_from(&c.forecast, 0, 6.0);
-    let plan_with = |limits: ChangeLimits| {
-        let mut cfg = nodecast::plan::PlanConfig::default();
-        cfg.change_limits.insert(c.id.0.clone(), limits);
-        nodecast::plan::plan_cluster(
-            &c.view,
-            &fc,
-            &cfg,
-            &nodecast::catalog::Catalog::shipped(),
-            crate::fixture::now().date_naive(),
-        )
-        .expect("plan")
-    };
+    let plan_with = |limits: ChangeLimits| plan_of(&c.view, &fc, Some(limits));
     let open = plan_with(ChangeLimits {
         max_step: Some(1000),
         ..ChangeLimits::default()
@@ -183,18 +181,7 @@ fn a_jump_too_close_to_ramp_for_is_caught_up_within_the_hour_one_cooldown_apart(
     for g in &mut view.latest.as_mut().expect("snapshot").node_groups {
         g.max = Some(10_000);
     }
-    let mut cfg = nodecast::plan::PlanConfig::default();
-    cfg.max_nodes = 10_000;
-    cfg.change_limits
-        .insert(c.id.0.clone(), ChangeLimits::default());
-    let busy = nodecast::plan::plan_cluster(
-        &view,
-        &fc,
-        &cfg,
-        &nodecast::catalog::Catalog::shipped(),
-        crate::fixture::now().date_naive(),
-    )
-    .expect("plan");
+    let busy = plan_of(&view, &fc, None);
     executor_accepts_every_proposal(&busy);
     let wanted: u32 = busy
         .groups
