@@ -290,7 +290,7 @@ pub fn plan_group(x: &GroupInputs, planned: &mut Vec<(DateTime<Utc>, u32)>) -> G
                     && uncapped(h) > whole(upper[h]) as f64 + 1e-6,
             });
             planned.push((applied, added));
-            last_change = Some(when);
+            last_change = Some(applied);
             size = next;
             when = applied + limits.cooldown;
         }

@@ -231,13 +231,13 @@ impl ChangeLimits {
         to.clamp(from.saturating_sub(step), from.saturating_add(step))
     }
 
-    /// The size for the coming hour within these limits (the cooldown
-    /// aside, which the caller holds by the clock): the scaling rule's
+    /// One change within these limits (the cooldown aside, which the
+    /// caller holds by the clock): the scaling rule's
     /// (`next_size`), raised to `ramp` (what this hour must reach so that a
     /// later peak stays one change per [`every_h`](Self::every_h) hours
     /// away, from [`ramp`](Self::ramp)), a scale-in stopped at it, and at
-    /// most one step from `size`. One rule for the plan and for
-    /// `simulate`'s predictive policy.
+    /// most one step from `size`: each step of
+    /// [`hour_changes`](Self::hour_changes).
     fn next_size(
         &self,
         size: u32,
