@@ -131,10 +131,6 @@ def limited_next_size(size, requested_now, upper, limits, r):
     return towards(size, nxt, limits["max_step"], limits.get("up", UP))
 
 
-# The runaway guard's applies per cluster and hour (MAX_APPLIES_PER_HOUR).
-MAX_APPLIES = 6
-
-
 def hour_size(size, requested_now, upper, limits, r):
     """ChangeLimits::hour_changes: the size after the hour's changes, the
     first limited_next_size's and, while a scale-out leaves the group short,

@@ -215,13 +215,9 @@ pub fn checks(
         ),
     };
     out.push(cooldown);
-    let hour: Vec<&(DateTime<Utc>, u32)> = recent
-        .cluster_applies
-        .iter()
-        .filter(|(t, _)| now - *t < Duration::hours(1) && *t <= now)
-        .collect();
-    let added: u32 = hour.iter().map(|(_, n)| *n).sum::<u32>() + to.saturating_sub(from);
-    let applies = hour.len() as u32 + 1;
+    let (before, added_before) = crate::plan::scaling::hour_up_to(&recent.cluster_applies, now);
+    let added = added_before + to.saturating_sub(from);
+    let applies = before + 1;
     out.push(check(
         Rule::Runaway,
         applies <= runaway.applies_per_hour && added <= runaway.nodes_per_hour,

@@ -5,8 +5,8 @@ use super::config::PlanConfig;
 use super::cost::{HOURS_PER_MONTH, latency_risk};
 use super::mix::{self, Mix, MixConstraints, Offer, Requirement};
 use super::scaling::{
-    MAX_APPLIES_PER_HOUR, MAX_SCALE_OUT_STEP, ScaleRules, at_quantile, ceiling_nodes, sizing_nodes,
-    targets, whole,
+    MAX_APPLIES_PER_HOUR, MAX_SCALE_OUT_STEP, ScaleRules, at_quantile, ceiling_nodes, hour_up_to,
+    sizing_nodes, targets, whole,
 };
 use super::spot::{SpotAdvice, band_risk};
 use crate::catalog::{self, Catalog};
@@ -135,11 +135,8 @@ pub fn within_runaway(planned: &[(DateTime<Utc>, u32)], at: DateTime<Utc>, added
                 .filter(|t| *t >= at && *t - at < hour),
         )
         .all(|end| {
-            let (applies, nodes) = planned
-                .iter()
-                .filter(|(t, _)| *t <= end && end - *t < hour)
-                .fold((1, added), |(n, a), (_, x)| (n + 1, a + x));
-            applies <= MAX_APPLIES_PER_HOUR && nodes <= MAX_SCALE_OUT_STEP
+            let (applies, nodes) = hour_up_to(planned, end);
+            applies < MAX_APPLIES_PER_HOUR && nodes + added <= MAX_SCALE_OUT_STEP
         })
 }
 

@@ -187,6 +187,21 @@ pub const MAX_SCALE_OUT_STEP: u32 = 100;
 /// runaway guard's (`exec::rules::Runaway`), which reads it.
 pub const MAX_APPLIES_PER_HOUR: u32 = 6;
 
+/// The runaway guard's count: of `changes` (when, nodes added), those in
+/// the hour up to `end` (after `end` minus an hour, at `end` or before),
+/// and the nodes they added. The executor counts the cluster's applies
+/// with it (`exec::rules::checks`), the plan its own changes
+/// (`plan::group::within_runaway`).
+pub fn hour_up_to(
+    changes: &[(chrono::DateTime<chrono::Utc>, u32)],
+    end: chrono::DateTime<chrono::Utc>,
+) -> (u32, u32) {
+    changes
+        .iter()
+        .filter(|(t, _)| *t <= end && end - *t < chrono::Duration::hours(1))
+        .fold((0, 0), |(n, a), (_, x)| (n + 1, a + x))
+}
+
 /// How high, how far and how often a node group may be changed: the
 /// cluster's cap, step rule and cooldown (`[cluster.actions]` `max_nodes`,
 /// `max_step`, `cooldown_minutes`). The executor holds every change to them
