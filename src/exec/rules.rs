@@ -5,7 +5,7 @@
 
 use crate::domain::{ScaleReason, ScalingAction};
 use crate::plan::scaling::ChangeLimits;
-use crate::store::audit::{AuditRow, last_writes};
+use crate::store::audit::{AuditRow, landed_applies, last_writes};
 use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 
@@ -66,11 +66,7 @@ impl Recent {
     pub fn from_rows(rows: &[AuditRow], node_group: &str) -> Recent {
         Recent {
             group_last_applied: last_writes(rows).get(node_group).copied(),
-            cluster_applies: rows
-                .iter()
-                .filter(|r| r.landed())
-                .filter_map(|r| Some((r.finished_at?, r.to.saturating_sub(r.from))))
-                .collect(),
+            cluster_applies: landed_applies(rows),
         }
     }
 }

@@ -77,40 +77,51 @@ pub fn plan_cluster(
     if let Some(stamp) = catalog.live.get(&view.region) {
         warnings.extend(stamp.problems.iter().map(|p| format!("price refresh: {p}")));
     }
-    // Every group's changes, for the runaway guard counted per cluster.
-    let mut planned = Vec::new();
-    let groups: Vec<GroupPlan> = needs
+    // Every group's changes, for the runaway guard counted per cluster,
+    // after the applies of the hour before the plan. Where the guard's
+    // budget is short, the groups shortest of nodes now come first.
+    let mut planned = cfg.cluster_applies.clone();
+    let found: Vec<_> = needs
         .iter()
         .filter_map(|need| {
             let g = snapshot
                 .node_groups
                 .iter()
                 .find(|g| g.name == need.node_group)?;
-            let history = |k| view.history.get(&k);
-            let busiest = history(SeriesKind::CpuRequests)
-                .zip(history(SeriesKind::MemRequests))
-                .and_then(|(c, m)| need.busiest_in(c, m, cfg.headroom));
-            let inputs = group::GroupInputs {
-                group: g,
-                need,
-                busiest,
-                cpu,
-                mem,
-                snapshot,
-                region: &view.region,
-                cfg,
-                catalog,
-            };
-            let plan = group::plan_group(&inputs, &mut planned);
-            if plan.usd_per_node_hour.is_none() {
-                warnings.push(format!(
-                    "{}: no price for {} in {}; left out of totals",
-                    g.name, g.instance_type, view.region
-                ));
-            }
-            Some(plan)
+            Some((g, need))
         })
         .collect();
+    let mut order: Vec<usize> = (0..found.len()).collect();
+    order.sort_by(|&a, &b| urgency(found[b]).total_cmp(&urgency(found[a])));
+    let mut plans: Vec<Option<GroupPlan>> = found.iter().map(|_| None).collect();
+    for i in order {
+        let (g, need) = found[i];
+        let history = |k| view.history.get(&k);
+        let busiest = history(SeriesKind::CpuRequests)
+            .zip(history(SeriesKind::MemRequests))
+            .and_then(|(c, m)| need.busiest_in(c, m, cfg.headroom));
+        let inputs = group::GroupInputs {
+            group: g,
+            need,
+            busiest,
+            cpu,
+            mem,
+            snapshot,
+            region: &view.region,
+            cfg,
+            catalog,
+        };
+        plans[i] = Some(group::plan_group(&inputs, &mut planned));
+    }
+    let groups: Vec<GroupPlan> = plans.into_iter().flatten().collect();
+    for plan in &groups {
+        if plan.usd_per_node_hour.is_none() {
+            warnings.push(format!(
+                "{}: no price for {} in {}; left out of totals",
+                plan.node_group, plan.instance_type, view.region
+            ));
+        }
+    }
     let usd_per_hour_now: f64 = groups.iter().filter_map(|g| g.usd_per_hour_now).sum();
     let sum48 = |f: &dyn Fn(&GroupPlan) -> Option<f64>| groups.iter().filter_map(f).sum::<f64>();
     let planned_usd_48h = sum48(&|g| g.planned_usd_48h);
@@ -154,4 +165,17 @@ pub fn plan_cluster(
         warnings,
         sizing: None,
     })
+}
+
+/// How short of nodes a node group is now, for the order the plan gives
+/// out the runaway guard's budget in: a group with pods pending first,
+/// then by the share of its size the first forecast hour needs more (at
+/// p50), the snapshot's order among equals.
+fn urgency((g, need): (&crate::snapshot::NodeGroupSummary, &NodesNeeded)) -> f64 {
+    let size = g.desired.unwrap_or(g.nodes).max(1) as f64;
+    let short = need
+        .hours
+        .first()
+        .map_or(0.0, |p| (p.p50 as f64 - size).max(0.0) / size);
+    short + if g.pending_pods > 0 { 1e6 } else { 0.0 }
 }

@@ -45,6 +45,10 @@ pub struct PlanConfig {
     /// audit log, by group name; set per cluster as `group_sizing` is): no
     /// change is planned within the cooldown after it.
     pub group_last_change: BTreeMap<String, chrono::DateTime<chrono::Utc>>,
+    /// The cluster's applies of the hour before the plan (when, nodes
+    /// added; from the audit log, set per cluster): the plan's changes keep
+    /// the runaway guard with them, as the executor counts them.
+    pub cluster_applies: Vec<(chrono::DateTime<chrono::Utc>, u32)>,
 }
 
 impl Default for PlanConfig {
@@ -65,6 +69,7 @@ impl Default for PlanConfig {
             group_sizing: BTreeMap::new(),
             change_limits: BTreeMap::new(),
             group_last_change: BTreeMap::new(),
+            cluster_applies: Vec::new(),
         }
     }
 }

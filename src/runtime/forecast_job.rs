@@ -380,8 +380,8 @@ pub fn sized_plan(
         .zip(ledger)
         .and_then(|target| learn(snap, (cpu, mem), plan, target, id, now));
     let mut cfg = plan.clone();
-    cfg.group_last_change = ledger
-        .map(|l| last_changes(l, plan, id, now))
+    (cfg.group_last_change, cfg.cluster_applies) = ledger
+        .map(|l| recent_applies(l, plan, id, now))
         .unwrap_or_default();
     let sizing = learned.map(|(cluster, groups)| {
         cfg.rules.quantile = cluster.quantile;
@@ -392,35 +392,51 @@ pub fn sized_plan(
     Some(crate::plan::ClusterPlan { sizing, ..p })
 }
 
-/// When each of `id`'s node groups was last resized by an apply whose
-/// cooldown is not over at `now` (the audit log shares the ledger's
-/// database; a cooldown already over holds nothing, not even a change due
-/// before `now`); none when the log cannot be read (logged: the plan then
-/// assumes no recent change, and the executor still refuses a change within
-/// the cooldown).
-fn last_changes(
+/// Each node group's last resize, and the cluster's applies (when, nodes
+/// added), as `PlanConfig::group_last_change` and `cluster_applies` hold them.
+type RecentApplies = (
+    std::collections::BTreeMap<String, DateTime<Utc>>,
+    Vec<(DateTime<Utc>, u32)>,
+);
+
+/// What the audit log (it shares the ledger's database) says was applied
+/// to `id` lately: when each node group was last resized by an apply whose
+/// cooldown is not over at `now` (a cooldown already over holds nothing,
+/// not even a change due before `now`), and the cluster's applies of the
+/// hour before `now` (when, nodes added), which the runaway guard counts.
+/// None when the log cannot be read (logged: the plan then assumes no
+/// recent change, and the executor still refuses what its rules do).
+fn recent_applies(
     ledger: &Mutex<Ledger>,
     plan: &PlanConfig,
     id: &ClusterId,
     now: DateTime<Utc>,
-) -> std::collections::BTreeMap<String, DateTime<Utc>> {
+) -> RecentApplies {
     let cooldown = plan
         .change_limits
         .get(&id.0)
         .copied()
         .unwrap_or_default()
         .cooldown;
-    let since = now - cooldown - chrono::Duration::hours(1);
-    let mut last = ledger
+    // Rows are kept by when the decision was made; an hour more reaches an
+    // apply that finished well after it.
+    let hour = chrono::Duration::hours(1);
+    let rows = ledger
         .lock()
         .map_err(|_| "lock poisoned".to_string())
-        .and_then(|l| l.last_writes(&id.0, since).map_err(|e| e.to_string()))
+        .and_then(|l| {
+            l.audit_rows(&id.0, now - cooldown.max(hour) - hour)
+                .map_err(|e| e.to_string())
+        })
         .unwrap_or_else(|e| {
             tracing::warn!("{}: audit log not read for the plan's cooldown: {e}", id.0);
             Default::default()
         });
+    let mut last = crate::store::audit::last_writes(&rows);
     last.retain(|_, t| *t + cooldown > now);
-    last
+    let mut applies = crate::store::audit::landed_applies(&rows);
+    applies.retain(|(t, _)| *t <= now && now - *t < hour);
+    (last, applies)
 }
 
 /// The sizing learned from one read of `id`'s ledger: the cluster's (its

@@ -100,6 +100,16 @@ pub fn last_writes(rows: &[AuditRow]) -> std::collections::BTreeMap<String, Date
     out
 }
 
+/// The writes among `rows` that landed (an approval found already in place
+/// wrote nothing): when each finished and the nodes it added. The runaway
+/// guard counts them, in the executor and in the plan.
+pub fn landed_applies(rows: &[AuditRow]) -> Vec<(DateTime<Utc>, u32)> {
+    rows.iter()
+        .filter(|r| r.landed())
+        .filter_map(|r| Some((r.finished_at?, r.to.saturating_sub(r.from))))
+        .collect()
+}
+
 /// A stored Unix time.
 pub(super) fn time(secs: i64) -> DateTime<Utc> {
     DateTime::from_timestamp(secs, 0).unwrap_or_default()

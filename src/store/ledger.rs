@@ -413,16 +413,14 @@ impl Ledger {
             .audit_model(cluster, series, "promote", from, to, "nodecast", detail, at)
     }
 
-    /// When each of `cluster`'s node groups was last resized by an apply
-    /// that landed, over the audit rows since `since`.
-    pub fn last_writes(
+    /// The audit log's rows for `cluster` since `since` (the plan reads its
+    /// recent applies from them: `audit::last_writes`, `audit::landed_applies`).
+    pub fn audit_rows(
         &self,
         cluster: &str,
         since: DateTime<Utc>,
-    ) -> Result<std::collections::BTreeMap<String, DateTime<Utc>>> {
-        Ok(super::audit::last_writes(
-            &self.db.audit_rows(since, Some(cluster))?,
-        ))
+    ) -> Result<Vec<super::audit::AuditRow>> {
+        self.db.audit_rows(since, Some(cluster))
     }
 
     /// Folds what is past the retention window; returns the hours folded.

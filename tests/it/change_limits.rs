@@ -197,6 +197,34 @@ fn a_jump_too_close_to_ramp_for_is_caught_up_within_the_hour_one_cooldown_apart(
     let added: u32 = first.iter().map(|p| p.action.to - p.action.from).sum();
     assert!(first.len() <= 6 && added <= 100, "{first:?}");
     assert!(added > 0);
+    // Pods pending for the group listed last: it is planned first, and
+    // gets more of the first hour's budget than it did last.
+    let urgent_group = view.latest.as_ref().expect("snapshot").node_groups.len() - 1;
+    let name = view.latest.as_ref().expect("snapshot").node_groups[urgent_group]
+        .name
+        .clone();
+    view.latest.as_mut().expect("snapshot").node_groups[urgent_group].pending_pods = 5;
+    let urgent = plan_of(&view, &fc, None);
+    executor_accepts_every_proposal(&urgent);
+    let first_hour = |p: &nodecast::plan::ClusterPlan| -> u32 {
+        p.proposals()
+            .iter()
+            .filter(|x| x.action.node_group == name)
+            .filter(|x| x.apply_by < p.issued_at + chrono::Duration::hours(1))
+            .map(|x| x.action.to - x.action.from)
+            .sum()
+    };
+    assert!(
+        first_hour(&urgent) > first_hour(&busy),
+        "{:?}",
+        urgent.proposals()
+    );
+    let order: Vec<_> = urgent.groups.iter().map(|g| &g.node_group).collect();
+    let listed: Vec<_> = busy.groups.iter().map(|g| &g.node_group).collect();
+    assert_eq!(
+        order, listed,
+        "the plan lists the groups as the snapshot does"
+    );
 }
 
 /// Applied in order, each no sooner than its apply-by time nor the plan's,
@@ -204,9 +232,21 @@ fn a_jump_too_close_to_ramp_for_is_caught_up_within_the_hour_one_cooldown_apart(
 /// cooldown since the group's change before, the runaway guard over the
 /// cluster's applies of the last hour.
 fn executor_accepts_every_proposal(plan: &nodecast::plan::ClusterPlan) {
+    let refused = refusals(plan, &[]);
+    assert!(refused.is_empty(), "{refused:#?}");
+}
+
+/// What the executor refuses of `plan`'s proposals, applied in order, each
+/// no sooner than its apply-by time nor the plan's, after the cluster's
+/// `applied` changes (when, nodes added; none within a group's cooldown).
+fn refusals(
+    plan: &nodecast::plan::ClusterPlan,
+    applied: &[(chrono::DateTime<chrono::Utc>, u32)],
+) -> Vec<String> {
     use nodecast::exec::rules::{self, Limits, Recent, Runaway};
     let mut last = std::collections::BTreeMap::new();
-    let mut applies = Vec::new();
+    let mut applies = applied.to_vec();
+    let mut out = Vec::new();
     for p in plan.proposals() {
         let at = p.apply_by.max(plan.issued_at);
         let recent = Recent {
@@ -226,61 +266,95 @@ fn executor_accepts_every_proposal(plan: &nodecast::plan::ClusterPlan) {
             &recent,
             at,
         );
-        let refused: Vec<_> = checks.iter().filter(|c| !c.ok).collect();
-        assert!(
-            refused.is_empty(),
-            "{} {} -> {} at {at}: {refused:?}",
-            p.action.node_group,
-            p.action.from,
-            p.action.to
-        );
+        out.extend(checks.iter().filter(|c| !c.ok).map(|c| {
+            format!(
+                "{} {} -> {} at {at}: {c:?}",
+                p.action.node_group, p.action.from, p.action.to
+            )
+        }));
         last.insert(p.action.node_group.clone(), at);
         applies.push((at, p.action.to.saturating_sub(p.action.from)));
     }
+    out
 }
 
 #[test]
-fn the_plan_starts_from_the_desired_size_the_executor_compares_with() {
+fn the_plan_counts_the_cluster_s_applies_of_the_last_hour_in_the_audit_log() {
+    use nodecast::domain::ScalingAction;
+    use nodecast::runtime::forecast_job::sized_plan;
+    use nodecast::store::{audit::Outcome, db::Db, ledger::Ledger};
     let state = crate::fixture::state();
     let c = &state.clusters[0];
-    let fc = jump_forecast(&c.forecast);
-    let cfg = nodecast::plan::PlanConfig::default();
+    // Six times the demand from now: the groups chain steps this hour.
+    let fc = scaled_from(&c.forecast, 0, 6.0);
+    let cfg = nodecast::plan::PlanConfig {
+        target_shortage: None,
+        ..Default::default()
+    };
+    let dir = tempfile::tempdir().expect("dir");
+    let path = dir.path().join("nodecast.db");
+    let ledger = std::sync::Mutex::new(Ledger::new(Db::open(&path).expect("db"), 90));
     let catalog = nodecast::catalog::Catalog::shipped();
-    let today = crate::fixture::now().date_naive();
-    let before = nodecast::plan::plan_cluster(&c.view, &fc, &cfg, &catalog, today).expect("plan");
-    let grows = before
-        .groups
-        .iter()
-        .find(|g| {
-            g.proposals
-                .first()
-                .is_some_and(|p| p.action.to > p.action.from)
-        })
-        .expect("a group that grows");
-    // A scale-out of one node is in flight: the group's API asks for one
-    // more node than have joined. The plan starts from what it asks for,
-    // the size the executor reads back and compares with.
-    let mut view = (*c.view).clone();
-    let g = view
-        .latest
-        .as_mut()
-        .and_then(|s| {
-            s.node_groups
-                .iter_mut()
-                .find(|g| g.name == grows.node_group)
-        })
-        .expect("group");
-    let desired = g.nodes + 1;
-    g.desired = Some(desired);
-    let after = nodecast::plan::plan_cluster(&view, &fc, &cfg, &catalog, today).expect("plan");
-    let plan = after
-        .groups
-        .iter()
-        .find(|g| g.node_group == grows.node_group)
-        .expect("group plan");
-    let first = plan.proposals.first().expect("still grows");
-    assert_eq!(first.action.from, desired);
-    assert_eq!(grows.proposals[0].action.from, desired - 1);
+    let now = crate::fixture::now();
+    let plan =
+        || sized_plan(&c.view, &fc, &cfg, Some(&ledger), &c.id, &catalog, now).expect("plan");
+    let before = plan();
+    // Four applies landed 50, 40, 30 and 20 minutes ago (their cooldowns
+    // over), 5 nodes each; one more was refused and one on another cluster.
+    let group = before.groups[0].node_group.clone();
+    let mut db = Db::open(&path).expect("db");
+    let mut audited = Vec::new();
+    for (m, cluster, outcome) in [
+        (50, &c.id.0, Outcome::Applied),
+        (40, &c.id.0, Outcome::Applied),
+        (35, &c.id.0, Outcome::Refused),
+        (30, &c.id.0, Outcome::Applied),
+        (25, &"elsewhere".to_string(), Outcome::Applied),
+        (20, &c.id.0, Outcome::Applied),
+    ] {
+        let at = now - chrono::Duration::minutes(m);
+        let action = ScalingAction {
+            cluster: nodecast::domain::ClusterId(cluster.clone()),
+            node_group: group.clone(),
+            from: 3,
+            to: 8,
+            at,
+            reason: ScaleReason::ForecastAbove,
+        };
+        let row = db
+            .audit_decision(&action, "alice", "approve", None, "", at)
+            .expect("intent");
+        db.audit_outcome(row, outcome, "", at).expect("outcome");
+        if outcome == Outcome::Applied && cluster == &c.id.0 {
+            audited.push((at, 5));
+        }
+    }
+    // Without them the plan would pass the runaway guard: its first hour
+    // holds more than the two applies left.
+    assert!(
+        !refusals(&before, &audited).is_empty(),
+        "{:?}",
+        before.proposals()
+    );
+    // With them it keeps to the guard: the executor refuses none.
+    let after = plan();
+    let refused = refusals(&after, &audited);
+    assert!(refused.is_empty(), "{refused:#?}");
+    let soon = |p: &nodecast::plan::ClusterPlan| {
+        p.proposals()
+            .iter()
+            .filter(|x| x.apply_by.max(p.issued_at) < now + chrono::Duration::minutes(10))
+            .count()
+    };
+    assert!(soon(&after) <= 2 && soon(&after) < soon(&before));
+    // What waits is planned later, not dropped.
+    let added = |p: &nodecast::plan::ClusterPlan| -> u32 {
+        p.groups
+            .iter()
+            .map(|g| g.sizes[47].saturating_sub(g.nodes_now))
+            .sum()
+    };
+    assert_eq!(added(&after), added(&before));
 }
 
 #[test]

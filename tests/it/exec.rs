@@ -281,9 +281,11 @@ async fn an_approval_is_applied_once_read_back_and_audited() {
         Db::open(&dir.path().join("audit.db")).expect("db"),
         90,
     );
-    let last = ledger
-        .last_writes("prod", at() - Duration::hours(1))
-        .expect("read");
+    let last = nodecast::store::audit::last_writes(
+        &ledger
+            .audit_rows("prod", at() - Duration::hours(1))
+            .expect("read"),
+    );
     assert_eq!(last.len(), 1, "{last:?}");
     assert_eq!(last.get("general"), first.finished_at.as_ref());
     let json = serde_json::to_value(first).expect("json");
