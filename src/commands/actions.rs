@@ -49,6 +49,9 @@ pub struct Listed {
     pub writable: bool,
     /// `proposed`, or the latest decision's outcome.
     pub status: String,
+    /// Held for the runaway guard's hourly budget: its apply-by is when
+    /// the budget frees (`Proposal::held`).
+    pub held: bool,
 }
 
 /// Every cluster's proposals as the dashboard makes them at `now`, and
@@ -150,11 +153,12 @@ pub fn runtime() -> Result<tokio::runtime::Runtime> {
         .build()?)
 }
 
-/// A proposal as listed, its status from `outcomes` (each action id's latest
-/// outcome), else `expired` or `proposed`.
+/// A proposal as listed (with its apply-by time and whether it is held for
+/// the runaway guard's budget), its status from `outcomes` (each action
+/// id's latest outcome), else `expired` or `proposed`.
 fn listed(
     a: &ScalingAction,
-    apply_by: DateTime<Utc>,
+    (apply_by, held): (DateTime<Utc>, bool),
     ex: &Executor,
     outcomes: &HashMap<String, Outcome>,
     now: DateTime<Utc>,
@@ -179,6 +183,7 @@ fn listed(
             .unwrap_or_default(),
         writable: ex.writable(&a.cluster).is_ok(),
         status,
+        held,
         id,
     }
 }
@@ -201,7 +206,7 @@ pub fn list(setup: &Setup, cluster: Option<&str>, json: bool) -> Result<()> {
     let mut rows: Vec<Listed> = proposals
         .iter()
         .filter(|p| cluster.is_none_or(|c| p.action.cluster.0 == c))
-        .map(|p| listed(&p.action, p.apply_by, &ex, &outcomes, now))
+        .map(|p| listed(&p.action, (p.apply_by, p.held), &ex, &outcomes, now))
         .collect();
     // What earlier listings showed and the plan no longer holds: decided
     // (an applied change is not proposed again within its cooldown), or
@@ -213,7 +218,7 @@ pub fn list(setup: &Setup, cluster: Option<&str>, json: bool) -> Result<()> {
         if current.contains(&id) || cluster.is_some_and(|c| old.action.cluster.0 != c) {
             continue;
         }
-        let mut row = listed(&old.action, old.apply_by, &ex, &outcomes, now);
+        let mut row = listed(&old.action, (old.apply_by, false), &ex, &outcomes, now);
         if row.status == "proposed" {
             row.status = "superseded".into();
         }
@@ -242,7 +247,11 @@ pub fn list(setup: &Setup, cluster: Option<&str>, json: bool) -> Result<()> {
             r.apply_by.format("%a %H:%M"),
             r.reason,
             if r.writable { "yes" } else { "no" },
-            r.status
+            if r.held && r.status == "proposed" {
+                "waits: hourly budget"
+            } else {
+                &r.status
+            }
         );
     }
     Ok(())

@@ -33,6 +33,10 @@ pub struct Proposal {
     /// The band was cut at the group's ceiling ([`GroupPlan::ceiling`]) for
     /// this hour: without the cap the size would be larger.
     pub capped: bool,
+    /// The runaway guard's budget (6 applies and 100 added nodes per
+    /// cluster in any hour) was spent by the changes counted before it:
+    /// its apply-by is when the budget frees, later than its hour asked.
+    pub held: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -245,7 +249,8 @@ pub fn plan_group(x: &GroupInputs, planned: &mut Vec<(DateTime<Utc>, u32)>) -> G
             // (`applied`); one the runaway guard holds waits for the hour's
             // budget.
             let mut applied = when.max(cpu.issued_at);
-            if !within_runaway(planned, applied, added) {
+            let held = !within_runaway(planned, applied, added);
+            if held {
                 let mut frees: Vec<_> = planned
                     .iter()
                     .map(|(t, _)| *t + Duration::hours(1))
@@ -285,6 +290,7 @@ pub fn plan_group(x: &GroupInputs, planned: &mut Vec<(DateTime<Utc>, u32)>) -> G
                 // below the band is a step, whatever the ceiling).
                 capped: reason == ScaleReason::ForecastAbove
                     && uncapped(h) > whole(upper[h]) as f64 + 1e-6,
+                held,
             });
             planned.push((applied, added));
             last_change = Some(applied);

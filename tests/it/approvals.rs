@@ -125,6 +125,64 @@ fn a_rejection_takes_a_reason_and_enter_records_it() {
 }
 
 #[test]
+fn the_actions_pane_counts_the_runaway_guard_s_hour_as_the_executor_does() {
+    use nodecast::store::audit::AuditRow;
+    let (mut s, i) = on_plan();
+    let row = |minutes: i64, outcome, wrote, to| AuditRow {
+        id: 0,
+        at: now() - Duration::minutes(minutes),
+        cluster: s.clusters[i].id.0.clone(),
+        node_group: "web".into(),
+        action_id: format!("a{minutes}"),
+        operator: "alice".into(),
+        decision: "approve".into(),
+        outcome: Some(outcome),
+        from: 4,
+        to,
+        detail: String::new(),
+        finished_at: Some(now() - Duration::minutes(minutes)),
+        action: None,
+        wrote,
+    };
+    // Two writes this hour (+4 and +8 nodes); one 70 minutes ago, a
+    // refusal and an approval found already in place do not count.
+    s.clusters[i].audit = vec![
+        row(70, Outcome::Applied, true, 20),
+        row(40, Outcome::Applied, true, 8),
+        row(30, Outcome::Refused, false, 30),
+        row(20, Outcome::Applied, false, 9),
+        row(10, Outcome::Applied, true, 12),
+    ];
+    while s.pane != LowerPane::Actions {
+        update(&mut s, Action::Command(Command::CyclePane));
+    }
+    let t = text(&render(&s, &Theme::dark(), 160, 40));
+    assert!(t.contains("this hour 2/6 applies, 12/100 nodes"), "{t}");
+    // The confirmation's runaway check says the same, with the change.
+    while s.pane != LowerPane::Plan {
+        update(&mut s, Action::Command(Command::CyclePane));
+    }
+    update(&mut s, key(KeyCode::Char('a')));
+    let Some(Modal::Confirm {
+        checks, proposal, ..
+    }) = &s.modal
+    else {
+        panic!("a confirmation");
+    };
+    let runaway = checks
+        .iter()
+        .find(|c| c.rule == nodecast::exec::rules::Rule::Runaway)
+        .expect("runaway check");
+    let added = 12 + proposal.action.to.saturating_sub(proposal.action.from);
+    assert!(
+        runaway
+            .detail
+            .starts_with(&format!("3 of 6 applies and {added} of 100 nodes")),
+        "{runaway:?}"
+    );
+}
+
+#[test]
 fn read_only_shows_in_the_confirmation_as_a_failed_check() {
     let (mut s, i) = on_plan();
     s.clusters[i].writable = Err("read-only: --read-only turns every cluster's actions off".into());

@@ -355,6 +355,31 @@ fn the_plan_counts_the_cluster_s_applies_of_the_last_hour_in_the_audit_log() {
             .sum()
     };
     assert_eq!(added(&after), added(&before));
+    // The proposals that wait say so: held, and the Plan pane's STATE
+    // tells why their apply-by is later than their hour asked.
+    let held = |p: &nodecast::plan::ClusterPlan| p.proposals().iter().filter(|x| x.held).count();
+    assert!(held(&after) > held(&before), "{:?}", after.proposals());
+    for p in after.proposals().iter().filter(|x| x.held) {
+        let lead = nodecast::plan::scaling::ScaleRules::default().lead_minutes;
+        assert!(
+            p.apply_by > p.action.at - chrono::Duration::minutes(lead as i64),
+            "{p:?}"
+        );
+    }
+    let mut buf = ratatui::buffer::Buffer::empty(ratatui::layout::Rect::new(0, 0, 130, 40));
+    ratatui::widgets::Widget::render(
+        nodecast::ui::panes::plan::PlanPane {
+            plan: Some(&after),
+            decisions: &Default::default(),
+            selected: 0,
+            theme: &nodecast::ui::theme::Theme::dark(),
+            now,
+        },
+        buf.area,
+        &mut buf,
+    );
+    let screen = crate::fixture::text(&buf);
+    assert!(screen.contains("waits: hourly budget"), "{screen}");
 }
 
 #[test]

@@ -104,7 +104,15 @@ fn headless_actions_approve_and_reject_share_the_executor() {
         assert_eq!(p["writable"], true);
         assert_eq!(p["status"], "proposed");
         assert_eq!(p["id"].as_str().map(str::len), Some(8));
-        for key in ["node_group", "from", "to", "apply_by", "reason", "actuator"] {
+        for key in [
+            "node_group",
+            "from",
+            "to",
+            "apply_by",
+            "reason",
+            "actuator",
+            "held",
+        ] {
             assert!(p.get(key).is_some(), "{key}");
         }
     }

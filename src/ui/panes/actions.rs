@@ -14,6 +14,24 @@ use ratatui::widgets::{Cell, Paragraph, Row, Table, Widget};
 pub struct ActionsPane<'a> {
     pub tab: &'a ClusterTab,
     pub theme: &'a Theme,
+    /// The clock, for the runaway guard's hour.
+    pub now: chrono::DateTime<chrono::Utc>,
+}
+
+/// What the cluster's applies of the hour up to `now` spent of the runaway
+/// guard's budget, as the executor counts it: "this hour 2/6 applies,
+/// 15/100 nodes".
+pub fn guard_text(
+    audit: &[crate::store::audit::AuditRow],
+    now: chrono::DateTime<chrono::Utc>,
+) -> String {
+    let guard = crate::exec::rules::Runaway::default();
+    let (applies, added) =
+        crate::plan::scaling::hour_up_to(&crate::store::audit::landed_applies(audit), now);
+    format!(
+        "this hour {applies}/{} applies, {added}/{} nodes",
+        guard.applies_per_hour, guard.nodes_per_hour
+    )
 }
 
 /// The style of an outcome in the tables.
@@ -35,7 +53,13 @@ impl Widget for ActionsPane<'_> {
         };
         let title = Line::from(vec![
             Span::styled(" Actions ", t.title()),
-            Span::styled(format!("· decisions of the last 24 h · {mode} "), t.dim()),
+            Span::styled(
+                format!(
+                    "· decisions of the last 24 h · {mode} · {} ",
+                    guard_text(&self.tab.audit, self.now)
+                ),
+                t.dim(),
+            ),
         ]);
         let inner = framed(title, t, area, buf);
         if self.tab.audit.is_empty() {

@@ -50,8 +50,14 @@ impl Widget for ModalDialog<'_> {
                         ),
                         Style::default().fg(t.fg),
                     ),
-                    Line::raw(""),
                 ];
+                if p.held {
+                    lines.push(Line::styled(
+                        "held: the runaway guard's hourly budget (6 applies, 100 nodes) is spent until its apply-by time",
+                        t.warning(),
+                    ));
+                }
+                lines.push(Line::raw(""));
                 for c in checks {
                     let (mark, style) = if c.ok {
                         ("✓", Style::default().fg(t.ok))

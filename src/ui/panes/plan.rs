@@ -30,12 +30,14 @@ pub struct PlanPane<'a> {
     pub now: chrono::DateTime<chrono::Utc>,
 }
 
-/// Where a proposal stands: "proposed", "expired" (undecided an hour past
+/// Where a proposal stands: "proposed", "waits: hourly budget" (proposed,
+/// held for the runaway guard's budget), "expired" (undecided an hour past
 /// the hour it was for), "applying…", "applied 12:41", "refused: cooldown
 /// 6 min left", "rejected: `<reason>`", "failed: `<error>`".
-pub fn state_text(d: Option<&ActionState>, expired: bool) -> (String, Option<Outcome>) {
+pub fn state_text(d: Option<&ActionState>, expired: bool, held: bool) -> (String, Option<Outcome>) {
     match d {
         None if expired => ("expired".into(), None),
+        None if held => ("waits: hourly budget".into(), None),
         None => ("proposed".into(), None),
         Some(ActionState::Applying) => ("applying…".into(), None),
         Some(ActionState::Decided(d)) => {
@@ -92,7 +94,7 @@ fn proposal_row<'a>(
         Cell::from(Span::styled(p.risk.label(), risk_style)),
         {
             let expired = crate::exec::rules::expired(&p.action, now);
-            let (text, outcome) = state_text(state, expired);
+            let (text, outcome) = state_text(state, expired, p.held);
             let style = if outcome.is_some() || state.is_some() {
                 outcome_style(outcome, t)
             } else {
