@@ -156,7 +156,7 @@ fn the_actions_pane_counts_the_runaway_guard_s_hour_as_the_executor_does() {
     while s.pane != LowerPane::Actions {
         update(&mut s, Action::Command(Command::CyclePane));
     }
-    let t = text(&render(&s, &Theme::dark(), 160, 40));
+    let t = text(&render(&s, &Theme::dark(), 120, 40));
     assert!(t.contains("this hour 2/6 applies, 12/100 nodes"), "{t}");
     // The confirmation's runaway check says the same, with the change.
     while s.pane != LowerPane::Plan {

@@ -55,7 +55,7 @@ impl Widget for ActionsPane<'_> {
             Span::styled(" Actions ", t.title()),
             Span::styled(
                 format!(
-                    "· decisions of the last 24 h · {mode} · {} ",
+                    "· decisions of the last 24 h · {} · {mode} ",
                     guard_text(&self.tab.audit, self.now)
                 ),
                 t.dim(),
