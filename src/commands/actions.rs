@@ -248,7 +248,7 @@ pub fn list(setup: &Setup, cluster: Option<&str>, json: bool) -> Result<()> {
             r.reason,
             if r.writable { "yes" } else { "no" },
             if r.held && r.status == "proposed" {
-                "waits: hourly budget"
+                crate::plan::group::HELD_STATE
             } else {
                 &r.status
             }

@@ -92,7 +92,10 @@ pub fn plan_cluster(
         })
         .collect();
     let mut order: Vec<usize> = (0..found.len()).collect();
-    order.sort_by(|&a, &b| urgency(found[b]).total_cmp(&urgency(found[a])));
+    order.sort_by(|&a, &b| {
+        let ((pending_a, short_a), (pending_b, short_b)) = (urgency(found[a]), urgency(found[b]));
+        pending_b.cmp(&pending_a).then(short_b.total_cmp(&short_a))
+    });
     let mut plans: Vec<Option<GroupPlan>> = found.iter().map(|_| None).collect();
     for i in order {
         let (g, need) = found[i];
@@ -168,14 +171,14 @@ pub fn plan_cluster(
 }
 
 /// How short of nodes a node group is now, for the order the plan gives
-/// out the runaway guard's budget in: a group with pods pending first,
-/// then by the share of its size the first forecast hour needs more (at
-/// p50), the snapshot's order among equals.
-fn urgency((g, need): (&crate::snapshot::NodeGroupSummary, &NodesNeeded)) -> f64 {
+/// out the runaway guard's budget in (the most first): whether pods are
+/// pending for it, then the share of its size the first forecast hour
+/// needs more (at p50); the snapshot's order among equals.
+fn urgency((g, need): (&crate::snapshot::NodeGroupSummary, &NodesNeeded)) -> (bool, f64) {
     let size = g.desired.unwrap_or(g.nodes).max(1) as f64;
     let short = need
         .hours
         .first()
         .map_or(0.0, |p| (p.p50 as f64 - size).max(0.0) / size);
-    short + if g.pending_pods > 0 { 1e6 } else { 0.0 }
+    (g.pending_pods > 0, short)
 }

@@ -39,6 +39,10 @@ pub struct Proposal {
     pub held: bool,
 }
 
+/// What a held proposal's state says where it is undecided (the Plan
+/// pane, `nodecast actions`).
+pub const HELD_STATE: &str = "waits: hourly budget";
+
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct MixAdvice {
     pub requirement: Requirement,

@@ -52,8 +52,12 @@ impl Widget for ModalDialog<'_> {
                     ),
                 ];
                 if p.held {
+                    let guard = crate::exec::rules::Runaway::default();
                     lines.push(Line::styled(
-                        "held: the runaway guard's hourly budget (6 applies, 100 nodes) is spent until its apply-by time",
+                        format!(
+                            "held: the runaway guard's hourly budget ({} applies, {} nodes) is spent until its apply-by time",
+                            guard.applies_per_hour, guard.nodes_per_hour
+                        ),
                         t.warning(),
                     ));
                 }

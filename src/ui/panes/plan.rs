@@ -37,7 +37,7 @@ pub struct PlanPane<'a> {
 pub fn state_text(d: Option<&ActionState>, expired: bool, held: bool) -> (String, Option<Outcome>) {
     match d {
         None if expired => ("expired".into(), None),
-        None if held => ("waits: hourly budget".into(), None),
+        None if held => (crate::plan::group::HELD_STATE.into(), None),
         None => ("proposed".into(), None),
         Some(ActionState::Applying) => ("applying…".into(), None),
         Some(ActionState::Decided(d)) => {
