@@ -46,15 +46,14 @@ import sys
 
 import numpy as np
 
-from corpus_cv import BURST_HOURS, PRODUCT, SCORED, baselines, cross_checks, dumps, fold_sets, objective, variant_report
+from corpus_cv import BURST_HOURS, PRODUCT, SCORED, baselines, cross_checks, dumps, fold_sets, objective, take_option, variant_report
 
 def smape(s, fc):
     return np.nanmean(2 * np.abs(s.y - fc) / (np.abs(s.y) + np.abs(fc)), 0)
 
 
 def main():
-    why = sys.argv[sys.argv.index("--why") + 1] if "--why" in sys.argv else None
-    argv = [a for i, a in enumerate(sys.argv) if a != "--why" and (i == 0 or sys.argv[i - 1] != "--why")]
+    why, argv = take_option(sys.argv, "--why")
     series, report = variant_report(argv, __doc__)
     names = [s.name for s in series]
     sets = fold_sets(names)

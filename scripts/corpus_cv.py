@@ -484,6 +484,14 @@ def cross_checks(names, by, product):
     print(f"one source left out: {objective(held):.4f} against the product's {objective(by[product]):.4f}; picks {picks}")
 
 
+def take_option(argv, name):
+    """`argv` without `name VALUE`, and VALUE (None when absent)."""
+    if name not in argv:
+        return None, argv
+    i = argv.index(name)
+    return argv[i + 1], argv[:i] + argv[i + 2 :]
+
+
 def variant_report(argv, doc):
     """For the scripts that compare variants of the product's rule
     (`OUT/bt BASELINES-CORPUS.json BASELINES-DEV.json`): the series, and a

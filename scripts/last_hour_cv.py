@@ -28,7 +28,8 @@ import sys
 import numpy as np
 
 from combination_cv import smape
-from corpus_cv import PRODUCT, SCORED, cross_checks, fold_sets, summary, variant_report
+from corpus_cv import PRODUCT, SCORED, cross_checks, fold_sets, take_option, variant_report
+from far_cv import per_horizon
 
 
 def last_and_scale(s):
@@ -70,14 +71,8 @@ def near_last(s, w, q, k, only_novel):
     return np.where((kept * ~np.isnan(f)).sum(2, keepdims=True) > 0, kept, w)
 
 
-def per_horizon(r):
-    g, md = summary(r)
-    return np.log(g) + np.log(md)
-
-
 def main():
-    why = sys.argv[sys.argv.index("--why") + 1] if "--why" in sys.argv else None
-    argv = [a for i, a in enumerate(sys.argv) if a != "--why" and (i == 0 or sys.argv[i - 1] != "--why")]
+    why, argv = take_option(sys.argv, "--why")
     series, report = variant_report(argv, __doc__)
     names = [s.name for s in series]
     sets = fold_sets(names)
