@@ -116,14 +116,26 @@ fn print_table(r: &SimulateReport) {
         );
     }
     println!(
-        "  {:<12} {:>11} {:>11} {:>16} {:>14}",
-        "policy", "cost USD", "node-hours", "short node-h", "short hours"
+        "  {:<12} {:>11} {:>11} {:>16} {:>14} {:>8} {:>15}",
+        "policy",
+        "cost USD",
+        "node-hours",
+        "short node-h",
+        "short hours",
+        "resizes",
+        format!("ins undone {}h", simulate::UNDONE_WITHIN_H)
     );
     for name in ["predictive", "reactive", "static_peak"] {
         if let Some(p) = r.policies.get(name) {
             println!(
-                "  {:<12} {:>11.2} {:>11} {:>16} {:>14}",
-                name, p.cost_usd, p.node_hours, p.shortage_node_hours, p.shortage_hours
+                "  {:<12} {:>11.2} {:>11} {:>16} {:>14} {:>8} {:>15}",
+                name,
+                p.cost_usd,
+                p.node_hours,
+                p.shortage_node_hours,
+                p.shortage_hours,
+                p.resizes,
+                p.scale_ins_undone
             );
         }
     }

@@ -16,7 +16,18 @@ pub struct PolicyResult {
     pub node_hours: u64,
     pub shortage_node_hours: u64,
     pub shortage_hours: u64,
+    /// Hours of the window whose size differs from the hour before: how
+    /// often the group is resized (each drain or boot an operator sees).
+    pub resizes: u64,
+    /// Scale-ins whose size before came back within [`UNDONE_WITHIN_H`]
+    /// hours: nodes drained only to be booted again.
+    pub scale_ins_undone: u64,
 }
+
+/// Hours after a scale-in within which a return to the size before it
+/// counts the scale-in as undone (a quarter of a day; a report's window,
+/// not a rule of the plan).
+pub const UNDONE_WITHIN_H: usize = 6;
 
 #[derive(Clone, Debug, Serialize)]
 pub struct SimulateReport {
@@ -120,6 +131,12 @@ pub fn score(need: &[u32], first: usize, cap: &[u32], price: f64) -> PolicyResul
         let short = need[t].saturating_sub(*c) as u64;
         r.shortage_node_hours += short;
         r.shortage_hours += (short > 0) as u64;
+    }
+    for (i, pair) in cap.windows(2).enumerate() {
+        let (before, after) = (pair[0], pair[1]);
+        r.resizes += (after != before) as u64;
+        let later = &cap[i + 2..cap.len().min(i + 2 + UNDONE_WITHIN_H)];
+        r.scale_ins_undone += (after < before && later.iter().any(|c| *c >= before)) as u64;
     }
     r.cost_usd = (r.node_hours as f64 * price * 100.0).round() / 100.0;
     r

@@ -80,6 +80,14 @@ fn simulate_json_matches_a_hand_computation() {
         assert_eq!(p["node_hours"], node_hours, "{policy}");
         assert_eq!(p["shortage_node_hours"], short, "{policy}");
         assert_eq!(p["shortage_hours"], short_h, "{policy}");
+        // A resize: an hour whose size differs from the hour before; a
+        // scale-in undone: the size before it back within 6 hours.
+        let resizes = (o_min + 1..n).filter(|t| cap(*t) != cap(t - 1)).count() as u64;
+        let undone = (o_min + 1..n)
+            .filter(|t| cap(*t) < cap(t - 1) && (t + 1..n.min(t + 7)).any(|u| cap(u) >= cap(t - 1)))
+            .count() as u64;
+        assert_eq!(p["resizes"], resizes, "{policy}");
+        assert_eq!(p["scale_ins_undone"], undone, "{policy}");
         let cost = p["cost_usd"].as_f64().expect("cost");
         assert!(
             (cost - node_hours as f64 * price).abs() < 0.01,
@@ -87,6 +95,8 @@ fn simulate_json_matches_a_hand_computation() {
         );
     };
     check("reactive", &|t| need[t - 1]);
+    // The demand moves, so reactive sizing resizes and undoes scale-ins.
+    assert!(v["policies"]["reactive"]["scale_ins_undone"].as_u64() > Some(0));
     let peak = *need[..o_min].iter().max().expect("hours") as f64;
     check("static_peak", &|_| (1.1 * peak - 1e-9).ceil() as u64);
     // Predictive never sizes under the last hour's need: no more shortage than
