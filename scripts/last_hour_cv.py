@@ -57,10 +57,11 @@ def last_and_scale(s):
     return last, scale, novel
 
 
-def near_last(s, w, q, k, only_novel):
+def near_last(s, inputs, w, q, k, only_novel):
     """The weights `w` with the members far from the last hour left out at
-    the scored horizons up to k (unchanged where none is near)."""
-    last, scale, novel = s.near_last_inputs
+    the scored horizons up to k (unchanged where none is near); `inputs`:
+    `last_and_scale(s)`."""
+    last, scale, novel = inputs
     f = np.transpose(s.now, (0, 2, 1))
     with np.errstate(invalid="ignore"):
         far = (np.abs(f - last[:, None, None]) > q * scale[:, :, None]) & ~np.isnan(scale[:, :, None])
@@ -77,14 +78,13 @@ def main():
     names = [s.name for s in series]
     sets = fold_sets(names)
     chosen = [s.weights(s.pooled("ape", PRODUCT[1]), *PRODUCT[2:]) for s in series]
-    for s in series:
-        s.near_last_inputs = last_and_scale(s)
+    inputs = {s.name: last_and_scale(s) for s in series}
     variants = {"product": lambda s, w: s.forecast(w)}
     for novel in (False, True):
         for k in (1, 6):
             for q in (1, 2, 3, 5):
                 label = f"{'novel ' if novel else ''}K{k} q{q}"
-                variants[label] = lambda s, w, q=q, k=k, n=novel: s.forecast(near_last(s, w, q, k, n))
+                variants[label] = lambda s, w, q=q, k=k, n=novel: s.forecast(near_last(s, inputs[s.name], w, q, k, n))
     fcs, by = {}, {}
     for label, fn in variants.items():
         fcs[label] = [fn(s, w) for s, w in zip(series, chosen)]

@@ -176,6 +176,7 @@ pub fn decided(state: &mut AppState, decision: Decision, cluster: &crate::domain
 /// The audit log's rows of the last 24 h for `cluster`: the Actions pane,
 /// the cooldowns, and decisions that outlived an earlier session.
 pub fn audit_loaded(state: &mut AppState, cluster: &crate::domain::ClusterId, rows: Vec<AuditRow>) {
+    let now = state.now;
     let Some(tab) = state.cluster_mut(cluster) else {
         return;
     };
@@ -201,4 +202,21 @@ pub fn audit_loaded(state: &mut AppState, cluster: &crate::domain::ClusterId, ro
         );
     }
     tab.audit = rows;
+    count_runaway_hour(tab, now);
+}
+
+/// The runaway guard's count for the hour up to `now` from `tab`'s audit
+/// rows (the Actions pane shows it): the landed applies, as the executor's
+/// `Recent::from_rows` counts them.
+pub fn count_runaway_hour(tab: &mut ClusterTab, now: chrono::DateTime<chrono::Utc>) {
+    tab.runaway_hour =
+        crate::plan::scaling::hour_up_to(&crate::store::audit::landed_applies(&tab.audit), now);
+}
+
+/// The clock moved: each cluster's runaway hour slides with it.
+pub fn tick(state: &mut AppState) {
+    let now = state.now;
+    for tab in &mut state.clusters {
+        count_runaway_hour(tab, now);
+    }
 }

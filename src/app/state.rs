@@ -100,6 +100,11 @@ pub struct ClusterTab {
     pub decisions: BTreeMap<String, ActionState>,
     /// The audit log's rows of the last 24 h, newest last.
     pub audit: Vec<AuditRow>,
+    /// What the cluster's applies of the hour up to the fleet's clock
+    /// spent of the runaway guard's budget (applies, nodes added), as the
+    /// executor counts them; derived from `audit` when it loads and at
+    /// every tick ([`super::approvals::count_runaway_hour`]).
+    pub runaway_hour: (u32, u32),
     /// The forecast ledger's record, by series.
     pub accuracy: ClusterAccuracy,
     /// The fleet tab's accuracy line for this cluster.
@@ -122,6 +127,7 @@ impl ClusterTab {
             limits: crate::exec::rules::Limits::default(),
             decisions: BTreeMap::new(),
             audit: Vec::new(),
+            runaway_hour: (0, 0),
             accuracy: ClusterAccuracy::new(),
             accuracy_line: crate::forecast::accuracy::fleet_line(None),
             events: BTreeMap::new(),

@@ -123,7 +123,11 @@ pub fn update(state: &mut AppState, action: Action) -> Vec<Effect> {
             state.forecasting.error = Some(msg);
             true
         }
-        Action::Tick | Action::Resize => true,
+        Action::Tick => {
+            super::approvals::tick(state);
+            true
+        }
+        Action::Resize => true,
         Action::Shutdown => {
             state.quit = true;
             true

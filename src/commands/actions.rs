@@ -158,7 +158,8 @@ pub fn runtime() -> Result<tokio::runtime::Runtime> {
 /// id's latest outcome), else `expired` or `proposed`.
 fn listed(
     a: &ScalingAction,
-    (apply_by, held): (DateTime<Utc>, bool),
+    apply_by: DateTime<Utc>,
+    held: bool,
     ex: &Executor,
     outcomes: &HashMap<String, Outcome>,
     now: DateTime<Utc>,
@@ -206,7 +207,7 @@ pub fn list(setup: &Setup, cluster: Option<&str>, json: bool) -> Result<()> {
     let mut rows: Vec<Listed> = proposals
         .iter()
         .filter(|p| cluster.is_none_or(|c| p.action.cluster.0 == c))
-        .map(|p| listed(&p.action, (p.apply_by, p.held), &ex, &outcomes, now))
+        .map(|p| listed(&p.action, p.apply_by, p.held, &ex, &outcomes, now))
         .collect();
     // What earlier listings showed and the plan no longer holds: decided
     // (an applied change is not proposed again within its cooldown), or
@@ -218,7 +219,7 @@ pub fn list(setup: &Setup, cluster: Option<&str>, json: bool) -> Result<()> {
         if current.contains(&id) || cluster.is_some_and(|c| old.action.cluster.0 != c) {
             continue;
         }
-        let mut row = listed(&old.action, (old.apply_by, false), &ex, &outcomes, now);
+        let mut row = listed(&old.action, old.apply_by, false, &ex, &outcomes, now);
         if row.status == "proposed" {
             row.status = "superseded".into();
         }

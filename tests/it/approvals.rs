@@ -146,13 +146,15 @@ fn the_actions_pane_counts_the_runaway_guard_s_hour_as_the_executor_does() {
     };
     // Two writes this hour (+4 and +8 nodes); one 70 minutes ago, a
     // refusal and an approval found already in place do not count.
-    s.clusters[i].audit = vec![
+    let rows = vec![
         row(70, Outcome::Applied, true, 20),
         row(40, Outcome::Applied, true, 8),
         row(30, Outcome::Refused, false, 30),
         row(20, Outcome::Applied, false, 9),
         row(10, Outcome::Applied, true, 12),
     ];
+    let id = s.clusters[i].id.clone();
+    update(&mut s, Action::Audit(id, rows));
     while s.pane != LowerPane::Actions {
         update(&mut s, Action::Command(Command::CyclePane));
     }

@@ -14,20 +14,13 @@ use ratatui::widgets::{Cell, Paragraph, Row, Table, Widget};
 pub struct ActionsPane<'a> {
     pub tab: &'a ClusterTab,
     pub theme: &'a Theme,
-    /// The clock, for the runaway guard's hour.
-    pub now: chrono::DateTime<chrono::Utc>,
 }
 
-/// What the cluster's applies of the hour up to `now` spent of the runaway
-/// guard's budget, as the executor counts it: "this hour 2/6 applies,
+/// What the cluster's applies of the last hour spent of the runaway
+/// guard's budget (`ClusterTab::runaway_hour`): "this hour 2/6 applies,
 /// 15/100 nodes".
-pub fn guard_text(
-    audit: &[crate::store::audit::AuditRow],
-    now: chrono::DateTime<chrono::Utc>,
-) -> String {
+pub fn guard_text((applies, added): (u32, u32)) -> String {
     let guard = crate::exec::rules::Runaway::default();
-    let (applies, added) =
-        crate::plan::scaling::hour_up_to(&crate::store::audit::landed_applies(audit), now);
     format!(
         "this hour {applies}/{} applies, {added}/{} nodes",
         guard.applies_per_hour, guard.nodes_per_hour
@@ -56,7 +49,7 @@ impl Widget for ActionsPane<'_> {
             Span::styled(
                 format!(
                     "· decisions of the last 24 h · {} · {mode} ",
-                    guard_text(&self.tab.audit, self.now)
+                    guard_text(self.tab.runaway_hour)
                 ),
                 t.dim(),
             ),

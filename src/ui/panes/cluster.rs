@@ -85,7 +85,6 @@ impl Widget for ClusterScreen<'_> {
             LowerPane::Actions => ActionsPane {
                 tab: cluster,
                 theme: self.theme,
-                now: self.now,
             }
             .render(bottom, buf),
             LowerPane::Accuracy => AccuracyPane {
