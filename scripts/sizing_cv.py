@@ -277,11 +277,30 @@ def first_size(report, hours):
     return whole(hours[0]["requested_now"])
 
 
+# simulate::UNDONE_WITHIN_H: a scale-in whose size before comes back within
+# this many hours is undone.
+UNDONE_WITHIN_H = 6
+
+
+def churn(sizes):
+    """simulate::score's churn counts of a policy's sizes: hours whose size
+    differs from the hour before, and scale-ins undone within
+    UNDONE_WITHIN_H hours."""
+    resizes = undone = 0
+    for i in range(len(sizes) - 1):
+        before, after = sizes[i], sizes[i + 1]
+        resizes += after != before
+        later = sizes[i + 2 : i + 2 + UNDONE_WITHIN_H]
+        undone += after < before and any(c >= before for c in later)
+    return resizes, undone
+
+
 def pooled(series, r, chooser=Tracker, up=None, per_hour=None):
     """Pooled figures of rule r; `up`: the default scale-out step instead of
     the report's limits ((share, least nodes), or "none": no step rule);
     `per_hour`: the steps an hour may chain instead of the report's."""
     need = short = cost = react = react_short = static = 0.0
+    resizes = undone = react_resizes = react_undone = 0
     for report, hours in series.values():
         limits = limits_of(report)
         if up == "none":
@@ -290,8 +309,13 @@ def pooled(series, r, chooser=Tracker, up=None, per_hour=None):
             limits = dict(limits or dict(max_step=None, every_h=1), up=up)
         if per_hour is not None and limits is not None:
             limits = dict(limits, per_hour=per_hour)
-        _, nh, sh, _ = replay(hours, first_size(report, hours), r, chooser, limits)
+        sizes, nh, sh, _ = replay(hours, first_size(report, hours), r, chooser, limits)
         p = report["policies"]
+        c = churn(sizes)
+        resizes += c[0]
+        undone += c[1]
+        react_resizes += p["reactive"].get("resizes", 0)
+        react_undone += p["reactive"].get("scale_ins_undone", 0)
         need += sum(h["need"] for h in hours)
         short += sh
         cost += nh
@@ -299,12 +323,18 @@ def pooled(series, r, chooser=Tracker, up=None, per_hour=None):
         react_short += p["reactive"]["shortage_node_hours"]
         static += p["static_peak"]["node_hours"]
     return dict(realized=short / need, short_x=short / react_short,
-                cost_x=cost / react, static_x=cost / static)
+                cost_x=cost / react, static_x=cost / static,
+                resizes=resizes, undone=undone, react_resizes=react_resizes, react_undone=react_undone)
 
 
 def fmt(p):
     return (f"realized {100 * p['realized']:.2f} %  shortage x{p['short_x']:.3f}  "
             f"cost x{p['cost_x']:.3f}  static x{p['static_x']:.3f}")
+
+
+def fmt_churn(p):
+    return (f"resizes {p['resizes']} (reactive {p['react_resizes']})  "
+            f"undone {p['undone']} (reactive {p['react_undone']})")
 
 
 GRID = [0.50, 0.55, 0.60, 0.65, 0.70, 0.75, 0.80, 0.85, 0.90, 0.95, 0.97, 0.99]
@@ -352,6 +382,8 @@ def check(data):
             sys.exit(f"{name}: replay differs from the product at test hour {bad}")
         p = report["policies"]["predictive"]
         assert (nh, sh) == (p["node_hours"], p["shortage_node_hours"]), name
+        if "resizes" in p:
+            assert churn(sizes) == (p["resizes"], p["scale_ins_undone"]), name
     if not data:
         sys.exit("no traces (SIM/sim-hours/*.json)")
     print(f"replay matches the product on {len(data)} series")
@@ -388,6 +420,11 @@ def main():
     print("\nscale-out steps chained within an hour, one per cooldown (ChangeLimits::hour_changes), docs/planning.md")
     for per_hour in [1, 2, 6]:
         print(f"  {per_hour} a hour  " + "  |  ".join(f"{label} {fmt(pooled(s, PRODUCT, per_hour=per_hour))}" for label, s in sets))
+    print("\nthe scale-in window (hours the upper band must stay below): resizes and scale-ins undone within 6 h")
+    for window in [1, 2, 3, 4, 6, 8, 12]:
+        r = dict(PRODUCT, window=window)
+        figures = [(label, pooled(s, r)) for label, s in sets]
+        print(f"  {window:2d} h  " + "  |  ".join(f"{label} {fmt(p)}  {fmt_churn(p)}" for label, p in figures))
     print("\nthe tracker's rate: hours without shortage over which q falls from p95 to p50")
     for week_h in [24, 48, 84, 168, 336, 672]:
         r = dict(PRODUCT, week_h=week_h)
