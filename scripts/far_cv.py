@@ -43,6 +43,27 @@ def per_horizon(r):
     return np.log(g) + np.log(md)
 
 
+def per_horizon_table(series, by, fcs, base, sets, width, changed=False):
+    """Per variant of `by` (ratios) and `fcs` (forecasts per series) other
+    than the first, the change of each horizon's part of the objective
+    against variant `base` on all series and on each fold (`sets`), the
+    geometric mean over series of the sMAPE against base's, and, with
+    `changed`, the share of test origins whose forecast changed."""
+    fmt = lambda v, p="+.4f": " ".join(f"{x:{p}}" for x in v)
+    for label in list(by)[1:]:
+        r = by[label]
+        sm = np.array([smape(s, f) / smape(s, b) for s, f, b in zip(series, fcs[label], fcs[base])])
+        line = (
+            f"  {label:{width}s} all {fmt(per_horizon(r) - per_horizon(by[base]))}"
+            + "".join(f"  {k} {fmt(per_horizon(r[sets[k]]) - per_horizon(by[base][sets[k]]))}" for k in "AB")
+            + f"  sMAPE {fmt(np.exp(np.nanmean(np.log(sm), 0)), '.3f')}"
+        )
+        if changed:
+            moved = [np.nanmean(np.abs(f - b) > 1e-9 * np.abs(b), 0) for f, b in zip(fcs[label], fcs[base])]
+            line += f"  changed {fmt(np.mean(moved, 0), '.3f')}"
+        print(line)
+
+
 def main():
     series, report = variant_report(sys.argv, __doc__)
     names = [s.name for s in series]
@@ -58,19 +79,8 @@ def main():
         fcs[label] = [fn(s, w) for s, w in zip(series, chosen)]
         by[label] = np.array([s.mape_ratio(f) for s, f in zip(series, fcs[label])])
         report(label, by[label])
-    before = "before (none left out)"
-    base = by[before]
-    fmt = lambda v, p="+.4f": " ".join(f"{x:{p}}" for x in v)
     print("per horizon (1/6/12/24/48 h) against before: log geo + log median on all, fold A, fold B; sMAPE; origins changed")
-    for label in list(variants)[1:]:
-        r = by[label]
-        sm = np.array([smape(s, f) / smape(s, b) for s, f, b in zip(series, fcs[label], fcs[before])])
-        changed = np.mean([np.nanmean(np.abs(f - b) > 1e-9 * np.abs(b), 0) for f, b in zip(fcs[label], fcs[before])], 0)
-        print(
-            f"  {label:20s} all {fmt(per_horizon(r) - per_horizon(base))}"
-            + "".join(f"  {k} {fmt(per_horizon(r[sets[k]]) - per_horizon(base[sets[k]]))}" for k in "AB")
-            + f"  sMAPE {fmt(np.exp(np.nanmean(np.log(sm), 0)), '.3f')}  changed {fmt(changed, '.3f')}"
-        )
+    per_horizon_table(series, by, fcs, "before (none left out)", sets, 20, changed=True)
     cross_checks(names, by, "far 1.0 (product)")
 
 

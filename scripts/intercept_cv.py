@@ -29,9 +29,8 @@ import sys
 
 import numpy as np
 
-from combination_cv import smape
 from corpus_cv import PRODUCT, Series, baselines, corpus_names, cross_checks, fold_sets, reporter
-from far_cv import per_horizon
+from far_cv import per_horizon_table
 from recombine import STEP
 
 # Members never corrected: naive is the last hour itself.
@@ -118,17 +117,8 @@ def main():
             ys = series
         gone = "read by no variant" if DROP else "left uncorrected"
         report(f"{label} ({missing[0]} origins without the hour before, {gone})", by[label])
-    fmt = lambda v, p="+.4f": " ".join(f"{x:{p}}" for x in v)
-    base = by["product"]
     print("per horizon (1/6/12/24/48 h) against the product: log geo + log median on all, fold A, fold B; sMAPE")
-    for label in list(by)[1:]:
-        r = by[label]
-        sm = np.array([smape(s, f) / smape(s, b) for s, f, b in zip(ys, fcs[label], fcs["product"])])
-        print(
-            f"  {label:18s} all {fmt(per_horizon(r) - per_horizon(base))}"
-            + "".join(f"  {k} {fmt(per_horizon(r[sets[k]]) - per_horizon(base[sets[k]]))}" for k in "AB")
-            + f"  sMAPE {fmt(np.exp(np.nanmean(np.log(sm), 0)), '.3f')}"
-        )
+    per_horizon_table(ys, by, fcs, "product", sets, 18)
     cross_checks(names, by, "product")
 
 

@@ -27,9 +27,8 @@ import sys
 
 import numpy as np
 
-from combination_cv import smape
 from corpus_cv import PRODUCT, SCORED, cross_checks, fold_sets, take_option, variant_report
-from far_cv import per_horizon
+from far_cv import per_horizon_table
 
 
 def last_and_scale(s):
@@ -90,17 +89,9 @@ def main():
         fcs[label] = [fn(s, w) for s, w in zip(series, chosen)]
         by[label] = np.array([s.mape_ratio(f) for s, f in zip(series, fcs[label])])
         report(label, by[label])
-    fmt = lambda v, p="+.4f": " ".join(f"{x:{p}}" for x in v)
     base = by["product"]
     print("per horizon (1/6/12/24/48 h) against the product: log geo + log median on all, fold A, fold B; sMAPE")
-    for label in list(variants)[1:]:
-        r = by[label]
-        sm = np.array([smape(s, f) / smape(s, b) for s, f, b in zip(series, fcs[label], fcs["product"])])
-        print(
-            f"  {label:14s} all {fmt(per_horizon(r) - per_horizon(base))}"
-            + "".join(f"  {k} {fmt(per_horizon(r[sets[k]]) - per_horizon(base[sets[k]]))}" for k in "AB")
-            + f"  sMAPE {fmt(np.exp(np.nanmean(np.log(sm), 0)), '.3f')}"
-        )
+    per_horizon_table(series, by, fcs, "product", sets, 14)
     cross_checks(names, by, "product")
     if why:
         for s, a, b, ra, rb in zip(series, fcs["product"], fcs[why], base, by[why]):
