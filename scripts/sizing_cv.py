@@ -277,7 +277,7 @@ def first_size(report, hours):
     return whole(hours[0]["requested_now"])
 
 
-# simulate::UNDONE_WITHIN_H: a scale-in whose size before comes back within
+# src/plan/scaling.rs, UNDONE_WITHIN_H: a scale-in whose size before comes back within
 # this many hours is undone.
 UNDONE_WITHIN_H = 6
 

@@ -52,6 +52,9 @@ pub struct Listed {
     /// Held for the runaway guard's hourly budget: its apply-by is when
     /// the budget frees (`Proposal::held`).
     pub held: bool,
+    /// A scale-in the plan itself undoes: the hour its change back up
+    /// serves (`Proposal::back_at`).
+    pub back_at: Option<DateTime<Utc>>,
 }
 
 /// Every cluster's proposals as the dashboard makes them at `now`, and
@@ -153,13 +156,12 @@ pub fn runtime() -> Result<tokio::runtime::Runtime> {
         .build()?)
 }
 
-/// A proposal as listed (with its apply-by time and whether it is held for
-/// the runaway guard's budget), its status from `outcomes` (each action
-/// id's latest outcome), else `expired` or `proposed`.
+/// An action as listed with its apply-by time, its status from `outcomes`
+/// (each action id's latest outcome), else `expired` or `proposed`; not
+/// held, not undone (a current proposal's caller sets both).
 fn listed(
     a: &ScalingAction,
     apply_by: DateTime<Utc>,
-    held: bool,
     ex: &Executor,
     outcomes: &HashMap<String, Outcome>,
     now: DateTime<Utc>,
@@ -184,7 +186,8 @@ fn listed(
             .unwrap_or_default(),
         writable: ex.writable(&a.cluster).is_ok(),
         status,
-        held,
+        held: false,
+        back_at: None,
         id,
     }
 }
@@ -207,7 +210,11 @@ pub fn list(setup: &Setup, cluster: Option<&str>, json: bool) -> Result<()> {
     let mut rows: Vec<Listed> = proposals
         .iter()
         .filter(|p| cluster.is_none_or(|c| p.action.cluster.0 == c))
-        .map(|p| listed(&p.action, p.apply_by, p.held, &ex, &outcomes, now))
+        .map(|p| Listed {
+            held: p.held,
+            back_at: p.back_at,
+            ..listed(&p.action, p.apply_by, &ex, &outcomes, now)
+        })
         .collect();
     // What earlier listings showed and the plan no longer holds: decided
     // (an applied change is not proposed again within its cooldown), or
@@ -219,7 +226,7 @@ pub fn list(setup: &Setup, cluster: Option<&str>, json: bool) -> Result<()> {
         if current.contains(&id) || cluster.is_some_and(|c| old.action.cluster.0 != c) {
             continue;
         }
-        let mut row = listed(&old.action, old.apply_by, false, &ex, &outcomes, now);
+        let mut row = listed(&old.action, old.apply_by, &ex, &outcomes, now);
         if row.status == "proposed" {
             row.status = "superseded".into();
         }
@@ -248,14 +255,24 @@ pub fn list(setup: &Setup, cluster: Option<&str>, json: bool) -> Result<()> {
             r.apply_by.format("%a %H:%M"),
             r.reason,
             if r.writable { "yes" } else { "no" },
-            if r.held && r.status == "proposed" {
-                crate::plan::group::HELD_STATE
-            } else {
-                &r.status
-            }
+            status_text(&r)
         );
     }
     Ok(())
+}
+
+/// A listed row's STATUS: its status, a held proposal's wait, and where
+/// the plan undoes an undecided scale-in, when.
+fn status_text(r: &Listed) -> String {
+    if r.status != "proposed" {
+        return r.status.clone();
+    }
+    let state = if r.held {
+        crate::plan::group::HELD_STATE
+    } else {
+        "proposed"
+    };
+    crate::plan::group::with_undone(state, r.back_at)
 }
 
 /// The current proposal `id`; an id an earlier listing showed that the plan

@@ -123,7 +123,7 @@ fn print_table(r: &SimulateReport) {
         "short node-h",
         "short hours",
         "resizes",
-        format!("ins undone {}h", simulate::UNDONE_WITHIN_H)
+        format!("ins undone {}h", crate::plan::scaling::UNDONE_WITHIN_H)
     );
     for name in ["predictive", "reactive", "static_peak"] {
         if let Some(p) = r.policies.get(name) {

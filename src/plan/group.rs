@@ -5,8 +5,8 @@ use super::config::PlanConfig;
 use super::cost::{HOURS_PER_MONTH, latency_risk};
 use super::mix::{self, Mix, MixConstraints, Offer, Requirement};
 use super::scaling::{
-    MAX_APPLIES_PER_HOUR, MAX_SCALE_OUT_STEP, ScaleRules, at_quantile, ceiling_nodes, hour_up_to,
-    sizing_nodes, targets, whole,
+    MAX_APPLIES_PER_HOUR, MAX_SCALE_OUT_STEP, ScaleRules, UNDONE_WITHIN_H, at_quantile,
+    ceiling_nodes, hour_up_to, sizing_nodes, targets, whole,
 };
 use super::spot::{SpotAdvice, band_risk};
 use crate::catalog::{self, Catalog};
@@ -37,11 +37,27 @@ pub struct Proposal {
     /// cluster in any hour) was spent by the changes counted before it:
     /// its apply-by is when the budget frees, later than its hour asked.
     pub held: bool,
+    /// A scale-in this plan itself undoes: the hour served by its first
+    /// later change that brings the group back to the size before the
+    /// scale-in or more, within [`UNDONE_WITHIN_H`] hours of the hour the
+    /// scale-in serves (`None` for the others and every scale-out). The
+    /// nodes it drains would boot again, which the operator may rather not.
+    pub back_at: Option<DateTime<Utc>>,
 }
 
 /// What a held proposal's state says where it is undecided (the Plan
 /// pane, `nodecast actions`).
 pub const HELD_STATE: &str = "waits: hourly budget";
+
+/// An undecided proposal's state with, where this plan undoes the
+/// scale-in ([`Proposal::back_at`]), when: "proposed · back up 00:00" (the
+/// Plan pane, `nodecast actions`).
+pub fn with_undone(state: &str, back_at: Option<DateTime<Utc>>) -> String {
+    match back_at {
+        Some(t) => format!("{state} · back up {}", t.format("%H:%M")),
+        None => state.to_string(),
+    }
+}
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct MixAdvice {
@@ -146,6 +162,26 @@ pub fn within_runaway(planned: &[(DateTime<Utc>, u32)], at: DateTime<Utc>, added
             let (applies, nodes) = hour_up_to(planned, end);
             applies < MAX_APPLIES_PER_HOUR && nodes + added <= MAX_SCALE_OUT_STEP
         })
+}
+
+/// Sets [`Proposal::back_at`] on each scale-in of one group's proposals
+/// (in the order they serve) that a later one undoes within
+/// [`UNDONE_WITHIN_H`] hours.
+fn mark_undone(proposals: &mut [Proposal]) {
+    let within = Duration::hours(UNDONE_WITHIN_H as i64);
+    for i in 0..proposals.len() {
+        let a = &proposals[i].action;
+        if a.to >= a.from {
+            continue;
+        }
+        let back = proposals[i + 1..]
+            .iter()
+            .map(|p| &p.action)
+            .take_while(|b| b.at - a.at <= within)
+            .find(|b| b.to >= a.from)
+            .map(|b| b.at);
+        proposals[i].back_at = back;
+    }
 }
 
 /// One node group's plan. `planned` holds the changes (when, nodes added)
@@ -295,6 +331,7 @@ pub fn plan_group(x: &GroupInputs, planned: &mut Vec<(DateTime<Utc>, u32)>) -> G
                 capped: reason == ScaleReason::ForecastAbove
                     && uncapped(h) > whole(upper[h]) as f64 + 1e-6,
                 held,
+                back_at: None,
             });
             planned.push((applied, added));
             last_change = Some(applied);
@@ -303,6 +340,7 @@ pub fn plan_group(x: &GroupInputs, planned: &mut Vec<(DateTime<Utc>, u32)>) -> G
         }
         sizes.push(size);
     }
+    mark_undone(&mut proposals);
     let usd_per_hour_now = price.map(|p| p * g.nodes as f64);
     let planned_usd_48h = price.map(|p| sizes.iter().map(|s| *s as f64 * p).sum::<f64>());
     let rho_now = utilization(g.requests, g.nodes, per);

@@ -176,6 +176,13 @@ pub fn step_limit(from: u32, to: u32, max_step: Option<u32>) -> u32 {
     }
 }
 
+/// Hours after a scale-in within which a return to the size before it
+/// counts the scale-in as undone: `simulate` counts them, and the plan marks
+/// a scale-in its own later changes undo ([`crate::plan::group::Proposal`]'s
+/// `back_at`). A quarter of a day; a window to report churn in, not a rule
+/// of the plan.
+pub const UNDONE_WITHIN_H: usize = 6;
+
 /// The least nodes one default scale-out step may add.
 pub const MIN_SCALE_OUT_STEP: u32 = 4;
 /// The most nodes one default scale-out step may add: the executor's

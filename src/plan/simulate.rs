@@ -2,7 +2,7 @@
 //! hour over the backtest protocol's test window, under three policies that
 //! choose each hour's size from the hours before it only. Pure.
 
-use super::scaling::{ChangeLimits, ScaleRules, sizing_nodes, targets};
+use super::scaling::{ChangeLimits, ScaleRules, UNDONE_WITHIN_H, sizing_nodes, targets};
 use super::shortage::ShortageTarget;
 use crate::forecast::ensemble::{Ensemble, MemberCache};
 use crate::forecast::horizon::o_min;
@@ -23,11 +23,6 @@ pub struct PolicyResult {
     /// hours: nodes drained only to be booted again.
     pub scale_ins_undone: u64,
 }
-
-/// Hours after a scale-in within which a return to the size before it
-/// counts the scale-in as undone (a quarter of a day; a report's window,
-/// not a rule of the plan).
-pub const UNDONE_WITHIN_H: usize = 6;
 
 #[derive(Clone, Debug, Serialize)]
 pub struct SimulateReport {

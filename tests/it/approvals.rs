@@ -198,6 +198,34 @@ fn read_only_shows_in_the_confirmation_as_a_failed_check() {
 }
 
 #[test]
+fn the_confirmation_of_a_scale_in_the_plan_undoes_says_when() {
+    let (mut s, i) = on_plan();
+    let proposals = s.clusters[i].plan.as_ref().expect("plan").proposals();
+    let k = proposals
+        .iter()
+        .position(|p| p.back_at.is_some())
+        .expect("the demo plan undoes a scale-in");
+    let (group, from, back) = {
+        let p = &proposals[k];
+        (
+            p.action.node_group.clone(),
+            p.action.from,
+            p.back_at.expect("back"),
+        )
+    };
+    for _ in 0..k {
+        update(&mut s, key(KeyCode::Char('j')));
+    }
+    update(&mut s, key(KeyCode::Char('a')));
+    let t = text(&render(&s, &Theme::dark(), 160, 40));
+    let want = format!(
+        "undone soon: this plan scales {group} back to {from} or more for {}, within 6 h",
+        back.format("%a %H:%M")
+    );
+    assert!(t.contains(&want), "{want}\n{t}");
+}
+
+#[test]
 fn the_confirmation_checks_the_cluster_s_own_step_limit() {
     use nodecast::exec::rules::Rule;
     // The first proposal's step check, with the cluster's max_step at one

@@ -112,10 +112,33 @@ fn headless_actions_approve_and_reject_share_the_executor() {
             "reason",
             "actuator",
             "held",
+            "back_at",
         ] {
             assert!(p.get(key).is_some(), "{key}");
         }
     }
+    // A scale-in the plan itself undoes says when its group is back up: a
+    // later change of the same group, for that hour, to the size before.
+    let undone: Vec<&serde_json::Value> =
+        listed.iter().filter(|p| !p["back_at"].is_null()).collect();
+    assert!(!undone.is_empty(), "prod-web's plan undoes a scale-in");
+    for p in &undone {
+        assert!(p["to"].as_u64() < p["from"].as_u64(), "{p}");
+        assert!(
+            listed.iter().any(|q| q["node_group"] == p["node_group"]
+                && q["at"] == p["back_at"]
+                && q["to"].as_u64() >= p["from"].as_u64()),
+            "{p}"
+        );
+    }
+    let text = demo_cli(home.path(), &["actions", "--cluster", "prod-web"]);
+    let text = String::from_utf8_lossy(&text.stdout);
+    let id = undone[0]["id"].as_str().expect("id");
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with(id) && l.contains("proposed · back up")),
+        "{text}"
+    );
     let (first, second) = (
         listed[0]["id"].as_str().expect("id").to_string(),
         listed[1]["id"].as_str().expect("id").to_string(),

@@ -45,9 +45,13 @@ fn the_band_stops_at_the_busiest_hour_seen_plus_the_buffer() {
     ));
 }
 
-/// The demo cluster `i`'s plan on its own forecasts with the bands made 20
-/// times as wide, with its history or without.
-fn wide_band_plan(i: usize, with_history: bool) -> nodecast::plan::ClusterPlan {
+/// The demo cluster `i`'s plan on its own forecasts, each changed by
+/// `reshape`, with its history or without.
+fn demo_plan_with(
+    i: usize,
+    with_history: bool,
+    reshape: impl Fn(&mut nodecast::domain::Forecast),
+) -> nodecast::plan::ClusterPlan {
     let state = crate::fixture::state();
     let c = &state.clusters[i];
     let mut view = (*c.view).clone();
@@ -55,11 +59,7 @@ fn wide_band_plan(i: usize, with_history: bool) -> nodecast::plan::ClusterPlan {
         view.history.clear();
     }
     let mut fc = c.forecast.clone();
-    for f in fc.values_mut() {
-        for p in &mut f.points {
-            p.p90 = p.p50 * 20.0;
-        }
-    }
+    fc.values_mut().for_each(reshape);
     nodecast::plan::plan_cluster(
         &view,
         &fc,
@@ -68,6 +68,16 @@ fn wide_band_plan(i: usize, with_history: bool) -> nodecast::plan::ClusterPlan {
         crate::fixture::now().date_naive(),
     )
     .expect("plan")
+}
+
+/// The demo cluster `i`'s plan on its own forecasts with the bands made 20
+/// times as wide, with its history or without.
+fn wide_band_plan(i: usize, with_history: bool) -> nodecast::plan::ClusterPlan {
+    demo_plan_with(i, with_history, |f| {
+        for p in &mut f.points {
+            p.p90 = p.p50 * 20.0;
+        }
+    })
 }
 
 #[test]
@@ -293,4 +303,60 @@ fn demo_plans_keep_the_rules_and_price_every_change() {
             "the demo date is past the catalog's"
         );
     }
+}
+
+/// The demo's prod-web planned on a forecast of its own first hour's
+/// level times `factor(h)` at each hour h (a band of ±3 %).
+fn plan_on_shape(factor: impl Fn(usize) -> f64) -> nodecast::plan::ClusterPlan {
+    demo_plan_with(0, true, |f| {
+        let base = f.points[0].p50;
+        for (h, p) in f.points.iter_mut().enumerate() {
+            p.p50 = base * factor(h);
+            (p.p10, p.p90) = (p.p50 * 0.97, p.p50 * 1.03);
+        }
+    })
+}
+
+#[test]
+fn a_scale_in_the_plan_undoes_within_six_hours_says_when() {
+    // Up for three hours, back down for three, up again: the scale-in of
+    // hour 3 is undone by the scale-out of hour 6.
+    let dip = plan_on_shape(|h| if (3..6).contains(&h) { 1.0 } else { 1.3 });
+    let general = |p: &nodecast::plan::ClusterPlan| {
+        p.groups
+            .iter()
+            .find(|g| g.node_group == "general")
+            .expect("general")
+            .proposals
+            .clone()
+    };
+    let proposals = general(&dip);
+    let ins: Vec<_> = proposals
+        .iter()
+        .filter(|p| p.action.to < p.action.from)
+        .collect();
+    assert!(!ins.is_empty(), "the dip is scaled in: {proposals:#?}");
+    for p in &ins {
+        let back = proposals
+            .iter()
+            .find(|q| q.action.at > p.action.at && q.action.to >= p.action.from)
+            .expect("the size comes back");
+        assert!(back.action.at - p.action.at <= chrono::Duration::hours(6));
+        assert_eq!(p.back_at, Some(back.action.at), "{p:?}");
+    }
+    assert!(
+        proposals
+            .iter()
+            .filter(|p| p.action.to > p.action.from)
+            .all(|p| p.back_at.is_none()),
+        "only a scale-in is undone"
+    );
+    // Down for good: the same scale-in stands.
+    let stays = general(&plan_on_shape(|h| if h < 3 { 1.3 } else { 1.0 }));
+    let ins: Vec<_> = stays
+        .iter()
+        .filter(|p| p.action.to < p.action.from)
+        .collect();
+    assert!(!ins.is_empty(), "{stays:#?}");
+    assert!(ins.iter().all(|p| p.back_at.is_none()), "{stays:#?}");
 }

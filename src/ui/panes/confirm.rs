@@ -61,6 +61,18 @@ impl Widget for ModalDialog<'_> {
                         t.warning(),
                     ));
                 }
+                if let Some(back) = p.back_at {
+                    lines.push(Line::styled(
+                        format!(
+                            "undone soon: this plan scales {} back to {} or more for {}, within {} h; the nodes drained would boot again",
+                            a.node_group,
+                            a.from,
+                            back.format("%a %H:%M"),
+                            crate::plan::scaling::UNDONE_WITHIN_H
+                        ),
+                        t.warning(),
+                    ));
+                }
                 lines.push(Line::raw(""));
                 for c in checks {
                     let (mark, style) = if c.ok {

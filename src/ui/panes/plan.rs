@@ -94,7 +94,10 @@ fn proposal_row<'a>(
         Cell::from(Span::styled(p.risk.label(), risk_style)),
         {
             let expired = crate::exec::rules::expired(&p.action, now);
-            let (text, outcome) = state_text(state, expired, p.held);
+            let (mut text, outcome) = state_text(state, expired, p.held);
+            if state.is_none() && !expired {
+                text = crate::plan::group::with_undone(&text, p.back_at);
+            }
             let style = if outcome.is_some() || state.is_some() {
                 outcome_style(outcome, t)
             } else {
