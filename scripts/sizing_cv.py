@@ -425,6 +425,12 @@ def main():
         r = dict(PRODUCT, window=window)
         figures = [(label, pooled(s, r)) for label, s in sets]
         print(f"  {window:2d} h  " + "  |  ".join(f"{label} {fmt(p)}  {fmt_churn(p)}" for label, p in figures))
+    print("  at fixed quantiles (shortage bought by the window against by the quantile):")
+    for window, q in itertools.product([2, 4, 6], [0.75, 0.80, 0.85, 0.90]):
+        r = dict(PRODUCT, window=window, start=q, lo=q, hi=q)
+        figures = [(label, pooled(s, r)) for label, s in sets]
+        print(f"  {window:2d} h p{round(100 * q)}  " + "  |  ".join(
+            f"{label} shortage x{p['short_x']:.3f} cost x{p['cost_x']:.3f} undone {p['undone']}" for label, p in figures))
     print("\nthe tracker's rate: hours without shortage over which q falls from p95 to p50")
     for week_h in [24, 48, 84, 168, 336, 672]:
         r = dict(PRODUCT, week_h=week_h)

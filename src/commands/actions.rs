@@ -267,12 +267,7 @@ fn status_text(r: &Listed) -> String {
     if r.status != "proposed" {
         return r.status.clone();
     }
-    let state = if r.held {
-        crate::plan::group::HELD_STATE
-    } else {
-        "proposed"
-    };
-    crate::plan::group::with_undone(state, r.back_at)
+    crate::plan::group::undecided_state(r.held, r.back_at)
 }
 
 /// The current proposal `id`; an id an earlier listing showed that the plan

@@ -5,8 +5,8 @@ use super::config::PlanConfig;
 use super::cost::{HOURS_PER_MONTH, latency_risk};
 use super::mix::{self, Mix, MixConstraints, Offer, Requirement};
 use super::scaling::{
-    MAX_APPLIES_PER_HOUR, MAX_SCALE_OUT_STEP, ScaleRules, UNDONE_WITHIN_H, at_quantile,
-    ceiling_nodes, hour_up_to, sizing_nodes, targets, whole,
+    MAX_APPLIES_PER_HOUR, MAX_SCALE_OUT_STEP, ScaleRules, at_quantile, ceiling_nodes, hour_up_to,
+    sizing_nodes, targets, undone_at, whole,
 };
 use super::spot::{SpotAdvice, band_risk};
 use crate::catalog::{self, Catalog};
@@ -39,20 +39,22 @@ pub struct Proposal {
     pub held: bool,
     /// A scale-in this plan itself undoes: the hour served by its first
     /// later change that brings the group back to the size before the
-    /// scale-in or more, within [`UNDONE_WITHIN_H`] hours of the hour the
+    /// scale-in or more, within [`super::scaling::UNDONE_WITHIN_H`] hours of the hour the
     /// scale-in serves (`None` for the others and every scale-out). The
     /// nodes it drains would boot again, which the operator may rather not.
     pub back_at: Option<DateTime<Utc>>,
 }
 
-/// What a held proposal's state says where it is undecided (the Plan
-/// pane, `nodecast actions`).
-pub const HELD_STATE: &str = "waits: hourly budget";
-
-/// An undecided proposal's state with, where this plan undoes the
-/// scale-in ([`Proposal::back_at`]), when: "proposed · back up 00:00" (the
-/// Plan pane, `nodecast actions`).
-pub fn with_undone(state: &str, back_at: Option<DateTime<Utc>>) -> String {
+/// What an undecided proposal that has not expired says in the Plan pane
+/// and `nodecast actions`: "proposed", or "waits: hourly budget" where the
+/// runaway guard holds it ([`Proposal::held`]), with " · back up 00:00"
+/// where this plan undoes the scale-in ([`Proposal::back_at`]).
+pub fn undecided_state(held: bool, back_at: Option<DateTime<Utc>>) -> String {
+    let state = if held {
+        "waits: hourly budget"
+    } else {
+        "proposed"
+    };
     match back_at {
         Some(t) => format!("{state} · back up {}", t.format("%H:%M")),
         None => state.to_string(),
@@ -165,22 +167,18 @@ pub fn within_runaway(planned: &[(DateTime<Utc>, u32)], at: DateTime<Utc>, added
 }
 
 /// Sets [`Proposal::back_at`] on each scale-in of one group's proposals
-/// (in the order they serve) that a later one undoes within
-/// [`UNDONE_WITHIN_H`] hours.
-fn mark_undone(proposals: &mut [Proposal]) {
-    let within = Duration::hours(UNDONE_WITHIN_H as i64);
-    for i in 0..proposals.len() {
-        let a = &proposals[i].action;
-        if a.to >= a.from {
+/// that its later hours undo ([`undone_at`] over the group's size from
+/// `start`, then after each hour of `hours`, as `simulate` counts them).
+fn mark_undone(proposals: &mut [Proposal], start: u32, sizes: &[u32], hours: &[DateTime<Utc>]) {
+    let seq: Vec<u32> = std::iter::once(start)
+        .chain(sizes.iter().copied())
+        .collect();
+    for p in proposals.iter_mut().filter(|p| p.action.to < p.action.from) {
+        // A scale-in is the hour's one change: its hour's size is its `to`.
+        let Some(h) = hours.iter().position(|t| *t == p.action.at) else {
             continue;
-        }
-        let back = proposals[i + 1..]
-            .iter()
-            .map(|p| &p.action)
-            .take_while(|b| b.at - a.at <= within)
-            .find(|b| b.to >= a.from)
-            .map(|b| b.at);
-        proposals[i].back_at = back;
+        };
+        p.back_at = undone_at(&seq, h + 1).map(|k| hours[k - 1]);
     }
 }
 
@@ -340,7 +338,8 @@ pub fn plan_group(x: &GroupInputs, planned: &mut Vec<(DateTime<Utc>, u32)>) -> G
         }
         sizes.push(size);
     }
-    mark_undone(&mut proposals);
+    let hours: Vec<DateTime<Utc>> = need.hours.iter().map(|p| p.ts).collect();
+    mark_undone(&mut proposals, start, &sizes, &hours);
     let usd_per_hour_now = price.map(|p| p * g.nodes as f64);
     let planned_usd_48h = price.map(|p| sizes.iter().map(|s| *s as f64 * p).sum::<f64>());
     let rho_now = utilization(g.requests, g.nodes, per);

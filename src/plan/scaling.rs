@@ -183,6 +183,18 @@ pub fn step_limit(from: u32, to: u32, max_step: Option<u32>) -> u32 {
 /// of the plan.
 pub const UNDONE_WITHIN_H: usize = 6;
 
+/// Where `sizes[i]` is a scale-in (below `sizes[i - 1]`), the first of the
+/// next [`UNDONE_WITHIN_H`] hours whose size is back at `sizes[i - 1]` or
+/// more: the scale-in is undone there. `simulate` counts these; the plan
+/// marks them ([`crate::plan::group::Proposal`]'s `back_at`).
+pub fn undone_at(sizes: &[u32], i: usize) -> Option<usize> {
+    let before = *sizes.get(i.checked_sub(1)?)?;
+    if sizes[i] >= before {
+        return None;
+    }
+    (i + 1..sizes.len().min(i + 1 + UNDONE_WITHIN_H)).find(|k| sizes[*k] >= before)
+}
+
 /// The least nodes one default scale-out step may add.
 pub const MIN_SCALE_OUT_STEP: u32 = 4;
 /// The most nodes one default scale-out step may add: the executor's

@@ -2,7 +2,7 @@
 //! hour over the backtest protocol's test window, under three policies that
 //! choose each hour's size from the hours before it only. Pure.
 
-use super::scaling::{ChangeLimits, ScaleRules, UNDONE_WITHIN_H, sizing_nodes, targets};
+use super::scaling::{ChangeLimits, ScaleRules, sizing_nodes, targets, undone_at};
 use super::shortage::ShortageTarget;
 use crate::forecast::ensemble::{Ensemble, MemberCache};
 use crate::forecast::horizon::o_min;
@@ -19,8 +19,9 @@ pub struct PolicyResult {
     /// Hours of the window whose size differs from the hour before: how
     /// often the group is resized (each drain or boot an operator sees).
     pub resizes: u64,
-    /// Scale-ins whose size before came back within [`UNDONE_WITHIN_H`]
-    /// hours: nodes drained only to be booted again.
+    /// Scale-ins whose size before came back within
+    /// [`super::scaling::UNDONE_WITHIN_H`] hours ([`undone_at`]): nodes
+    /// drained only to be booted again.
     pub scale_ins_undone: u64,
 }
 
@@ -127,11 +128,9 @@ pub fn score(need: &[u32], first: usize, cap: &[u32], price: f64) -> PolicyResul
         r.shortage_node_hours += short;
         r.shortage_hours += (short > 0) as u64;
     }
-    for (i, pair) in cap.windows(2).enumerate() {
-        let (before, after) = (pair[0], pair[1]);
-        r.resizes += (after != before) as u64;
-        let later = &cap[i + 2..cap.len().min(i + 2 + UNDONE_WITHIN_H)];
-        r.scale_ins_undone += (after < before && later.iter().any(|c| *c >= before)) as u64;
+    for i in 1..cap.len() {
+        r.resizes += (cap[i] != cap[i - 1]) as u64;
+        r.scale_ins_undone += undone_at(cap, i).is_some() as u64;
     }
     r.cost_usd = (r.node_hours as f64 * price * 100.0).round() / 100.0;
     r

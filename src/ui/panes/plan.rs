@@ -31,14 +31,19 @@ pub struct PlanPane<'a> {
 }
 
 /// Where a proposal stands: "proposed", "waits: hourly budget" (proposed,
-/// held for the runaway guard's budget), "expired" (undecided an hour past
+/// held for the runaway guard's budget), either with " · back up 00:00"
+/// where the plan undoes the scale-in ([`crate::plan::group::undecided_state`]),
+/// "expired" (undecided an hour past
 /// the hour it was for), "applying…", "applied 12:41", "refused: cooldown
 /// 6 min left", "rejected: `<reason>`", "failed: `<error>`".
-pub fn state_text(d: Option<&ActionState>, expired: bool, held: bool) -> (String, Option<Outcome>) {
+pub fn state_text(
+    d: Option<&ActionState>,
+    expired: bool,
+    p: &Proposal,
+) -> (String, Option<Outcome>) {
     match d {
         None if expired => ("expired".into(), None),
-        None if held => (crate::plan::group::HELD_STATE.into(), None),
-        None => ("proposed".into(), None),
+        None => (crate::plan::group::undecided_state(p.held, p.back_at), None),
         Some(ActionState::Applying) => ("applying…".into(), None),
         Some(ActionState::Decided(d)) => {
             let text = match d.outcome {
@@ -94,10 +99,7 @@ fn proposal_row<'a>(
         Cell::from(Span::styled(p.risk.label(), risk_style)),
         {
             let expired = crate::exec::rules::expired(&p.action, now);
-            let (mut text, outcome) = state_text(state, expired, p.held);
-            if state.is_none() && !expired {
-                text = crate::plan::group::with_undone(&text, p.back_at);
-            }
+            let (text, outcome) = state_text(state, expired, p);
             let style = if outcome.is_some() || state.is_some() {
                 outcome_style(outcome, t)
             } else {
